@@ -1,0 +1,149 @@
+//! The normalized deployment: what the planner acts on. Every default is
+//! filled and every short form expanded, so two sources that mean the same
+//! thing produce the same bytes.
+
+pub mod schema;
+mod spec;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use spec::*;
+
+use crate::types::Kind;
+
+/// Bumped whenever the JSON shape changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What `stackc compile` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Deployment {
+    pub format_version: u32,
+    pub stack: String,
+    /// Sorted by address.
+    pub resources: Vec<Resource>,
+    pub outputs: BTreeMap<String, OutputValue>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Resource {
+    /// `container.api-0`, or `postgres.db.container.server` inside a module instance.
+    pub address: String,
+    pub kind: Kind,
+    /// The Docker object name (`shop-api-0`); for images, the image reference.
+    pub name: String,
+    pub spec: Spec,
+    /// Sorted by address.
+    pub depends_on: Vec<Dependency>,
+    /// SHA-256 of the kind, name and spec (secrets included, so a changed
+    /// secret changes the hash; the hash does not reveal them).
+    pub hash: String,
+    /// JSON pointers (RFC 6901) into `spec` of values built from secrets.
+    pub sensitive_paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dependency {
+    pub address: String,
+    pub condition: Condition,
+}
+
+/// When a dependent may start. For dependencies that are not containers
+/// (networks, volumes, images) every condition means "exists".
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    Started,
+    Healthy,
+    Completed,
+}
+
+impl Condition {
+    pub fn parse(s: &str) -> Option<Condition> {
+        match s {
+            "started" => Some(Condition::Started),
+            "healthy" => Some(Condition::Healthy),
+            "completed" => Some(Condition::Completed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutputValue {
+    pub value: serde_json::Value,
+    /// JSON pointers into `value` of parts built from secrets.
+    pub sensitive_paths: Vec<String>,
+}
+
+/// Shown in place of every secret value.
+pub const SECRET_MASK: &str = "(secret)";
+
+impl Resource {
+    /// Hash of what the resource is; `extra` holds hashes of images it runs,
+    /// so a rebuilt image changes the containers that use it.
+    pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
+        let mut h = Sha256::new();
+        let body = serde_json::to_vec(&(kind, name, spec)).unwrap_or_default();
+        h.update(&body);
+        for e in extra {
+            h.update(b"\0");
+            h.update(e.as_bytes());
+        }
+        crate::eval::builtins::hex(&h.finalize())
+    }
+}
+
+impl Deployment {
+    pub fn resource(&self, address: &str) -> Option<&Resource> {
+        self.resources
+            .binary_search_by(|r| r.address.as_str().cmp(address))
+            .ok()
+            .map(|i| &self.resources[i])
+    }
+
+    /// The JSON document `stackc compile` prints; secrets masked unless `show_secrets`.
+    pub fn to_json(&self, show_secrets: bool) -> String {
+        let mut doc = match serde_json::to_value(self) {
+            Ok(v) => v,
+            Err(e) => return format!("{{\"error\": \"{e}\"}}"),
+        };
+        if !show_secrets {
+            mask(&mut doc, self);
+        }
+        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        out.push('\n');
+        out
+    }
+}
+
+/// Replaces every sensitive value in the JSON form of a deployment.
+fn mask(doc: &mut serde_json::Value, deployment: &Deployment) {
+    if let Some(resources) = doc.get_mut("resources").and_then(|r| r.as_array_mut()) {
+        for (json, resource) in resources.iter_mut().zip(&deployment.resources) {
+            let Some(spec) = json.get_mut("spec") else { continue };
+            for path in &resource.sensitive_paths {
+                if let Some(v) = spec.pointer_mut(path) {
+                    *v = serde_json::Value::String(SECRET_MASK.to_string());
+                }
+            }
+        }
+    }
+    if let Some(outputs) = doc.get_mut("outputs").and_then(|o| o.as_object_mut()) {
+        for (name, out) in outputs.iter_mut() {
+            let (Some(output), Some(value)) = (deployment.outputs.get(name), out.get_mut("value")) else { continue };
+            for path in &output.sensitive_paths {
+                if let Some(v) = value.pointer_mut(path) {
+                    *v = serde_json::Value::String(SECRET_MASK.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,198 @@
+//! The fields each built-in kind accepts, as types. The checker uses them
+//! before evaluation and the evaluator checks every value against them.
+
+use std::sync::LazyLock;
+
+use crate::types::{Kind, Type};
+
+pub struct FieldDef {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+}
+
+impl FieldDef {
+    /// The type a field value may have: optional fields also accept `null` (the default).
+    pub fn accepted(&self) -> Type {
+        if self.required { self.ty.clone() } else { Type::optional(self.ty.clone()) }
+    }
+}
+
+fn field(name: &'static str, ty: Type) -> FieldDef {
+    FieldDef { name, ty, required: false }
+}
+
+fn required(name: &'static str, ty: Type) -> FieldDef {
+    FieldDef { name, ty, required: true }
+}
+
+fn opt(t: Type) -> Type {
+    Type::optional(t)
+}
+
+pub const RESTART_POLICIES: &[&str] = &["no", "always", "unless-stopped", "on-failure"];
+pub const CONDITIONS: &[&str] = &["started", "healthy", "completed"];
+pub const PROTOCOLS: &[&str] = &["tcp", "udp", "sctp"];
+
+fn string_list() -> Type {
+    Type::list(Type::String)
+}
+
+fn words() -> Type {
+    Type::union(&[Type::String, Type::list(Type::scalar())])
+}
+
+fn env() -> Type {
+    Type::union(&[Type::map(Type::scalar()), string_list()])
+}
+
+fn labels() -> Type {
+    Type::map(Type::scalar())
+}
+
+fn ports() -> Type {
+    Type::list(Type::union(&[
+        Type::String,
+        Type::Port,
+        Type::record(&[
+            ("host", opt(Type::Port)),
+            ("container", Type::Port),
+            ("ip", opt(Type::String)),
+            ("protocol", opt(Type::enumeration(PROTOCOLS))),
+        ]),
+    ]))
+}
+
+fn mounts() -> Type {
+    Type::list(Type::union(&[
+        Type::String,
+        Type::record(&[
+            ("volume", opt(Type::union(&[Type::Resource(Kind::Volume), Type::String]))),
+            ("bind", opt(Type::String)),
+            ("tmpfs", opt(Type::Size)),
+            ("target", Type::String),
+            ("read_only", opt(Type::Bool)),
+        ]),
+    ]))
+}
+
+fn networks() -> Type {
+    let network = Type::union(&[Type::Resource(Kind::Network), Type::String]);
+    Type::list(Type::union(&[
+        Type::Resource(Kind::Network),
+        Type::String,
+        Type::record(&[("network", network), ("aliases", opt(string_list()))]),
+    ]))
+}
+
+fn depends_on() -> Type {
+    Type::list(Type::union(&[
+        Type::AnyResource,
+        Type::record(&[("on", Type::AnyResource), ("condition", opt(Type::enumeration(CONDITIONS)))]),
+    ]))
+}
+
+fn health() -> Type {
+    Type::record(&[
+        ("cmd", words()),
+        ("interval", opt(Type::Duration)),
+        ("timeout", opt(Type::Duration)),
+        ("retries", opt(Type::Int)),
+        ("start_period", opt(Type::Duration)),
+    ])
+}
+
+fn image_field() -> Type {
+    Type::union(&[Type::String, Type::Resource(Kind::Image)])
+}
+
+/// Fields shared by containers and services.
+fn runtime_fields() -> Vec<FieldDef> {
+    vec![
+        required("image", image_field()),
+        field("command", words()),
+        field("entrypoint", words()),
+        field("env", env()),
+        field("ports", ports()),
+        field("mounts", mounts()),
+        field("networks", networks()),
+        field("depends_on", depends_on()),
+        field("health", health()),
+        field("user", Type::String),
+        field("workdir", Type::String),
+        field("hostname", Type::String),
+        field("labels", labels()),
+        field("memory", Type::Size),
+        field("cpus", Type::Float),
+        field("read_only", Type::Bool),
+        field("cap_add", string_list()),
+        field("cap_drop", string_list()),
+        field("stop_timeout", Type::Duration),
+    ]
+}
+
+static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
+    let image = vec![
+        field("ref", Type::String),
+        field(
+            "build",
+            Type::record(&[
+                ("context", Type::String),
+                ("dockerfile", opt(Type::String)),
+                ("args", opt(Type::map(Type::scalar()))),
+                ("target", opt(Type::String)),
+            ]),
+        ),
+        field("tag", Type::String),
+        field("push", Type::Bool),
+    ];
+    let network = vec![
+        field("driver", Type::enumeration(&["bridge", "overlay"])),
+        field("internal", Type::Bool),
+        field("attachable", Type::Bool),
+        field("subnet", Type::String),
+        field("labels", labels()),
+    ];
+    let volume = vec![
+        field("driver", Type::String),
+        field("options", Type::map(Type::scalar())),
+        field("labels", labels()),
+    ];
+    let mut container = runtime_fields();
+    container.extend([
+        field("expose", Type::list(Type::union(&[Type::Port, Type::String]))),
+        field("restart", Type::String),
+        field("privileged", Type::Bool),
+    ]);
+    let mut service = runtime_fields();
+    service.extend([
+        field("replicas", Type::Int),
+        field(
+            "update",
+            Type::record(&[
+                ("parallelism", opt(Type::Int)),
+                ("delay", opt(Type::Duration)),
+                ("order", opt(Type::enumeration(&["start-first", "stop-first"]))),
+                ("failure_action", opt(Type::enumeration(&["rollback", "pause", "continue"]))),
+            ]),
+        ),
+        field("placement", Type::record(&[("constraints", opt(string_list()))])),
+    ]);
+    [image, network, volume, container, service]
+});
+
+/// The fields of a built-in kind.
+pub fn fields(kind: Kind) -> &'static [FieldDef] {
+    let i = match kind {
+        Kind::Image => 0,
+        Kind::Network => 1,
+        Kind::Volume => 2,
+        Kind::Container => 3,
+        Kind::Service => 4,
+    };
+    &SCHEMAS[i]
+}
+
+pub fn field_def(kind: Kind, name: &str) -> Option<&'static FieldDef> {
+    fields(kind).iter().find(|f| f.name == name)
+}

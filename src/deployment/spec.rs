@@ -1,0 +1,199 @@
+//! Normalized specs of each kind: the shapes after defaults and short forms.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::eval::value::{format_duration, parse_duration};
+
+/// A duration, written in JSON as its canonical spelling (`"1m30s"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Millis(pub i64);
+
+impl Serialize for Millis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_duration(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text)
+            .map(Millis)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid duration `{text}`")))
+    }
+}
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+/// The spec of one resource, by kind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Spec {
+    Image(ImageSpec),
+    Network(NetworkSpec),
+    Volume(VolumeSpec),
+    Container(ContainerSpec),
+    Service(ServiceSpec),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// An image pulled when absent (`nginx:1.27`); `None` when built.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub build: Option<BuildSpec>,
+    /// The tag a build produces.
+    pub tag: Option<String>,
+    pub push: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSpec {
+    /// Absolute path of the build context.
+    pub context: String,
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    /// SHA-256 of the build inputs: context files, Dockerfile, args, target.
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub driver: String,
+    pub internal: bool,
+    pub attachable: bool,
+    pub subnet: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeSpec {
+    pub driver: String,
+    pub options: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    pub ports: Vec<PortSpec>,
+    pub mounts: Vec<MountSpec>,
+    /// `"3306/tcp"`, sorted.
+    pub expose: Vec<String>,
+    pub networks: Vec<NetworkAttachment>,
+    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
+    pub restart: String,
+    pub health: Option<HealthSpec>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Bytes.
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub stop_timeout: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    pub container: u16,
+    pub protocol: String,
+    /// `None`: Docker picks a free host port.
+    pub host: Option<u16>,
+    /// `None`: all interfaces.
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MountSpec {
+    /// `volume`, `bind` or `tmpfs`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Volume name or absolute host path; `None` for tmpfs.
+    pub source: Option<String>,
+    pub target: String,
+    pub read_only: bool,
+    /// tmpfs size in bytes.
+    pub size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkAttachment {
+    pub network: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthSpec {
+    /// Docker's form: `["CMD", …]` or `["CMD-SHELL", "…"]`.
+    pub test: Vec<String>,
+    pub interval: Millis,
+    pub timeout: Millis,
+    pub retries: u32,
+    pub start_period: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: BTreeMap<String, String>,
+    pub ports: Vec<PortSpec>,
+    pub mounts: Vec<MountSpec>,
+    pub networks: Vec<NetworkAttachment>,
+    pub health: Option<HealthSpec>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub stop_timeout: Millis,
+    pub replicas: u64,
+    pub update: UpdateSpec,
+    pub placement: PlacementSpec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSpec {
+    pub parallelism: u64,
+    pub delay: Millis,
+    pub order: String,
+    pub failure_action: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementSpec {
+    pub constraints: Vec<String>,
+}

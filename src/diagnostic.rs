@@ -1,0 +1,292 @@
+//! Diagnostics: every error a user can cause, with a stable code, spans and help.
+//!
+//! Phases collect all their diagnostics and the driver stops between phases.
+//! Rendering goes through miette; tests render without colour at a fixed width.
+
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+
+use crate::source::{SourceMap, Span};
+
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $title:literal;)*) => {
+        /// Every kind of error, with a code that never changes meaning.
+        /// `docs/errors.md` shows an input for each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode { $($variant,)* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// A short description, used as the heading in `docs/errors.md`.
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    Syntax = "E0101", "syntax error";
+    InvalidEscape = "E0102", "unknown escape sequence in a string";
+    NumberTooLarge = "E0103", "number literal out of range";
+    TooDeep = "E0104", "nesting too deep";
+    UnknownName = "E0201", "unknown name";
+    Duplicate = "E0202", "name defined twice";
+    ImportNotFound = "E0203", "imported module not found";
+    ImportCycle = "E0204", "import cycle";
+    LetCycle = "E0205", "cycle among let bindings";
+    RecursiveFunction = "E0206", "recursive function";
+    MisplacedItem = "E0207", "item not allowed here";
+    UnknownKind = "E0208", "unknown resource kind";
+    UnknownFunction = "E0209", "unknown function";
+    TypeMismatch = "E0301", "type mismatch";
+    UnknownField = "E0302", "unknown field";
+    MissingField = "E0303", "missing required field";
+    UnknownType = "E0304", "unknown type";
+    ArgumentCount = "E0305", "wrong number of arguments";
+    InvalidOperands = "E0306", "operator applied to the wrong types";
+    NoSuchMember = "E0307", "no such attribute";
+    AssertionFailed = "E0401", "assertion failed";
+    EvalCycle = "E0402", "value depends on itself";
+    DuplicateResource = "E0403", "resource defined twice";
+    InvalidValue = "E0404", "invalid value";
+    MissingParam = "E0405", "required parameter not set";
+    DependencyCycle = "E0406", "cycle among resources";
+    IndexOutOfRange = "E0407", "index or key not found";
+    Arithmetic = "E0408", "arithmetic error";
+    FileError = "E0409", "file cannot be read";
+    UnknownResource = "E0410", "reference to a resource that does not exist";
+    InvalidVariable = "E0411", "invalid --var or --var-file";
+    SecretExposed = "E0412", "secret used where it would be shown";
+    InvalidName = "E0413", "invalid name";
+    InvalidArgument = "E0414", "invalid function argument";
+    DuplicateKey = "E0415", "key given twice";
+    NameConflict = "E0416", "two resources get the same Docker name";
+    NotFound = "E0501", "stack not found";
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A span with the text shown under it.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One error, with its primary label first.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub code: ErrorCode,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+}
+
+/// "did you mean `x`?" for the closest candidate, if any is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut best: Option<(f64, &str)> = None;
+    for candidate in candidates {
+        let score = strsim::jaro_winkler(name, candidate);
+        if score > 0.8 && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, candidate));
+        }
+    }
+    best.map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// Diagnostics of one phase, kept in the order found.
+#[derive(Debug, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+}
+
+/// How rendered diagnostics look.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl RenderOptions {
+    /// No colour, 100 columns: what tests snapshot and what pipes receive.
+    pub const PLAIN: RenderOptions = RenderOptions {
+        color: false,
+        width: 100,
+    };
+}
+
+/// Renders one diagnostic, its labels grouped by file.
+pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let report = Report::build(diag, sources);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("error[{}]: {}\n", diag.code, diag.message);
+    }
+    out
+}
+
+/// Renders all diagnostics followed by a count line.
+pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOptions) -> String {
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&render(d, sources, options));
+        out.push('\n');
+    }
+    match diags.len() {
+        0 => {}
+        1 => out.push_str("error: could not compile: 1 error\n"),
+        n => out.push_str(&format!("error: could not compile: {n} errors\n")),
+    }
+    out
+}
+
+/// The miette view of a [`Diagnostic`]: labels in the primary file render
+/// inline; labels in other files become related reports.
+#[derive(Debug)]
+struct Report {
+    code: ErrorCode,
+    message: String,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl Report {
+    fn build(diag: &Diagnostic, sources: &SourceMap) -> Report {
+        let mut report = Report {
+            code: diag.code,
+            message: diag.message.clone(),
+            help: diag.help.clone(),
+            source: None,
+            labels: Vec::new(),
+            related: Vec::new(),
+        };
+        let primary = diag.labels.first().map(|l| l.span.source);
+        for label in &diag.labels {
+            let file = sources.get(label.span.source);
+            let labeled = LabeledSpan::new(
+                (!label.text.is_empty()).then(|| label.text.clone()),
+                label.span.start as usize,
+                label.span.len(),
+            );
+            if Some(label.span.source) == primary {
+                if report.source.is_none() {
+                    report.source = Some(
+                        NamedSource::new(file.name.clone(), file.text.clone()).with_language("stack"),
+                    );
+                }
+                report.labels.push(labeled);
+            } else {
+                report.related.push(Report {
+                    code: diag.code,
+                    message: format!("see {}", sources.location(label.span)),
+                    help: None,
+                    source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+                    labels: vec![labeled],
+                    related: Vec::new(),
+                });
+            }
+        }
+        report
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! Built-in functions: their static signatures and their implementations.
+//! A string result built from any secret argument is itself secret.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+
+use super::value::{Show, Value, format_float};
+use crate::types::Type;
+
+pub const NAMES: &[&str] = &[
+    "range",
+    "len",
+    "keys",
+    "values",
+    "join",
+    "split",
+    "upper",
+    "lower",
+    "replace",
+    "trim",
+    "contains",
+    "starts_with",
+    "ends_with",
+    "format",
+    "merge",
+    "concat",
+    "flatten",
+    "distinct",
+    "sort",
+    "min",
+    "max",
+    "to_string",
+    "to_int",
+    "file",
+    "sha256",
+    "lookup",
+];
+
+pub fn is_builtin(name: &str) -> bool {
+    NAMES.contains(&name)
+}
+
+/// Accepted argument counts: (min, max); `None` max means variadic.
+fn arity(name: &str) -> (usize, Option<usize>) {
+    match name {
+        "range" => (1, Some(2)),
+        "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct" | "sort" | "to_string"
+        | "to_int" | "file" | "sha256" => (1, Some(1)),
+        "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
+        "replace" | "lookup" => (3, Some(3)),
+        _ => (1, None),
+    }
+}
+
+/// Checks a call's argument count and known argument types; returns the
+/// result type, or a message for the caller's diagnostic.
+pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
+    let (min, max) = arity(name);
+    if args.len() < min || max.is_some_and(|m| args.len() > m) {
+        let expected = match max {
+            Some(m) if m == min => format!("{min}"),
+            Some(m) => format!("{min} or {m}"),
+            None => format!("at least {min}"),
+        };
+        return Err(SignatureError::Arity(expected));
+    }
+    let stringy = |t: &Type| matches!(t, Type::Any) || t.is_stringy();
+    let want = |i: usize, ok: bool, what: &str| -> Result<(), SignatureError> {
+        if ok { Ok(()) } else { Err(SignatureError::Arg(i, what.to_string())) }
+    };
+    let elem = |t: &Type| match t {
+        Type::List(e) => (**e).clone(),
+        _ => Type::Any,
+    };
+    Ok(match name {
+        "range" => {
+            for (i, a) in args.iter().enumerate() {
+                want(i, Type::Int.accepts(a), "an int")?;
+            }
+            Type::list(Type::Int)
+        }
+        "len" => {
+            want(0, matches!(args[0], Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)) || stringy(&args[0]), "a list, map or string")?;
+            Type::Int
+        }
+        "keys" | "values" => {
+            want(0, matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+            match (name, &args[0]) {
+                ("keys", _) => Type::list(Type::String),
+                (_, Type::Map(t)) => Type::list((**t).clone()),
+                (_, Type::Record(fields)) => {
+                    Type::list(fields.values().fold(Type::Any, |acc, t| if acc == Type::Any { t.clone() } else { Type::join(&acc, t) }))
+                }
+                _ => Type::list(Type::Any),
+            }
+        }
+        "join" => {
+            want(0, matches!(args[0], Type::Any | Type::List(_)), "a list")?;
+            want(1, stringy(&args[1]), "a string")?;
+            Type::String
+        }
+        "split" => {
+            want(0, stringy(&args[0]), "a string")?;
+            want(1, stringy(&args[1]), "a string")?;
+            Type::list(Type::String)
+        }
+        "upper" | "lower" | "trim" | "sha256" | "file" => {
+            want(0, stringy(&args[0]), "a string")?;
+            Type::String
+        }
+        "replace" => {
+            for (i, a) in args.iter().enumerate() {
+                want(i, stringy(a), "a string")?;
+            }
+            Type::String
+        }
+        "starts_with" | "ends_with" => {
+            want(0, stringy(&args[0]), "a string")?;
+            want(1, stringy(&args[1]), "a string")?;
+            Type::Bool
+        }
+        "contains" => {
+            want(0, matches!(args[0], Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)) || stringy(&args[0]), "a list, map or string")?;
+            Type::Bool
+        }
+        "format" => {
+            want(0, stringy(&args[0]), "a format string")?;
+            Type::String
+        }
+        "merge" => {
+            for (i, a) in args.iter().enumerate() {
+                want(i, matches!(a, Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+            }
+            if args.len() == 1 { args[0].clone() } else { Type::Any }
+        }
+        "concat" => {
+            for (i, a) in args.iter().enumerate() {
+                want(i, matches!(a, Type::Any | Type::List(_)), "a list")?;
+            }
+            args.iter().skip(1).fold(args[0].clone(), |acc, t| Type::join(&acc, t))
+        }
+        "flatten" => {
+            want(0, matches!(args[0], Type::Any | Type::List(_)), "a list of lists")?;
+            match elem(&args[0]) {
+                Type::List(inner) => Type::List(inner),
+                _ => Type::list(Type::Any),
+            }
+        }
+        "distinct" | "sort" => {
+            want(0, matches!(args[0], Type::Any | Type::List(_)), "a list")?;
+            args[0].clone()
+        }
+        "min" | "max" => {
+            if let [single] = args {
+                if let Type::List(e) = single {
+                    return Ok((**e).clone());
+                }
+            }
+            for (i, a) in args.iter().enumerate() {
+                want(i, matches!(a, Type::Any | Type::Int | Type::Float | Type::Port | Type::Duration | Type::Size), "a number")?;
+            }
+            args.iter().skip(1).fold(args[0].clone(), |acc, t| Type::join(&acc, t))
+        }
+        "to_string" => Type::String,
+        "to_int" => Type::Int,
+        "lookup" => {
+            want(0, matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+            want(1, stringy(&args[1]), "a string")?;
+            Type::Any
+        }
+        _ => Type::Any,
+    })
+}
+
+#[derive(Debug)]
+pub enum SignatureError {
+    /// The expected number of arguments, in words.
+    Arity(String),
+    /// Argument index and what it should be.
+    Arg(usize, String),
+}
+
+/// Runs a built-in. `dir` is the calling file's directory (for `file`).
+pub fn call(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, String> {
+    let secret = args.iter().any(Value::is_secret);
+    let out = call_plain(name, args, dir)?;
+    Ok(if secret && !matches!(name, "len" | "contains" | "starts_with" | "ends_with") { out.tainted() } else { out })
+}
+
+fn text(v: &Value, what: &str) -> Result<String, String> {
+    match v {
+        Value::Str(s) => Ok(s.text.to_string()),
+        other => Err(format!("expected {what}, found {}", other.describe())),
+    }
+}
+
+fn list<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
+    match v {
+        Value::List(xs) => Ok(xs),
+        other => Err(format!("expected {what}, found {}", other.describe())),
+    }
+}
+
+fn map<'a>(v: &'a Value) -> Result<&'a IndexMap<String, Value>, String> {
+    match v {
+        Value::Map(m) => Ok(m),
+        other => Err(format!("expected a map, found {}", other.describe())),
+    }
+}
+
+fn int(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        other => Err(format!("expected an int, found {}", other.describe())),
+    }
+}
+
+fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, String> {
+    Ok(match (name, args) {
+        ("range", [n]) => range(0, int(n)?)?,
+        ("range", [a, b]) => range(int(a)?, int(b)?)?,
+        ("len", [v]) => Value::Int(match v {
+            Value::Str(s) => s.text.chars().count(),
+            Value::List(xs) => xs.len(),
+            Value::Map(m) => m.len(),
+            other => return Err(format!("cannot take the length of {}", other.describe())),
+        } as i64),
+        ("keys", [m]) => Value::list(map(m)?.keys().map(|k| Value::str(k.as_str())).collect()),
+        ("values", [m]) => Value::list(map(m)?.values().cloned().collect()),
+        ("join", [xs, sep]) => {
+            let sep = text(sep, "a separator string")?;
+            let mut parts = Vec::new();
+            for x in list(xs, "a list")? {
+                match x.to_text() {
+                    Some((t, _)) => parts.push(t.to_string()),
+                    None => return Err(format!("cannot join {}", x.describe())),
+                }
+            }
+            Value::str(parts.join(&sep))
+        }
+        ("split", [s, sep]) => {
+            let (s, sep) = (text(s, "a string")?, text(sep, "a separator string")?);
+            if sep.is_empty() {
+                return Err("the separator is empty".into());
+            }
+            Value::list(s.split(sep.as_str()).map(Value::str).collect())
+        }
+        ("upper", [s]) => Value::str(text(s, "a string")?.to_uppercase()),
+        ("lower", [s]) => Value::str(text(s, "a string")?.to_lowercase()),
+        ("trim", [s]) => Value::str(text(s, "a string")?.trim()),
+        ("replace", [s, old, new]) => {
+            let old = text(old, "a string")?;
+            if old.is_empty() {
+                return Err("the string to replace is empty".into());
+            }
+            Value::str(text(s, "a string")?.replace(&old, &text(new, "a string")?))
+        }
+        ("contains", [hay, needle]) => Value::Bool(match hay {
+            Value::Str(s) => s.text.contains(&*text(needle, "a string")?),
+            Value::List(xs) => xs.iter().any(|x| x.equals(needle)),
+            Value::Map(m) => m.contains_key(&text(needle, "a key string")?),
+            other => return Err(format!("cannot search {}", other.describe())),
+        }),
+        ("starts_with", [s, p]) => Value::Bool(text(s, "a string")?.starts_with(&text(p, "a string")?)),
+        ("ends_with", [s, p]) => Value::Bool(text(s, "a string")?.ends_with(&text(p, "a string")?)),
+        ("format", [f, rest @ ..]) => Value::str(format(&text(f, "a format string")?, rest)?),
+        ("merge", maps) => {
+            let mut out = IndexMap::new();
+            for m in maps {
+                for (k, v) in map(m)? {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            Value::map(out)
+        }
+        ("concat", lists) => {
+            let mut out = Vec::new();
+            for l in lists {
+                out.extend(list(l, "a list")?.iter().cloned());
+            }
+            Value::list(out)
+        }
+        ("flatten", [xs]) => {
+            let mut out = Vec::new();
+            for x in list(xs, "a list")? {
+                match x {
+                    Value::List(inner) => out.extend(inner.iter().cloned()),
+                    other => out.push(other.clone()),
+                }
+            }
+            Value::list(out)
+        }
+        ("distinct", [xs]) => {
+            let mut out: Vec<Value> = Vec::new();
+            for x in list(xs, "a list")? {
+                if !out.iter().any(|o| o.equals(x)) {
+                    out.push(x.clone());
+                }
+            }
+            Value::list(out)
+        }
+        ("sort", [xs]) => {
+            let mut out = list(xs, "a list")?.to_vec();
+            let mut error = None;
+            out.sort_by(|a, b| match compare(a, b) {
+                Some(o) => o,
+                None => {
+                    error = Some(format!("cannot sort {} with {}", a.describe(), b.describe()));
+                    std::cmp::Ordering::Equal
+                }
+            });
+            if let Some(e) = error {
+                return Err(e);
+            }
+            Value::list(out)
+        }
+        ("min" | "max", args) => {
+            let items: &[Value] = match args {
+                [Value::List(xs)] => xs,
+                _ => args,
+            };
+            let Some(first) = items.first() else {
+                return Err(format!("{name} of an empty list"));
+            };
+            let mut best = first.clone();
+            for x in &items[1..] {
+                let ord = compare(x, &best).ok_or_else(|| format!("cannot compare {} with {}", x.describe(), best.describe()))?;
+                let better = if name == "min" { ord.is_lt() } else { ord.is_gt() };
+                if better {
+                    best = x.clone();
+                }
+            }
+            if compare(&best, &best).is_none() {
+                return Err(format!("{name} expects numbers, strings, durations or sizes"));
+            }
+            best
+        }
+        ("to_string", [v]) => match v.to_text() {
+            Some((t, _)) => Value::str(t),
+            None => Value::str(Show(v).to_string()),
+        },
+        ("to_int", [v]) => Value::Int(match v {
+            Value::Int(i) => *i,
+            Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
+            Value::Bool(b) => *b as i64,
+            Value::Str(s) => s
+                .text
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{}` is not an integer", if s.secret { "(secret)" } else { &s.text }))?,
+            other => return Err(format!("cannot convert {} to an int", other.describe())),
+        }),
+        ("sha256", [s]) => {
+            let digest = Sha256::digest(text(s, "a string")?.as_bytes());
+            Value::str(hex(&digest))
+        }
+        ("file", [p]) => {
+            let p = text(p, "a path")?;
+            let Some(dir) = dir else {
+                return Err("`file` is not available in standard library modules".into());
+            };
+            let path = dir.join(&p);
+            Value::str(std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?)
+        }
+        ("lookup", [m, k, default]) => map(m)?.get(&text(k, "a key string")?).cloned().unwrap_or_else(|| default.clone()),
+        _ => return Err(format!("wrong arguments for `{name}`")),
+    })
+}
+
+fn range(a: i64, b: i64) -> Result<Value, String> {
+    const LIMIT: i64 = 1_000_000;
+    if b.saturating_sub(a) > LIMIT {
+        return Err(format!("range of more than {LIMIT} numbers"));
+    }
+    Ok(Value::list((a..b.max(a)).map(Value::Int).collect()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Orders numbers, strings, durations and sizes; `None` for other pairs.
+pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Int(x), Value::Float(y)) => (*x as f64).partial_cmp(y),
+        (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        (Value::Str(x), Value::Str(y)) => Some(x.text.cmp(&y.text)),
+        (Value::Duration(x), Value::Duration(y)) | (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// `%s` (any scalar), `%d` (int), `%f` (number), `%v` (any value), `%%`.
+fn format(f: &str, args: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut next = args.iter();
+    let mut chars = f.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let verb = chars.next().ok_or("format string ends with `%`")?;
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let arg = next.next().ok_or_else(|| format!("not enough arguments for `%{verb}`"))?;
+        match (verb, arg) {
+            ('d', Value::Int(i)) => out.push_str(&i.to_string()),
+            ('f', Value::Int(i)) => out.push_str(&format_float(*i as f64)),
+            ('f', Value::Float(x)) => out.push_str(&format_float(*x)),
+            ('s', v) => match v.to_text() {
+                Some((t, _)) => out.push_str(&t),
+                None => return Err(format!("`%s` cannot show {}", v.describe())),
+            },
+            ('v', v) => match v.to_text() {
+                Some((t, _)) => out.push_str(&t),
+                None => out.push_str(&Show(v).to_string()),
+            },
+            ('d' | 'f', v) => return Err(format!("`%{verb}` expects a number, found {}", v.describe())),
+            (other, _) => return Err(format!("unknown format verb `%{other}`")),
+        }
+    }
+    if next.next().is_some() {
+        return Err("more arguments than `%` verbs".into());
+    }
+    Ok(out)
+}

@@ -1,0 +1,863 @@
+//! From a resource's checked field values to its normalized spec: defaults
+//! filled, short forms expanded, values validated, secrets located.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::value::Value;
+use crate::deployment::schema::{PROTOCOLS, RESTART_POLICIES};
+use crate::deployment::*;
+use crate::types::Kind;
+
+/// What normalization needs to know beyond the field values.
+pub struct Context<'a> {
+    pub docker_name: &'a str,
+    /// Directory relative paths resolve against; `None` in stdlib modules.
+    pub dir: Option<&'a Path>,
+    /// Volumes declared in the same module instance, by name: (address, Docker name).
+    pub volumes: &'a dyn Fn(&str) -> Option<(Rc<str>, Rc<str>)>,
+}
+
+/// A value the schema's types accept but Docker would not.
+#[derive(Debug)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+pub struct Normalized {
+    pub spec: Spec,
+    pub sensitive_paths: Vec<String>,
+    /// The image resource a container or service runs, if any.
+    pub image: Option<Rc<str>>,
+    /// Resources referred to by name in short forms (`"data:/srv"`).
+    pub implicit_deps: Vec<Rc<str>>,
+}
+
+type Fields = IndexMap<String, Value>;
+
+pub fn normalize(kind: Kind, fields: &Fields, ctx: &Context<'_>) -> Result<Normalized, Vec<FieldError>> {
+    let mut n = Normalizer { ctx, sensitive: Vec::new(), errors: Vec::new(), image: None, implicit: Vec::new() };
+    let spec = match kind {
+        Kind::Image => Spec::Image(n.image_spec(fields)),
+        Kind::Network => Spec::Network(n.network(fields)),
+        Kind::Volume => Spec::Volume(n.volume(fields)),
+        Kind::Container => Spec::Container(n.container(fields)),
+        Kind::Service => Spec::Service(n.service(fields)),
+    };
+    if n.errors.is_empty() {
+        let mut sensitive_paths = n.sensitive;
+        sensitive_paths.sort();
+        sensitive_paths.dedup();
+        Ok(Normalized { spec, sensitive_paths, image: n.image, implicit_deps: n.implicit })
+    } else {
+        Err(n.errors)
+    }
+}
+
+struct Normalizer<'c, 'a> {
+    ctx: &'c Context<'a>,
+    sensitive: Vec<String>,
+    errors: Vec<FieldError>,
+    image: Option<Rc<str>>,
+    implicit: Vec<Rc<str>>,
+}
+
+fn get<'f>(fields: &'f Fields, name: &str) -> Option<&'f Value> {
+    fields.get(name).filter(|v| !matches!(v, Value::Null))
+}
+
+fn items(v: Option<&Value>) -> &[Value] {
+    match v {
+        Some(Value::List(xs)) => xs,
+        _ => &[],
+    }
+}
+
+fn entries(v: Option<&Value>) -> Vec<(&str, &Value)> {
+    match v {
+        Some(Value::Map(m)) => m.iter().filter(|(_, v)| !matches!(v, Value::Null)).map(|(k, v)| (k.as_str(), v)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Normalizer<'_, '_> {
+    fn error(&mut self, field: &str, message: impl Into<String>, help: Option<&str>) {
+        self.errors.push(FieldError { field: field.to_string(), message: message.into(), help: help.map(str::to_string) });
+    }
+
+    /// The text of a scalar, recording `pointer` when it is secret.
+    fn text(&mut self, v: &Value, pointer: String) -> String {
+        match v.to_text() {
+            Some((t, secret)) => {
+                if secret {
+                    self.sensitive.push(pointer);
+                }
+                t.to_string()
+            }
+            None => String::new(),
+        }
+    }
+
+    fn opt_text(&mut self, fields: &Fields, name: &str) -> Option<String> {
+        get(fields, name).map(|v| self.text(v, format!("/{name}")))
+    }
+
+    fn bool(fields: &Fields, name: &str) -> bool {
+        matches!(get(fields, name), Some(Value::Bool(true)))
+    }
+
+    fn string_map(&mut self, v: Option<&Value>, field: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, v) in entries(v) {
+            let text = self.text(v, format!("/{field}/{}", pointer_segment(k)));
+            out.insert(k.to_string(), text);
+        }
+        out
+    }
+
+    fn labels(&mut self, fields: &Fields) -> BTreeMap<String, String> {
+        let labels = self.string_map(get(fields, "labels"), "labels");
+        for key in labels.keys() {
+            if key.starts_with("io.stackc.") {
+                self.error("labels", format!("label `{key}` uses the reserved prefix `io.stackc.`"), Some("stackc sets these labels itself"));
+            }
+        }
+        labels
+    }
+
+    fn duration(fields: &Fields, name: &str, default: i64) -> Millis {
+        match get(fields, name) {
+            Some(Value::Duration(ms)) => Millis(*ms),
+            _ => Millis(default),
+        }
+    }
+
+    fn non_negative(&mut self, field: &str, d: Millis) -> Millis {
+        if d.0 < 0 {
+            self.error(field, format!("`{field}` cannot be negative"), None);
+        }
+        d
+    }
+
+    /// `command`/`entrypoint`: a list of words, or a string split like a shell would.
+    fn words(&mut self, fields: &Fields, name: &str) -> Option<Vec<String>> {
+        match get(fields, name)? {
+            Value::List(xs) => Some(xs.iter().enumerate().map(|(i, x)| self.text(x, format!("/{name}/{i}"))).collect()),
+            v => {
+                let (text, secret) = v.to_text()?;
+                match split_words(&text) {
+                    Some(words) => {
+                        if secret {
+                            self.sensitive.extend((0..words.len()).map(|i| format!("/{name}/{i}")));
+                        }
+                        Some(words)
+                    }
+                    None => {
+                        self.error(name, format!("`{name}` has an unclosed quote"), Some("or write it as a list of words"));
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ image
+
+    fn image_spec(&mut self, fields: &Fields) -> ImageSpec {
+        let reference = self.opt_text(fields, "ref");
+        let push = Self::bool(fields, "push");
+        let mut tag = self.opt_text(fields, "tag");
+        let build = match get(fields, "build") {
+            Some(Value::Map(b)) => self.build(b),
+            _ => None,
+        };
+        match (&reference, get(fields, "build")) {
+            (Some(_), Some(_)) => self.error("build", "an image has either `ref` or `build`, not both", None),
+            (None, None) => self.error("ref", "an image needs `ref` (to pull) or `build`", Some("`ref = \"nginx:1.27\"` or `build = { context = \"./app\" }`")),
+            _ => {}
+        }
+        if let Some(r) = &reference {
+            if !valid_reference(r) {
+                self.error("ref", format!("`{r}` is not a valid image reference"), Some("like `nginx:1.27` or `registry:5000/team/app:1.0`"));
+            }
+            if tag.is_some() {
+                self.error("tag", "`tag` names what a build produces; a `ref` image is already named", None);
+            }
+            if push {
+                self.error("push", "only built images can be pushed", None);
+            }
+        }
+        if let Some(t) = &tag {
+            if !valid_reference(t) {
+                self.error("tag", format!("`{t}` is not a valid image reference"), Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"));
+            }
+        }
+        if let Some(b) = &build {
+            if tag.is_none() {
+                if push {
+                    self.error("push", "pushing needs a `tag` naming the registry", Some("`tag = \"127.0.0.1:5000/app:1.0\"`"));
+                }
+                let short = b.content_hash.get(..12).unwrap_or(&b.content_hash);
+                tag = Some(format!("{}:{short}", self.ctx.docker_name));
+            }
+        }
+        ImageSpec { reference, build, tag, push }
+    }
+
+    fn build(&mut self, b: &IndexMap<String, Value>) -> Option<BuildSpec> {
+        let context_text = b.get("context").and_then(|v| v.to_text()).map(|(t, _)| t.to_string())?;
+        let Some(context) = self.path(&context_text, "build") else { return None };
+        let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
+            Some((t, _)) => t.to_string(),
+            None => "Dockerfile".to_string(),
+        };
+        let mut args = BTreeMap::new();
+        for (k, v) in entries(b.get("args")) {
+            let text = self.text(v, format!("/build/args/{}", pointer_segment(k)));
+            args.insert(k.to_string(), text);
+        }
+        let target = b.get("target").and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
+        let content_hash = match crate::context::hash(Path::new(&context), &dockerfile, &args, target.as_deref()) {
+            Ok(h) => h,
+            Err(e) => {
+                self.error("build", e, None);
+                return None;
+            }
+        };
+        Some(BuildSpec { context, dockerfile, args, target, content_hash })
+    }
+
+    /// An absolute path for a path relative to the source file.
+    fn path(&mut self, p: &str, field: &str) -> Option<String> {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            return Some(crate::resolve::normalize(path).display().to_string());
+        }
+        let Some(dir) = self.ctx.dir else {
+            self.error(field, format!("relative path `{p}` in a standard library module"), Some("pass an absolute path as a parameter"));
+            return None;
+        };
+        let joined = dir.join(path);
+        let absolute = std::path::absolute(&joined).unwrap_or(joined);
+        Some(crate::resolve::normalize(&absolute).display().to_string())
+    }
+
+    // ------------------------------------------------------------ network, volume
+
+    fn network(&mut self, fields: &Fields) -> NetworkSpec {
+        let subnet = self.opt_text(fields, "subnet");
+        if let Some(s) = &subnet {
+            if !valid_cidr(s) {
+                self.error("subnet", format!("`{s}` is not a subnet in CIDR notation"), Some("like `10.20.0.0/16`"));
+            }
+        }
+        NetworkSpec {
+            driver: self.opt_text(fields, "driver").unwrap_or_else(|| "bridge".into()),
+            internal: Self::bool(fields, "internal"),
+            attachable: Self::bool(fields, "attachable"),
+            subnet,
+            labels: self.labels(fields),
+        }
+    }
+
+    fn volume(&mut self, fields: &Fields) -> VolumeSpec {
+        VolumeSpec {
+            driver: self.opt_text(fields, "driver").unwrap_or_else(|| "local".into()),
+            options: self.string_map(get(fields, "options"), "options"),
+            labels: self.labels(fields),
+        }
+    }
+
+    // ------------------------------------------------------------ container, service
+
+    fn image_ref(&mut self, fields: &Fields) -> String {
+        match get(fields, "image") {
+            Some(Value::Ref(r)) => {
+                self.image = Some(r.address.clone());
+                r.yields.to_string()
+            }
+            Some(v) => {
+                let text = self.text(v, "/image".into());
+                if !valid_reference(&text) {
+                    self.error("image", format!("`{text}` is not a valid image reference"), Some("like `nginx:1.27`, or a reference to an `image` resource"));
+                }
+                text
+            }
+            None => String::new(),
+        }
+    }
+
+    fn env(&mut self, fields: &Fields) -> BTreeMap<String, String> {
+        match get(fields, "env") {
+            Some(Value::List(xs)) => {
+                let mut out = BTreeMap::new();
+                for x in xs.iter() {
+                    let Some((text, secret)) = x.to_text() else { continue };
+                    match text.split_once('=') {
+                        Some((k, v)) if !k.is_empty() => {
+                            if secret {
+                                self.sensitive.push(format!("/env/{}", pointer_segment(k)));
+                            }
+                            out.insert(k.to_string(), v.to_string());
+                        }
+                        _ => self.error(
+                            "env",
+                            format!("`{}` is not `NAME=value`", if secret { "(secret)" } else { &text }),
+                            Some("stackc never reads its own environment: give every value"),
+                        ),
+                    }
+                }
+                out
+            }
+            v => self.string_map(v, "env"),
+        }
+    }
+
+    fn ports(&mut self, fields: &Fields) -> Vec<PortSpec> {
+        let mut out = Vec::new();
+        for p in items(get(fields, "ports")) {
+            match p {
+                Value::Int(port) => out.push(PortSpec { container: *port as u16, protocol: "tcp".into(), host: None, ip: None }),
+                Value::Str(s) => match parse_port(&s.text) {
+                    Ok(mut ports) => out.append(&mut ports),
+                    Err(e) => self.error("ports", e, Some("forms: \"80\", \"8080:80\", \"127.0.0.1:8080:80/udp\", \"8000-8001:80-81\"")),
+                },
+                Value::Map(m) => {
+                    let int = |k: &str| match m.get(k) {
+                        Some(Value::Int(i)) => Some(*i as u16),
+                        _ => None,
+                    };
+                    let text = |k: &str| m.get(k).and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
+                    let ip = text("ip");
+                    if let Some(ip) = &ip {
+                        if ip.parse::<std::net::IpAddr>().is_err() {
+                            self.error("ports", format!("`{ip}` is not an IP address"), None);
+                        }
+                    }
+                    out.push(PortSpec {
+                        container: int("container").unwrap_or(0),
+                        protocol: text("protocol").unwrap_or_else(|| "tcp".into()),
+                        host: int("host"),
+                        ip,
+                    });
+                }
+                _ => {}
+            }
+        }
+        out.sort();
+        out.dedup();
+        for pair in out.windows(2) {
+            if pair[0].host.is_some() && pair[0].host == pair[1].host && pair[0].protocol == pair[1].protocol && pair[0].ip == pair[1].ip {
+                let host = pair[0].host.unwrap_or(0);
+                self.error("ports", format!("host port {host}/{} is published twice", pair[0].protocol), None);
+            }
+        }
+        out
+    }
+
+    fn mounts(&mut self, fields: &Fields) -> Vec<MountSpec> {
+        let mut out: Vec<MountSpec> = Vec::new();
+        for (i, m) in items(get(fields, "mounts")).iter().enumerate() {
+            let mount = match m {
+                Value::Str(s) => self.mount_short(&s.text),
+                Value::Map(m) => self.mount_record(m, i),
+                _ => None,
+            };
+            let Some(mount) = mount else { continue };
+            if !mount.target.starts_with('/') {
+                self.error("mounts", format!("mount target `{}` is not an absolute path", mount.target), None);
+            }
+            if out.iter().any(|o| o.target == mount.target) {
+                self.error("mounts", format!("two mounts target `{}`", mount.target), None);
+            }
+            out.push(mount);
+        }
+        out.sort_by(|a, b| a.target.cmp(&b.target));
+        out
+    }
+
+    /// `"./dir:/target:ro"` (bind), `"/abs:/target"` (bind), `"data:/target"` (volume).
+    fn mount_short(&mut self, text: &str) -> Option<MountSpec> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (source, target, mode) = match parts.as_slice() {
+            [s, t] => (*s, *t, None),
+            [s, t, m] => (*s, *t, Some(*m)),
+            _ => {
+                self.error("mounts", format!("`{text}` is not `source:target[:ro]`"), None);
+                return None;
+            }
+        };
+        let read_only = match mode {
+            None | Some("rw") => false,
+            Some("ro") => true,
+            Some(other) => {
+                self.error("mounts", format!("unknown mount mode `{other}`"), Some("use `ro` or `rw`"));
+                false
+            }
+        };
+        let bind = source.starts_with('/') || source.starts_with('.');
+        let (kind, source) = if bind {
+            ("bind", self.path(source, "mounts")?)
+        } else if source.starts_with('~') {
+            self.error("mounts", "`~` is not expanded", Some("write the path relative to the .stack file, or absolute"));
+            return None;
+        } else {
+            match (self.ctx.volumes)(source) {
+                Some((address, name)) => {
+                    self.implicit.push(address);
+                    ("volume", name.to_string())
+                }
+                None => ("volume", source.to_string()),
+            }
+        };
+        Some(MountSpec { kind: kind.into(), source: Some(source), target: target.to_string(), read_only, size: None })
+    }
+
+    fn mount_record(&mut self, m: &IndexMap<String, Value>, index: usize) -> Option<MountSpec> {
+        let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null));
+        let target = self.text(set("target")?, format!("/mounts/{index}/target"));
+        let read_only = matches!(set("read_only"), Some(Value::Bool(true)));
+        let sources: Vec<&str> = ["volume", "bind", "tmpfs"].into_iter().filter(|k| set(k).is_some()).collect();
+        if sources.len() != 1 {
+            self.error("mounts", format!("mount of `{target}` needs exactly one of `volume`, `bind` or `tmpfs`"), None);
+            return None;
+        }
+        let (kind, source, size) = match sources[0] {
+            "volume" => match set("volume") {
+                Some(Value::Ref(r)) => ("volume", Some(r.name.to_string()), None),
+                Some(v) => ("volume", Some(self.text(v, format!("/mounts/{index}/source"))), None),
+                None => return None,
+            },
+            "bind" => {
+                let (p, _) = set("bind")?.to_text()?;
+                ("bind", Some(self.path(&p, "mounts")?), None)
+            }
+            _ => match set("tmpfs") {
+                Some(Value::Size(bytes)) => ("tmpfs", None, Some(*bytes)),
+                _ => return None,
+            },
+        };
+        Some(MountSpec { kind: kind.into(), source, target, read_only, size })
+    }
+
+    fn networks(&mut self, fields: &Fields) -> Vec<NetworkAttachment> {
+        let mut out: Vec<NetworkAttachment> = Vec::new();
+        for n in items(get(fields, "networks")) {
+            let (network, aliases) = match n {
+                Value::Ref(r) => (r.name.to_string(), Vec::new()),
+                Value::Str(s) => (s.text.to_string(), Vec::new()),
+                Value::Map(m) => {
+                    let network = match m.get("network") {
+                        Some(Value::Ref(r)) => r.name.to_string(),
+                        Some(v) => v.to_text().map(|(t, _)| t.to_string()).unwrap_or_default(),
+                        None => continue,
+                    };
+                    let mut aliases: Vec<String> =
+                        items(m.get("aliases")).iter().filter_map(|a| a.to_text()).map(|(t, _)| t.to_string()).collect();
+                    aliases.sort();
+                    aliases.dedup();
+                    (network, aliases)
+                }
+                _ => continue,
+            };
+            if out.iter().any(|o| o.network == network) {
+                self.error("networks", format!("network `{network}` is listed twice"), None);
+                continue;
+            }
+            out.push(NetworkAttachment { network, aliases });
+        }
+        out.sort_by(|a, b| a.network.cmp(&b.network));
+        out
+    }
+
+    fn health(&mut self, fields: &Fields) -> Option<HealthSpec> {
+        let Value::Map(h) = get(fields, "health")? else { return None };
+        let test = match h.get("cmd") {
+            Some(Value::List(words)) => {
+                // Docker's own form (`["CMD-SHELL", "…"]`), as Compose accepts it, is kept.
+                let first = words.first().and_then(Value::to_text).map(|(t, _)| t);
+                let docker_form = matches!(first.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
+                let mut test: Vec<String> = if docker_form { Vec::new() } else { vec!["CMD".into()] };
+                for w in words.iter() {
+                    let pointer = format!("/health/test/{}", test.len());
+                    test.push(self.text(w, pointer));
+                }
+                test
+            }
+            Some(v) => {
+                let text = self.text(v, "/health/test/1".into());
+                vec!["CMD-SHELL".into(), text]
+            }
+            None => return None,
+        };
+        if test.len() < 2 && test.first().map(String::as_str) != Some("NONE") {
+            self.error("health", "the health check command is empty", None);
+        }
+        let dur = |k: &str, default: i64| match h.get(k) {
+            Some(Value::Duration(ms)) => Millis(*ms),
+            _ => Millis(default),
+        };
+        let retries = match h.get("retries") {
+            Some(Value::Int(r)) if *r >= 0 && *r <= u32::MAX as i64 => *r as u32,
+            Some(Value::Int(r)) => {
+                self.error("health", format!("retries must be 0 or more, not {r}"), None);
+                0
+            }
+            _ => 3,
+        };
+        let spec = HealthSpec {
+            test,
+            interval: dur("interval", 30_000),
+            timeout: dur("timeout", 30_000),
+            retries,
+            start_period: dur("start_period", 0),
+        };
+        for (name, d) in [("interval", spec.interval), ("timeout", spec.timeout)] {
+            if d.0 < 1 {
+                self.error("health", format!("health check {name} must be positive"), None);
+            }
+        }
+        if spec.start_period.0 < 0 {
+            self.error("health", "health check start_period cannot be negative", None);
+        }
+        Some(spec)
+    }
+
+    fn capabilities(&mut self, fields: &Fields, name: &str) -> Vec<String> {
+        let mut caps: Vec<String> = Vec::new();
+        for c in items(get(fields, name)) {
+            let Some((text, _)) = c.to_text() else { continue };
+            let upper = text.to_ascii_uppercase();
+            let cap = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
+            if cap.is_empty() || !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                self.error(name, format!("`{text}` is not a capability"), Some("like `NET_ADMIN` or `ALL`"));
+                continue;
+            }
+            caps.push(cap);
+        }
+        caps.sort();
+        caps.dedup();
+        caps
+    }
+
+    fn memory(&mut self, fields: &Fields) -> Option<i64> {
+        match get(fields, "memory") {
+            Some(Value::Size(b)) => {
+                if *b < 6 * 1024 * 1024 {
+                    self.error("memory", "Docker needs a memory limit of at least 6MiB", None);
+                }
+                Some(*b)
+            }
+            _ => None,
+        }
+    }
+
+    fn cpus(&mut self, fields: &Fields) -> Option<f64> {
+        match get(fields, "cpus") {
+            Some(Value::Float(c)) => {
+                if !(*c > 0.0 && c.is_finite()) {
+                    self.error("cpus", "cpus must be more than 0", None);
+                }
+                Some(*c)
+            }
+            _ => None,
+        }
+    }
+
+    fn restart(&mut self, fields: &Fields) -> String {
+        let Some(v) = get(fields, "restart") else { return "no".into() };
+        let Some((text, _)) = v.to_text() else { return "no".into() };
+        let valid = RESTART_POLICIES.contains(&&*text)
+            || text.strip_prefix("on-failure:").is_some_and(|n| n.parse::<u32>().is_ok());
+        if !valid {
+            let mut help = "one of: no, always, unless-stopped, on-failure, on-failure:N".to_string();
+            if let Some(d) = crate::diagnostic::did_you_mean(&text, RESTART_POLICIES.iter().copied()) {
+                help = d;
+            }
+            self.error("restart", format!("`{text}` is not a restart policy"), Some(&help));
+        }
+        text.to_string()
+    }
+
+    fn expose(&mut self, fields: &Fields) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in items(get(fields, "expose")) {
+            let text = match e {
+                Value::Int(p) => format!("{p}/tcp"),
+                Value::Str(s) => {
+                    let (port, proto) = s.text.split_once('/').unwrap_or((&s.text, "tcp"));
+                    match port.parse::<u16>() {
+                        Ok(p) if p > 0 && PROTOCOLS.contains(&proto) => format!("{p}/{proto}"),
+                        _ => {
+                            self.error("expose", format!("`{}` is not a port like `3306` or `53/udp`", s.text), None);
+                            continue;
+                        }
+                    }
+                }
+                _ => continue,
+            };
+            out.push(text);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn container(&mut self, fields: &Fields) -> ContainerSpec {
+        ContainerSpec {
+            image: self.image_ref(fields),
+            command: self.words(fields, "command"),
+            entrypoint: self.words(fields, "entrypoint"),
+            env: self.env(fields),
+            ports: self.ports(fields),
+            mounts: self.mounts(fields),
+            expose: self.expose(fields),
+            networks: self.networks(fields),
+            restart: self.restart(fields),
+            health: self.health(fields),
+            user: self.opt_text(fields, "user"),
+            workdir: self.opt_text(fields, "workdir"),
+            hostname: self.opt_text(fields, "hostname"),
+            labels: self.labels(fields),
+            memory: self.memory(fields),
+            cpus: self.cpus(fields),
+            read_only: Self::bool(fields, "read_only"),
+            privileged: Self::bool(fields, "privileged"),
+            cap_add: self.capabilities(fields, "cap_add"),
+            cap_drop: self.capabilities(fields, "cap_drop"),
+            stop_timeout: {
+                let d = Self::duration(fields, "stop_timeout", 10_000);
+                self.non_negative("stop_timeout", d)
+            },
+        }
+    }
+
+    fn service(&mut self, fields: &Fields) -> ServiceSpec {
+        let replicas = match get(fields, "replicas") {
+            Some(Value::Int(r)) if *r >= 0 => *r as u64,
+            Some(Value::Int(r)) => {
+                self.error("replicas", format!("replicas must be 0 or more, not {r}"), None);
+                0
+            }
+            _ => 1,
+        };
+        let update = match get(fields, "update") {
+            Some(Value::Map(u)) => u.clone(),
+            _ => Rc::new(IndexMap::new()),
+        };
+        let text = |k: &str, default: &str| update.get(k).and_then(|v| v.to_text()).map_or(default.to_string(), |(t, _)| t.to_string());
+        let parallelism = match update.get("parallelism") {
+            Some(Value::Int(p)) if *p >= 0 => *p as u64,
+            Some(Value::Int(_)) => {
+                self.error("update", "update parallelism must be 0 (all at once) or more", None);
+                1
+            }
+            _ => 1,
+        };
+        let delay = match update.get("delay") {
+            Some(Value::Duration(d)) => Millis(*d),
+            _ => Millis(0),
+        };
+        let update = UpdateSpec { parallelism, delay: self.non_negative("update", delay), order: text("order", "stop-first"), failure_action: text("failure_action", "pause") };
+        let constraints = match get(fields, "placement") {
+            Some(Value::Map(p)) => items(p.get("constraints")).iter().filter_map(|c| c.to_text()).map(|(t, _)| t.to_string()).collect(),
+            _ => Vec::new(),
+        };
+        ServiceSpec {
+            image: self.image_ref(fields),
+            command: self.words(fields, "command"),
+            entrypoint: self.words(fields, "entrypoint"),
+            env: self.env(fields),
+            ports: self.ports(fields),
+            mounts: self.mounts(fields),
+            networks: self.networks(fields),
+            health: self.health(fields),
+            user: self.opt_text(fields, "user"),
+            workdir: self.opt_text(fields, "workdir"),
+            hostname: self.opt_text(fields, "hostname"),
+            labels: self.labels(fields),
+            memory: self.memory(fields),
+            cpus: self.cpus(fields),
+            read_only: Self::bool(fields, "read_only"),
+            cap_add: self.capabilities(fields, "cap_add"),
+            cap_drop: self.capabilities(fields, "cap_drop"),
+            stop_timeout: {
+                let d = Self::duration(fields, "stop_timeout", 10_000);
+                self.non_negative("stop_timeout", d)
+            },
+            replicas,
+            update,
+            placement: PlacementSpec { constraints },
+        }
+    }
+}
+
+/// Splits a command line into words: whitespace separates, quotes group,
+/// backslash escapes. `None` for an unclosed quote.
+pub fn split_words(text: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                if let Some(n) = chars.next() {
+                    word.push(n);
+                }
+            }
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    word.push(n);
+                }
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// Parses Compose's port short forms, expanding ranges.
+pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
+    let bad = || format!("`{text}` is not a port mapping");
+    let (mapping, protocol) = match text.rsplit_once('/') {
+        Some((m, p)) if PROTOCOLS.contains(&p) => (m, p),
+        Some((_, p)) => return Err(format!("unknown protocol `{p}` in `{text}` (tcp, udp or sctp)")),
+        None => (text, "tcp"),
+    };
+    // An IPv6 address is written in brackets: "[::1]:8080:80".
+    let (ip, rest) = if let Some(after) = mapping.strip_prefix('[') {
+        let (ip, rest) = after.split_once("]:").ok_or_else(bad)?;
+        (Some(ip.to_string()), rest)
+    } else {
+        let parts: Vec<&str> = mapping.split(':').collect();
+        match parts.len() {
+            3 => (Some(parts[0].to_string()), &mapping[parts[0].len() + 1..]),
+            1 | 2 => (None, mapping),
+            _ => return Err(bad()),
+        }
+    };
+    if let Some(ip) = &ip {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("`{ip}` in `{text}` is not an IP address"));
+        }
+    }
+    let (host, container) = match rest.split_once(':') {
+        Some((h, c)) => (if h.is_empty() { None } else { Some(h) }, c),
+        None => (None, rest),
+    };
+    let container = port_range(container, text)?;
+    let host = host.map(|h| port_range(h, text)).transpose()?;
+    if let Some(h) = &host {
+        if h.len() != container.len() && h.len() != 1 {
+            return Err(format!("`{text}` maps {} host ports to {} container ports", h.len(), container.len()));
+        }
+    }
+    Ok(container
+        .iter()
+        .enumerate()
+        .map(|(i, c)| PortSpec {
+            container: *c,
+            protocol: protocol.to_string(),
+            host: host.as_ref().map(|h| if h.len() == 1 { h[0] } else { h[i] }),
+            ip: ip.clone(),
+        })
+        .collect())
+}
+
+fn port_range(text: &str, whole: &str) -> Result<Vec<u16>, String> {
+    let port = |p: &str| -> Result<u16, String> {
+        match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+            Ok(n) => Err(format!("port {n} in `{whole}` is out of range (1 to 65535)")),
+            Err(_) => Err(format!("`{p}` in `{whole}` is not a port number")),
+        }
+    };
+    match text.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (port(a)?, port(b)?);
+            if a > b {
+                return Err(format!("port range `{text}` in `{whole}` runs backwards"));
+            }
+            Ok((a..=b).collect())
+        }
+        None => Ok(vec![port(text)?]),
+    }
+}
+
+/// A loose check of Docker's reference grammar: `[host[:port]/]path[:tag][@digest]`.
+pub fn valid_reference(r: &str) -> bool {
+    if r.is_empty() || r.len() > 255 || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let (name, digest) = match r.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (r, None),
+    };
+    if let Some(d) = digest {
+        if !d.contains(':') {
+            return false;
+        }
+    }
+    // The tag is after the last ':' that follows the last '/'.
+    let last_slash = name.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match name[last_slash..].rfind(':') {
+        Some(i) => (&name[..last_slash + i], Some(&name[last_slash + i + 1..])),
+        None => (name, None),
+    };
+    if let Some(t) = tag {
+        let ok = !t.is_empty()
+            && t.len() <= 128
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && !t.starts_with(['.', '-']);
+        if !ok {
+            return false;
+        }
+    }
+    let mut components: Vec<&str> = path.split('/').collect();
+    // The first component may be a registry host (with '.' or ':' or "localhost"); it may have uppercase.
+    if components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost") {
+        components.remove(0);
+    }
+    !components.is_empty()
+        && components.iter().all(|c| {
+            !c.is_empty()
+                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
+                && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+        })
+}
+
+fn valid_cidr(s: &str) -> bool {
+    let Some((ip, prefix)) = s.split_once('/') else { return false };
+    let Ok(ip) = ip.parse::<std::net::IpAddr>() else { return false };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    prefix.parse::<u8>().is_ok_and(|p| p <= max)
+}

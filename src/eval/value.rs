@@ -1,0 +1,248 @@
+//! Runtime values. Strings carry secret taint; lists and maps are shared.
+
+use std::fmt;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::types::{Kind, ModuleId};
+
+/// A string, possibly built from a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Str {
+    pub text: Rc<str>,
+    pub secret: bool,
+}
+
+/// A reference to a resource of the deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRef {
+    pub kind: Kind,
+    pub address: Rc<str>,
+    /// The Docker object name.
+    pub name: Rc<str>,
+    /// What the reference stands for as a string: the image reference for
+    /// images, the Docker name otherwise.
+    pub yields: Rc<str>,
+}
+
+/// A module instance (`postgres.db`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceRef {
+    pub id: usize,
+    pub module: ModuleId,
+    pub address: Rc<str>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Milliseconds.
+    Duration(i64),
+    /// Bytes.
+    Size(i64),
+    Str(Str),
+    List(Rc<Vec<Value>>),
+    /// Records and maps alike, in insertion order.
+    Map(Rc<IndexMap<String, Value>>),
+    Ref(Rc<ResourceRef>),
+    Instance(Rc<InstanceRef>),
+}
+
+impl Value {
+    pub fn str(s: impl Into<Rc<str>>) -> Value {
+        Value::Str(Str { text: s.into(), secret: false })
+    }
+
+    pub fn string(s: impl Into<Rc<str>>, secret: bool) -> Value {
+        Value::Str(Str { text: s.into(), secret })
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+
+    pub fn map(entries: IndexMap<String, Value>) -> Value {
+        Value::Map(Rc::new(entries))
+    }
+
+    /// What the value is, for messages ("a string", "a list").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) => "an int",
+            Value::Float(_) => "a float",
+            Value::Duration(_) => "a duration",
+            Value::Size(_) => "a size",
+            Value::Str(s) if s.secret => "a secret",
+            Value::Str(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "a record",
+            Value::Ref(r) => match r.kind {
+                Kind::Image => "an image reference",
+                Kind::Network => "a network reference",
+                Kind::Volume => "a volume reference",
+                Kind::Container => "a container reference",
+                Kind::Service => "a service reference",
+            },
+            Value::Instance(_) => "a module instance",
+        }
+    }
+
+    /// Whether any string inside is secret.
+    pub fn is_secret(&self) -> bool {
+        match self {
+            Value::Str(s) => s.secret,
+            Value::List(xs) => xs.iter().any(Value::is_secret),
+            Value::Map(m) => m.values().any(Value::is_secret),
+            _ => false,
+        }
+    }
+
+    /// The same value with every string inside marked secret.
+    pub fn tainted(self) -> Value {
+        match self {
+            Value::Str(s) if !s.secret => Value::Str(Str { text: s.text, secret: true }),
+            Value::List(xs) if !xs.is_empty() => {
+                Value::list(xs.iter().cloned().map(Value::tainted).collect())
+            }
+            Value::Map(m) if !m.is_empty() => {
+                Value::map(m.iter().map(|(k, v)| (k.clone(), v.clone().tainted())).collect())
+            }
+            v => v,
+        }
+    }
+
+    /// The text a value interpolates to, if it is a scalar.
+    pub fn to_text(&self) -> Option<(Rc<str>, bool)> {
+        Some(match self {
+            Value::Str(s) => (s.text.clone(), s.secret),
+            Value::Int(i) => (i.to_string().into(), false),
+            Value::Float(f) => (format_float(*f).into(), false),
+            Value::Bool(b) => (b.to_string().into(), false),
+            Value::Duration(ms) => (format_duration(*ms).into(), false),
+            Value::Size(b) => (b.to_string().into(), false),
+            Value::Ref(r) => (r.yields.clone(), false),
+            _ => return None,
+        })
+    }
+
+    /// Structural equality (ints and floats compare by value).
+    pub fn equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Str(a), Value::Str(b)) => a.text == b.text,
+            (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y)),
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.equals(w)))
+            }
+            (Value::Ref(a), Value::Ref(b)) => a.address == b.address,
+            (Value::Instance(a), Value::Instance(b)) => a.id == b.id,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// Shows a value in a message; secrets as `(secret)`.
+pub struct Show<'a>(pub &'a Value);
+
+impl fmt::Display for Show<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::Null => f.write_str("null"),
+            Value::Str(s) if s.secret => f.write_str("(secret)"),
+            Value::Str(s) => write!(f, "{:?}", &*s.text),
+            Value::List(xs) => {
+                f.write_str("[")?;
+                for (i, x) in xs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", Show(x))?;
+                }
+                f.write_str("]")
+            }
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    f.write_str(if i > 0 { ", " } else { " " })?;
+                    write!(f, "{k} = {}", Show(v))?;
+                }
+                f.write_str(if m.is_empty() { "}" } else { " }" })
+            }
+            Value::Ref(r) => write!(f, "{}", r.address),
+            Value::Instance(i) => write!(f, "{}", i.address),
+            v => match v.to_text() {
+                Some((t, _)) => f.write_str(&t),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+pub fn format_float(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { f.to_string() }
+}
+
+/// `90000` → `"1m30s"`; the canonical spelling of a duration.
+pub fn format_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    let mut rest = ms.unsigned_abs();
+    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Parses the canonical (or any valid) duration spelling back to milliseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    let mut chars = body.chars().peekable();
+    let mut any_unit = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: i64 = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => return None,
+        };
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        total = total.checked_add(n.checked_mul(unit)?)?;
+        any_unit = true;
+    }
+    if !digits.is_empty() || !any_unit {
+        return None;
+    }
+    Some(if neg { -total } else { total })
+}

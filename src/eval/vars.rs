@@ -1,0 +1,167 @@
+//! `--var NAME=VALUE` and `--var-file` values, read according to the type
+//! of the parameter they set.
+
+use indexmap::IndexMap;
+
+use super::value::{Value, parse_duration};
+use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::source::Span;
+use crate::syntax::ast::Expr;
+use crate::types::Type;
+
+/// One value given for a root parameter.
+#[derive(Debug)]
+pub struct VarInput {
+    pub name: String,
+    /// The value's span (in the `--var` pseudo-file or the var file).
+    pub span: Span,
+    pub value: VarValue,
+}
+
+#[derive(Debug)]
+pub enum VarValue {
+    /// `--var NAME=text`: read according to the parameter's type.
+    Text(String),
+    /// A `NAME = literal` line of a var file.
+    Expr(Expr),
+    /// A member of a JSON var file.
+    Json(serde_json::Value),
+}
+
+pub(super) enum Parsed<'a> {
+    Value(Value),
+    /// A literal expression to evaluate (structured `--var` values, var files).
+    Expr(&'a Expr),
+}
+
+pub(super) fn parse<'a>(var: &'a VarInput, ty: &Type) -> Result<Parsed<'a>, Diagnostic> {
+    match &var.value {
+        VarValue::Text(text) => parse_text(var, text, ty),
+        VarValue::Expr(e) => {
+            literal_only(e)?;
+            Ok(Parsed::Expr(e))
+        }
+        VarValue::Json(j) => Ok(Parsed::Value(from_json(j, ty))),
+    }
+}
+
+fn invalid(var: &VarInput, message: String) -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidVariable, message).label(var.span, "this value")
+}
+
+fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>, Diagnostic> {
+    let base = match ty {
+        Type::Optional(inner) if text == "null" && !inner.is_stringy() => return Ok(Parsed::Value(Value::Null)),
+        Type::Optional(inner) => inner,
+        t => t,
+    };
+    let name = &var.name;
+    Ok(Parsed::Value(match base {
+        Type::String | Type::Secret | Type::Enum(_) => Value::str(text),
+        Type::Int | Type::Port => Value::Int(
+            text.trim().parse().map_err(|_| invalid(var, format!("`{name}` is {}, and `{text}` is not an integer", article(base))))?,
+        ),
+        Type::Float => Value::Float(text.trim().parse().map_err(|_| invalid(var, format!("`{name}` is a float, and `{text}` is not a number")))?),
+        Type::Bool => match text.trim() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(invalid(var, format!("`{name}` is a bool: write `true` or `false`, not `{text}`"))),
+        },
+        Type::Duration => Value::Duration(
+            parse_duration(text.trim()).ok_or_else(|| invalid(var, format!("`{name}` is a duration, like `10s` or `1h30m`, not `{text}`")))?,
+        ),
+        Type::Resource(k) => return Err(invalid(var, format!("`{name}` is a {k} reference and cannot be set from the command line"))),
+        // Other types arrive as parsed literals (see `needs_literal`); a
+        // string here is reported by the type check of the parameter.
+        _ => Value::str(text),
+    }))
+}
+
+fn article(t: &Type) -> String {
+    crate::types::check::article(t)
+}
+
+/// Var files and structured `--var` values hold literals only.
+pub(super) fn literal_only(e: &Expr) -> Result<(), Diagnostic> {
+    let mut bad: Option<Span> = None;
+    let mut visit = |_: &str, span: Span| {
+        bad.get_or_insert(span);
+    };
+    crate::resolve::free_names(e, &mut Vec::new(), &mut visit);
+    match bad {
+        Some(span) => Err(Diagnostic::new(ErrorCode::InvalidVariable, "a variable's value must be a literal")
+            .label(span, "names and function calls are not allowed here")
+            .help("write the value itself: a number, a string in quotes, a list or a record")),
+        None => Ok(()),
+    }
+}
+
+/// A JSON value as a stack value; strings become durations or sizes where
+/// the parameter wants one and the text is one.
+pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
+    use serde_json::Value as J;
+    let base = match ty {
+        Type::Optional(inner) => inner,
+        t => t,
+    };
+    match j {
+        J::Null => Value::Null,
+        J::Bool(b) => Value::Bool(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        J::String(s) => match base {
+            Type::Duration => parse_duration(s).map_or_else(|| Value::str(s.as_str()), Value::Duration),
+            Type::Size => parse_size(s).map_or_else(|| Value::str(s.as_str()), Value::Size),
+            _ => Value::str(s.as_str()),
+        },
+        J::Array(xs) => {
+            let elem = match base {
+                Type::List(t) => (**t).clone(),
+                _ => Type::Any,
+            };
+            Value::list(xs.iter().map(|x| from_json(x, &elem)).collect())
+        }
+        J::Object(m) => {
+            let field_type = |k: &str| match base {
+                Type::Map(t) => (**t).clone(),
+                Type::Record(fields) => fields.get(k).cloned().unwrap_or(Type::Any),
+                _ => Type::Any,
+            };
+            let map: IndexMap<String, Value> = m.iter().map(|(k, v)| (k.clone(), from_json(v, &field_type(k)))).collect();
+            Value::map(map)
+        }
+    }
+}
+
+/// `512MiB`, `1GB`, `100B` → bytes.
+pub fn parse_size(text: &str) -> Option<i64> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (num, unit) = text.split_at(split);
+    let factor: f64 = match unit {
+        "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    let bytes = num.parse::<f64>().ok()? * factor;
+    (bytes.fract() == 0.0 && bytes >= 0.0 && bytes <= i64::MAX as f64).then_some(bytes as i64)
+}
+
+/// Whether a var's text must be parsed as a literal expression for this type.
+pub fn needs_literal(ty: &Type) -> bool {
+    match ty {
+        Type::Optional(inner) => needs_literal(inner),
+        Type::String | Type::Secret | Type::Enum(_) | Type::Int | Type::Port | Type::Float | Type::Bool | Type::Duration => false,
+        Type::Resource(_) => false,
+        _ => true,
+    }
+}
+

@@ -1,0 +1,21 @@
+//! stackc compiles `.stack` files into a normalized Docker deployment.
+//!
+//! The phases, in order:
+//! 1. [`syntax`]: text to AST (pest grammar in `grammar/stack.pest`).
+//! 2. [`resolve`]: load imports (stdlib embedded), check names, find cycles.
+//! 3. [`types`]: check types before evaluation where they are known.
+//! 4. [`eval`]: evaluate to values, expanding loops, conditions and modules.
+//! 5. [`deployment`]: the normalized desired state, hashed, as JSON.
+//!
+//! [`driver`] runs them in order and stops after the first phase with errors.
+
+pub mod diagnostic;
+pub mod source;
+pub mod syntax;
+pub mod context;
+pub mod deployment;
+pub mod driver;
+pub mod eval;
+pub mod resolve;
+pub mod stdlib;
+pub mod types;

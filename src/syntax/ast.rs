@@ -1,0 +1,285 @@
+//! The syntax tree of one `.stack` file. Every node carries its span.
+
+use crate::source::{SourceId, Span, Spanned};
+
+pub type Ident = Spanned<String>;
+
+#[derive(Debug, Clone)]
+pub struct File {
+    pub source: SourceId,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Stack(Spanned<String>),
+    Param(Param),
+    Let(Let),
+    Import(Import),
+    Fn(FnDecl),
+    Output(Output),
+    Assert(Assert),
+    For(ForItems),
+    If(IfItems),
+    Resource(ResourceDecl),
+}
+
+impl Item {
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Stack(s) => s.span,
+            Item::Param(p) => p.span,
+            Item::Let(l) => l.span,
+            Item::Import(i) => i.span,
+            Item::Fn(f) => f.span,
+            Item::Output(o) => o.span,
+            Item::Assert(a) => a.span,
+            Item::For(f) => f.span,
+            Item::If(i) => i.span,
+            Item::Resource(r) => r.span,
+        }
+    }
+
+    /// What the item is called in messages ("a parameter", ...).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Item::Stack(_) => "a stack name",
+            Item::Param(_) => "a parameter",
+            Item::Let(_) => "a let binding",
+            Item::Import(_) => "an import",
+            Item::Fn(_) => "a function",
+            Item::Output(_) => "an output",
+            Item::Assert(_) => "an assertion",
+            Item::For(_) => "a loop",
+            Item::If(_) => "a condition",
+            Item::Resource(_) => "a resource",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Let {
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub path: Spanned<String>,
+    pub alias: Ident,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct FnDecl {
+    pub name: Ident,
+    pub params: Vec<(Ident, TypeExpr)>,
+    pub ret: Option<TypeExpr>,
+    pub body: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub name: Expr,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Assert {
+    pub cond: Expr,
+    pub message: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoopVars {
+    /// `for x in …` binds only `value`; `for i, x in …` binds `key` too.
+    pub key: Option<Ident>,
+    pub value: Ident,
+}
+
+#[derive(Debug, Clone)]
+pub struct ForItems {
+    pub vars: LoopVars,
+    pub iter: Expr,
+    pub body: Vec<Item>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct IfItems {
+    pub cond: Expr,
+    pub then: Vec<Item>,
+    pub otherwise: Vec<Item>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceDecl {
+    /// A built-in kind (`container`) or an import alias (`postgres`).
+    pub kind: Ident,
+    pub name: Expr,
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub key: Key,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Key {
+    Name(Ident),
+    /// A string key; may interpolate, so it is an expression.
+    Str(Expr),
+}
+
+impl Key {
+    pub fn span(&self) -> Span {
+        match self {
+            Key::Name(i) => i.span,
+            Key::Str(e) => e.span,
+        }
+    }
+
+    /// The key's text when it is known without evaluation.
+    pub fn static_name(&self) -> Option<&str> {
+        match self {
+            Key::Name(i) => Some(&i.node),
+            Key::Str(e) => e.as_plain_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TypeExpr {
+    pub kind: TypeExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeExprKind {
+    Name(String),
+    Generic(Ident, Box<TypeExpr>),
+    Record(Vec<(Spanned<String>, TypeExpr)>),
+    Enum(Vec<Spanned<String>>),
+    Optional(Box<TypeExpr>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Milliseconds.
+    Duration(i64),
+    /// Bytes.
+    Size(i64),
+    Str(Vec<StrPart>),
+    List(Vec<Expr>),
+    Record(Vec<Field>),
+    ListComp(Box<Comprehension>),
+    MapComp(Box<Comprehension>),
+    Name(String),
+    Member(Box<Expr>, Ident),
+    Index(Box<Expr>, Box<Expr>),
+    Call(Ident, Vec<Expr>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    /// The text of a string literal without interpolation.
+    pub fn as_plain_string(&self) -> Option<&str> {
+        match &self.kind {
+            ExprKind::Str(parts) => match parts.as_slice() {
+                [] => Some(""),
+                [StrPart::Lit(s)] => Some(s),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum StrPart {
+    Lit(String),
+    Interp(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub struct Comprehension {
+    pub vars: LoopVars,
+    pub iter: Expr,
+    pub filter: Option<Expr>,
+    /// The key expression of a map comprehension.
+    pub key: Option<Expr>,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+}

@@ -1,0 +1,649 @@
+//! Parse pairs to the AST: literal decoding, string dedent, operator precedence.
+
+use std::sync::LazyLock;
+
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+
+use super::ast::*;
+use super::parser::{Rule, parse};
+use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::source::{SourceId, Span, Spanned};
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::or, Assoc::Left))
+        .op(Op::infix(Rule::and, Assoc::Left))
+        .op(Op::infix(Rule::eq, Assoc::Left)
+            | Op::infix(Rule::ne, Assoc::Left)
+            | Op::infix(Rule::lt, Assoc::Left)
+            | Op::infix(Rule::le, Assoc::Left)
+            | Op::infix(Rule::gt, Assoc::Left)
+            | Op::infix(Rule::ge, Assoc::Left))
+        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left) | Op::infix(Rule::rem, Assoc::Left))
+        .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
+});
+
+/// Deeper expression trees than this are refused (left-leaning operator chains
+/// are not bounded by bracket nesting).
+const MAX_DEPTH: usize = 200;
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// Parses a whole `.stack` file.
+pub fn parse_file(text: &str, source: SourceId) -> std::result::Result<File, Vec<Diagnostic>> {
+    let pairs = parse(Rule::file, text, source).map_err(|d| vec![d])?;
+    let lower = Lower { source };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for pair in inner_of(pairs).map_err(|d| vec![d])? {
+        if pair.as_rule() == Rule::EOI {
+            continue;
+        }
+        match lower.item(pair) {
+            Ok(item) => items.push(item),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(File { source, items })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses one expression (a `--var` value of a structured type).
+pub fn parse_expr(text: &str, source: SourceId) -> Result<Expr> {
+    let pairs = parse(Rule::lone_expr, text, source)?;
+    let lower = Lower { source };
+    let expr = inner_of(pairs)?
+        .find(|p| p.as_rule() == Rule::expr)
+        .ok_or_else(|| Diagnostic::new(ErrorCode::Syntax, "syntax error: expected an expression"))?;
+    lower.expr(expr)
+}
+
+/// Parses a `--var-file` of `NAME = literal` lines.
+pub fn parse_var_file(text: &str, source: SourceId) -> std::result::Result<Vec<(Ident, Expr)>, Vec<Diagnostic>> {
+    let pairs = parse(Rule::var_file, text, source).map_err(|d| vec![d])?;
+    let lower = Lower { source };
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for pair in inner_of(pairs).map_err(|d| vec![d])?.filter(|p| p.as_rule() == Rule::var_entry) {
+        let mut inner = pair.into_inner();
+        let result = next(&mut inner).and_then(|name| {
+            let name = lower.ident(name);
+            let value = lower.expr(next(&mut inner)?)?;
+            Ok((name, value))
+        });
+        match result {
+            Ok(entry) => entries.push(entry),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(entries) } else { Err(errors) }
+}
+
+/// The children of the single top-level pair.
+fn inner_of(mut pairs: Pairs<'_, Rule>) -> Result<Pairs<'_, Rule>> {
+    Ok(next(&mut pairs)?.into_inner())
+}
+
+fn next<'i>(pairs: &mut Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
+    // The grammar guarantees the shapes lowered here; a mismatch is a bug
+    // in this file, reported rather than panicking.
+    pairs
+        .next()
+        .ok_or_else(|| Diagnostic::new(ErrorCode::Syntax, "internal error: unexpected parse tree shape"))
+}
+
+struct Lower {
+    source: SourceId,
+}
+
+impl Lower {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.source, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        Spanned::new(pair.as_str().to_string(), self.span(&pair))
+    }
+
+    fn item(&self, pair: Pair<'_, Rule>) -> Result<Item> {
+        let span = self.span(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        Ok(match rule {
+            Rule::stack_decl => Item::Stack(self.plain_string(next(&mut inner)?)?),
+            Rule::param_decl => {
+                let name = self.ident(next(&mut inner)?);
+                let ty = self.type_expr(next(&mut inner)?)?;
+                let default = inner.next().map(|p| self.expr(p)).transpose()?;
+                Item::Param(Param { name, ty, default, span })
+            }
+            Rule::let_decl => {
+                let name = self.ident(next(&mut inner)?);
+                let second = next(&mut inner)?;
+                let (ty, value) = if second.as_rule() == Rule::type_expr {
+                    (Some(self.type_expr(second)?), self.expr(next(&mut inner)?)?)
+                } else {
+                    (None, self.expr(second)?)
+                };
+                Item::Let(Let { name, ty, value, span })
+            }
+            Rule::import_decl => {
+                let path = self.plain_string(next(&mut inner)?)?;
+                let alias = self.ident(next(&mut inner)?);
+                Item::Import(Import { path, alias, span })
+            }
+            Rule::fn_decl => {
+                let name = self.ident(next(&mut inner)?);
+                let mut params = Vec::new();
+                for p in next(&mut inner)?.into_inner() {
+                    let mut pi = p.into_inner();
+                    let pname = self.ident(next(&mut pi)?);
+                    params.push((pname, self.type_expr(next(&mut pi)?)?));
+                }
+                let second = next(&mut inner)?;
+                let (ret, body) = if second.as_rule() == Rule::type_expr {
+                    (Some(self.type_expr(second)?), self.expr(next(&mut inner)?)?)
+                } else {
+                    (None, self.expr(second)?)
+                };
+                Item::Fn(FnDecl { name, params, ret, body, span })
+            }
+            Rule::output_decl => {
+                let name = self.string(next(&mut inner)?)?;
+                let value = self.expr(next(&mut inner)?)?;
+                Item::Output(Output { name, value, span })
+            }
+            Rule::assert_decl => {
+                let cond = self.expr(next(&mut inner)?)?;
+                let message = self.expr(next(&mut inner)?)?;
+                Item::Assert(Assert { cond, message, span })
+            }
+            Rule::for_items => {
+                let vars = self.loop_vars(next(&mut inner)?);
+                let iter = self.expr(next(&mut inner)?)?;
+                let body = self.block(next(&mut inner)?)?;
+                Item::For(ForItems { vars, iter, body, span })
+            }
+            Rule::if_items => Item::If(self.if_items(span, inner)?),
+            Rule::resource => {
+                let kind = self.ident(next(&mut inner)?);
+                let name = self.string(next(&mut inner)?)?;
+                let fields = self.fields(next(&mut inner)?)?;
+                Item::Resource(ResourceDecl { kind, name, fields, span })
+            }
+            _ => return Err(self.unexpected(span)),
+        })
+    }
+
+    fn if_items(&self, span: Span, mut inner: Pairs<'_, Rule>) -> Result<IfItems> {
+        let cond = self.expr(next(&mut inner)?)?;
+        let then = self.block(next(&mut inner)?)?;
+        let otherwise = match inner.next() {
+            None => Vec::new(),
+            Some(p) if p.as_rule() == Rule::if_items => {
+                let span = self.span(&p);
+                vec![Item::If(self.if_items(span, p.into_inner())?)]
+            }
+            Some(p) => self.block(p)?,
+        };
+        Ok(IfItems { cond, then, otherwise, span })
+    }
+
+    fn block(&self, pair: Pair<'_, Rule>) -> Result<Vec<Item>> {
+        pair.into_inner().map(|p| self.item(p)).collect()
+    }
+
+    fn loop_vars(&self, pair: Pair<'_, Rule>) -> LoopVars {
+        let mut names: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
+        let value = names.pop().unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.source, 0, 0)));
+        LoopVars { key: names.pop(), value }
+    }
+
+    fn fields(&self, pair: Pair<'_, Rule>) -> Result<Vec<Field>> {
+        pair.into_inner().map(|f| self.field(f)).collect()
+    }
+
+    fn field(&self, pair: Pair<'_, Rule>) -> Result<Field> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key_pair = next(&mut next(&mut inner)?.into_inner())?;
+        let key = match key_pair.as_rule() {
+            Rule::name => Key::Name(self.ident(key_pair)),
+            _ => Key::Str(self.string(key_pair)?),
+        };
+        let value = self.expr(next(&mut inner)?)?;
+        Ok(Field { key, value, span })
+    }
+
+    // ------------------------------------------------------------ types
+
+    fn type_expr(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let union = self.type_union(next(&mut inner)?)?;
+        Ok(match inner.next() {
+            Some(_) => TypeExpr { kind: TypeExprKind::Optional(Box::new(union)), span },
+            None => union,
+        })
+    }
+
+    fn type_union(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
+        let span = self.span(&pair);
+        let mut members: Vec<TypeExpr> = Vec::new();
+        let mut strings = Vec::new();
+        for p in pair.into_inner() {
+            if p.as_rule() == Rule::string {
+                strings.push(self.plain_string(p)?);
+            } else {
+                members.push(self.type_primary(p)?);
+            }
+        }
+        match (members.len(), strings.is_empty()) {
+            (0, false) => Ok(TypeExpr { kind: TypeExprKind::Enum(strings), span }),
+            (1, true) => Ok(members.remove(0)),
+            _ => Err(Diagnostic::new(ErrorCode::UnknownType, "only string literals can be joined with `|`")
+                .label(span, "mixes other types")
+                .help("write an enum as `\"a\" | \"b\"`; use `T?` for an optional type")),
+        }
+    }
+
+    fn type_primary(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::type_expr => self.type_expr(pair),
+            Rule::type_name => Ok(TypeExpr { kind: TypeExprKind::Name(pair.as_str().trim().to_string()), span }),
+            Rule::type_generic => {
+                let mut inner = pair.into_inner();
+                let name = self.ident(next(&mut inner)?);
+                let arg = self.type_expr(next(&mut inner)?)?;
+                Ok(TypeExpr { kind: TypeExprKind::Generic(name, Box::new(arg)), span })
+            }
+            Rule::type_record => {
+                let mut fields = Vec::new();
+                for f in pair.into_inner() {
+                    let mut fi = f.into_inner();
+                    let key_pair = next(&mut next(&mut fi)?.into_inner())?;
+                    let key = match key_pair.as_rule() {
+                        Rule::name => self.ident(key_pair),
+                        _ => self.plain_string(key_pair)?,
+                    };
+                    fields.push((key, self.type_expr(next(&mut fi)?)?));
+                }
+                Ok(TypeExpr { kind: TypeExprKind::Record(fields), span })
+            }
+            _ => Err(self.unexpected(span)),
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let expr = PRATT
+            .map_primary(|p| self.postfix_expr(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).to(rhs.span);
+                let op = if op.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
+                Ok(Expr { kind: ExprKind::Unary(op, Box::new(rhs)), span })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::or => BinaryOp::Or,
+                    Rule::and => BinaryOp::And,
+                    Rule::eq => BinaryOp::Eq,
+                    Rule::ne => BinaryOp::Ne,
+                    Rule::lt => BinaryOp::Lt,
+                    Rule::le => BinaryOp::Le,
+                    Rule::gt => BinaryOp::Gt,
+                    Rule::ge => BinaryOp::Ge,
+                    Rule::add => BinaryOp::Add,
+                    Rule::sub => BinaryOp::Sub,
+                    Rule::mul => BinaryOp::Mul,
+                    Rule::div => BinaryOp::Div,
+                    _ => BinaryOp::Rem,
+                };
+                let span = lhs.span.to(rhs.span);
+                Ok(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span })
+            })
+            .parse(pair.into_inner())?;
+        if exceeds_depth(&expr, MAX_DEPTH) {
+            return Err(Diagnostic::new(ErrorCode::TooDeep, format!("expression nested more than {MAX_DEPTH} levels deep"))
+                .label(expr.span, "too deep")
+                .help("split the expression with `let` bindings"));
+        }
+        Ok(expr)
+    }
+
+    fn postfix_expr(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let mut inner = pair.into_inner();
+        let mut expr = self.primary(next(&mut inner)?)?;
+        for op in inner {
+            let span = expr.span.to(self.span(&op));
+            let kind = match op.as_rule() {
+                Rule::member => {
+                    let name = self.ident(next(&mut op.into_inner())?);
+                    ExprKind::Member(Box::new(expr), name)
+                }
+                Rule::index => {
+                    let index = self.expr(next(&mut op.into_inner())?)?;
+                    ExprKind::Index(Box::new(expr), Box::new(index))
+                }
+                _ => {
+                    let ExprKind::Name(name) = &expr.kind else {
+                        return Err(Diagnostic::new(ErrorCode::Syntax, "only functions can be called")
+                            .label(expr.span, "this is not a function name")
+                            .help("call a function by its name, as in `upper(x)`"));
+                    };
+                    let callee = Spanned::new(name.clone(), expr.span);
+                    let args = op.into_inner().map(|a| self.expr(a)).collect::<Result<Vec<_>>>()?;
+                    ExprKind::Call(callee, args)
+                }
+            };
+            expr = Expr { kind, span };
+        }
+        Ok(expr)
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let outer_span = self.span(&pair);
+        let pair = next(&mut pair.into_inner())?;
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr => {
+                // Parentheses: keep the span with the parentheses.
+                let mut e = self.expr(pair)?;
+                e.span = outer_span;
+                return Ok(e);
+            }
+            Rule::if_expr => {
+                let mut inner = pair.into_inner();
+                let c = self.expr(next(&mut inner)?)?;
+                let a = self.expr(next(&mut inner)?)?;
+                let b = self.expr(next(&mut inner)?)?;
+                ExprKind::If(Box::new(c), Box::new(a), Box::new(b))
+            }
+            Rule::number => return self.number(pair),
+            Rule::string | Rule::mstring => return self.string(pair),
+            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect::<Result<_>>()?),
+            Rule::record => ExprKind::Record(self.fields(pair)?),
+            Rule::list_comp => ExprKind::ListComp(Box::new(self.comprehension(pair, false)?)),
+            Rule::map_comp => ExprKind::MapComp(Box::new(self.comprehension(pair, true)?)),
+            Rule::kw_true => ExprKind::Bool(true),
+            Rule::kw_false => ExprKind::Bool(false),
+            Rule::kw_null => ExprKind::Null,
+            Rule::ident => ExprKind::Name(pair.as_str().to_string()),
+            _ => return Err(self.unexpected(span)),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn comprehension(&self, pair: Pair<'_, Rule>, is_map: bool) -> Result<Comprehension> {
+        let mut inner = pair.into_inner();
+        let vars = self.loop_vars(next(&mut inner)?);
+        let iter = self.expr(next(&mut inner)?)?;
+        let mut p = next(&mut inner)?;
+        let filter = if p.as_rule() == Rule::comp_filter {
+            let f = self.expr(next(&mut p.into_inner())?)?;
+            p = next(&mut inner)?;
+            Some(f)
+        } else {
+            None
+        };
+        let first = self.expr(p)?;
+        let (key, value) = if is_map {
+            (Some(first), self.expr(next(&mut inner)?)?)
+        } else {
+            (None, first)
+        };
+        Ok(Comprehension { vars, iter, filter, key, value })
+    }
+
+    // ------------------------------------------------------------ literals
+
+    fn number(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
+        let lit = next(&mut pair.into_inner())?;
+        let text = lit.as_str();
+        let too_large = || {
+            Diagnostic::new(ErrorCode::NumberTooLarge, format!("number `{text}` is out of range"))
+                .label(span, "too large")
+        };
+        let kind = match lit.as_rule() {
+            Rule::int => ExprKind::Int(text.parse().map_err(|_| too_large())?),
+            Rule::float => ExprKind::Float(text.parse().map_err(|_| too_large())?),
+            Rule::size => {
+                let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+                let (num, unit) = text.split_at(split);
+                let factor: f64 = match unit {
+                    "B" => 1.0,
+                    "KB" => 1e3,
+                    "MB" => 1e6,
+                    "GB" => 1e9,
+                    "TB" => 1e12,
+                    "KiB" => 1024.0,
+                    "MiB" => 1024.0 * 1024.0,
+                    "GiB" => 1024.0 * 1024.0 * 1024.0,
+                    _ => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+                };
+                let bytes = num.parse::<f64>().map_err(|_| too_large())? * factor;
+                if bytes.fract() != 0.0 {
+                    return Err(Diagnostic::new(ErrorCode::NumberTooLarge, format!("size `{text}` is not a whole number of bytes"))
+                        .label(span, "fractional bytes")
+                        .help("use a smaller unit"));
+                }
+                if bytes > i64::MAX as f64 {
+                    return Err(too_large());
+                }
+                ExprKind::Size(bytes as i64)
+            }
+            _ => {
+                let mut total: i64 = 0;
+                let mut digits = String::new();
+                let mut chars = text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c.is_ascii_digit() {
+                        digits.push(c);
+                        continue;
+                    }
+                    let unit_ms: i64 = match c {
+                        'm' if chars.peek() == Some(&'s') => {
+                            chars.next();
+                            1
+                        }
+                        's' => 1_000,
+                        'm' => 60_000,
+                        'h' => 3_600_000,
+                        _ => 86_400_000,
+                    };
+                    let n: i64 = digits.parse().map_err(|_| too_large())?;
+                    digits.clear();
+                    total = n
+                        .checked_mul(unit_ms)
+                        .and_then(|v| total.checked_add(v))
+                        .ok_or_else(too_large)?;
+                }
+                ExprKind::Duration(total)
+            }
+        };
+        Ok(Expr { kind, span })
+    }
+
+    /// A string literal without interpolation (stack names, imports, enum members).
+    fn plain_string(&self, pair: Pair<'_, Rule>) -> Result<Spanned<String>> {
+        let e = self.string(pair)?;
+        match e.as_plain_string() {
+            Some(s) => Ok(Spanned::new(s.to_string(), e.span)),
+            None => Err(Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
+                .label(e.span, "must be a plain string")),
+        }
+    }
+
+    fn string(&self, pair: Pair<'_, Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
+        let multiline = pair.as_rule() == Rule::mstring;
+        let mut pieces = Vec::new();
+        for p in pair.into_inner() {
+            pieces.push(match p.as_rule() {
+                Rule::interp => Piece::Interp(self.expr(next(&mut p.into_inner())?)?),
+                Rule::escape => Piece::Escaped(self.escape(&p)?),
+                _ => Piece::Raw(p.as_str().to_string()),
+            });
+        }
+        if multiline {
+            dedent(&mut pieces);
+        }
+        let mut parts: Vec<StrPart> = Vec::new();
+        for piece in pieces {
+            match piece {
+                Piece::Interp(e) => parts.push(StrPart::Interp(e)),
+                Piece::Raw(s) => push_lit(&mut parts, &s),
+                Piece::Escaped(c) => push_lit(&mut parts, c.encode_utf8(&mut [0; 4])),
+            }
+        }
+        Ok(Expr { kind: ExprKind::Str(parts), span })
+    }
+
+    fn escape(&self, pair: &Pair<'_, Rule>) -> Result<char> {
+        let text = pair.as_str();
+        Ok(match text {
+            "\\n" => '\n',
+            "\\t" => '\t',
+            "\\r" => '\r',
+            "\\\"" => '"',
+            "\\\\" => '\\',
+            "\\$" => '$',
+            _ => {
+                return Err(Diagnostic::new(ErrorCode::InvalidEscape, format!("unknown escape `{text}`"))
+                    .label(self.span(pair), "not an escape")
+                    .help("the escapes are \\n \\t \\r \\\" \\\\ and \\$"));
+            }
+        })
+    }
+
+    fn unexpected(&self, span: Span) -> Diagnostic {
+        Diagnostic::new(ErrorCode::Syntax, "internal error: unexpected parse tree shape").label(span, "here")
+    }
+}
+
+fn push_lit(parts: &mut Vec<StrPart>, s: &str) {
+    if s.is_empty() {
+        return;
+    }
+    if let Some(StrPart::Lit(last)) = parts.last_mut() {
+        last.push_str(s);
+    } else {
+        parts.push(StrPart::Lit(s.to_string()));
+    }
+}
+
+enum Piece {
+    Raw(String),
+    Escaped(char),
+    Interp(Expr),
+}
+
+/// Strips a `"""` string's first newline, the indentation of its closing
+/// line, and the indentation common to its non-blank lines. Only raw text
+/// counts as indentation; escapes and interpolations are content.
+fn dedent(pieces: &mut Vec<Piece>) {
+    if let Some(Piece::Raw(first)) = pieces.first_mut() {
+        if let Some(rest) = first.strip_prefix("\r\n").or_else(|| first.strip_prefix('\n')) {
+            *first = rest.to_string();
+        }
+    }
+    if let Some(Piece::Raw(last)) = pieces.last_mut() {
+        let tail_start = last.rfind('\n').map_or(0, |i| i + 1);
+        if last[tail_start..].chars().all(|c| c == ' ' || c == '\t') && (tail_start > 0 || pieces.len() == 1) {
+            let keep = tail_start;
+            if let Some(Piece::Raw(last)) = pieces.last_mut() {
+                last.truncate(keep);
+            }
+        }
+    }
+    // Find the common indentation of lines with content.
+    let mut common: Option<usize> = None;
+    let mut indent = 0usize;
+    let mut at_line_start = true;
+    for piece in pieces.iter() {
+        match piece {
+            Piece::Raw(s) => {
+                for c in s.chars() {
+                    if c == '\n' {
+                        at_line_start = true;
+                        indent = 0;
+                    } else if at_line_start && (c == ' ' || c == '\t') {
+                        indent += 1;
+                    } else if at_line_start {
+                        common = Some(common.map_or(indent, |m| m.min(indent)));
+                        at_line_start = false;
+                    }
+                }
+            }
+            _ => {
+                if at_line_start {
+                    common = Some(common.map_or(indent, |m| m.min(indent)));
+                    at_line_start = false;
+                }
+            }
+        }
+    }
+    let common = common.unwrap_or(0);
+    if common == 0 {
+        return;
+    }
+    let mut at_line_start = true;
+    for piece in pieces.iter_mut() {
+        match piece {
+            Piece::Raw(s) => {
+                let mut out = String::with_capacity(s.len());
+                let mut strip = if at_line_start { common } else { 0 };
+                for c in s.chars() {
+                    if c == '\n' {
+                        out.push(c);
+                        strip = common;
+                        at_line_start = true;
+                    } else if strip > 0 && (c == ' ' || c == '\t') {
+                        strip -= 1;
+                    } else {
+                        strip = 0;
+                        at_line_start = false;
+                        out.push(c);
+                    }
+                }
+                *s = out;
+            }
+            _ => at_line_start = false,
+        }
+    }
+}
+
+/// Whether the expression tree is deeper than `limit` (recursion bounded by `limit`).
+fn exceeds_depth(e: &Expr, limit: usize) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    let l = limit - 1;
+    match &e.kind {
+        ExprKind::Str(parts) => parts.iter().any(|p| matches!(p, StrPart::Interp(e) if exceeds_depth(e, l))),
+        ExprKind::List(xs) => xs.iter().any(|x| exceeds_depth(x, l)),
+        ExprKind::Record(fs) => fs.iter().any(|f| exceeds_depth(&f.value, l)),
+        ExprKind::ListComp(c) | ExprKind::MapComp(c) => {
+            exceeds_depth(&c.iter, l)
+                || exceeds_depth(&c.value, l)
+                || c.key.as_ref().is_some_and(|k| exceeds_depth(k, l))
+                || c.filter.as_ref().is_some_and(|f| exceeds_depth(f, l))
+        }
+        ExprKind::Member(a, _) | ExprKind::Unary(_, a) => exceeds_depth(a, l),
+        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => exceeds_depth(a, l) || exceeds_depth(b, l),
+        ExprKind::Call(_, args) => args.iter().any(|a| exceeds_depth(a, l)),
+        ExprKind::If(a, b, c) => exceeds_depth(a, l) || exceeds_depth(b, l) || exceeds_depth(c, l),
+        _ => false,
+    }
+}

@@ -1,0 +1,7 @@
+//! Syntax: `.stack` text to a spanned AST. No pest type leaves this module.
+
+pub mod ast;
+mod lower;
+mod parser;
+
+pub use lower::{parse_expr, parse_file, parse_var_file};

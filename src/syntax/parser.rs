@@ -1,0 +1,103 @@
+//! The pest parser generated from `grammar/stack.pest`, and syntax errors.
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pairs;
+use pest_derive::Parser;
+
+use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::source::{SourceId, Span};
+
+#[derive(Parser)]
+#[grammar = "../grammar/stack.pest"]
+pub(super) struct StackParser;
+
+/// Deeper nesting than this is refused before parsing, so no input can
+/// exhaust the stack of the recursive-descent parser.
+const MAX_NESTING: usize = 128;
+
+/// Parses `text` with `rule` (one of the entry rules), mapping failures to a diagnostic.
+pub(super) fn parse(rule: Rule, text: &str, source: SourceId) -> Result<Pairs<'_, Rule>, Diagnostic> {
+    check_nesting(text, source)?;
+    StackParser::parse(rule, text).map_err(|e| syntax_error(e, source))
+}
+
+fn syntax_error(e: pest::error::Error<Rule>, source: SourceId) -> Diagnostic {
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let message = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            expected.sort_unstable();
+            expected.dedup();
+            match expected.as_slice() {
+                [] => "unexpected input".to_string(),
+                [one] => format!("expected {one}"),
+                [init @ .., last] => format!("expected {} or {last}", init.join(", ")),
+            }
+        }
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    Diagnostic::new(ErrorCode::Syntax, format!("syntax error: {message}"))
+        .label(Span::new(source, start, end), "here")
+}
+
+/// How a grammar rule is named in "expected …" messages; `None` hides it.
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::item | Rule::stack_decl | Rule::param_decl | Rule::let_decl | Rule::import_decl => "an item",
+        Rule::fn_decl | Rule::output_decl | Rule::assert_decl | Rule::for_items | Rule::if_items => "an item",
+        Rule::resource => "an item",
+        Rule::block | Rule::body => "`{`",
+        Rule::field | Rule::key | Rule::var_entry => "a field (`name = value`)",
+        Rule::type_expr | Rule::type_union | Rule::type_name | Rule::type_generic | Rule::type_record => "a type",
+        Rule::type_field => "a record field type (`name: type`)",
+        Rule::type_opt => "`?`",
+        Rule::expr | Rule::postfix_expr | Rule::primary | Rule::prefix | Rule::neg | Rule::not => "an expression",
+        Rule::if_expr | Rule::list | Rule::list_comp | Rule::record | Rule::map_comp => "an expression",
+        Rule::infix | Rule::or | Rule::and | Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt => {
+            "an operator"
+        }
+        Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::rem => "an operator",
+        Rule::member => "`.`",
+        Rule::index => "`[`",
+        Rule::call => "`(`",
+        Rule::comp_filter => "`if`",
+        Rule::number | Rule::int | Rule::float | Rule::size | Rule::duration => "a number",
+        Rule::string | Rule::mstring => "a string",
+        Rule::interp => "`${`",
+        Rule::ident | Rule::name => "a name",
+        Rule::loop_vars => "a loop variable",
+        Rule::fn_params | Rule::fn_param => "a parameter (`name: type`)",
+        Rule::kw_true | Rule::kw_false | Rule::kw_null => "an expression",
+        _ => return None,
+    })
+}
+
+/// Refuses brackets nested deeper than [`MAX_NESTING`] (comments excepted).
+fn check_nesting(text: &str, source: SourceId) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    let mut in_comment = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\n' => in_comment = false,
+            _ if in_comment => {}
+            '#' => in_comment = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(Diagnostic::new(
+                ErrorCode::TooDeep,
+                format!("brackets nested more than {MAX_NESTING} levels deep"),
+            )
+            .label(Span::new(source, i, i + 1), "too deep here")
+            .help("split the expression with `let` bindings"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1014 @@
+//! The static checker: names, types, resource fields and module parameters,
+//! checked before anything is evaluated. Where a type is not known
+//! statically it is `Any` and the evaluator checks the value instead.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use super::{Kind, ModuleId, Namespace, TYPE_NAMES, Type, named_type};
+use crate::deployment::schema;
+use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::eval::builtins::{self, SignatureError};
+use crate::resolve::{Module, Program};
+use crate::source::Span;
+use crate::syntax::ast::*;
+
+/// What importers need to know of a checked module.
+#[derive(Debug, Default, Clone)]
+pub struct ModuleTypes {
+    pub outputs: IndexMap<String, Type>,
+    /// Some output names are built at evaluation (interpolated, or in blocks).
+    pub dynamic_outputs: bool,
+}
+
+/// Checks every module, imported modules first.
+pub fn check_program(program: &Program) -> Vec<Diagnostic> {
+    let mut done: HashMap<ModuleId, ModuleTypes> = HashMap::new();
+    let mut errors = Vec::new();
+    for id in dependency_order(program) {
+        let module = program.module(id);
+        let mut checker = Checker::new(program, module, &done);
+        checker.check_module();
+        errors.extend(checker.errors);
+        let types = checker.outputs;
+        done.insert(id, types);
+    }
+    errors
+}
+
+/// Modules ordered so that each comes after everything it imports.
+fn dependency_order(program: &Program) -> Vec<ModuleId> {
+    fn visit(program: &Program, id: ModuleId, seen: &mut HashSet<ModuleId>, out: &mut Vec<ModuleId>) {
+        if !seen.insert(id) {
+            return;
+        }
+        for import in program.module(id).imports.values() {
+            visit(program, import.module, seen, out);
+        }
+        out.push(id);
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for m in &program.modules {
+        visit(program, m.id, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Converts a written type, reporting unknown names.
+pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
+    match &te.kind {
+        TypeExprKind::Name(name) => match named_type(name) {
+            Some(t) => t,
+            None => {
+                let mut d = Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
+                    .label(te.span, "not a type");
+                d.help = did_you_mean(name, TYPE_NAMES.iter().copied());
+                errors.push(d);
+                Type::Any
+            }
+        },
+        TypeExprKind::Generic(name, arg) => {
+            let inner = resolve_type(arg, errors);
+            match name.node.as_str() {
+                "list" => Type::list(inner),
+                "map" => Type::map(inner),
+                other => {
+                    errors.push(
+                        Diagnostic::new(ErrorCode::UnknownType, format!("`{other}` takes no type argument"))
+                            .label(name.span, "only `list[T]` and `map[T]` take one"),
+                    );
+                    Type::Any
+                }
+            }
+        }
+        TypeExprKind::Record(fields) => {
+            let mut map = IndexMap::new();
+            for (name, t) in fields {
+                let t = resolve_type(t, errors);
+                if map.insert(name.node.clone(), t).is_some() {
+                    errors.push(
+                        Diagnostic::new(ErrorCode::DuplicateKey, format!("field `{}` is listed twice", name.node))
+                            .label(name.span, "again here"),
+                    );
+                }
+            }
+            Type::Record(Arc::new(map))
+        }
+        TypeExprKind::Enum(values) => Type::Enum(values.iter().map(|v| v.node.clone()).collect()),
+        TypeExprKind::Optional(inner) => Type::optional(resolve_type(inner, errors)),
+    }
+}
+
+struct Checker<'a> {
+    program: &'a Program,
+    module: &'a Module,
+    imported: &'a HashMap<ModuleId, ModuleTypes>,
+    params: HashMap<String, Type>,
+    let_types: HashMap<String, Type>,
+    in_progress: HashSet<String>,
+    fn_types: HashMap<String, (Vec<Type>, Option<Type>)>,
+    fn_returns: HashMap<String, Type>,
+    locals: Vec<(String, Type)>,
+    outputs: ModuleTypes,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(program: &'a Program, module: &'a Module, imported: &'a HashMap<ModuleId, ModuleTypes>) -> Self {
+        let mut errors = Vec::new();
+        let params = module.params.iter().map(|(n, p)| (n.clone(), resolve_type(&p.ty, &mut errors))).collect();
+        let fn_types = module
+            .fns
+            .iter()
+            .map(|(n, f)| {
+                let ps = f.params.iter().map(|(_, t)| resolve_type(t, &mut errors)).collect();
+                let ret = f.ret.as_ref().map(|t| resolve_type(t, &mut errors));
+                (n.clone(), (ps, ret))
+            })
+            .collect();
+        Checker {
+            program,
+            module,
+            imported,
+            params,
+            let_types: HashMap::new(),
+            in_progress: HashSet::new(),
+            fn_types,
+            fn_returns: HashMap::new(),
+            locals: Vec::new(),
+            outputs: ModuleTypes::default(),
+            errors,
+        }
+    }
+
+    fn check_module(&mut self) {
+        let module = self.module;
+        for (name, p) in &module.params {
+            if let Some(default) = &p.default {
+                let t = self.params.get(name).cloned().unwrap_or(Type::Any);
+                self.check(default, &t);
+            }
+        }
+        for name in module.lets.keys() {
+            self.let_type(name);
+        }
+        for name in module.fns.keys() {
+            self.fn_return(name);
+        }
+        self.items(&module.body, true);
+    }
+
+    // ------------------------------------------------------------ items
+
+    fn items(&mut self, items: &'a [Item], top: bool) {
+        // Block lets are visible in the whole block, whatever their order.
+        let mark = self.locals.len();
+        if !top {
+            for item in items {
+                if let Item::Let(l) = item {
+                    self.locals.push((l.name.node.clone(), Type::Any));
+                }
+            }
+            for (i, item) in items.iter().filter_map(|i| if let Item::Let(l) = i { Some(l) } else { None }).enumerate() {
+                let t = match &item.ty {
+                    Some(te) => {
+                        let t = resolve_type(te, &mut self.errors);
+                        self.check(&item.value, &t);
+                        t
+                    }
+                    None => self.infer(&item.value),
+                };
+                self.locals[mark + i].1 = t;
+            }
+        }
+        for item in items {
+            match item {
+                Item::Resource(r) => self.resource(r),
+                Item::For(f) => {
+                    let iter = self.infer(&f.iter);
+                    let (key, value) = self.loop_types(&iter, &f.vars, f.iter.span);
+                    let n = self.bind(&f.vars, key, value);
+                    self.items(&f.body, false);
+                    self.locals.truncate(self.locals.len() - n);
+                }
+                Item::If(i) => {
+                    self.check(&i.cond, &Type::Bool);
+                    self.items(&i.then, false);
+                    self.items(&i.otherwise, false);
+                }
+                Item::Output(o) => {
+                    self.check(&o.name, &Type::String);
+                    let t = self.infer(&o.value);
+                    match o.name.as_plain_string() {
+                        Some(name) if top => {
+                            if self.outputs.outputs.insert(name.to_string(), t).is_some() {
+                                self.errors.push(
+                                    Diagnostic::new(ErrorCode::Duplicate, format!("output `{name}` is defined twice"))
+                                        .label(o.name.span, "defined again here"),
+                                );
+                            }
+                        }
+                        _ => self.outputs.dynamic_outputs = true,
+                    }
+                }
+                Item::Assert(a) => {
+                    self.check(&a.cond, &Type::Bool);
+                    self.check(&a.message, &Type::String);
+                }
+                // Top-level tables are checked by `check_module`; block lets above.
+                Item::Let(_) | Item::Param(_) | Item::Fn(_) | Item::Import(_) | Item::Stack(_) => {}
+            }
+        }
+        self.locals.truncate(mark);
+    }
+
+    fn resource(&mut self, r: &'a ResourceDecl) {
+        self.check(&r.name, &Type::String);
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut names = Vec::new();
+        for field in &r.fields {
+            let Some(name) = field.key.static_name() else {
+                self.infer_key(&field.key);
+                self.errors.push(
+                    Diagnostic::new(ErrorCode::UnknownField, "field names of a resource must be written out")
+                        .label(field.key.span(), "built at evaluation"),
+                );
+                continue;
+            };
+            if let Some(first) = seen.insert(name, field.key.span()) {
+                self.errors.push(
+                    Diagnostic::new(ErrorCode::DuplicateKey, format!("field `{name}` is set twice"))
+                        .label(field.key.span(), "set again here")
+                        .label(first, "first set here"),
+                );
+            }
+            names.push((name, field));
+        }
+        if let Some(kind) = Kind::parse(&r.kind.node) {
+            for (name, field) in &names {
+                match schema::field_def(kind, name) {
+                    Some(def) => self.check(&field.value, &def.accepted()),
+                    None => {
+                        self.infer(&field.value);
+                        let mut d = Diagnostic::new(ErrorCode::UnknownField, format!("{kind} has no field `{name}`"))
+                            .label(field.key.span(), "unknown field");
+                        d.help = did_you_mean(name, schema::fields(kind).iter().map(|f| f.name));
+                        self.errors.push(d);
+                    }
+                }
+            }
+            for def in schema::fields(kind).iter().filter(|d| d.required) {
+                if !seen.contains_key(def.name) {
+                    self.errors.push(
+                        Diagnostic::new(ErrorCode::MissingField, format!("{kind} `{}` needs the field `{}`", display_name(&r.name), def.name))
+                            .label(r.kind.span.to(r.name.span), format!("no `{}`", def.name))
+                            .help(format!("add `{} = …` ({})", def.name, def.ty)),
+                    );
+                }
+            }
+        } else if let Some(import) = self.module.imports.get(&r.kind.node) {
+            let target = self.program.module(import.module);
+            let mut errors = Vec::new();
+            let param_types: IndexMap<&str, Type> =
+                target.params.iter().map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors))).collect();
+            for (name, field) in &names {
+                match param_types.get(name) {
+                    Some(t) => self.check(&field.value, t),
+                    None => {
+                        self.infer(&field.value);
+                        let mut d = Diagnostic::new(
+                            ErrorCode::UnknownField,
+                            format!("module `{}` has no parameter `{name}`", r.kind.node),
+                        )
+                        .label(field.key.span(), "unknown parameter");
+                        d.help = did_you_mean(name, param_types.keys().copied()).or_else(|| {
+                            Some(format!("its parameters are: {}", param_types.keys().copied().collect::<Vec<_>>().join(", ")))
+                        });
+                        self.errors.push(d);
+                    }
+                }
+            }
+            for (pname, p) in &target.params {
+                if p.default.is_none() && !seen.contains_key(pname.as_str()) {
+                    let t = param_types.get(pname.as_str()).cloned().unwrap_or(Type::Any);
+                    self.errors.push(
+                        Diagnostic::new(
+                            ErrorCode::MissingField,
+                            format!("`{} \"{}\"` needs the parameter `{pname}`", r.kind.node, display_name(&r.name)),
+                        )
+                        .label(r.kind.span.to(r.name.span), format!("no `{pname}`"))
+                        .help(format!("add `{pname} = …` ({t})")),
+                    );
+                }
+            }
+        } else {
+            for field in &r.fields {
+                self.infer(&field.value);
+            }
+            let mut candidates: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            candidates.extend(self.module.imports.keys().map(String::as_str));
+            let mut d = Diagnostic::new(ErrorCode::UnknownKind, format!("unknown resource kind `{}`", r.kind.node))
+                .label(r.kind.span, "not a kind");
+            d.help = did_you_mean(&r.kind.node, candidates.iter().copied()).or_else(|| {
+                Some("the kinds are image, network, volume, container, service, and imported module aliases".into())
+            });
+            self.errors.push(d);
+        }
+    }
+
+    fn infer_key(&mut self, key: &Key) {
+        if let Key::Str(e) = key {
+            self.check(e, &Type::String);
+        }
+    }
+
+    // ------------------------------------------------------------ names
+
+    fn bind(&mut self, vars: &LoopVars, key: Type, value: Type) -> usize {
+        self.locals.push((vars.value.node.clone(), value));
+        match &vars.key {
+            Some(k) => {
+                self.locals.push((k.node.clone(), key));
+                2
+            }
+            None => 1,
+        }
+    }
+
+    fn loop_types(&mut self, iter: &Type, vars: &LoopVars, span: Span) -> (Type, Type) {
+        match iter {
+            Type::List(t) => (Type::Int, (**t).clone()),
+            Type::Optional(t) => self.loop_types(&t.clone(), vars, span),
+            Type::Map(t) => {
+                if vars.key.is_none() {
+                    self.errors.push(single_var_over_map(span));
+                }
+                (Type::String, (**t).clone())
+            }
+            Type::Record(fields) => {
+                if vars.key.is_none() {
+                    self.errors.push(single_var_over_map(span));
+                }
+                let joined = fields.values().cloned().reduce(|a, b| Type::join(&a, &b)).unwrap_or(Type::Any);
+                (Type::String, joined)
+            }
+            Type::Any => (Type::Any, Type::Any),
+            other => {
+                self.errors.push(
+                    Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot iterate over {}", article(other)))
+                        .label(span, format!("this is {}", article(other)))
+                        .help("loops go over lists (`range(n)` counts) and maps (`for k, v in m`)"),
+                );
+                (Type::Any, Type::Any)
+            }
+        }
+    }
+
+    fn lookup(&mut self, name: &str, span: Span) -> Type {
+        if let Some((_, t)) = self.locals.iter().rev().find(|(n, _)| n == name) {
+            return t.clone();
+        }
+        if let Some(t) = self.params.get(name) {
+            return t.clone();
+        }
+        if self.module.lets.contains_key(name) {
+            return self.let_type(name);
+        }
+        if let Some(kind) = Kind::parse(name) {
+            return Type::Namespace(Namespace::Kind(kind));
+        }
+        if let Some(import) = self.module.imports.get(name) {
+            return Type::Namespace(Namespace::Module(import.module));
+        }
+        if self.module.fns.contains_key(name) || builtins::is_builtin(name) {
+            self.errors.push(
+                Diagnostic::new(ErrorCode::TypeMismatch, format!("`{name}` is a function, not a value"))
+                    .label(span, "used as a value")
+                    .help(format!("call it: `{name}(…)`")),
+            );
+            return Type::Any;
+        }
+        let mut candidates: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
+        candidates.extend(self.module.params.keys().map(String::as_str));
+        candidates.extend(self.module.lets.keys().map(String::as_str));
+        candidates.extend(self.module.imports.keys().map(String::as_str));
+        candidates.extend(Kind::ALL.iter().map(|k| k.as_str()));
+        let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`")).label(span, "not defined");
+        d.help = did_you_mean(name, candidates.iter().copied());
+        self.errors.push(d);
+        Type::Any
+    }
+
+    fn let_type(&mut self, name: &str) -> Type {
+        if let Some(t) = self.let_types.get(name) {
+            return t.clone();
+        }
+        let Some(l) = self.module.lets.get(name) else { return Type::Any };
+        if !self.in_progress.insert(name.to_string()) {
+            return Type::Any; // a cycle, reported by resolve
+        }
+        // Top-level lets see only module scope, never the caller's locals.
+        let saved = std::mem::take(&mut self.locals);
+        let t = match &l.ty {
+            Some(te) => {
+                let t = resolve_type(te, &mut self.errors);
+                self.check(&l.value, &t);
+                t
+            }
+            None => self.infer(&l.value),
+        };
+        self.locals = saved;
+        self.in_progress.remove(name);
+        self.let_types.insert(name.to_string(), t.clone());
+        t
+    }
+
+    fn fn_return(&mut self, name: &str) -> Type {
+        if let Some(t) = self.fn_returns.get(name) {
+            return t.clone();
+        }
+        let (Some(f), Some((params, ret))) = (self.module.fns.get(name), self.fn_types.get(name).cloned()) else {
+            return Type::Any;
+        };
+        if !self.in_progress.insert(format!("fn {name}")) {
+            return ret.unwrap_or(Type::Any);
+        }
+        let saved = std::mem::take(&mut self.locals);
+        self.locals = f.params.iter().zip(params).map(|((n, _), t)| (n.node.clone(), t)).collect();
+        let t = match &ret {
+            Some(r) => {
+                self.check(&f.body, r);
+                r.clone()
+            }
+            None => self.infer(&f.body),
+        };
+        self.locals = saved;
+        self.in_progress.remove(&format!("fn {name}"));
+        self.fn_returns.insert(name.to_string(), t.clone());
+        t
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Checks `e` against an expected type, looking inside literals so that
+    /// errors point at the element or field that is wrong.
+    fn check(&mut self, e: &Expr, want: &Type) {
+        if *want == Type::Any {
+            self.infer(e);
+            return;
+        }
+        match &e.kind {
+            ExprKind::List(items) => {
+                if let Some(elem) = list_element(want) {
+                    for item in items {
+                        self.check(item, &elem);
+                    }
+                    return;
+                }
+            }
+            ExprKind::Record(fields) => {
+                if let Some(target) = record_target(want) {
+                    self.check_record(e, fields, &target);
+                    return;
+                }
+            }
+            ExprKind::If(c, a, b) => {
+                self.check(c, &Type::Bool);
+                self.check(a, want);
+                self.check(b, want);
+                return;
+            }
+            _ => {}
+        }
+        let have = self.infer(e);
+        if let (Some(s), Some(values)) = (e.as_plain_string(), enum_values(want)) {
+            if !values.iter().any(|v| v == s) {
+                let mut d = Diagnostic::new(ErrorCode::TypeMismatch, format!("`\"{s}\"` is not one of {want}"))
+                    .label(e.span, "not allowed here");
+                d.help = did_you_mean(s, values.iter().map(String::as_str));
+                self.errors.push(d);
+            }
+            return;
+        }
+        if !want.accepts(&have) {
+            self.errors.push(mismatch(want, &have, e.span));
+        }
+    }
+
+    fn check_record(&mut self, e: &Expr, fields: &[Field], target: &RecordTarget) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for field in fields {
+            let Some(name) = field.key.static_name() else {
+                self.infer_key(&field.key);
+                match target {
+                    RecordTarget::Map(t) => self.check(&field.value, t),
+                    RecordTarget::Record(_) => {
+                        self.infer(&field.value);
+                    }
+                }
+                continue;
+            };
+            if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
+                self.errors.push(duplicate_key(name, field.key.span(), first));
+            }
+            match target {
+                RecordTarget::Map(t) => self.check(&field.value, t),
+                RecordTarget::Record(want) => match want.get(name) {
+                    Some(t) => self.check(&field.value, t),
+                    None => {
+                        self.infer(&field.value);
+                        let mut d = Diagnostic::new(ErrorCode::UnknownField, format!("unknown field `{name}`"))
+                            .label(field.key.span(), "not expected here");
+                        d.help = did_you_mean(name, want.keys().map(String::as_str)).or_else(|| {
+                            Some(format!("expected fields: {}", want.keys().cloned().collect::<Vec<_>>().join(", ")))
+                        });
+                        self.errors.push(d);
+                    }
+                },
+            }
+        }
+        if let RecordTarget::Record(want) = target {
+            let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
+            for (name, t) in want.iter() {
+                if !dynamic && !seen.contains_key(name) && !matches!(t, Type::Optional(_) | Type::Any) {
+                    self.errors.push(
+                        Diagnostic::new(ErrorCode::MissingField, format!("missing field `{name}`"))
+                            .label(e.span, format!("needs `{name}`"))
+                            .help(format!("add `{name} = …` ({t})")),
+                    );
+                }
+            }
+        }
+    }
+
+    fn infer(&mut self, e: &Expr) -> Type {
+        match &e.kind {
+            ExprKind::Null => Type::Null,
+            ExprKind::Bool(_) => Type::Bool,
+            ExprKind::Int(_) => Type::Int,
+            ExprKind::Float(_) => Type::Float,
+            ExprKind::Duration(_) => Type::Duration,
+            ExprKind::Size(_) => Type::Size,
+            ExprKind::Str(parts) => {
+                for p in parts {
+                    if let StrPart::Interp(x) = p {
+                        let t = self.infer(x);
+                        if !interpolates(&t) {
+                            self.errors.push(
+                                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot interpolate {}", article(&t)))
+                                    .label(x.span, format!("this is {}", article(&t)))
+                                    .help("only strings, numbers, bools, durations, sizes and references interpolate; use `join` for lists"),
+                            );
+                        }
+                    }
+                }
+                Type::String
+            }
+            ExprKind::List(items) => {
+                let mut t: Option<Type> = None;
+                for item in items {
+                    let it = self.infer(item);
+                    t = Some(match t {
+                        None => it,
+                        Some(prev) => Type::join(&prev, &it),
+                    });
+                }
+                Type::list(t.unwrap_or(Type::Any))
+            }
+            ExprKind::Record(fields) => {
+                let mut out = IndexMap::new();
+                let mut dynamic = false;
+                let mut seen: HashMap<String, Span> = HashMap::new();
+                for field in fields {
+                    let t = self.infer(&field.value);
+                    match field.key.static_name() {
+                        Some(name) => {
+                            if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
+                                self.errors.push(duplicate_key(name, field.key.span(), first));
+                            }
+                            out.insert(name.to_string(), t);
+                        }
+                        None => {
+                            self.infer_key(&field.key);
+                            dynamic = true;
+                        }
+                    }
+                }
+                if dynamic {
+                    let joined = out.values().cloned().reduce(|a, b| Type::join(&a, &b)).unwrap_or(Type::Any);
+                    Type::map(joined)
+                } else {
+                    Type::Record(Arc::new(out))
+                }
+            }
+            ExprKind::ListComp(c) | ExprKind::MapComp(c) => {
+                let iter = self.infer(&c.iter);
+                let (kt, vt) = self.loop_types(&iter, &c.vars, c.iter.span);
+                let n = self.bind(&c.vars, kt, vt);
+                if let Some(f) = &c.filter {
+                    self.check(f, &Type::Bool);
+                }
+                if let Some(k) = &c.key {
+                    self.check(k, &Type::String);
+                }
+                let v = self.infer(&c.value);
+                self.locals.truncate(self.locals.len() - n);
+                if c.key.is_some() { Type::map(v) } else { Type::list(v) }
+            }
+            ExprKind::Name(n) => self.lookup(n, e.span),
+            ExprKind::Member(base, name) => {
+                let t = self.infer(base);
+                self.member(&t, name)
+            }
+            ExprKind::Index(base, index) => {
+                let t = self.infer(base);
+                self.index(&t, index, e.span)
+            }
+            ExprKind::Call(name, args) => self.call(name, args, e.span),
+            ExprKind::Unary(op, x) => {
+                let t = self.infer(x);
+                match (op, &t) {
+                    (_, Type::Any) => Type::Any,
+                    (UnaryOp::Not, Type::Bool) => Type::Bool,
+                    (UnaryOp::Neg, Type::Int | Type::Port) => Type::Int,
+                    (UnaryOp::Neg, Type::Float | Type::Duration | Type::Size) => t,
+                    (UnaryOp::Not, _) => {
+                        self.errors.push(operand_error("!", &t, x.span));
+                        Type::Bool
+                    }
+                    (UnaryOp::Neg, _) => {
+                        self.errors.push(operand_error("-", &t, x.span));
+                        Type::Any
+                    }
+                }
+            }
+            ExprKind::Binary(op, a, b) => self.binary(*op, a, b),
+            ExprKind::If(c, a, b) => {
+                self.check(c, &Type::Bool);
+                let (ta, tb) = (self.infer(a), self.infer(b));
+                Type::join(&ta, &tb)
+            }
+        }
+    }
+
+    fn member(&mut self, t: &Type, name: &Ident) -> Type {
+        let n = name.node.as_str();
+        match t {
+            Type::Any => Type::Any,
+            Type::Namespace(Namespace::Kind(k)) => Type::Resource(*k),
+            Type::Namespace(Namespace::Module(m)) => Type::Instance(*m),
+            Type::Resource(k) => match (k, n) {
+                (_, "name") | (Kind::Container, "hostname") => Type::String,
+                _ => {
+                    let members = if *k == Kind::Container { "`.name` and `.hostname`" } else { "`.name`" };
+                    self.errors.push(
+                        Diagnostic::new(ErrorCode::NoSuchMember, format!("a {k} reference has no attribute `{n}`"))
+                            .label(name.span, "unknown attribute")
+                            .help(format!("a {k} reference has {members}")),
+                    );
+                    Type::Any
+                }
+            },
+            Type::Instance(m) => {
+                let Some(types) = self.imported.get(m) else { return Type::Any };
+                match types.outputs.get(n) {
+                    Some(t) => t.clone(),
+                    None if types.dynamic_outputs => Type::Any,
+                    None => {
+                        let module = self.program.module(*m);
+                        let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("module `{}` has no output `{n}`", module.name))
+                            .label(name.span, "unknown output");
+                        d.help = did_you_mean(n, types.outputs.keys().map(String::as_str)).or_else(|| {
+                            Some(format!("its outputs are: {}", types.outputs.keys().cloned().collect::<Vec<_>>().join(", ")))
+                        });
+                        self.errors.push(d);
+                        Type::Any
+                    }
+                }
+            }
+            Type::Record(fields) => match fields.get(n) {
+                Some(t) => t.clone(),
+                None => {
+                    let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("the record has no field `{n}`"))
+                        .label(name.span, "unknown field");
+                    d.help = did_you_mean(n, fields.keys().map(String::as_str));
+                    self.errors.push(d);
+                    Type::Any
+                }
+            },
+            Type::Map(t) => (**t).clone(),
+            Type::Optional(t) => self.member(&t.clone(), name),
+            other => {
+                self.errors.push(
+                    Diagnostic::new(ErrorCode::NoSuchMember, format!("{} has no attribute `{n}`", article(other)))
+                        .label(name.span, "unknown attribute"),
+                );
+                Type::Any
+            }
+        }
+    }
+
+    fn index(&mut self, t: &Type, index: &Expr, span: Span) -> Type {
+        match t {
+            Type::Any => {
+                self.infer(index);
+                Type::Any
+            }
+            Type::Namespace(ns) => {
+                self.check(index, &Type::String);
+                match ns {
+                    Namespace::Kind(k) => Type::Resource(*k),
+                    Namespace::Module(m) => Type::Instance(*m),
+                }
+            }
+            Type::List(elem) => {
+                self.check(index, &Type::Int);
+                (**elem).clone()
+            }
+            Type::Map(elem) => {
+                self.check(index, &Type::String);
+                (**elem).clone()
+            }
+            Type::Record(fields) => {
+                self.check(index, &Type::String);
+                match index.as_plain_string() {
+                    Some(key) => match fields.get(key) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("the record has no field `{key}`"))
+                                .label(index.span, "unknown field");
+                            d.help = did_you_mean(key, fields.keys().map(String::as_str));
+                            self.errors.push(d);
+                            Type::Any
+                        }
+                    },
+                    None => Type::Any,
+                }
+            }
+            Type::Optional(inner) => self.index(&inner.clone(), index, span),
+            other => {
+                self.infer(index);
+                self.errors.push(
+                    Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot index {}", article(other)))
+                        .label(span, "indexed here")
+                        .help("lists take `[int]`, maps and records `[\"key\"]`, kinds `[\"name\"]`"),
+                );
+                Type::Any
+            }
+        }
+    }
+
+    fn call(&mut self, name: &Ident, args: &[Expr], span: Span) -> Type {
+        let n = name.node.as_str();
+        if let Some((params, _)) = self.fn_types.get(n).cloned() {
+            if params.len() != args.len() {
+                for a in args {
+                    self.infer(a);
+                }
+                self.errors.push(
+                    Diagnostic::new(
+                        ErrorCode::ArgumentCount,
+                        format!("`{n}` takes {} argument{}, but {} {} given", params.len(), plural(params.len()), args.len(), were(args.len())),
+                    )
+                    .label(span, "wrong number of arguments"),
+                );
+            } else {
+                for (a, t) in args.iter().zip(&params) {
+                    self.check(a, t);
+                }
+            }
+            return self.fn_return(n);
+        }
+        if builtins::is_builtin(n) {
+            let types: Vec<Type> = args.iter().map(|a| self.infer(a)).collect();
+            return match builtins::signature(n, &types) {
+                Ok(t) => t,
+                Err(SignatureError::Arity(expected)) => {
+                    self.errors.push(
+                        Diagnostic::new(
+                            ErrorCode::ArgumentCount,
+                            format!("`{n}` takes {expected} argument{}, but {} {} given", if expected == "1" { "" } else { "s" }, args.len(), were(args.len())),
+                        )
+                        .label(span, "wrong number of arguments"),
+                    );
+                    Type::Any
+                }
+                Err(SignatureError::Arg(i, what)) => {
+                    let found = &types[i];
+                    self.errors.push(
+                        Diagnostic::new(ErrorCode::TypeMismatch, format!("`{n}` expects {what}, found {}", article(found)))
+                            .label(args[i].span, format!("this is {}", article(found))),
+                    );
+                    Type::Any
+                }
+            };
+        }
+        for a in args {
+            self.infer(a);
+        }
+        let mut candidates: Vec<&str> = builtins::NAMES.to_vec();
+        candidates.extend(self.module.fns.keys().map(String::as_str));
+        let mut d = Diagnostic::new(ErrorCode::UnknownFunction, format!("unknown function `{n}`")).label(name.span, "not a function");
+        d.help = did_you_mean(n, candidates.iter().copied());
+        self.errors.push(d);
+        Type::Any
+    }
+
+    fn binary(&mut self, op: BinaryOp, a: &Expr, b: &Expr) -> Type {
+        use Type::*;
+        if matches!(op, BinaryOp::And | BinaryOp::Or) {
+            self.check(a, &Bool);
+            self.check(b, &Bool);
+            return Bool;
+        }
+        let (ta, tb) = (self.infer(a), self.infer(b));
+        if matches!(ta, Any) || matches!(tb, Any) {
+            return match op {
+                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => Bool,
+                _ => Any,
+            };
+        }
+        let num = |t: &Type| matches!(t, Int | Port | Float);
+        let int = |t: &Type| matches!(t, Int | Port);
+        let result = match op {
+            BinaryOp::Eq | BinaryOp::Ne => Some(Bool),
+            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let ok = (num(&ta) && num(&tb))
+                    || (ta.is_stringy() && tb.is_stringy())
+                    || (ta == Duration && tb == Duration)
+                    || (ta == Size && tb == Size);
+                ok.then_some(Bool)
+            }
+            BinaryOp::Add => match (&ta, &tb) {
+                (x, y) if int(x) && int(y) => Some(Int),
+                (x, y) if num(x) && num(y) => Some(Float),
+                (x, y) if x.is_stringy() && y.is_stringy() => Some(String),
+                (List(_), List(_)) => Some(Type::join(&ta, &tb)),
+                (Record(x), Record(y)) => {
+                    let mut merged = (**x).clone();
+                    for (k, t) in y.iter() {
+                        merged.insert(k.clone(), t.clone());
+                    }
+                    Some(Record(Arc::new(merged)))
+                }
+                (Record(_) | Map(_), Record(_) | Map(_)) => Some(Type::map(Any)),
+                (Duration, Duration) => Some(Duration),
+                (Size, Size) => Some(Size),
+                _ => None,
+            },
+            BinaryOp::Sub => match (&ta, &tb) {
+                (x, y) if int(x) && int(y) => Some(Int),
+                (x, y) if num(x) && num(y) => Some(Float),
+                (Duration, Duration) => Some(Duration),
+                (Size, Size) => Some(Size),
+                _ => None,
+            },
+            BinaryOp::Mul => match (&ta, &tb) {
+                (x, y) if int(x) && int(y) => Some(Int),
+                (x, y) if num(x) && num(y) => Some(Float),
+                (Duration, y) | (y, Duration) if int(y) => Some(Duration),
+                (Size, y) | (y, Size) if int(y) => Some(Size),
+                _ => None,
+            },
+            BinaryOp::Div => match (&ta, &tb) {
+                (x, y) if int(x) && int(y) => Some(Int),
+                (x, y) if num(x) && num(y) => Some(Float),
+                (Duration, y) if int(y) => Some(Duration),
+                (Size, y) if int(y) => Some(Size),
+                _ => None,
+            },
+            BinaryOp::Rem => (int(&ta) && int(&tb)).then_some(Int),
+            BinaryOp::And | BinaryOp::Or => Some(Bool),
+        };
+        match result {
+            Some(t) => t,
+            None => {
+                let mut d = Diagnostic::new(
+                    ErrorCode::InvalidOperands,
+                    format!("cannot apply `{}` to {} and {}", op.symbol(), article(&ta), article(&tb)),
+                )
+                .label(a.span, format!("{}", article(&ta)))
+                .label(b.span, format!("{}", article(&tb)));
+                if op == BinaryOp::Add && (ta.is_stringy() || tb.is_stringy()) {
+                    d = d.help("build the string with interpolation: \"${a}${b}\"");
+                }
+                self.errors.push(d);
+                Any
+            }
+        }
+    }
+}
+
+enum RecordTarget {
+    Record(Arc<IndexMap<String, Type>>),
+    Map(Type),
+}
+
+/// The element type a list literal is checked against, if `want` has exactly one list shape.
+fn list_element(want: &Type) -> Option<Type> {
+    match want {
+        Type::List(t) => Some((**t).clone()),
+        Type::Optional(t) => list_element(t),
+        Type::Union(ts) => {
+            let lists: Vec<&Type> = ts.iter().filter(|t| matches!(t, Type::List(_))).collect();
+            match lists.as_slice() {
+                [one] => list_element(one),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The record or map type a record literal is checked against.
+fn record_target(want: &Type) -> Option<RecordTarget> {
+    match want {
+        Type::Record(fields) => Some(RecordTarget::Record(fields.clone())),
+        Type::Map(t) => Some(RecordTarget::Map((**t).clone())),
+        Type::Optional(t) => record_target(t),
+        Type::Union(ts) => {
+            let records: Vec<&Type> = ts.iter().filter(|t| matches!(t, Type::Record(_) | Type::Map(_))).collect();
+            match records.as_slice() {
+                [one] => record_target(one),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn enum_values(want: &Type) -> Option<&[String]> {
+    match want {
+        Type::Enum(values) => Some(values),
+        Type::Optional(t) => enum_values(t),
+        _ => None,
+    }
+}
+
+fn interpolates(t: &Type) -> bool {
+    match t {
+        Type::List(_) | Type::Map(_) | Type::Record(_) | Type::Null | Type::Instance(_) | Type::Namespace(_) => false,
+        Type::Optional(inner) => interpolates(inner),
+        _ => true,
+    }
+}
+
+/// "a string", "an int", "a list[string]".
+pub fn article(t: &Type) -> String {
+    let s = t.to_string();
+    match t {
+        Type::Null | Type::Union(_) | Type::Namespace(_) | Type::AnyResource => s,
+        Type::Record(_) => "a record".to_string(),
+        Type::Enum(_) => format!("one of {s}"),
+        _ if s.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {s}"),
+        _ => format!("a {s}"),
+    }
+}
+
+fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
+    let mut d = Diagnostic::new(ErrorCode::TypeMismatch, format!("expected {}, found {}", article(want), article(have)))
+        .label(span, format!("this is {}", article(have)));
+    let base = match want {
+        Type::Optional(t) => t,
+        t => t,
+    };
+    match (base, have) {
+        (Type::Duration, Type::Int) => d = d.help("write a duration with its unit: 10s, 500ms, 1h30m"),
+        (Type::Size, Type::Int) => d = d.help("write a size with its unit: 512MiB, 1GiB"),
+        (Type::String, Type::Int | Type::Float | Type::Bool) => d = d.help("write it in quotes, or interpolate: \"${x}\""),
+        _ => {}
+    }
+    d
+}
+
+fn duplicate_key(name: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::DuplicateKey, format!("key `{name}` is given twice"))
+        .label(span, "given again here")
+        .label(first, "first given here")
+}
+
+fn operand_error(op: &str, t: &Type, span: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidOperands, format!("cannot apply `{op}` to {}", article(t)))
+        .label(span, format!("this is {}", article(t)))
+}
+
+fn single_var_over_map(span: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::TypeMismatch, "a loop over a map needs two variables")
+        .label(span, "this is a map")
+        .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`")
+}
+
+fn display_name(e: &Expr) -> String {
+    e.as_plain_string().map_or_else(|| "…".to_string(), str::to_string)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn were(n: usize) -> &'static str {
+    if n == 1 { "was" } else { "were" }
+}
