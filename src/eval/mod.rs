@@ -1406,10 +1406,16 @@ fn expected_bool(v: &Value, span: Span) -> Diagnostic {
 }
 
 fn duplicate_resource(what: &str, span: Span, first: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::DuplicateResource, format!("{what} is defined twice"))
-        .label(span, "defined again here")
-        .label(first, "first defined here")
-        .help("names built in a loop must differ in each iteration, e.g. \"api-${i}\"")
+    let d = Diagnostic::new(ErrorCode::DuplicateResource, format!("{what} is defined twice"));
+    if span == first {
+        // One declaration, reached twice by a loop.
+        d.label(span, "this name is the same in two iterations of the loop")
+            .help("names built in a loop must differ in each iteration, e.g. \"api-${i}\"")
+    } else {
+        d.label(span, "defined again here")
+            .label(first, "first defined here")
+            .help("give each resource of a kind its own name")
+    }
 }
 
 /// Stack and resource names: lowercase letters, digits, `-` and `_`,

@@ -960,7 +960,15 @@ fn interpolates(t: &Type) -> bool {
 pub fn article(t: &Type) -> String {
     let s = t.to_string();
     match t {
-        Type::Null | Type::Union(_) | Type::Namespace(_) | Type::AnyResource => s,
+        Type::Union(members) => {
+            let parts: Vec<String> = members.iter().map(article).collect();
+            match parts.split_last() {
+                Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+                _ => parts.join(""),
+            }
+        }
+        Type::Optional(inner) if matches!(**inner, Type::Union(_)) => format!("{} or null", article(inner)),
+        Type::Null | Type::Namespace(_) | Type::AnyResource => s,
         Type::Record(_) => "a record".to_string(),
         Type::Enum(_) => format!("one of {s}"),
         _ if s.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {s}"),

@@ -1,0 +1,60 @@
+//! The command line: exit codes, streams, help.
+
+use crate::support::{stackc, stderr, stdout};
+
+#[test]
+fn compile_prints_json_on_stdout_and_exits_0() {
+    let out = stackc(&["compile", "examples/hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(doc["stack"], "hello");
+    assert_eq!(doc["resources"][0]["name"], "hello-web");
+}
+
+#[test]
+fn errors_go_to_stderr_with_exit_1() {
+    let out = stackc(&["check", "tests/cases/resolve/unknown_name.stack"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("E0201"), "{}", stderr(&out));
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    assert_eq!(stackc(&["compile", "--no-such-flag"]).status.code(), Some(1));
+    let help = stackc(&["compile", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("--show-secrets"));
+    assert_eq!(stackc(&["check", "--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_missing_stack_is_an_error() {
+    let out = stackc(&["check", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn secrets_are_masked_unless_asked_for() {
+    let args = ["compile", "examples/webapp", "--var", "db_password=hunter2", "--var", "db_root_password=s3cret"];
+    let masked = stackc(&args);
+    assert_eq!(masked.status.code(), Some(0), "{}", stderr(&masked));
+    let text = stdout(&masked);
+    assert!(!text.contains("hunter2") && !text.contains("s3cret"));
+    assert!(text.contains("(secret)"));
+    let mut shown = args.to_vec();
+    shown.push("--show-secrets");
+    let text = stdout(&stackc(&shown));
+    assert!(text.contains("hunter2") && text.contains("s3cret"));
+}
+
+#[test]
+fn compile_output_is_byte_identical_across_runs() {
+    let args = ["compile", "examples/shop", "--var", "db_password=pw"];
+    let first = stdout(&stackc(&args));
+    assert!(!first.is_empty());
+    for _ in 0..3 {
+        assert_eq!(stdout(&stackc(&args)), first);
+    }
+}
