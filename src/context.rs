@@ -20,27 +20,48 @@ pub struct ContextFile {
 
 /// Every file under `root`, sorted by relative path.
 pub fn files(root: &Path) -> Result<Vec<ContextFile>, String> {
-    let meta = fs::metadata(root).map_err(|e| format!("build context `{}`: {e}", root.display()))?;
+    let meta =
+        fs::metadata(root).map_err(|e| format!("build context `{}`: {e}", root.display()))?;
     if !meta.is_dir() {
-        return Err(format!("build context `{}` is not a directory", root.display()));
+        return Err(format!(
+            "build context `{}` is not a directory",
+            root.display()
+        ));
     }
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = dirs.pop() {
-        let entries = fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+        let entries =
+            fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
         for entry in entries {
             let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let relative = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
             let path = entry.path();
-            let meta = fs::symlink_metadata(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let meta = fs::symlink_metadata(&path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
             if meta.is_dir() {
                 dirs.push((path, relative));
             } else if meta.file_type().is_symlink() {
-                let link = fs::read_link(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-                out.push(ContextFile { relative, path, executable: false, link: Some(link.to_string_lossy().into_owned()) });
+                let link = fs::read_link(&path)
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                out.push(ContextFile {
+                    relative,
+                    path,
+                    executable: false,
+                    link: Some(link.to_string_lossy().into_owned()),
+                });
             } else {
-                out.push(ContextFile { relative, path, executable: is_executable(&meta), link: None });
+                out.push(ContextFile {
+                    relative,
+                    path,
+                    executable: is_executable(&meta),
+                    link: None,
+                });
             }
         }
     }
@@ -61,7 +82,12 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
 
 /// SHA-256 (hex) of the build inputs: every context file's path, mode and
 /// content, the Dockerfile path, the build args and the target.
-pub fn hash(root: &Path, dockerfile: &str, args: &BTreeMap<String, String>, target: Option<&str>) -> Result<String, String> {
+pub fn hash(
+    root: &Path,
+    dockerfile: &str,
+    args: &BTreeMap<String, String>,
+    target: Option<&str>,
+) -> Result<String, String> {
     let files = files(root)?;
     let dockerfile_path = root.join(dockerfile);
     if !dockerfile_path.is_file() {
@@ -87,7 +113,8 @@ pub fn hash(root: &Path, dockerfile: &str, args: &BTreeMap<String, String>, targ
             }
             None => {
                 field(if f.executable { b"exec" } else { b"file" });
-                let content = fs::read(&f.path).map_err(|e| format!("cannot read `{}`: {e}", f.path.display()))?;
+                let content = fs::read(&f.path)
+                    .map_err(|e| format!("cannot read `{}`: {e}", f.path.display()))?;
                 field(&content);
             }
         }

@@ -122,7 +122,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
         let score = strsim::jaro_winkler(name, candidate);
@@ -232,7 +235,8 @@ impl Report {
             if Some(label.span.source) == primary {
                 if report.source.is_none() {
                     report.source = Some(
-                        NamedSource::new(file.name.clone(), file.text.clone()).with_language("stack"),
+                        NamedSource::new(file.name.clone(), file.text.clone())
+                            .with_language("stack"),
                     );
                 }
                 report.labels.push(labeled);
@@ -265,7 +269,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

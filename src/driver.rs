@@ -42,10 +42,16 @@ pub fn compile(options: &Options) -> Compilation {
         Compilation { sources, result }
     };
     std::thread::scope(|scope| {
-        match std::thread::Builder::new().stack_size(STACK_SIZE).spawn_scoped(scope, run) {
+        match std::thread::Builder::new()
+            .stack_size(STACK_SIZE)
+            .spawn_scoped(scope, run)
+        {
             Ok(handle) => handle.join().unwrap_or_else(|_| Compilation {
                 sources: SourceMap::default(),
-                result: Err(vec![Diagnostic::new(ErrorCode::Syntax, "internal error: the compiler crashed")]),
+                result: Err(vec![Diagnostic::new(
+                    ErrorCode::Syntax,
+                    "internal error: the compiler crashed",
+                )]),
             }),
             Err(_) => run(),
         }
@@ -64,7 +70,11 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
 }
 
 /// Reads var files and `--var` values into one value per parameter.
-fn read_vars(options: &Options, program: &Program, sources: &mut SourceMap) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
+fn read_vars(
+    options: &Options,
+    program: &Program,
+    sources: &mut SourceMap,
+) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
     let mut vars: IndexMap<String, VarInput> = IndexMap::new();
     let mut errors = Vec::new();
     for file in &options.var_files {
@@ -82,16 +92,25 @@ fn read_vars(options: &Options, program: &Program, sources: &mut SourceMap) -> R
         let id = sources.add("--var".to_string(), None, raw.clone());
         let Some((name, text)) = raw.split_once('=') else {
             errors.push(
-                Diagnostic::new(ErrorCode::InvalidVariable, format!("`--var {raw}` is not NAME=VALUE"))
-                    .label(Span::new(id, 0, raw.len()), "no `=`"),
+                Diagnostic::new(
+                    ErrorCode::InvalidVariable,
+                    format!("`--var {raw}` is not NAME=VALUE"),
+                )
+                .label(Span::new(id, 0, raw.len()), "no `=`"),
             );
             continue;
         };
         let name = name.trim().to_string();
         let span = Span::new(id, name.len() + 1, raw.len());
-        let ty = root.params.get(&name).map(|p| types::check::resolve_type(&p.ty, &mut Vec::new()));
+        let ty = root
+            .params
+            .get(&name)
+            .map(|p| types::check::resolve_type(&p.ty, &mut Vec::new()));
         let value = match ty {
-            Some(t) if eval::needs_literal(&t) && !(matches!(t, Type::Optional(_)) && text == "null") => {
+            Some(t)
+                if eval::needs_literal(&t)
+                    && !(matches!(t, Type::Optional(_)) && text == "null") =>
+            {
                 // Sizes and structured values are written as literals: `512MiB`, `[80, 443]`.
                 let value_id = sources.add(format!("--var {name}"), None, text.to_string());
                 match syntax::parse_expr(&sources.get(value_id).text, value_id) {
@@ -106,38 +125,61 @@ fn read_vars(options: &Options, program: &Program, sources: &mut SourceMap) -> R
         };
         vars.insert(name.clone(), VarInput { name, span, value });
     }
-    if errors.is_empty() { Ok(vars.into_values().collect()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(vars.into_values().collect())
+    } else {
+        Err(errors)
+    }
 }
 
 /// A var file: `NAME = literal` lines, or one JSON object.
 fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::new(ErrorCode::InvalidVariable, format!("cannot read var file `{}`: {e}", path.display()))]
+        vec![Diagnostic::new(
+            ErrorCode::InvalidVariable,
+            format!("cannot read var file `{}`: {e}", path.display()),
+        )]
     })?;
-    let id = sources.add(path.display().to_string(), path.parent().map(Path::to_path_buf), text);
+    let id = sources.add(
+        path.display().to_string(),
+        path.parent().map(Path::to_path_buf),
+        text,
+    );
     let text = &sources.get(id).text;
     if text.trim_start().starts_with('{') {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).map_err(|e| {
-            let offset = offset_of(text, e.line(), e.column());
-            vec![
-                Diagnostic::new(ErrorCode::InvalidVariable, format!("var file is not a JSON object: {e}"))
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| {
+                let offset = offset_of(text, e.line(), e.column());
+                vec![
+                    Diagnostic::new(
+                        ErrorCode::InvalidVariable,
+                        format!("var file is not a JSON object: {e}"),
+                    )
                     .label(Span::new(id, offset, offset), "here"),
-            ]
-        })?;
+                ]
+            })?;
         return Ok(object
             .into_iter()
             .map(|(name, value)| {
                 let quoted = format!("\"{name}\"");
                 let start = text.find(&quoted).unwrap_or(0);
                 let span = Span::new(id, start, start + quoted.len());
-                VarInput { name, span, value: VarValue::Json(value) }
+                VarInput {
+                    name,
+                    span,
+                    value: VarValue::Json(value),
+                }
             })
             .collect());
     }
     let entries = syntax::parse_var_file(text, id)?;
     Ok(entries
         .into_iter()
-        .map(|(name, e)| VarInput { name: name.node, span: e.span, value: VarValue::Expr(e) })
+        .map(|(name, e)| VarInput {
+            name: name.node,
+            span: e.span,
+            value: VarValue::Expr(e),
+        })
         .collect())
 }
 

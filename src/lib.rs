@@ -9,13 +9,13 @@
 //!
 //! [`driver`] runs them in order and stops after the first phase with errors.
 
-pub mod diagnostic;
-pub mod source;
-pub mod syntax;
 pub mod context;
 pub mod deployment;
+pub mod diagnostic;
 pub mod driver;
 pub mod eval;
 pub mod resolve;
+pub mod source;
 pub mod stdlib;
+pub mod syntax;
 pub mod types;

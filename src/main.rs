@@ -10,7 +10,11 @@ use stackc::diagnostic::{RenderOptions, render_all};
 use stackc::driver::{self, Compilation};
 
 #[derive(Parser)]
-#[command(name = "stackc", version, about = "Typed Docker stacks: compile .stack files, plan and apply them")]
+#[command(
+    name = "stackc",
+    version,
+    about = "Typed Docker stacks: compile .stack files, plan and apply them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,7 +50,11 @@ struct Source {
 
 impl Source {
     fn options(&self) -> driver::Options {
-        driver::Options { path: self.path.clone(), vars: self.vars.clone(), var_files: self.var_files.clone() }
+        driver::Options {
+            path: self.path.clone(),
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+        }
     }
 }
 
@@ -56,7 +64,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // Usage errors exit 1 like every other error; help and version exit 0.
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -64,13 +76,20 @@ fn main() -> ExitCode {
             let compilation = driver::compile(&source.options());
             match compilation.result {
                 Ok(d) => {
-                    eprintln!("ok: stack `{}` with {} resources", d.stack, d.resources.len());
+                    eprintln!(
+                        "ok: stack `{}` with {} resources",
+                        d.stack,
+                        d.resources.len()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(diags) => report(&compilation.sources, &diags),
             }
         }
-        Command::Compile { source, show_secrets } => {
+        Command::Compile {
+            source,
+            show_secrets,
+        } => {
             let Compilation { sources, result } = driver::compile(&source.options());
             match result {
                 Ok(d) => {
@@ -84,11 +103,18 @@ fn main() -> ExitCode {
 }
 
 fn render_options() -> RenderOptions {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    RenderOptions { color, ..RenderOptions::PLAIN }
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    RenderOptions {
+        color,
+        ..RenderOptions::PLAIN
+    }
 }
 
-fn report(sources: &stackc::source::SourceMap, diags: &[stackc::diagnostic::Diagnostic]) -> ExitCode {
+fn report(
+    sources: &stackc::source::SourceMap,
+    diags: &[stackc::diagnostic::Diagnostic],
+) -> ExitCode {
     eprint!("{}", render_all(diags, sources, render_options()));
     ExitCode::from(1)
 }

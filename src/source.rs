@@ -92,11 +92,7 @@ impl SourceMap {
         let offset = (offset as usize).min(text.len());
         let before = text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
-        let col = before
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
 

@@ -21,7 +21,10 @@ fn errors_go_to_stderr_with_exit_1() {
 
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
-    assert_eq!(stackc(&["compile", "--no-such-flag"]).status.code(), Some(1));
+    assert_eq!(
+        stackc(&["compile", "--no-such-flag"]).status.code(),
+        Some(1)
+    );
     let help = stackc(&["compile", "--help"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("--show-secrets"));
@@ -37,7 +40,14 @@ fn a_missing_stack_is_an_error() {
 
 #[test]
 fn secrets_are_masked_unless_asked_for() {
-    let args = ["compile", "examples/webapp", "--var", "db_password=hunter2", "--var", "db_root_password=s3cret"];
+    let args = [
+        "compile",
+        "examples/webapp",
+        "--var",
+        "db_password=hunter2",
+        "--var",
+        "db_root_password=s3cret",
+    ];
     let masked = stackc(&args);
     assert_eq!(masked.status.code(), Some(0), "{}", stderr(&masked));
     let text = stdout(&masked);

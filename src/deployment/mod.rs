@@ -85,14 +85,28 @@ impl Resource {
     /// Hash of what the resource is; `extra` holds hashes of images it runs,
     /// so a rebuilt image changes the containers that use it.
     pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
-        let mut h = Sha256::new();
-        let body = serde_json::to_vec(&(kind, name, spec)).unwrap_or_default();
-        h.update(&body);
+        let mut h = HashWriter(Sha256::new());
+        // Writing to a hasher cannot fail, and serializing these types cannot either.
+        let _ = serde_json::to_writer(&mut h, &(kind, name, spec));
         for e in extra {
-            h.update(b"\0");
-            h.update(e.as_bytes());
+            h.0.update(b"\0");
+            h.0.update(e.as_bytes());
         }
-        crate::eval::builtins::hex(&h.finalize())
+        crate::eval::builtins::hex(&h.0.finalize())
+    }
+}
+
+/// Feeds serialized bytes straight into a hasher.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -123,7 +137,9 @@ impl Deployment {
 fn mask(doc: &mut serde_json::Value, deployment: &Deployment) {
     if let Some(resources) = doc.get_mut("resources").and_then(|r| r.as_array_mut()) {
         for (json, resource) in resources.iter_mut().zip(&deployment.resources) {
-            let Some(spec) = json.get_mut("spec") else { continue };
+            let Some(spec) = json.get_mut("spec") else {
+                continue;
+            };
             for path in &resource.sensitive_paths {
                 if let Some(v) = spec.pointer_mut(path) {
                     *v = serde_json::Value::String(SECRET_MASK.to_string());
@@ -133,7 +149,10 @@ fn mask(doc: &mut serde_json::Value, deployment: &Deployment) {
     }
     if let Some(outputs) = doc.get_mut("outputs").and_then(|o| o.as_object_mut()) {
         for (name, out) in outputs.iter_mut() {
-            let (Some(output), Some(value)) = (deployment.outputs.get(name), out.get_mut("value")) else { continue };
+            let (Some(output), Some(value)) = (deployment.outputs.get(name), out.get_mut("value"))
+            else {
+                continue;
+            };
             for path in &output.sensitive_paths {
                 if let Some(v) = value.pointer_mut(path) {
                     *v = serde_json::Value::String(SECRET_MASK.to_string());

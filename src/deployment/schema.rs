@@ -14,16 +14,28 @@ pub struct FieldDef {
 impl FieldDef {
     /// The type a field value may have: optional fields also accept `null` (the default).
     pub fn accepted(&self) -> Type {
-        if self.required { self.ty.clone() } else { Type::optional(self.ty.clone()) }
+        if self.required {
+            self.ty.clone()
+        } else {
+            Type::optional(self.ty.clone())
+        }
     }
 }
 
 fn field(name: &'static str, ty: Type) -> FieldDef {
-    FieldDef { name, ty, required: false }
+    FieldDef {
+        name,
+        ty,
+        required: false,
+    }
 }
 
 fn required(name: &'static str, ty: Type) -> FieldDef {
-    FieldDef { name, ty, required: true }
+    FieldDef {
+        name,
+        ty,
+        required: true,
+    }
 }
 
 fn opt(t: Type) -> Type {
@@ -67,7 +79,10 @@ fn mounts() -> Type {
     Type::list(Type::union(&[
         Type::String,
         Type::record(&[
-            ("volume", opt(Type::union(&[Type::Resource(Kind::Volume), Type::String]))),
+            (
+                "volume",
+                opt(Type::union(&[Type::Resource(Kind::Volume), Type::String])),
+            ),
             ("bind", opt(Type::String)),
             ("tmpfs", opt(Type::Size)),
             ("target", Type::String),
@@ -88,7 +103,10 @@ fn networks() -> Type {
 fn depends_on() -> Type {
     Type::list(Type::union(&[
         Type::AnyResource,
-        Type::record(&[("on", Type::AnyResource), ("condition", opt(Type::enumeration(CONDITIONS)))]),
+        Type::record(&[
+            ("on", Type::AnyResource),
+            ("condition", opt(Type::enumeration(CONDITIONS))),
+        ]),
     ]))
 }
 
@@ -160,7 +178,10 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
     ];
     let mut container = runtime_fields();
     container.extend([
-        field("expose", Type::list(Type::union(&[Type::Port, Type::String]))),
+        field(
+            "expose",
+            Type::list(Type::union(&[Type::Port, Type::String])),
+        ),
         field("restart", Type::String),
         field("privileged", Type::Bool),
     ]);
@@ -172,11 +193,20 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
             Type::record(&[
                 ("parallelism", opt(Type::Int)),
                 ("delay", opt(Type::Duration)),
-                ("order", opt(Type::enumeration(&["start-first", "stop-first"]))),
-                ("failure_action", opt(Type::enumeration(&["rollback", "pause", "continue"]))),
+                (
+                    "order",
+                    opt(Type::enumeration(&["start-first", "stop-first"])),
+                ),
+                (
+                    "failure_action",
+                    opt(Type::enumeration(&["rollback", "pause", "continue"])),
+                ),
             ]),
         ),
-        field("placement", Type::record(&[("constraints", opt(string_list()))])),
+        field(
+            "placement",
+            Type::record(&[("constraints", opt(string_list()))]),
+        ),
     ]);
     [image, network, volume, container, service]
 });

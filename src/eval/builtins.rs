@@ -3,10 +3,9 @@
 
 use std::path::Path;
 
-use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use super::value::{Show, Value, format_float};
+use super::value::{Map, Show, Value, format_float};
 use crate::types::Type;
 
 pub const NAMES: &[&str] = &[
@@ -46,8 +45,8 @@ pub fn is_builtin(name: &str) -> bool {
 fn arity(name: &str) -> (usize, Option<usize>) {
     match name {
         "range" => (1, Some(2)),
-        "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct" | "sort" | "to_string"
-        | "to_int" | "file" | "sha256" => (1, Some(1)),
+        "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct"
+        | "sort" | "to_string" | "to_int" | "file" | "sha256" => (1, Some(1)),
         "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
         "replace" | "lookup" => (3, Some(3)),
         _ => (1, None),
@@ -68,7 +67,11 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
     }
     let stringy = |t: &Type| matches!(t, Type::Any) || t.is_stringy();
     let want = |i: usize, ok: bool, what: &str| -> Result<(), SignatureError> {
-        if ok { Ok(()) } else { Err(SignatureError::Arg(i, what.to_string())) }
+        if ok {
+            Ok(())
+        } else {
+            Err(SignatureError::Arg(i, what.to_string()))
+        }
     };
     let elem = |t: &Type| match t {
         Type::List(e) => (**e).clone(),
@@ -82,16 +85,33 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
             Type::list(Type::Int)
         }
         "len" => {
-            want(0, matches!(args[0], Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)) || stringy(&args[0]), "a list, map or string")?;
+            want(
+                0,
+                matches!(
+                    args[0],
+                    Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)
+                ) || stringy(&args[0]),
+                "a list, map or string",
+            )?;
             Type::Int
         }
         "keys" | "values" => {
-            want(0, matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+            want(
+                0,
+                matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)),
+                "a map",
+            )?;
             match (name, &args[0]) {
                 ("keys", _) => Type::list(Type::String),
                 (_, Type::Map(t)) => Type::list((**t).clone()),
                 (_, Type::Record(fields)) => {
-                    Type::list(fields.values().fold(Type::Any, |acc, t| if acc == Type::Any { t.clone() } else { Type::join(&acc, t) }))
+                    Type::list(fields.values().fold(Type::Any, |acc, t| {
+                        if acc == Type::Any {
+                            t.clone()
+                        } else {
+                            Type::join(&acc, t)
+                        }
+                    }))
                 }
                 _ => Type::list(Type::Any),
             }
@@ -122,7 +142,14 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
             Type::Bool
         }
         "contains" => {
-            want(0, matches!(args[0], Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)) || stringy(&args[0]), "a list, map or string")?;
+            want(
+                0,
+                matches!(
+                    args[0],
+                    Type::Any | Type::List(_) | Type::Map(_) | Type::Record(_)
+                ) || stringy(&args[0]),
+                "a list, map or string",
+            )?;
             Type::Bool
         }
         "format" => {
@@ -131,18 +158,32 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
         }
         "merge" => {
             for (i, a) in args.iter().enumerate() {
-                want(i, matches!(a, Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+                want(
+                    i,
+                    matches!(a, Type::Any | Type::Map(_) | Type::Record(_)),
+                    "a map",
+                )?;
             }
-            if args.len() == 1 { args[0].clone() } else { Type::Any }
+            if args.len() == 1 {
+                args[0].clone()
+            } else {
+                Type::Any
+            }
         }
         "concat" => {
             for (i, a) in args.iter().enumerate() {
                 want(i, matches!(a, Type::Any | Type::List(_)), "a list")?;
             }
-            args.iter().skip(1).fold(args[0].clone(), |acc, t| Type::join(&acc, t))
+            args.iter()
+                .skip(1)
+                .fold(args[0].clone(), |acc, t| Type::join(&acc, t))
         }
         "flatten" => {
-            want(0, matches!(args[0], Type::Any | Type::List(_)), "a list of lists")?;
+            want(
+                0,
+                matches!(args[0], Type::Any | Type::List(_)),
+                "a list of lists",
+            )?;
             match elem(&args[0]) {
                 Type::List(inner) => Type::List(inner),
                 _ => Type::list(Type::Any),
@@ -159,14 +200,32 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
                 }
             }
             for (i, a) in args.iter().enumerate() {
-                want(i, matches!(a, Type::Any | Type::Int | Type::Float | Type::Port | Type::Duration | Type::Size), "a number")?;
+                want(
+                    i,
+                    matches!(
+                        a,
+                        Type::Any
+                            | Type::Int
+                            | Type::Float
+                            | Type::Port
+                            | Type::Duration
+                            | Type::Size
+                    ),
+                    "a number",
+                )?;
             }
-            args.iter().skip(1).fold(args[0].clone(), |acc, t| Type::join(&acc, t))
+            args.iter()
+                .skip(1)
+                .fold(args[0].clone(), |acc, t| Type::join(&acc, t))
         }
         "to_string" => Type::String,
         "to_int" => Type::Int,
         "lookup" => {
-            want(0, matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)), "a map")?;
+            want(
+                0,
+                matches!(args[0], Type::Any | Type::Map(_) | Type::Record(_)),
+                "a map",
+            )?;
             want(1, stringy(&args[1]), "a string")?;
             Type::Any
         }
@@ -186,7 +245,13 @@ pub enum SignatureError {
 pub fn call(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, String> {
     let secret = args.iter().any(Value::is_secret);
     let out = call_plain(name, args, dir)?;
-    Ok(if secret && !matches!(name, "len" | "contains" | "starts_with" | "ends_with") { out.tainted() } else { out })
+    Ok(
+        if secret && !matches!(name, "len" | "contains" | "starts_with" | "ends_with") {
+            out.tainted()
+        } else {
+            out
+        },
+    )
 }
 
 fn text(v: &Value, what: &str) -> Result<String, String> {
@@ -203,7 +268,7 @@ fn list<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
     }
 }
 
-fn map<'a>(v: &'a Value) -> Result<&'a IndexMap<String, Value>, String> {
+fn map<'a>(v: &'a Value) -> Result<&'a Map, String> {
     match v {
         Value::Map(m) => Ok(m),
         other => Err(format!("expected a map, found {}", other.describe())),
@@ -263,11 +328,13 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
             Value::Map(m) => m.contains_key(&text(needle, "a key string")?),
             other => return Err(format!("cannot search {}", other.describe())),
         }),
-        ("starts_with", [s, p]) => Value::Bool(text(s, "a string")?.starts_with(&text(p, "a string")?)),
+        ("starts_with", [s, p]) => {
+            Value::Bool(text(s, "a string")?.starts_with(&text(p, "a string")?))
+        }
         ("ends_with", [s, p]) => Value::Bool(text(s, "a string")?.ends_with(&text(p, "a string")?)),
         ("format", [f, rest @ ..]) => Value::str(format(&text(f, "a format string")?, rest)?),
         ("merge", maps) => {
-            let mut out = IndexMap::new();
+            let mut out = Map::default();
             for m in maps {
                 for (k, v) in map(m)? {
                     out.insert(k.clone(), v.clone());
@@ -307,7 +374,11 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
             out.sort_by(|a, b| match compare(a, b) {
                 Some(o) => o,
                 None => {
-                    error = Some(format!("cannot sort {} with {}", a.describe(), b.describe()));
+                    error = Some(format!(
+                        "cannot sort {} with {}",
+                        a.describe(),
+                        b.describe()
+                    ));
                     std::cmp::Ordering::Equal
                 }
             });
@@ -326,14 +397,22 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
             };
             let mut best = first.clone();
             for x in &items[1..] {
-                let ord = compare(x, &best).ok_or_else(|| format!("cannot compare {} with {}", x.describe(), best.describe()))?;
-                let better = if name == "min" { ord.is_lt() } else { ord.is_gt() };
+                let ord = compare(x, &best).ok_or_else(|| {
+                    format!("cannot compare {} with {}", x.describe(), best.describe())
+                })?;
+                let better = if name == "min" {
+                    ord.is_lt()
+                } else {
+                    ord.is_gt()
+                };
                 if better {
                     best = x.clone();
                 }
             }
             if compare(&best, &best).is_none() {
-                return Err(format!("{name} expects numbers, strings, durations or sizes"));
+                return Err(format!(
+                    "{name} expects numbers, strings, durations or sizes"
+                ));
             }
             best
         }
@@ -345,11 +424,12 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
             Value::Int(i) => *i,
             Value::Float(f) if f.is_finite() && f.abs() < 9.2e18 => f.trunc() as i64,
             Value::Bool(b) => *b as i64,
-            Value::Str(s) => s
-                .text
-                .trim()
-                .parse()
-                .map_err(|_| format!("`{}` is not an integer", if s.secret { "(secret)" } else { &s.text }))?,
+            Value::Str(s) => s.text.trim().parse().map_err(|_| {
+                format!(
+                    "`{}` is not an integer",
+                    if s.secret { "(secret)" } else { &s.text }
+                )
+            })?,
             other => return Err(format!("cannot convert {} to an int", other.describe())),
         }),
         ("sha256", [s]) => {
@@ -362,9 +442,15 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
                 return Err("`file` is not available in standard library modules".into());
             };
             let path = dir.join(&p);
-            Value::str(std::fs::read_to_string(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?)
+            Value::str(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+            )
         }
-        ("lookup", [m, k, default]) => map(m)?.get(&text(k, "a key string")?).cloned().unwrap_or_else(|| default.clone()),
+        ("lookup", [m, k, default]) => map(m)?
+            .get(&text(k, "a key string")?)
+            .cloned()
+            .unwrap_or_else(|| default.clone()),
         _ => return Err(format!("wrong arguments for `{name}`")),
     })
 }
@@ -378,7 +464,13 @@ fn range(a: i64, b: i64) -> Result<Value, String> {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
 }
 
 /// Orders numbers, strings, durations and sizes; `None` for other pairs.
@@ -389,7 +481,9 @@ pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
         (Value::Float(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
         (Value::Str(x), Value::Str(y)) => Some(x.text.cmp(&y.text)),
-        (Value::Duration(x), Value::Duration(y)) | (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
+        (Value::Duration(x), Value::Duration(y)) | (Value::Size(x), Value::Size(y)) => {
+            Some(x.cmp(y))
+        }
         _ => None,
     }
 }
@@ -409,7 +503,9 @@ fn format(f: &str, args: &[Value]) -> Result<String, String> {
             out.push('%');
             continue;
         }
-        let arg = next.next().ok_or_else(|| format!("not enough arguments for `%{verb}`"))?;
+        let arg = next
+            .next()
+            .ok_or_else(|| format!("not enough arguments for `%{verb}`"))?;
         match (verb, arg) {
             ('d', Value::Int(i)) => out.push_str(&i.to_string()),
             ('f', Value::Int(i)) => out.push_str(&format_float(*i as f64)),
@@ -422,7 +518,12 @@ fn format(f: &str, args: &[Value]) -> Result<String, String> {
                 Some((t, _)) => out.push_str(&t),
                 None => out.push_str(&Show(v).to_string()),
             },
-            ('d' | 'f', v) => return Err(format!("`%{verb}` expects a number, found {}", v.describe())),
+            ('d' | 'f', v) => {
+                return Err(format!(
+                    "`%{verb}` expects a number, found {}",
+                    v.describe()
+                ));
+            }
             (other, _) => return Err(format!("unknown format verb `%{other}`")),
         }
     }

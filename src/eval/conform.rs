@@ -1,9 +1,7 @@
 //! Checks a value against a type at evaluation, converting where the type
 //! says so (int to float) and tainting values bound to `secret`.
 
-use indexmap::IndexMap;
-
-use super::value::{Show, Value};
+use super::value::{Map, Show, Value};
 use crate::diagnostic::did_you_mean;
 use crate::types::Type;
 use crate::types::check::article;
@@ -19,133 +17,199 @@ pub struct Mismatch {
     pub out_of_range: bool,
 }
 
-pub fn conform(v: Value, t: &Type) -> Result<Value, Mismatch> {
-    conform_at(v, t, &mut String::new())
-}
+impl Mismatch {
+    fn new(message: String) -> Mismatch {
+        Mismatch {
+            path: String::new(),
+            message,
+            help: None,
+            out_of_range: false,
+        }
+    }
 
-fn wrong(path: &str, want: &Type, v: &Value) -> Mismatch {
-    Mismatch {
-        path: path.to_string(),
-        message: format!("expected {}, found {}", article(want), v.describe()),
-        help: None,
-        out_of_range: false,
+    /// The same mismatch, one level further in (paths are built on the way out).
+    fn within(mut self, segment: String) -> Mismatch {
+        self.path.insert_str(0, &segment);
+        self
     }
 }
 
-fn conform_at(v: Value, t: &Type, path: &mut String) -> Result<Value, Mismatch> {
+/// The value as the type wants it; errors name the path inside the value.
+pub fn conform(v: Value, t: &Type) -> Result<Value, Mismatch> {
+    match conform_ref(&v, t) {
+        Ok(Some(changed)) => Ok(changed),
+        Ok(None) => Ok(v),
+        Err(mut m) => {
+            if m.path.starts_with('.') {
+                m.path.remove(0);
+            }
+            Err(m)
+        }
+    }
+}
+
+fn wrong(want: &Type, v: &Value) -> Mismatch {
+    Mismatch::new(format!(
+        "expected {}, found {}",
+        article(want),
+        v.describe()
+    ))
+}
+
+fn key_segment(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        format!(".{k}")
+    } else {
+        format!("[{k:?}]")
+    }
+}
+
+/// Checks `v` against `t`: `Ok(None)` when the value fits as it is,
+/// `Ok(Some(x))` when it fits after conversion. Nothing is copied unless
+/// something changes.
+fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
     match (t, v) {
-        (Type::Any, v) => Ok(v),
-        (Type::Optional(_), Value::Null) => Ok(Value::Null),
-        (Type::Optional(inner), v) => conform_at(v, inner, path),
-        (Type::String, v @ Value::Str(_)) => Ok(v),
-        (Type::Secret, v @ Value::Str(_)) => Ok(v.tainted()),
-        (Type::Int, v @ Value::Int(_)) => Ok(v),
-        (Type::Float, Value::Int(i)) => Ok(Value::Float(i as f64)),
-        (Type::Float, v @ Value::Float(_)) => Ok(v),
+        (Type::Any, _) => Ok(None),
+        (Type::Optional(_), Value::Null) => Ok(None),
+        (Type::Optional(inner), v) => conform_ref(v, inner),
+        (Type::String, Value::Str(_)) => Ok(None),
+        (Type::Secret, Value::Str(s)) => Ok((!s.secret).then(|| v.clone().tainted())),
+        (Type::Int, Value::Int(_)) => Ok(None),
+        (Type::Float, Value::Int(i)) => Ok(Some(Value::Float(*i as f64))),
+        (Type::Float, Value::Float(_)) => Ok(None),
         (Type::Port, Value::Int(i)) => {
-            if (1..=65535).contains(&i) {
-                Ok(Value::Int(i))
+            if (1..=65535).contains(i) {
+                Ok(None)
             } else {
                 Err(Mismatch {
-                    path: path.clone(),
-                    message: format!("port {i} is out of range"),
                     help: Some("ports are 1 to 65535".into()),
                     out_of_range: true,
+                    ..Mismatch::new(format!("port {i} is out of range"))
                 })
             }
         }
-        (Type::Bool, v @ Value::Bool(_)) => Ok(v),
-        (Type::Duration, v @ Value::Duration(_)) => Ok(v),
-        (Type::Size, v @ Value::Size(_)) => Ok(v),
+        (Type::Bool, Value::Bool(_))
+        | (Type::Duration, Value::Duration(_))
+        | (Type::Size, Value::Size(_)) => Ok(None),
         (Type::Enum(values), Value::Str(s)) => {
             if values.iter().any(|x| **x == *s.text) {
-                Ok(Value::Str(s))
+                Ok(None)
             } else {
-                let shown = Show(&Value::Str(s.clone())).to_string();
                 Err(Mismatch {
-                    path: path.clone(),
-                    message: format!("{shown} is not one of {t}"),
-                    help: if s.secret { None } else { did_you_mean(&s.text, values.iter().map(String::as_str)) },
+                    help: if s.secret {
+                        None
+                    } else {
+                        did_you_mean(&s.text, values.iter().map(String::as_str))
+                    },
                     out_of_range: true,
+                    ..Mismatch::new(format!("{} is not one of {t}", Show(v)))
                 })
             }
         }
         (Type::List(elem), Value::List(xs)) => {
-            let mut out = Vec::with_capacity(xs.len());
+            let mut out: Option<Vec<Value>> = None;
             for (i, x) in xs.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                out.push(conform_at(x.clone(), elem, path)?);
-                path.truncate(len);
+                let changed = conform_ref(x, elem).map_err(|m| m.within(format!("[{i}]")))?;
+                copy_on_write(&mut out, &xs[..i], changed, x);
             }
-            Ok(Value::list(out))
+            Ok(out.map(Value::list))
         }
         (Type::Map(elem), Value::Map(m)) => {
-            let mut out = IndexMap::with_capacity(m.len());
-            for (k, x) in m.iter() {
-                let len = path.len();
-                push_key(path, k);
-                out.insert(k.clone(), conform_at(x.clone(), elem, path)?);
-                path.truncate(len);
+            let mut out: Option<Map> = None;
+            for (i, (k, x)) in m.iter().enumerate() {
+                let changed = conform_ref(x, elem).map_err(|e| e.within(key_segment(k)))?;
+                map_copy_on_write(&mut out, m, i, k, changed, x);
             }
-            Ok(Value::map(out))
+            Ok(out.map(Value::map))
         }
         (Type::Record(fields), Value::Map(m)) => {
-            for k in m.keys() {
-                if !fields.contains_key(k) {
-                    let mut at = path.clone();
-                    push_key(&mut at, k);
-                    return Err(Mismatch {
-                        path: at,
-                        message: format!("unknown field `{k}`"),
-                        help: did_you_mean(k, fields.keys().map(String::as_str))
-                            .or_else(|| Some(format!("expected fields: {}", fields.keys().cloned().collect::<Vec<_>>().join(", ")))),
-                        out_of_range: false,
-                    });
-                }
+            if let Some(k) = m.keys().find(|k| !fields.contains_key(*k)) {
+                return Err(Mismatch {
+                    help: did_you_mean(k, fields.keys().map(String::as_str)).or_else(|| {
+                        Some(format!(
+                            "expected fields: {}",
+                            fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ))
+                    }),
+                    ..Mismatch::new(format!("unknown field `{k}`"))
+                });
             }
-            let mut out = IndexMap::with_capacity(m.len());
-            for (k, ft) in fields.iter() {
-                let len = path.len();
-                push_key(path, k);
-                match m.get(k) {
-                    Some(x) => {
-                        out.insert(k.clone(), conform_at(x.clone(), ft, path)?);
-                    }
-                    None if matches!(ft, Type::Optional(_) | Type::Any) => {}
-                    None => {
-                        let at = path[..len].to_string();
-                        return Err(Mismatch {
-                            path: at,
-                            message: format!("missing field `{k}`"),
-                            help: Some(format!("add `{k} = …` ({ft})")),
-                            out_of_range: false,
-                        });
-                    }
-                }
-                path.truncate(len);
+            if let Some((k, ft)) = fields
+                .iter()
+                .find(|(k, ft)| !m.contains_key(*k) && !matches!(ft, Type::Optional(_) | Type::Any))
+            {
+                return Err(Mismatch {
+                    help: Some(format!("add `{k} = …` ({ft})")),
+                    ..Mismatch::new(format!("missing field `{k}`"))
+                });
             }
-            Ok(Value::map(out))
+            let mut out: Option<Map> = None;
+            for (i, (k, x)) in m.iter().enumerate() {
+                let ft = fields.get(k).unwrap_or(&Type::Any);
+                let changed = conform_ref(x, ft).map_err(|e| e.within(key_segment(k)))?;
+                map_copy_on_write(&mut out, m, i, k, changed, x);
+            }
+            Ok(out.map(Value::map))
         }
-        (Type::Resource(k), Value::Ref(r)) if r.kind == *k => Ok(Value::Ref(r)),
-        (Type::AnyResource, v @ (Value::Ref(_) | Value::Instance(_))) => Ok(v),
-        (Type::Instance(m), Value::Instance(i)) if i.module == *m => Ok(Value::Instance(i)),
+        (Type::Resource(k), Value::Ref(r)) if r.kind == *k => Ok(None),
+        (Type::AnyResource, Value::Ref(_) | Value::Instance(_)) => Ok(None),
+        (Type::Instance(m), Value::Instance(i)) if i.module == *m => Ok(None),
         (Type::Union(members), v) => {
             let mut closest: Option<Mismatch> = None;
-            for m in members.iter() {
-                if !shape_matches(m, &v) {
-                    continue;
-                }
-                match conform_at(v.clone(), m, path) {
+            for m in members.iter().filter(|m| shape_matches(m, v)) {
+                match conform_ref(v, m) {
                     Ok(x) => return Ok(x),
                     Err(e) => {
                         closest.get_or_insert(e);
                     }
                 }
             }
-            Err(closest.unwrap_or_else(|| wrong(path, t, &v)))
+            Err(closest.unwrap_or_else(|| wrong(t, v)))
         }
-        (t, v) => Err(wrong(path, t, &v)),
+        (t, v) => Err(wrong(t, v)),
+    }
+}
+
+/// Records element `x` (or its replacement) once any element has changed.
+fn copy_on_write(
+    out: &mut Option<Vec<Value>>,
+    before: &[Value],
+    changed: Option<Value>,
+    x: &Value,
+) {
+    match (out.as_mut(), changed) {
+        (Some(o), c) => o.push(c.unwrap_or_else(|| x.clone())),
+        (None, Some(c)) => {
+            let mut o = before.to_vec();
+            o.push(c);
+            *out = Some(o);
+        }
+        (None, None) => {}
+    }
+}
+
+fn map_copy_on_write(
+    out: &mut Option<Map>,
+    m: &Map,
+    i: usize,
+    k: &str,
+    changed: Option<Value>,
+    x: &Value,
+) {
+    match (out.as_mut(), changed) {
+        (Some(o), c) => {
+            o.insert(k.to_string(), c.unwrap_or_else(|| x.clone()));
+        }
+        (None, Some(c)) => {
+            let mut o: Map = m
+                .iter()
+                .take(i)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            o.insert(k.to_string(), c);
+            *out = Some(o);
+        }
+        (None, None) => {}
     }
 }
 
@@ -158,7 +222,9 @@ fn shape_matches(t: &Type, v: &Value) -> bool {
         (Type::String | Type::Secret | Type::Enum(_), Value::Str(_)) => true,
         (Type::Int | Type::Port, Value::Int(_)) => true,
         (Type::Float, Value::Int(_) | Value::Float(_)) => true,
-        (Type::Bool, Value::Bool(_)) | (Type::Duration, Value::Duration(_)) | (Type::Size, Value::Size(_)) => true,
+        (Type::Bool, Value::Bool(_))
+        | (Type::Duration, Value::Duration(_))
+        | (Type::Size, Value::Size(_)) => true,
         (Type::List(_), Value::List(_)) => true,
         (Type::Map(_) | Type::Record(_), Value::Map(_)) => true,
         (Type::Resource(k), Value::Ref(r)) => r.kind == *k,
@@ -166,16 +232,5 @@ fn shape_matches(t: &Type, v: &Value) -> bool {
         (Type::Instance(_), Value::Instance(_)) => true,
         (Type::Union(ms), v) => ms.iter().any(|m| shape_matches(m, v)),
         _ => false,
-    }
-}
-
-fn push_key(path: &mut String, k: &str) {
-    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !k.is_empty() {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(k);
-    } else {
-        path.push_str(&format!("[{k:?}]"));
     }
 }

@@ -17,13 +17,13 @@ pub mod value;
 mod vars;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use indexmap::IndexMap;
 
 use self::conform::{Mismatch, conform};
-use self::value::{InstanceRef, ResourceRef, Show, Value, format_duration};
+use self::value::{InstanceRef, Map, ResourceRef, Show, Value, format_duration};
 pub use self::vars::{VarInput, VarValue, needs_literal};
 use crate::deployment::{self, Condition, Dependency, Deployment, OutputValue, Resource, schema};
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
@@ -33,6 +33,9 @@ use crate::syntax::ast::*;
 use crate::types::check::resolve_type;
 use crate::types::{Kind, Type};
 
+/// Maps with a fixed fast hasher: deterministic, and much faster than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
 /// An error already reported; evaluation of the value stops.
 #[derive(Debug, Clone, Copy)]
 pub struct Reported;
@@ -40,7 +43,11 @@ pub struct Reported;
 type R<T> = Result<T, Reported>;
 
 /// Evaluates the program into a deployment.
-pub fn evaluate(program: &Program, sources: &SourceMap, vars: &[VarInput]) -> Result<Deployment, Vec<Diagnostic>> {
+pub fn evaluate(
+    program: &Program,
+    sources: &SourceMap,
+    vars: &[VarInput],
+) -> Result<Deployment, Vec<Diagnostic>> {
     let mut ev = Evaluator::new(program, sources, vars);
     let deployment = ev.run();
     match deployment {
@@ -71,6 +78,8 @@ type Env<'p> = Option<Rc<Frame<'p>>>;
 type Locals<'p> = Vec<(&'p str, Value)>;
 
 struct ResourceDeclared<'p> {
+    inst: usize,
+    kind: Kind,
     decl: &'p ResourceDecl,
     env: Env<'p>,
     address: Rc<str>,
@@ -111,7 +120,6 @@ struct Instance<'p> {
     params: HashMap<&'p str, Memo>,
     lets: HashMap<&'p str, Memo>,
     outputs: HashMap<String, Memo>,
-    resources: HashMap<(Kind, String), ResourceMemo>,
     structure: StructState<'p>,
 }
 
@@ -123,12 +131,23 @@ enum ResourceMemo {
 
 /// A node being computed, for naming cycles.
 #[derive(Clone, PartialEq)]
-enum Node {
-    Param(usize, String),
-    Let(usize, usize, String),
-    Output(usize, String),
-    Resource(usize, Kind, String),
+enum Node<'p> {
+    Param(usize, &'p str),
+    /// Instance, frame (0 for the top level), name.
+    Let(usize, usize, &'p str),
+    Output(usize, Rc<str>),
+    Resource(Rc<str>),
     Structure(usize),
+}
+
+/// Looks up `(Kind, String)` keys by `(Kind, &str)` without allocating.
+#[derive(Hash)]
+struct ResourceKey<'a>(Kind, &'a str);
+
+impl indexmap::Equivalent<(Kind, String)> for ResourceKey<'_> {
+    fn equivalent(&self, key: &(Kind, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
 }
 
 struct Evaluator<'p> {
@@ -137,9 +156,11 @@ struct Evaluator<'p> {
     stack: String,
     vars: HashMap<&'p str, &'p VarInput>,
     instances: Vec<Instance<'p>>,
-    active: Vec<(Node, String)>,
-    /// Every declared resource: instance, kind, name, and the span of its name.
-    addresses: HashMap<Rc<str>, (usize, Kind, String, Span)>,
+    active: Vec<Node<'p>>,
+    /// Every declared resource, by address.
+    addresses: HashMap<Rc<str>, Rc<ResourceDeclared<'p>>>,
+    /// Evaluated resources, by address.
+    resources: HashMap<Rc<str>, ResourceMemo>,
     collectors: Vec<BTreeSet<Rc<str>>>,
     next_frame: usize,
     errors: Vec<Diagnostic>,
@@ -154,7 +175,8 @@ impl<'p> Evaluator<'p> {
             vars: vars.iter().map(|v| (v.name.as_str(), v)).collect(),
             instances: Vec::new(),
             active: Vec::new(),
-            addresses: HashMap::new(),
+            addresses: HashMap::default(),
+            resources: HashMap::default(),
             collectors: Vec::new(),
             next_frame: 1,
             errors: Vec::new(),
@@ -176,10 +198,9 @@ impl<'p> Evaluator<'p> {
             name_prefix: self.stack.clone(),
             parent: None,
             address: "".into(),
-            params: HashMap::new(),
-            lets: HashMap::new(),
-            outputs: HashMap::new(),
-            resources: HashMap::new(),
+            params: HashMap::default(),
+            lets: HashMap::default(),
+            outputs: HashMap::default(),
             structure: StructState::New,
         });
         // Expanding an instance adds its children, so this walks the whole tree.
@@ -194,19 +215,22 @@ impl<'p> Evaluator<'p> {
         if !self.errors.is_empty() {
             return None;
         }
+        let outputs = self.root_outputs();
         let mut resources: Vec<Resource> = Vec::new();
-        for inst in &self.instances {
-            for memo in inst.resources.values() {
-                if let ResourceMemo::Done(Ok(r)) = memo {
-                    resources.push((**r).clone());
-                }
+        for (_, memo) in self.resources.drain() {
+            if let ResourceMemo::Done(Ok(r)) = memo {
+                resources.push(Rc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()));
             }
         }
         resources.sort_by(|a, b| a.address.cmp(&b.address));
         self.check_graph(&resources);
         self.check_names(&resources);
-        let outputs = self.root_outputs();
-        Some(Deployment { format_version: deployment::FORMAT_VERSION, stack: self.stack.clone(), resources, outputs })
+        Some(Deployment {
+            format_version: deployment::FORMAT_VERSION,
+            stack: self.stack.clone(),
+            resources,
+            outputs,
+        })
     }
 
     fn stack_name(&mut self, root: &Module) -> Option<String> {
@@ -221,7 +245,13 @@ impl<'p> Evaluator<'p> {
         let derived: String = dir
             .to_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect::<String>()
             .trim_matches(['-', '_'])
             .to_string();
@@ -229,21 +259,36 @@ impl<'p> Evaluator<'p> {
             Some(derived)
         } else {
             self.error(
-                Diagnostic::new(ErrorCode::InvalidName, format!("cannot name the stack after the directory `{dir}`"))
-                    .help("name it in main.stack: `stack \"myapp\"`"),
+                Diagnostic::new(
+                    ErrorCode::InvalidName,
+                    format!("cannot name the stack after the directory `{dir}`"),
+                )
+                .help("name it in main.stack: `stack \"myapp\"`"),
             );
             None
         }
     }
 
     fn check_vars(&mut self, root: &'p Module) {
-        let unknown: Vec<&VarInput> = self.vars.values().filter(|v| !root.params.contains_key(&v.name)).copied().collect();
+        let unknown: Vec<&VarInput> = self
+            .vars
+            .values()
+            .filter(|v| !root.params.contains_key(&v.name))
+            .copied()
+            .collect();
         for v in unknown {
-            let mut d = Diagnostic::new(ErrorCode::InvalidVariable, format!("the stack has no parameter `{}`", v.name))
-                .label(v.span, "set here");
+            let mut d = Diagnostic::new(
+                ErrorCode::InvalidVariable,
+                format!("the stack has no parameter `{}`", v.name),
+            )
+            .label(v.span, "set here");
             d.help = did_you_mean(&v.name, root.params.keys().map(String::as_str)).or_else(|| {
                 let names: Vec<&str> = root.params.keys().map(String::as_str).collect();
-                Some(if names.is_empty() { "the stack has no parameters".into() } else { format!("its parameters are: {}", names.join(", ")) })
+                Some(if names.is_empty() {
+                    "the stack has no parameters".into()
+                } else {
+                    format!("its parameters are: {}", names.join(", "))
+                })
             });
             self.errors.push(d);
         }
@@ -258,14 +303,16 @@ impl<'p> Evaluator<'p> {
         for name in module.lets.keys() {
             let _ = self.top_let(inst, name, module.lets[name].name.span);
         }
-        let Ok(structure) = self.structure(inst, None) else { return };
+        let Ok(structure) = self.structure(inst, None) else {
+            return;
+        };
         for frame in &structure.frames {
             for i in 0..frame.lets.len() {
                 let _ = self.frame_let(inst, frame, i, frame.lets[i].0.name.span);
             }
         }
-        for ((kind, name), decl) in &structure.resources {
-            let _ = self.resource(inst, *kind, name, decl.decl.name.span);
+        for decl in structure.resources.values() {
+            let _ = self.resource(decl, decl.decl.name.span);
         }
         for name in structure.outputs.keys() {
             let span = structure.outputs[name].0.name.span;
@@ -278,7 +325,9 @@ impl<'p> Evaluator<'p> {
 
     fn assertion(&mut self, inst: usize, assert: &'p Assert, env: &Env<'p>) {
         let mut locals = Vec::new();
-        let Ok(cond) = self.eval(inst, env, &mut locals, &assert.cond) else { return };
+        let Ok(cond) = self.eval(inst, env, &mut locals, &assert.cond) else {
+            return;
+        };
         match cond {
             Value::Bool(true) => {}
             Value::Bool(false) => {
@@ -289,8 +338,11 @@ impl<'p> Evaluator<'p> {
                     Err(_) => return,
                 };
                 self.error(
-                    Diagnostic::new(ErrorCode::AssertionFailed, format!("assertion failed: {message}"))
-                        .label(assert.cond.span, "this is false"),
+                    Diagnostic::new(
+                        ErrorCode::AssertionFailed,
+                        format!("assertion failed: {message}"),
+                    )
+                    .label(assert.cond.span, "this is false"),
                 );
             }
             other => {
@@ -302,19 +354,33 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------ cycles and dependencies
 
     /// Marks `node` as being computed; on a cycle reports it and fails.
-    fn enter(&mut self, node: Node, label: String, span: Span) -> R<()> {
-        if let Some(pos) = self.active.iter().position(|(n, _)| *n == node) {
-            let mut path: Vec<&str> = self.active[pos..].iter().map(|(_, l)| l.as_str()).collect();
-            path.push(&label);
-            let message = format!("{} depends on itself: {}", label, path.join(" → "));
+    fn enter(&mut self, node: Node<'p>, span: Span) -> R<()> {
+        if let Some(pos) = self.active.iter().position(|n| *n == node) {
+            let label = self.label(&node);
+            let mut path: Vec<String> = self.active[pos..].iter().map(|n| self.label(n)).collect();
+            path.push(label.clone());
+            let message = format!("{label} depends on itself: {}", path.join(" → "));
             return Err(self.error(
                 Diagnostic::new(ErrorCode::EvalCycle, message)
-                    .label(span, format!("{label} is needed here while it is being computed"))
+                    .label(
+                        span,
+                        format!("{label} is needed here while it is being computed"),
+                    )
                     .help("break the cycle: one of these values must not need the other"),
             ));
         }
-        self.active.push((node, label));
+        self.active.push(node);
         Ok(())
+    }
+
+    fn label(&self, node: &Node<'p>) -> String {
+        match node {
+            Node::Param(_, name) => format!("parameter `{name}`"),
+            Node::Let(_, _, name) => format!("`{name}`"),
+            Node::Output(_, name) => format!("output `{name}`"),
+            Node::Resource(address) => format!("`{address}`"),
+            Node::Structure(inst) => format!("the resources of {}", self.instance_label(*inst)),
+        }
     }
 
     fn leave(&mut self) {
@@ -348,16 +414,20 @@ impl<'p> Evaluator<'p> {
         match &self.instances[inst].structure {
             StructState::Built(s) => return Ok(s.clone()),
             StructState::Building => {
-                let span = use_span.unwrap_or_else(|| self.instances[inst].module.body.first().map_or(Span::new(self.instances[inst].module.source, 0, 0), Item::span));
-                let label = format!("the resources of {}", self.instance_label(inst));
-                self.enter(Node::Structure(inst), label, span)?;
+                let span = use_span.unwrap_or_else(|| {
+                    self.instances[inst].module.body.first().map_or(
+                        Span::new(self.instances[inst].module.source, 0, 0),
+                        Item::span,
+                    )
+                });
+                self.enter(Node::Structure(inst), span)?;
                 self.leave();
                 return Err(Reported);
             }
             StructState::New => {}
         }
         let span = use_span.unwrap_or_else(|| Span::new(self.instances[inst].module.source, 0, 0));
-        self.enter(Node::Structure(inst), format!("the resources of {}", self.instance_label(inst)), span)?;
+        self.enter(Node::Structure(inst), span)?;
         self.instances[inst].structure = StructState::Building;
         let mut s = Structure::default();
         let module = self.instances[inst].module;
@@ -379,17 +449,39 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn new_frame(&mut self, parent: Env<'p>, vars: Vec<(&'p str, Value, Deps)>, block: &'p [Item]) -> Rc<Frame<'p>> {
+    fn new_frame(
+        &mut self,
+        parent: Env<'p>,
+        vars: Vec<(&'p str, Value, Deps)>,
+        block: &'p [Item],
+    ) -> Rc<Frame<'p>> {
         let lets = block
             .iter()
-            .filter_map(|i| if let Item::Let(l) = i { Some((l, RefCell::new(None))) } else { None })
+            .filter_map(|i| {
+                if let Item::Let(l) = i {
+                    Some((l, RefCell::new(None)))
+                } else {
+                    None
+                }
+            })
             .collect();
         let id = self.next_frame;
         self.next_frame += 1;
-        Rc::new(Frame { id, parent, vars, lets })
+        Rc::new(Frame {
+            id,
+            parent,
+            vars,
+            lets,
+        })
     }
 
-    fn expand(&mut self, inst: usize, items: &'p [Item], env: Env<'p>, s: &mut Structure<'p>) -> R<()> {
+    fn expand(
+        &mut self,
+        inst: usize,
+        items: &'p [Item],
+        env: Env<'p>,
+        s: &mut Structure<'p>,
+    ) -> R<()> {
         let mut ok = true;
         for item in items {
             let r = match item {
@@ -418,9 +510,12 @@ impl<'p> Evaluator<'p> {
                                 if s.outputs.contains_key(&name) {
                                     let first = s.outputs[&name].0.name.span;
                                     Err(self.error(
-                                        Diagnostic::new(ErrorCode::Duplicate, format!("output `{name}` is defined twice"))
-                                            .label(o.name.span, "defined again here")
-                                            .label(first, "first defined here"),
+                                        Diagnostic::new(
+                                            ErrorCode::Duplicate,
+                                            format!("output `{name}` is defined twice"),
+                                        )
+                                        .label(o.name.span, "defined again here")
+                                        .label(first, "first defined here"),
                                     ))
                                 } else {
                                     s.outputs.insert(name, (o, env.clone()));
@@ -443,7 +538,13 @@ impl<'p> Evaluator<'p> {
         if ok { Ok(()) } else { Err(Reported) }
     }
 
-    fn expand_for(&mut self, inst: usize, f: &'p ForItems, env: &Env<'p>, s: &mut Structure<'p>) -> R<()> {
+    fn expand_for(
+        &mut self,
+        inst: usize,
+        f: &'p ForItems,
+        env: &Env<'p>,
+        s: &mut Structure<'p>,
+    ) -> R<()> {
         let mut locals = Vec::new();
         let (iter, deps) = self.collecting(|ev| ev.eval(inst, env, &mut locals, &f.iter));
         let pairs = self.iteration(iter?, &f.vars, f.iter.span)?;
@@ -465,20 +566,32 @@ impl<'p> Evaluator<'p> {
     /// The (key, value) pairs a loop visits: (index, item) for lists, (key, value) for maps.
     fn iteration(&mut self, v: Value, vars: &LoopVars, span: Span) -> R<Vec<(Value, Value)>> {
         match v {
-            Value::List(xs) => Ok(xs.iter().enumerate().map(|(i, x)| (Value::Int(i as i64), x.clone())).collect()),
+            Value::List(xs) => Ok(xs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                .collect()),
             Value::Map(m) => {
                 if vars.key.is_none() {
                     return Err(self.error(
-                        Diagnostic::new(ErrorCode::TypeMismatch, "a loop over a map needs two variables")
-                            .label(span, "this is a map")
-                            .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`"),
+                        Diagnostic::new(
+                            ErrorCode::TypeMismatch,
+                            "a loop over a map needs two variables",
+                        )
+                        .label(span, "this is a map")
+                        .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`"),
                     ));
                 }
-                Ok(m.iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect())
+                Ok(m.iter()
+                    .map(|(k, v)| (Value::str(k.as_str()), v.clone()))
+                    .collect())
             }
             other => Err(self.error(
-                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot iterate over {}", other.describe()))
-                    .label(span, format!("this is {}", other.describe())),
+                Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("cannot iterate over {}", other.describe()),
+                )
+                .label(span, format!("this is {}", other.describe())),
             )),
         }
     }
@@ -487,18 +600,31 @@ impl<'p> Evaluator<'p> {
     fn name_text(&mut self, v: &Value, span: Span, what: &str) -> R<String> {
         match v {
             Value::Str(s) if s.secret => Err(self.error(
-                Diagnostic::new(ErrorCode::SecretExposed, format!("a secret cannot be used in a {what}"))
-                    .label(span, "built from a secret")
-                    .help("names are shown in plans, logs and Docker; keep secrets in values"),
+                Diagnostic::new(
+                    ErrorCode::SecretExposed,
+                    format!("a secret cannot be used in a {what}"),
+                )
+                .label(span, "built from a secret")
+                .help("names are shown in plans, logs and Docker; keep secrets in values"),
             )),
             Value::Str(s) => Ok(s.text.to_string()),
             other => Err(self.error(
-                Diagnostic::new(ErrorCode::TypeMismatch, format!("a {what} must be a string, found {}", other.describe())).label(span, "here"),
+                Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("a {what} must be a string, found {}", other.describe()),
+                )
+                .label(span, "here"),
             )),
         }
     }
 
-    fn declare(&mut self, inst: usize, r: &'p ResourceDecl, env: &Env<'p>, s: &mut Structure<'p>) -> R<()> {
+    fn declare(
+        &mut self,
+        inst: usize,
+        r: &'p ResourceDecl,
+        env: &Env<'p>,
+        s: &mut Structure<'p>,
+    ) -> R<()> {
         let mut locals = Vec::new();
         let name_value = self.eval(inst, env, &mut locals, &r.name)?;
         let name = self.name_text(&name_value, r.name.span, "resource name")?;
@@ -508,19 +634,25 @@ impl<'p> Evaluator<'p> {
         let prefix = self.instances[inst].address_prefix.clone();
         let name_prefix = self.instances[inst].name_prefix.clone();
         if let Some(kind) = Kind::parse(&r.kind.node) {
-            let key = (kind, name.clone());
-            if let Some(first) = s.resources.get(&key) {
+            if let Some(first) = s.resources.get(&ResourceKey(kind, &name)) {
                 let first_span = first.decl.name.span;
-                return Err(self.error(duplicate_resource(&format!("{kind} \"{name}\""), r.name.span, first_span)));
+                return Err(self.error(duplicate_resource(
+                    &format!("{kind} \"{name}\""),
+                    r.name.span,
+                    first_span,
+                )));
             }
-            let declared = ResourceDeclared {
+            let declared = Rc::new(ResourceDeclared {
+                inst,
+                kind,
                 decl: r,
                 env: env.clone(),
                 address: format!("{prefix}{kind}.{name}").into(),
                 docker_name: format!("{name_prefix}-{name}").into(),
-            };
-            self.addresses.insert(declared.address.clone(), (inst, kind, name, r.name.span));
-            s.resources.insert(key, Rc::new(declared));
+            });
+            self.addresses
+                .insert(declared.address.clone(), declared.clone());
+            s.resources.insert((kind, name), declared);
             return Ok(());
         }
         let Some(import) = self.instances[inst].module.imports.get(&r.kind.node) else {
@@ -529,20 +661,27 @@ impl<'p> Evaluator<'p> {
         let key = (r.kind.node.clone(), name.clone());
         if let Some(first) = s.instances.get(&key) {
             let first_span = first.decl.name.span;
-            return Err(self.error(duplicate_resource(&format!("{} \"{name}\"", r.kind.node), r.name.span, first_span)));
+            return Err(self.error(duplicate_resource(
+                &format!("{} \"{name}\"", r.kind.node),
+                r.name.span,
+                first_span,
+            )));
         }
         let child = self.instances.len();
-        let declared = Rc::new(InstanceDeclared { decl: r, env: env.clone(), child });
+        let declared = Rc::new(InstanceDeclared {
+            decl: r,
+            env: env.clone(),
+            child,
+        });
         self.instances.push(Instance {
             module: self.program.module(import.module),
             address_prefix: format!("{prefix}{}.{name}.", r.kind.node),
             name_prefix: format!("{name_prefix}-{name}"),
             parent: Some((inst, declared.clone())),
             address: format!("{prefix}{}.{name}", r.kind.node).into(),
-            params: HashMap::new(),
-            lets: HashMap::new(),
-            outputs: HashMap::new(),
-            resources: HashMap::new(),
+            params: HashMap::default(),
+            lets: HashMap::default(),
+            outputs: HashMap::default(),
             structure: StructState::New,
         });
         s.instances.insert(key, declared);
@@ -557,14 +696,16 @@ impl<'p> Evaluator<'p> {
             return Err(Reported);
         };
         if let Some(memo) = self.instances[inst].params.get(key.as_str()) {
-            return self.memo_hit(memo.clone(), Node::Param(inst, name.to_string()), format!("parameter `{name}`"), use_span);
+            return self.memo_hit(memo.clone(), Node::Param(inst, key), use_span);
         }
-        self.enter(Node::Param(inst, name.to_string()), format!("parameter `{name}`"), use_span)?;
+        self.enter(Node::Param(inst, key), use_span)?;
         self.instances[inst].params.insert(key, Memo::Running);
         let ty = resolve_type(&param.ty, &mut Vec::new());
         let (result, deps) = self.collecting(|ev| ev.param_value(inst, param, &ty));
         self.leave();
-        self.instances[inst].params.insert(key, Memo::Done(result.clone(), deps));
+        self.instances[inst]
+            .params
+            .insert(key, Memo::Done(result.clone(), deps));
         result
     }
 
@@ -577,10 +718,18 @@ impl<'p> Evaluator<'p> {
                 None => (None, param.name.span),
             }
         } else if let Some((parent, decl)) = self.instances[inst].parent.clone() {
-            match decl.decl.fields.iter().find(|f| f.key.static_name() == Some(name)) {
+            match decl
+                .decl
+                .fields
+                .iter()
+                .find(|f| f.key.static_name() == Some(name))
+            {
                 Some(field) => {
                     let mut locals = Vec::new();
-                    (Some(self.eval(parent, &decl.env, &mut locals, &field.value)?), field.value.span)
+                    (
+                        Some(self.eval(parent, &decl.env, &mut locals, &field.value)?),
+                        field.value.span,
+                    )
                 }
                 None => (None, param.name.span),
             }
@@ -600,9 +749,12 @@ impl<'p> Evaluator<'p> {
                     format!("set `{name} = …` in the module instance")
                 };
                 return Err(self.error(
-                    Diagnostic::new(ErrorCode::MissingParam, format!("parameter `{name}` is not set"))
-                        .label(param.name.span, format!("`{name}` has no default"))
-                        .help(help),
+                    Diagnostic::new(
+                        ErrorCode::MissingParam,
+                        format!("parameter `{name}` is not set"),
+                    )
+                    .label(param.name.span, format!("`{name}` has no default"))
+                    .help(help),
                 ));
             }
         };
@@ -614,27 +766,34 @@ impl<'p> Evaluator<'p> {
         let Some((key, l)) = module.lets.get_key_value(name) else {
             return Err(Reported);
         };
-        let node = Node::Let(inst, 0, name.to_string());
+        let node = Node::Let(inst, 0, key);
         if let Some(memo) = self.instances[inst].lets.get(key.as_str()) {
-            return self.memo_hit(memo.clone(), node, format!("`{name}`"), use_span);
+            return self.memo_hit(memo.clone(), node, use_span);
         }
-        self.enter(node, format!("`{name}`"), use_span)?;
+        self.enter(node, use_span)?;
         self.instances[inst].lets.insert(key, Memo::Running);
         let (result, deps) = self.collecting(|ev| ev.let_value(inst, l, &None));
         self.leave();
-        self.instances[inst].lets.insert(key, Memo::Done(result.clone(), deps));
+        self.instances[inst]
+            .lets
+            .insert(key, Memo::Done(result.clone(), deps));
         result
     }
 
-    fn frame_let(&mut self, inst: usize, frame: &Rc<Frame<'p>>, index: usize, use_span: Span) -> R<Value> {
+    fn frame_let(
+        &mut self,
+        inst: usize,
+        frame: &Rc<Frame<'p>>,
+        index: usize,
+        use_span: Span,
+    ) -> R<Value> {
         let (l, cell) = &frame.lets[index];
-        let node = Node::Let(inst, frame.id, l.name.node.clone());
-        let label = format!("`{}`", l.name.node);
+        let node = Node::Let(inst, frame.id, &l.name.node);
         let existing = cell.borrow().clone();
         if let Some(memo) = existing {
-            return self.memo_hit(memo, node, label, use_span);
+            return self.memo_hit(memo, node, use_span);
         }
-        self.enter(node, label, use_span)?;
+        self.enter(node, use_span)?;
         *cell.borrow_mut() = Some(Memo::Running);
         let env = Some(frame.clone());
         let (result, deps) = self.collecting(|ev| ev.let_value(inst, l, &env));
@@ -655,14 +814,14 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn memo_hit(&mut self, memo: Memo, node: Node, label: String, span: Span) -> R<Value> {
+    fn memo_hit(&mut self, memo: Memo, node: Node<'p>, span: Span) -> R<Value> {
         match memo {
             Memo::Done(result, deps) => {
                 self.record(&deps);
                 result
             }
             Memo::Running => {
-                self.enter(node, label, span)?;
+                self.enter(node, span)?;
                 self.leave();
                 Err(Reported)
             }
@@ -670,10 +829,9 @@ impl<'p> Evaluator<'p> {
     }
 
     fn output(&mut self, inst: usize, name: &str, use_span: Span) -> R<Value> {
-        let node = Node::Output(inst, name.to_string());
-        let label = format!("output `{name}`");
+        let node = Node::Output(inst, name.into());
         if let Some(memo) = self.instances[inst].outputs.get(name) {
-            return self.memo_hit(memo.clone(), node, label, use_span);
+            return self.memo_hit(memo.clone(), node, use_span);
         }
         let structure = self.structure(inst, Some(use_span))?;
         let Some((out, env)) = structure.outputs.get(name) else {
@@ -686,27 +844,45 @@ impl<'p> Evaluator<'p> {
             d.help = did_you_mean(name, structure.outputs.keys().map(String::as_str));
             return Err(self.error(d));
         };
-        self.enter(node, label, use_span)?;
-        self.instances[inst].outputs.insert(name.to_string(), Memo::Running);
+        self.enter(node, use_span)?;
+        self.instances[inst]
+            .outputs
+            .insert(name.to_string(), Memo::Running);
         let (result, deps) = self.collecting(|ev| {
             let mut locals = Vec::new();
             ev.eval(inst, env, &mut locals, &out.value)
         });
         self.leave();
-        self.instances[inst].outputs.insert(name.to_string(), Memo::Done(result.clone(), deps));
+        self.instances[inst]
+            .outputs
+            .insert(name.to_string(), Memo::Done(result.clone(), deps));
         result
     }
 
     // ------------------------------------------------------------ resources
 
-    fn find_resource(&mut self, inst: usize, kind: Kind, name: &str, span: Span) -> R<Rc<ResourceDeclared<'p>>> {
+    fn find_resource(
+        &mut self,
+        inst: usize,
+        kind: Kind,
+        name: &str,
+        span: Span,
+    ) -> R<Rc<ResourceDeclared<'p>>> {
         let structure = self.structure(inst, Some(span))?;
-        if let Some(d) = structure.resources.get(&(kind, name.to_string())) {
+        if let Some(d) = structure.resources.get(&ResourceKey(kind, name)) {
             return Ok(d.clone());
         }
-        let names: Vec<&str> = structure.resources.keys().filter(|(k, _)| *k == kind).map(|(_, n)| n.as_str()).collect();
-        let mut d = Diagnostic::new(ErrorCode::UnknownResource, format!("there is no {kind} named `{name}`"))
-            .label(span, "referenced here");
+        let names: Vec<&str> = structure
+            .resources
+            .keys()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        let mut d = Diagnostic::new(
+            ErrorCode::UnknownResource,
+            format!("there is no {kind} named `{name}`"),
+        )
+        .label(span, "referenced here");
         d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
             Some(if names.is_empty() {
                 format!("no {kind} is declared in this module")
@@ -721,51 +897,62 @@ impl<'p> Evaluator<'p> {
         let decl = self.find_resource(inst, kind, name, span)?;
         self.record_one(&decl.address);
         let yields = if kind == Kind::Image {
-            let r = self.resource(inst, kind, name, span)?;
+            let r = self.resource(&decl, span)?;
             r.name.as_str().into()
         } else {
             decl.docker_name.clone()
         };
-        Ok(Value::Ref(Rc::new(ResourceRef { kind, address: decl.address.clone(), name: decl.docker_name.clone(), yields })))
+        Ok(Value::Ref(Rc::new(ResourceRef {
+            kind,
+            address: decl.address.clone(),
+            name: decl.docker_name.clone(),
+            yields,
+        })))
     }
 
-    fn resource(&mut self, inst: usize, kind: Kind, name: &str, use_span: Span) -> R<Rc<Resource>> {
-        let key = (kind, name.to_string());
-        let node = Node::Resource(inst, kind, name.to_string());
-        let decl = self.find_resource(inst, kind, name, use_span)?;
-        let label = format!("`{}`", decl.address);
-        match self.instances[inst].resources.get(&key) {
+    fn resource(&mut self, decl: &Rc<ResourceDeclared<'p>>, use_span: Span) -> R<Rc<Resource>> {
+        let node = Node::Resource(decl.address.clone());
+        match self.resources.get(&decl.address) {
             Some(ResourceMemo::Done(r)) => return r.clone(),
             Some(ResourceMemo::Running) => {
-                self.enter(node, label, use_span)?;
+                self.enter(node, use_span)?;
                 self.leave();
                 return Err(Reported);
             }
             None => {}
         }
-        self.enter(node, label, use_span)?;
-        self.instances[inst].resources.insert(key.clone(), ResourceMemo::Running);
+        self.enter(node, use_span)?;
+        self.resources
+            .insert(decl.address.clone(), ResourceMemo::Running);
         // The resource's own references must not leak into whoever asked for it.
         self.collectors.push(BTreeSet::new());
-        let result = self.build_resource(inst, kind, &decl);
+        let result = self.build_resource(decl);
         self.collectors.pop();
         self.leave();
         let result = result.map(Rc::new);
-        self.instances[inst].resources.insert(key, ResourceMemo::Done(result.clone()));
+        self.resources
+            .insert(decl.address.clone(), ResourceMemo::Done(result.clone()));
         result
     }
 
-    fn build_resource(&mut self, inst: usize, kind: Kind, decl: &ResourceDeclared<'p>) -> R<Resource> {
-        let mut fields: IndexMap<String, Value> = IndexMap::new();
-        let mut spans: HashMap<String, Span> = HashMap::new();
+    fn build_resource(&mut self, decl: &ResourceDeclared<'p>) -> R<Resource> {
+        let (inst, kind) = (decl.inst, decl.kind);
+        let mut fields: Map = Map::default();
+        let mut spans: HashMap<String, Span> = HashMap::default();
         let mut failed = false;
         for field in &decl.decl.fields {
-            let Some(fname) = field.key.static_name() else { continue };
-            let Some(def) = schema::field_def(kind, fname) else { continue };
+            let Some(fname) = field.key.static_name() else {
+                continue;
+            };
+            let Some(def) = schema::field_def(kind, fname) else {
+                continue;
+            };
             let mut locals = Vec::new();
-            let value = self.eval(inst, &decl.env, &mut locals, &field.value).and_then(|v| {
-                self.conform_at(v, &def.accepted(), field.value.span, &format!("`{fname}`"))
-            });
+            let value = self
+                .eval(inst, &decl.env, &mut locals, &field.value)
+                .and_then(|v| {
+                    self.conform_at(v, &def.accepted(), field.value.span, &format!("`{fname}`"))
+                });
             match value {
                 Ok(v) => {
                     fields.insert(fname.to_string(), v);
@@ -782,15 +969,23 @@ impl<'p> Evaluator<'p> {
         let dir = self.sources.dir_of(module.source).map(|d| d.to_path_buf());
         let structure = self.structure(inst, None)?;
         let volumes = |name: &str| {
-            structure.resources.get(&(Kind::Volume, name.to_string())).map(|d| (d.address.clone(), d.docker_name.clone()))
+            structure
+                .resources
+                .get(&ResourceKey(Kind::Volume, name))
+                .map(|d| (d.address.clone(), d.docker_name.clone()))
         };
-        let ctx = normalize::Context { docker_name: &decl.docker_name, dir: dir.as_deref(), volumes: &volumes };
+        let ctx = normalize::Context {
+            docker_name: &decl.docker_name,
+            dir: dir.as_deref(),
+            volumes: &volumes,
+        };
         let normalized = match normalize::normalize(kind, &fields, &ctx) {
             Ok(n) => n,
             Err(errors) => {
                 for e in errors {
                     let span = spans.get(&e.field).copied().unwrap_or(decl.decl.name.span);
-                    let mut d = Diagnostic::new(ErrorCode::InvalidValue, e.message).label(span, format!("in `{}`", e.field));
+                    let mut d = Diagnostic::new(ErrorCode::InvalidValue, e.message)
+                        .label(span, format!("in `{}`", e.field));
                     d.help = e.help;
                     self.errors.push(d);
                 }
@@ -806,8 +1001,14 @@ impl<'p> Evaluator<'p> {
             for item in items.iter() {
                 let (target, condition) = match item {
                     Value::Map(m) => {
-                        let c = m.get("condition").and_then(|c| c.to_text()).and_then(|(t, _)| Condition::parse(&t));
-                        (m.get("on").cloned().unwrap_or(Value::Null), c.unwrap_or(Condition::Started))
+                        let c = m
+                            .get("condition")
+                            .and_then(|c| c.to_text())
+                            .and_then(|(t, _)| Condition::parse(&t));
+                        (
+                            m.get("on").cloned().unwrap_or(Value::Null),
+                            c.unwrap_or(Condition::Started),
+                        )
                     }
                     v => (v.clone(), Condition::Started),
                 };
@@ -818,10 +1019,18 @@ impl<'p> Evaluator<'p> {
         }
         deps.remove(&decl.address);
         let name = match &normalized.spec {
-            deployment::Spec::Image(i) => i.tag.clone().or_else(|| i.reference.clone()).unwrap_or_default(),
+            deployment::Spec::Image(i) => i
+                .tag
+                .clone()
+                .or_else(|| i.reference.clone())
+                .unwrap_or_default(),
             _ => decl.docker_name.to_string(),
         };
-        let image_hash = normalized.image.as_ref().and_then(|a| self.resource_by_address(a)).map(|r| r.hash.clone());
+        let image_hash = normalized
+            .image
+            .as_ref()
+            .and_then(|a| self.resource_by_address(a))
+            .map(|r| r.hash.clone());
         let extra: Vec<&str> = image_hash.iter().map(String::as_str).collect();
         let hash = Resource::compute_hash(kind, &name, &normalized.spec, &extra);
         Ok(Resource {
@@ -829,15 +1038,20 @@ impl<'p> Evaluator<'p> {
             kind,
             name,
             spec: normalized.spec,
-            depends_on: deps.into_iter().map(|(a, condition)| Dependency { address: a.to_string(), condition }).collect(),
+            depends_on: deps
+                .into_iter()
+                .map(|(a, condition)| Dependency {
+                    address: a.to_string(),
+                    condition,
+                })
+                .collect(),
             hash,
             sensitive_paths: normalized.sensitive_paths,
         })
     }
 
     fn resource_by_address(&self, address: &str) -> Option<Rc<Resource>> {
-        let (inst, kind, name, _) = self.addresses.get(address)?;
-        match self.instances[*inst].resources.get(&(*kind, name.clone()))? {
+        match self.resources.get(address)? {
             ResourceMemo::Done(Ok(r)) => Some(r.clone()),
             _ => None,
         }
@@ -864,15 +1078,30 @@ impl<'p> Evaluator<'p> {
 
     fn instance_ref(&mut self, inst: usize, alias: &str, name: &str, span: Span) -> R<Value> {
         let structure = self.structure(inst, Some(span))?;
-        match structure.instances.get(&(alias.to_string(), name.to_string())) {
+        match structure
+            .instances
+            .get(&(alias.to_string(), name.to_string()))
+        {
             Some(d) => {
                 let child = &self.instances[d.child];
-                Ok(Value::Instance(Rc::new(InstanceRef { id: d.child, module: child.module.id, address: child.address.clone() })))
+                Ok(Value::Instance(Rc::new(InstanceRef {
+                    id: d.child,
+                    module: child.module.id,
+                    address: child.address.clone(),
+                })))
             }
             None => {
-                let names: Vec<&str> = structure.instances.keys().filter(|(a, _)| a == alias).map(|(_, n)| n.as_str()).collect();
-                let mut d = Diagnostic::new(ErrorCode::UnknownResource, format!("there is no `{alias}` instance named `{name}`"))
-                    .label(span, "referenced here");
+                let names: Vec<&str> = structure
+                    .instances
+                    .keys()
+                    .filter(|(a, _)| a == alias)
+                    .map(|(_, n)| n.as_str())
+                    .collect();
+                let mut d = Diagnostic::new(
+                    ErrorCode::UnknownResource,
+                    format!("there is no `{alias}` instance named `{name}`"),
+                )
+                .label(span, "referenced here");
                 d.help = did_you_mean(name, names.iter().copied());
                 Err(self.error(d))
             }
@@ -882,17 +1111,33 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------ checks on the whole deployment
 
     fn check_graph(&mut self, resources: &[Resource]) {
-        let index: HashMap<&str, usize> = resources.iter().enumerate().map(|(i, r)| (r.address.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.address.as_str(), i))
+            .collect();
         let dummy = Span::new(self.program.root().source, 0, 0);
         let edges: Vec<Vec<(usize, Span)>> = resources
             .iter()
-            .map(|r| r.depends_on.iter().filter_map(|d| index.get(d.address.as_str()).map(|i| (*i, dummy))).collect())
+            .map(|r| {
+                r.depends_on
+                    .iter()
+                    .filter_map(|d| index.get(d.address.as_str()).map(|i| (*i, dummy)))
+                    .collect()
+            })
             .collect();
         for cycle in crate::resolve::find_cycles(&edges) {
-            let names: Vec<&str> = cycle.iter().map(|(i, _)| resources[*i].address.as_str()).collect();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|(i, _)| resources[*i].address.as_str())
+                .collect();
             let mut d = Diagnostic::new(
                 ErrorCode::DependencyCycle,
-                format!("resources depend on each other in a cycle: {} → {}", names.join(" → "), names[0]),
+                format!(
+                    "resources depend on each other in a cycle: {} → {}",
+                    names.join(" → "),
+                    names[0]
+                ),
             )
             .help("remove a reference or a `depends_on` entry so that one can be created first");
             for (i, _) in &cycle {
@@ -905,12 +1150,12 @@ impl<'p> Evaluator<'p> {
     }
 
     fn declaration_span(&self, address: &str) -> Option<Span> {
-        self.addresses.get(address).map(|(_, _, _, span)| *span)
+        self.addresses.get(address).map(|d| d.decl.name.span)
     }
 
     /// Two resources of one kind must not get the same Docker name.
     fn check_names(&mut self, resources: &[Resource]) {
-        let mut seen: HashMap<(Kind, &str), &str> = HashMap::new();
+        let mut seen: HashMap<(Kind, &str), &str> = HashMap::default();
         for r in resources {
             if r.kind == Kind::Image {
                 continue; // two images may share a `ref`
@@ -918,7 +1163,10 @@ impl<'p> Evaluator<'p> {
             if let Some(first) = seen.insert((r.kind, r.name.as_str()), r.address.as_str()) {
                 let mut d = Diagnostic::new(
                     ErrorCode::NameConflict,
-                    format!("`{first}` and `{}` would both be the {} `{}`", r.address, r.kind, r.name),
+                    format!(
+                        "`{first}` and `{}` would both be the {} `{}`",
+                        r.address, r.kind, r.name
+                    ),
                 )
                 .help("rename one of them");
                 for a in [first, r.address.as_str()] {
@@ -937,7 +1185,13 @@ impl<'p> Evaluator<'p> {
             if let Memo::Done(Ok(v), _) = memo {
                 let mut sensitive_paths = Vec::new();
                 let value = to_json(v, &mut String::new(), &mut sensitive_paths);
-                out.insert(name.clone(), OutputValue { value, sensitive_paths });
+                out.insert(
+                    name.clone(),
+                    OutputValue {
+                        value,
+                        sensitive_paths,
+                    },
+                );
             }
         }
         out
@@ -947,9 +1201,18 @@ impl<'p> Evaluator<'p> {
 
     fn conform_at(&mut self, v: Value, ty: &Type, span: Span, what: &str) -> R<Value> {
         conform(v, ty).map_err(|m: Mismatch| {
-            let at = if m.path.is_empty() { String::new() } else { format!(" at `{}`", m.path) };
-            let code = if m.out_of_range { ErrorCode::InvalidValue } else { ErrorCode::TypeMismatch };
-            let mut d = Diagnostic::new(code, format!("invalid {what}{at}: {}", m.message)).label(span, "this value");
+            let at = if m.path.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{}`", m.path)
+            };
+            let code = if m.out_of_range {
+                ErrorCode::InvalidValue
+            } else {
+                ErrorCode::TypeMismatch
+            };
+            let mut d = Diagnostic::new(code, format!("invalid {what}{at}: {}", m.message))
+                .label(span, "this value");
             d.help = m.help;
             self.error(d)
         })
@@ -962,7 +1225,9 @@ impl<'p> Evaluator<'p> {
         }
         let mut frame = env.clone();
         while let Some(f) = frame {
-            if f.vars.iter().any(|(n, _, _)| *n == name) || f.lets.iter().any(|(l, _)| l.name.node == name) {
+            if f.vars.iter().any(|(n, _, _)| *n == name)
+                || f.lets.iter().any(|(l, _)| l.name.node == name)
+            {
                 return true;
             }
             frame = f.parent.clone();
@@ -971,7 +1236,14 @@ impl<'p> Evaluator<'p> {
         module.params.contains_key(name) || module.lets.contains_key(name)
     }
 
-    fn lookup(&mut self, inst: usize, env: &Env<'p>, locals: &Locals<'p>, name: &str, span: Span) -> R<Value> {
+    fn lookup(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &Locals<'p>,
+        name: &str,
+        span: Span,
+    ) -> R<Value> {
         if let Some((_, v)) = locals.iter().rev().find(|(n, _)| *n == name) {
             return Ok(v.clone());
         }
@@ -1001,7 +1273,13 @@ impl<'p> Evaluator<'p> {
         Err(self.error(Diagnostic::new(ErrorCode::UnknownName, what).label(span, "here")))
     }
 
-    fn eval(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, e: &'p Expr) -> R<Value> {
+    fn eval(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        e: &'p Expr,
+    ) -> R<Value> {
         match &e.kind {
             ExprKind::Null => Ok(Value::Null),
             ExprKind::Bool(b) => Ok(Value::Bool(*b)),
@@ -1018,19 +1296,25 @@ impl<'p> Evaluator<'p> {
                 Ok(Value::list(out))
             }
             ExprKind::Record(fields) => {
-                let mut out = IndexMap::with_capacity(fields.len());
+                let mut out = Map::with_capacity_and_hasher(fields.len(), Default::default());
                 for field in fields {
                     let key = self.key(inst, env, locals, &field.key)?;
                     let value = self.eval(inst, env, locals, &field.value)?;
                     if out.insert(key.clone(), value).is_some() {
                         return Err(self.error(
-                            Diagnostic::new(ErrorCode::DuplicateKey, format!("key `{key}` is given twice")).label(field.key.span(), "again here"),
+                            Diagnostic::new(
+                                ErrorCode::DuplicateKey,
+                                format!("key `{key}` is given twice"),
+                            )
+                            .label(field.key.span(), "again here"),
                         ));
                     }
                 }
                 Ok(Value::map(out))
             }
-            ExprKind::ListComp(c) | ExprKind::MapComp(c) => self.comprehension(inst, env, locals, c),
+            ExprKind::ListComp(c) | ExprKind::MapComp(c) => {
+                self.comprehension(inst, env, locals, c)
+            }
             ExprKind::Name(n) => self.lookup(inst, env, locals, n, e.span),
             ExprKind::Member(base, name) => {
                 if let ExprKind::Name(n) = &base.kind {
@@ -1070,14 +1354,21 @@ impl<'p> Evaluator<'p> {
                 let v = self.eval(inst, env, locals, x)?;
                 match (op, v) {
                     (UnaryOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-                    (UnaryOp::Neg, Value::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(|| self.overflow(e.span)),
+                    (UnaryOp::Neg, Value::Int(i)) => i
+                        .checked_neg()
+                        .map(Value::Int)
+                        .ok_or_else(|| self.overflow(e.span)),
                     (UnaryOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
                     (UnaryOp::Neg, Value::Duration(d)) => Ok(Value::Duration(-d)),
                     (UnaryOp::Neg, Value::Size(s)) => Ok(Value::Size(-s)),
                     (op, v) => {
                         let sym = if *op == UnaryOp::Not { "!" } else { "-" };
                         Err(self.error(
-                            Diagnostic::new(ErrorCode::InvalidOperands, format!("cannot apply `{sym}` to {}", v.describe())).label(x.span, "here"),
+                            Diagnostic::new(
+                                ErrorCode::InvalidOperands,
+                                format!("cannot apply `{sym}` to {}", v.describe()),
+                            )
+                            .label(x.span, "here"),
                         ))
                     }
                 }
@@ -1091,7 +1382,13 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn key(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, key: &'p Key) -> R<String> {
+    fn key(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        key: &'p Key,
+    ) -> R<String> {
         match key {
             Key::Name(n) => Ok(n.node.clone()),
             Key::Str(e) => {
@@ -1101,7 +1398,13 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn interpolate(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, parts: &'p [StrPart]) -> R<Value> {
+    fn interpolate(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        parts: &'p [StrPart],
+    ) -> R<Value> {
         if let [StrPart::Lit(s)] = parts {
             return Ok(Value::str(s.as_str()));
         }
@@ -1131,11 +1434,17 @@ impl<'p> Evaluator<'p> {
         Ok(Value::string(out, secret))
     }
 
-    fn comprehension(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, c: &'p Comprehension) -> R<Value> {
+    fn comprehension(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        c: &'p Comprehension,
+    ) -> R<Value> {
         let iter = self.eval(inst, env, locals, &c.iter)?;
         let pairs = self.iteration(iter, &c.vars, c.iter.span)?;
         let mut list = Vec::new();
-        let mut map = IndexMap::new();
+        let mut map = Map::default();
         for (k, v) in pairs {
             let mark = locals.len();
             locals.push((c.vars.value.node.as_str(), v));
@@ -1146,7 +1455,11 @@ impl<'p> Evaluator<'p> {
             locals.truncate(mark);
             result?;
         }
-        Ok(if c.key.is_some() { Value::map(map) } else { Value::list(list) })
+        Ok(if c.key.is_some() {
+            Value::map(map)
+        } else {
+            Value::list(list)
+        })
     }
 
     fn comprehension_item(
@@ -1156,7 +1469,7 @@ impl<'p> Evaluator<'p> {
         locals: &mut Locals<'p>,
         c: &'p Comprehension,
         list: &mut Vec<Value>,
-        map: &mut IndexMap<String, Value>,
+        map: &mut Map,
     ) -> R<()> {
         if let Some(f) = &c.filter {
             match self.eval(inst, env, locals, f)? {
@@ -1173,7 +1486,11 @@ impl<'p> Evaluator<'p> {
                 let key = self.name_text(&kv, k.span, "key")?;
                 if map.insert(key.clone(), value).is_some() {
                     return Err(self.error(
-                        Diagnostic::new(ErrorCode::DuplicateKey, format!("the comprehension makes the key `{key}` twice")).label(k.span, "this key"),
+                        Diagnostic::new(
+                            ErrorCode::DuplicateKey,
+                            format!("the comprehension makes the key `{key}` twice"),
+                        )
+                        .label(k.span, "this key"),
                     ));
                 }
             }
@@ -1195,28 +1512,38 @@ impl<'p> Evaluator<'p> {
                     Ok(Value::str(hostname.unwrap_or_else(|| r.name.to_string())))
                 }
                 (kind, _) => Err(self.error(
-                    Diagnostic::new(ErrorCode::NoSuchMember, format!("a {kind} reference has no attribute `{n}`")).label(name.span, "unknown attribute"),
+                    Diagnostic::new(
+                        ErrorCode::NoSuchMember,
+                        format!("a {kind} reference has no attribute `{n}`"),
+                    )
+                    .label(name.span, "unknown attribute"),
                 )),
             },
             Value::Instance(i) => self.output(i.id, n, name.span),
             Value::Map(m) => match m.get(n) {
                 Some(x) => Ok(x.clone()),
                 None => {
-                    let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no field `{n}`")).label(name.span, "not in the record");
+                    let mut d =
+                        Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no field `{n}`"))
+                            .label(name.span, "not in the record");
                     d.help = did_you_mean(n, m.keys().map(String::as_str));
                     Err(self.error(d))
                 }
             },
             other => Err(self.error(
-                Diagnostic::new(ErrorCode::NoSuchMember, format!("{} has no attribute `{n}`", other.describe())).label(base_span, format!("this is {}", other.describe())),
+                Diagnostic::new(
+                    ErrorCode::NoSuchMember,
+                    format!("{} has no attribute `{n}`", other.describe()),
+                )
+                .label(base_span, format!("this is {}", other.describe())),
             )),
         }
     }
 
     /// The evaluated resource at an address (for `.hostname`).
     fn resource_at(&mut self, address: &str, span: Span) -> R<Rc<Resource>> {
-        let (inst, kind, name, _) = self.addresses.get(address).cloned().ok_or(Reported)?;
-        self.resource(inst, kind, &name, span)
+        let decl = self.addresses.get(address).cloned().ok_or(Reported)?;
+        self.resource(&decl, span)
     }
 
     fn index(&mut self, v: &Value, i: &Value, span: Span) -> R<Value> {
@@ -1225,16 +1552,25 @@ impl<'p> Evaluator<'p> {
                 let idx = if *n < 0 { None } else { xs.get(*n as usize) };
                 idx.cloned().ok_or_else(|| {
                     self.error(
-                        Diagnostic::new(ErrorCode::IndexOutOfRange, format!("index {n} is out of range for a list of {} items", xs.len()))
-                            .label(span, "this index"),
+                        Diagnostic::new(
+                            ErrorCode::IndexOutOfRange,
+                            format!("index {n} is out of range for a list of {} items", xs.len()),
+                        )
+                        .label(span, "this index"),
                     )
                 })
             }
             (Value::Map(m), Value::Str(k)) => match m.get(&*k.text) {
                 Some(x) => Ok(x.clone()),
                 None => {
-                    let shown = if k.secret { "(secret)".to_string() } else { format!("\"{}\"", k.text) };
-                    let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no key {shown}")).label(span, "not in the map");
+                    let shown = if k.secret {
+                        "(secret)".to_string()
+                    } else {
+                        format!("\"{}\"", k.text)
+                    };
+                    let mut d =
+                        Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no key {shown}"))
+                            .label(span, "not in the map");
                     if !k.secret {
                         d.help = did_you_mean(&k.text, m.keys().map(String::as_str));
                     }
@@ -1242,12 +1578,24 @@ impl<'p> Evaluator<'p> {
                 }
             },
             (v, i) => Err(self.error(
-                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot index {} with {}", v.describe(), i.describe())).label(span, "this index"),
+                Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("cannot index {} with {}", v.describe(), i.describe()),
+                )
+                .label(span, "this index"),
             )),
         }
     }
 
-    fn call(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, name: &'p Ident, args: &'p [Expr], span: Span) -> R<Value> {
+    fn call(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        name: &'p Ident,
+        args: &'p [Expr],
+        span: Span,
+    ) -> R<Value> {
         let mut values = Vec::with_capacity(args.len());
         for a in args {
             values.push(self.eval(inst, env, locals, a)?);
@@ -1256,36 +1604,67 @@ impl<'p> Evaluator<'p> {
         if let Some(f) = module.fns.get(&name.node) {
             if f.params.len() != values.len() {
                 return Err(self.error(
-                    Diagnostic::new(ErrorCode::ArgumentCount, format!("`{}` takes {} arguments", name.node, f.params.len())).label(span, "here"),
+                    Diagnostic::new(
+                        ErrorCode::ArgumentCount,
+                        format!("`{}` takes {} arguments", name.node, f.params.len()),
+                    )
+                    .label(span, "here"),
                 ));
             }
             let mut fn_locals: Locals<'p> = Vec::with_capacity(values.len());
             for (((pname, pty), v), arg) in f.params.iter().zip(values).zip(args) {
                 let ty = resolve_type(pty, &mut Vec::new());
-                let v = self.conform_at(v, &ty, arg.span, &format!("argument `{}` of `{}`", pname.node, name.node))?;
+                let v = self.conform_at(
+                    v,
+                    &ty,
+                    arg.span,
+                    &format!("argument `{}` of `{}`", pname.node, name.node),
+                )?;
                 fn_locals.push((pname.node.as_str(), v));
             }
             let result = self.eval(inst, &None, &mut fn_locals, &f.body)?;
             return match &f.ret {
                 Some(te) => {
                     let ty = resolve_type(te, &mut Vec::new());
-                    self.conform_at(result, &ty, f.body.span, &format!("result of `{}`", name.node))
+                    self.conform_at(
+                        result,
+                        &ty,
+                        f.body.span,
+                        &format!("result of `{}`", name.node),
+                    )
                 }
                 None => Ok(result),
             };
         }
         let dir = self.sources.dir_of(module.source);
         builtins::call(&name.node, &values, dir).map_err(|message| {
-            self.error(Diagnostic::new(ErrorCode::InvalidArgument, format!("`{}`: {message}", name.node)).label(span, "in this call"))
+            self.error(
+                Diagnostic::new(
+                    ErrorCode::InvalidArgument,
+                    format!("`{}`: {message}", name.node),
+                )
+                .label(span, "in this call"),
+            )
         })
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn binary(&mut self, inst: usize, env: &Env<'p>, locals: &mut Locals<'p>, op: BinaryOp, a: &'p Expr, b: &'p Expr, span: Span) -> R<Value> {
+    fn binary(
+        &mut self,
+        inst: usize,
+        env: &Env<'p>,
+        locals: &mut Locals<'p>,
+        op: BinaryOp,
+        a: &'p Expr,
+        b: &'p Expr,
+        span: Span,
+    ) -> R<Value> {
         let left = self.eval(inst, env, locals, a)?;
         // `&&` and `||` short-circuit.
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
-            let Value::Bool(l) = left else { return Err(self.error(expected_bool(&left, a.span))) };
+            let Value::Bool(l) = left else {
+                return Err(self.error(expected_bool(&left, a.span)));
+            };
             if (op == BinaryOp::And && !l) || (op == BinaryOp::Or && l) {
                 return Ok(Value::Bool(l));
             }
@@ -1299,21 +1678,25 @@ impl<'p> Evaluator<'p> {
         let result = match (op, &left, &right) {
             (BinaryOp::Eq, l, r) => Some(Bool(l.equals(r))),
             (BinaryOp::Ne, l, r) => Some(Bool(!l.equals(r))),
-            (BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge, l, r) => builtins::compare(l, r).map(|o| {
-                Bool(match op {
-                    BinaryOp::Lt => o.is_lt(),
-                    BinaryOp::Le => o.is_le(),
-                    BinaryOp::Gt => o.is_gt(),
-                    _ => o.is_ge(),
+            (BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge, l, r) => {
+                builtins::compare(l, r).map(|o| {
+                    Bool(match op {
+                        BinaryOp::Lt => o.is_lt(),
+                        BinaryOp::Le => o.is_le(),
+                        BinaryOp::Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    })
                 })
-            }),
+            }
             (BinaryOp::Add, Str(x), Str(y)) => {
                 let mut s = String::with_capacity(x.text.len() + y.text.len());
                 s.push_str(&x.text);
                 s.push_str(&y.text);
                 Some(Value::string(s, x.secret || y.secret))
             }
-            (BinaryOp::Add, List(x), List(y)) => Some(Value::list(x.iter().chain(y.iter()).cloned().collect())),
+            (BinaryOp::Add, List(x), List(y)) => {
+                Some(Value::list(x.iter().chain(y.iter()).cloned().collect()))
+            }
             (BinaryOp::Add, Map(x), Map(y)) => {
                 let mut m = (**x).clone();
                 for (k, v) in y.iter() {
@@ -1329,7 +1712,10 @@ impl<'p> Evaluator<'p> {
     fn arithmetic(&mut self, op: BinaryOp, l: &Value, r: &Value, span: Span) -> R<Value> {
         use Value::*;
         if matches!(op, BinaryOp::Div | BinaryOp::Rem) && matches!(r, Int(0)) {
-            return Err(self.error(Diagnostic::new(ErrorCode::Arithmetic, "division by zero").label(span, "divides by zero")));
+            return Err(self.error(
+                Diagnostic::new(ErrorCode::Arithmetic, "division by zero")
+                    .label(span, "divides by zero"),
+            ));
         }
         let ints = |x: i64, y: i64| match op {
             BinaryOp::Add => x.checked_add(y),
@@ -1358,7 +1744,10 @@ impl<'p> Evaluator<'p> {
                     _ => x / y,
                 };
                 if !v.is_finite() {
-                    return Err(self.error(Diagnostic::new(ErrorCode::Arithmetic, "the result is not a finite number").label(span, "here")));
+                    return Err(self.error(
+                        Diagnostic::new(ErrorCode::Arithmetic, "the result is not a finite number")
+                            .label(span, "here"),
+                    ));
                 }
                 return Ok(Float(v));
             }
@@ -1368,12 +1757,23 @@ impl<'p> Evaluator<'p> {
     }
 
     fn overflow(&mut self, span: Span) -> Reported {
-        self.error(Diagnostic::new(ErrorCode::Arithmetic, "arithmetic overflow").label(span, "the result does not fit in 64 bits"))
+        self.error(
+            Diagnostic::new(ErrorCode::Arithmetic, "arithmetic overflow")
+                .label(span, "the result does not fit in 64 bits"),
+        )
     }
 
     fn operands(&mut self, op: BinaryOp, l: &Value, r: &Value, a: Span, b: Span) -> Reported {
-        let mut d = Diagnostic::new(ErrorCode::InvalidOperands, format!("cannot apply `{}` to {} and {}", op.symbol(), l.describe(), r.describe()))
-            .label(a, l.describe());
+        let mut d = Diagnostic::new(
+            ErrorCode::InvalidOperands,
+            format!(
+                "cannot apply `{}` to {} and {}",
+                op.symbol(),
+                l.describe(),
+                r.describe()
+            ),
+        )
+        .label(a, l.describe());
         if a != b {
             d = d.label(b, r.describe());
         }
@@ -1402,11 +1802,18 @@ fn as_f64(v: &Value) -> f64 {
 }
 
 fn expected_bool(v: &Value, span: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::TypeMismatch, format!("expected a bool, found {}", v.describe())).label(span, format!("this is {}", v.describe()))
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("expected a bool, found {}", v.describe()),
+    )
+    .label(span, format!("this is {}", v.describe()))
 }
 
 fn duplicate_resource(what: &str, span: Span, first: Span) -> Diagnostic {
-    let d = Diagnostic::new(ErrorCode::DuplicateResource, format!("{what} is defined twice"));
+    let d = Diagnostic::new(
+        ErrorCode::DuplicateResource,
+        format!("{what} is defined twice"),
+    );
     if span == first {
         // One declaration, reached twice by a loop.
         d.label(span, "this name is the same in two iterations of the loop")
@@ -1424,13 +1831,20 @@ pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 fn invalid_name(what: &str, name: &str, span: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::InvalidName, format!("`{name}` is not a valid {what}"))
-        .label(span, "invalid name")
-        .help("use lowercase letters, digits, `-` and `_`, starting with a letter or digit (at most 63)")
+    Diagnostic::new(
+        ErrorCode::InvalidName,
+        format!("`{name}` is not a valid {what}"),
+    )
+    .label(span, "invalid name")
+    .help(
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit (at most 63)",
+    )
 }
 
 /// JSON of an output value, collecting pointers to secret parts.

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
-
-use super::value::Value;
+use super::value::{Map, Value};
 use crate::deployment::schema::{PROTOCOLS, RESTART_POLICIES};
 use crate::deployment::*;
 use crate::types::Kind;
@@ -38,10 +36,20 @@ pub struct Normalized {
     pub implicit_deps: Vec<Rc<str>>,
 }
 
-type Fields = IndexMap<String, Value>;
+type Fields = Map;
 
-pub fn normalize(kind: Kind, fields: &Fields, ctx: &Context<'_>) -> Result<Normalized, Vec<FieldError>> {
-    let mut n = Normalizer { ctx, sensitive: Vec::new(), errors: Vec::new(), image: None, implicit: Vec::new() };
+pub fn normalize(
+    kind: Kind,
+    fields: &Fields,
+    ctx: &Context<'_>,
+) -> Result<Normalized, Vec<FieldError>> {
+    let mut n = Normalizer {
+        ctx,
+        sensitive: Vec::new(),
+        errors: Vec::new(),
+        image: None,
+        implicit: Vec::new(),
+    };
     let spec = match kind {
         Kind::Image => Spec::Image(n.image_spec(fields)),
         Kind::Network => Spec::Network(n.network(fields)),
@@ -53,7 +61,12 @@ pub fn normalize(kind: Kind, fields: &Fields, ctx: &Context<'_>) -> Result<Norma
         let mut sensitive_paths = n.sensitive;
         sensitive_paths.sort();
         sensitive_paths.dedup();
-        Ok(Normalized { spec, sensitive_paths, image: n.image, implicit_deps: n.implicit })
+        Ok(Normalized {
+            spec,
+            sensitive_paths,
+            image: n.image,
+            implicit_deps: n.implicit,
+        })
     } else {
         Err(n.errors)
     }
@@ -80,22 +93,30 @@ fn items(v: Option<&Value>) -> &[Value] {
 
 fn entries(v: Option<&Value>) -> Vec<(&str, &Value)> {
     match v {
-        Some(Value::Map(m)) => m.iter().filter(|(_, v)| !matches!(v, Value::Null)).map(|(k, v)| (k.as_str(), v)).collect(),
+        Some(Value::Map(m)) => m
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Null))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 impl Normalizer<'_, '_> {
     fn error(&mut self, field: &str, message: impl Into<String>, help: Option<&str>) {
-        self.errors.push(FieldError { field: field.to_string(), message: message.into(), help: help.map(str::to_string) });
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+            help: help.map(str::to_string),
+        });
     }
 
-    /// The text of a scalar, recording `pointer` when it is secret.
-    fn text(&mut self, v: &Value, pointer: String) -> String {
+    /// The text of a scalar, recording its pointer when it is secret.
+    fn text(&mut self, v: &Value, pointer: impl FnOnce() -> String) -> String {
         match v.to_text() {
             Some((t, secret)) => {
                 if secret {
-                    self.sensitive.push(pointer);
+                    self.sensitive.push(pointer());
                 }
                 t.to_string()
             }
@@ -104,7 +125,7 @@ impl Normalizer<'_, '_> {
     }
 
     fn opt_text(&mut self, fields: &Fields, name: &str) -> Option<String> {
-        get(fields, name).map(|v| self.text(v, format!("/{name}")))
+        get(fields, name).map(|v| self.text(v, || format!("/{name}")))
     }
 
     fn bool(fields: &Fields, name: &str) -> bool {
@@ -114,7 +135,7 @@ impl Normalizer<'_, '_> {
     fn string_map(&mut self, v: Option<&Value>, field: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (k, v) in entries(v) {
-            let text = self.text(v, format!("/{field}/{}", pointer_segment(k)));
+            let text = self.text(v, || format!("/{field}/{}", pointer_segment(k)));
             out.insert(k.to_string(), text);
         }
         out
@@ -124,7 +145,11 @@ impl Normalizer<'_, '_> {
         let labels = self.string_map(get(fields, "labels"), "labels");
         for key in labels.keys() {
             if key.starts_with("io.stackc.") {
-                self.error("labels", format!("label `{key}` uses the reserved prefix `io.stackc.`"), Some("stackc sets these labels itself"));
+                self.error(
+                    "labels",
+                    format!("label `{key}` uses the reserved prefix `io.stackc.`"),
+                    Some("stackc sets these labels itself"),
+                );
             }
         }
         labels
@@ -147,18 +172,28 @@ impl Normalizer<'_, '_> {
     /// `command`/`entrypoint`: a list of words, or a string split like a shell would.
     fn words(&mut self, fields: &Fields, name: &str) -> Option<Vec<String>> {
         match get(fields, name)? {
-            Value::List(xs) => Some(xs.iter().enumerate().map(|(i, x)| self.text(x, format!("/{name}/{i}"))).collect()),
+            Value::List(xs) => Some(
+                xs.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.text(x, || format!("/{name}/{i}")))
+                    .collect(),
+            ),
             v => {
                 let (text, secret) = v.to_text()?;
                 match split_words(&text) {
                     Some(words) => {
                         if secret {
-                            self.sensitive.extend((0..words.len()).map(|i| format!("/{name}/{i}")));
+                            self.sensitive
+                                .extend((0..words.len()).map(|i| format!("/{name}/{i}")));
                         }
                         Some(words)
                     }
                     None => {
-                        self.error(name, format!("`{name}` has an unclosed quote"), Some("or write it as a list of words"));
+                        self.error(
+                            name,
+                            format!("`{name}` has an unclosed quote"),
+                            Some("or write it as a list of words"),
+                        );
                         None
                     }
                 }
@@ -177,16 +212,32 @@ impl Normalizer<'_, '_> {
             _ => None,
         };
         match (&reference, get(fields, "build")) {
-            (Some(_), Some(_)) => self.error("build", "an image has either `ref` or `build`, not both", None),
-            (None, None) => self.error("ref", "an image needs `ref` (to pull) or `build`", Some("`ref = \"nginx:1.27\"` or `build = { context = \"./app\" }`")),
+            (Some(_), Some(_)) => self.error(
+                "build",
+                "an image has either `ref` or `build`, not both",
+                None,
+            ),
+            (None, None) => self.error(
+                "ref",
+                "an image needs `ref` (to pull) or `build`",
+                Some("`ref = \"nginx:1.27\"` or `build = { context = \"./app\" }`"),
+            ),
             _ => {}
         }
         if let Some(r) = &reference {
             if !valid_reference(r) {
-                self.error("ref", format!("`{r}` is not a valid image reference"), Some("like `nginx:1.27` or `registry:5000/team/app:1.0`"));
+                self.error(
+                    "ref",
+                    format!("`{r}` is not a valid image reference"),
+                    Some("like `nginx:1.27` or `registry:5000/team/app:1.0`"),
+                );
             }
             if tag.is_some() {
-                self.error("tag", "`tag` names what a build produces; a `ref` image is already named", None);
+                self.error(
+                    "tag",
+                    "`tag` names what a build produces; a `ref` image is already named",
+                    None,
+                );
             }
             if push {
                 self.error("push", "only built images can be pushed", None);
@@ -194,42 +245,74 @@ impl Normalizer<'_, '_> {
         }
         if let Some(t) = &tag {
             if !valid_reference(t) {
-                self.error("tag", format!("`{t}` is not a valid image reference"), Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"));
+                self.error(
+                    "tag",
+                    format!("`{t}` is not a valid image reference"),
+                    Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"),
+                );
             }
         }
         if let Some(b) = &build {
             if tag.is_none() {
                 if push {
-                    self.error("push", "pushing needs a `tag` naming the registry", Some("`tag = \"127.0.0.1:5000/app:1.0\"`"));
+                    self.error(
+                        "push",
+                        "pushing needs a `tag` naming the registry",
+                        Some("`tag = \"127.0.0.1:5000/app:1.0\"`"),
+                    );
                 }
                 let short = b.content_hash.get(..12).unwrap_or(&b.content_hash);
                 tag = Some(format!("{}:{short}", self.ctx.docker_name));
             }
         }
-        ImageSpec { reference, build, tag, push }
+        ImageSpec {
+            reference,
+            build,
+            tag,
+            push,
+        }
     }
 
-    fn build(&mut self, b: &IndexMap<String, Value>) -> Option<BuildSpec> {
-        let context_text = b.get("context").and_then(|v| v.to_text()).map(|(t, _)| t.to_string())?;
-        let Some(context) = self.path(&context_text, "build") else { return None };
+    fn build(&mut self, b: &Map) -> Option<BuildSpec> {
+        let context_text = b
+            .get("context")
+            .and_then(|v| v.to_text())
+            .map(|(t, _)| t.to_string())?;
+        let Some(context) = self.path(&context_text, "build") else {
+            return None;
+        };
         let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
             Some((t, _)) => t.to_string(),
             None => "Dockerfile".to_string(),
         };
         let mut args = BTreeMap::new();
         for (k, v) in entries(b.get("args")) {
-            let text = self.text(v, format!("/build/args/{}", pointer_segment(k)));
+            let text = self.text(v, || format!("/build/args/{}", pointer_segment(k)));
             args.insert(k.to_string(), text);
         }
-        let target = b.get("target").and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
-        let content_hash = match crate::context::hash(Path::new(&context), &dockerfile, &args, target.as_deref()) {
+        let target = b
+            .get("target")
+            .and_then(|v| v.to_text())
+            .map(|(t, _)| t.to_string());
+        let content_hash = match crate::context::hash(
+            Path::new(&context),
+            &dockerfile,
+            &args,
+            target.as_deref(),
+        ) {
             Ok(h) => h,
             Err(e) => {
                 self.error("build", e, None);
                 return None;
             }
         };
-        Some(BuildSpec { context, dockerfile, args, target, content_hash })
+        Some(BuildSpec {
+            context,
+            dockerfile,
+            args,
+            target,
+            content_hash,
+        })
     }
 
     /// An absolute path for a path relative to the source file.
@@ -239,7 +322,11 @@ impl Normalizer<'_, '_> {
             return Some(crate::resolve::normalize(path).display().to_string());
         }
         let Some(dir) = self.ctx.dir else {
-            self.error(field, format!("relative path `{p}` in a standard library module"), Some("pass an absolute path as a parameter"));
+            self.error(
+                field,
+                format!("relative path `{p}` in a standard library module"),
+                Some("pass an absolute path as a parameter"),
+            );
             return None;
         };
         let joined = dir.join(path);
@@ -253,11 +340,17 @@ impl Normalizer<'_, '_> {
         let subnet = self.opt_text(fields, "subnet");
         if let Some(s) = &subnet {
             if !valid_cidr(s) {
-                self.error("subnet", format!("`{s}` is not a subnet in CIDR notation"), Some("like `10.20.0.0/16`"));
+                self.error(
+                    "subnet",
+                    format!("`{s}` is not a subnet in CIDR notation"),
+                    Some("like `10.20.0.0/16`"),
+                );
             }
         }
         NetworkSpec {
-            driver: self.opt_text(fields, "driver").unwrap_or_else(|| "bridge".into()),
+            driver: self
+                .opt_text(fields, "driver")
+                .unwrap_or_else(|| "bridge".into()),
             internal: Self::bool(fields, "internal"),
             attachable: Self::bool(fields, "attachable"),
             subnet,
@@ -267,7 +360,9 @@ impl Normalizer<'_, '_> {
 
     fn volume(&mut self, fields: &Fields) -> VolumeSpec {
         VolumeSpec {
-            driver: self.opt_text(fields, "driver").unwrap_or_else(|| "local".into()),
+            driver: self
+                .opt_text(fields, "driver")
+                .unwrap_or_else(|| "local".into()),
             options: self.string_map(get(fields, "options"), "options"),
             labels: self.labels(fields),
         }
@@ -282,9 +377,13 @@ impl Normalizer<'_, '_> {
                 r.yields.to_string()
             }
             Some(v) => {
-                let text = self.text(v, "/image".into());
+                let text = self.text(v, || "/image".into());
                 if !valid_reference(&text) {
-                    self.error("image", format!("`{text}` is not a valid image reference"), Some("like `nginx:1.27`, or a reference to an `image` resource"));
+                    self.error(
+                        "image",
+                        format!("`{text}` is not a valid image reference"),
+                        Some("like `nginx:1.27`, or a reference to an `image` resource"),
+                    );
                 }
                 text
             }
@@ -297,7 +396,9 @@ impl Normalizer<'_, '_> {
             Some(Value::List(xs)) => {
                 let mut out = BTreeMap::new();
                 for x in xs.iter() {
-                    let Some((text, secret)) = x.to_text() else { continue };
+                    let Some((text, secret)) = x.to_text() else {
+                        continue;
+                    };
                     match text.split_once('=') {
                         Some((k, v)) if !k.is_empty() => {
                             if secret {
@@ -307,7 +408,10 @@ impl Normalizer<'_, '_> {
                         }
                         _ => self.error(
                             "env",
-                            format!("`{}` is not `NAME=value`", if secret { "(secret)" } else { &text }),
+                            format!(
+                                "`{}` is not `NAME=value`",
+                                if secret { "(secret)" } else { &text }
+                            ),
                             Some("stackc never reads its own environment: give every value"),
                         ),
                     }
@@ -352,9 +456,17 @@ impl Normalizer<'_, '_> {
         out.sort();
         out.dedup();
         for pair in out.windows(2) {
-            if pair[0].host.is_some() && pair[0].host == pair[1].host && pair[0].protocol == pair[1].protocol && pair[0].ip == pair[1].ip {
+            if pair[0].host.is_some()
+                && pair[0].host == pair[1].host
+                && pair[0].protocol == pair[1].protocol
+                && pair[0].ip == pair[1].ip
+            {
                 let host = pair[0].host.unwrap_or(0);
-                self.error("ports", format!("host port {host}/{} is published twice", pair[0].protocol), None);
+                self.error(
+                    "ports",
+                    format!("host port {host}/{} is published twice", pair[0].protocol),
+                    None,
+                );
             }
         }
         out
@@ -370,10 +482,18 @@ impl Normalizer<'_, '_> {
             };
             let Some(mount) = mount else { continue };
             if !mount.target.starts_with('/') {
-                self.error("mounts", format!("mount target `{}` is not an absolute path", mount.target), None);
+                self.error(
+                    "mounts",
+                    format!("mount target `{}` is not an absolute path", mount.target),
+                    None,
+                );
             }
             if out.iter().any(|o| o.target == mount.target) {
-                self.error("mounts", format!("two mounts target `{}`", mount.target), None);
+                self.error(
+                    "mounts",
+                    format!("two mounts target `{}`", mount.target),
+                    None,
+                );
             }
             out.push(mount);
         }
@@ -388,7 +508,11 @@ impl Normalizer<'_, '_> {
             [s, t] => (*s, *t, None),
             [s, t, m] => (*s, *t, Some(*m)),
             _ => {
-                self.error("mounts", format!("`{text}` is not `source:target[:ro]`"), None);
+                self.error(
+                    "mounts",
+                    format!("`{text}` is not `source:target[:ro]`"),
+                    None,
+                );
                 return None;
             }
         };
@@ -396,7 +520,11 @@ impl Normalizer<'_, '_> {
             None | Some("rw") => false,
             Some("ro") => true,
             Some(other) => {
-                self.error("mounts", format!("unknown mount mode `{other}`"), Some("use `ro` or `rw`"));
+                self.error(
+                    "mounts",
+                    format!("unknown mount mode `{other}`"),
+                    Some("use `ro` or `rw`"),
+                );
                 false
             }
         };
@@ -404,7 +532,11 @@ impl Normalizer<'_, '_> {
         let (kind, source) = if bind {
             ("bind", self.path(source, "mounts")?)
         } else if source.starts_with('~') {
-            self.error("mounts", "`~` is not expanded", Some("write the path relative to the .stack file, or absolute"));
+            self.error(
+                "mounts",
+                "`~` is not expanded",
+                Some("write the path relative to the .stack file, or absolute"),
+            );
             return None;
         } else {
             match (self.ctx.volumes)(source) {
@@ -415,22 +547,39 @@ impl Normalizer<'_, '_> {
                 None => ("volume", source.to_string()),
             }
         };
-        Some(MountSpec { kind: kind.into(), source: Some(source), target: target.to_string(), read_only, size: None })
+        Some(MountSpec {
+            kind: kind.into(),
+            source: Some(source),
+            target: target.to_string(),
+            read_only,
+            size: None,
+        })
     }
 
-    fn mount_record(&mut self, m: &IndexMap<String, Value>, index: usize) -> Option<MountSpec> {
+    fn mount_record(&mut self, m: &Map, index: usize) -> Option<MountSpec> {
         let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null));
-        let target = self.text(set("target")?, format!("/mounts/{index}/target"));
+        let target = self.text(set("target")?, || format!("/mounts/{index}/target"));
         let read_only = matches!(set("read_only"), Some(Value::Bool(true)));
-        let sources: Vec<&str> = ["volume", "bind", "tmpfs"].into_iter().filter(|k| set(k).is_some()).collect();
+        let sources: Vec<&str> = ["volume", "bind", "tmpfs"]
+            .into_iter()
+            .filter(|k| set(k).is_some())
+            .collect();
         if sources.len() != 1 {
-            self.error("mounts", format!("mount of `{target}` needs exactly one of `volume`, `bind` or `tmpfs`"), None);
+            self.error(
+                "mounts",
+                format!("mount of `{target}` needs exactly one of `volume`, `bind` or `tmpfs`"),
+                None,
+            );
             return None;
         }
         let (kind, source, size) = match sources[0] {
             "volume" => match set("volume") {
                 Some(Value::Ref(r)) => ("volume", Some(r.name.to_string()), None),
-                Some(v) => ("volume", Some(self.text(v, format!("/mounts/{index}/source"))), None),
+                Some(v) => (
+                    "volume",
+                    Some(self.text(v, || format!("/mounts/{index}/source"))),
+                    None,
+                ),
                 None => return None,
             },
             "bind" => {
@@ -442,7 +591,13 @@ impl Normalizer<'_, '_> {
                 _ => return None,
             },
         };
-        Some(MountSpec { kind: kind.into(), source, target, read_only, size })
+        Some(MountSpec {
+            kind: kind.into(),
+            source,
+            target,
+            read_only,
+            size,
+        })
     }
 
     fn networks(&mut self, fields: &Fields) -> Vec<NetworkAttachment> {
@@ -457,8 +612,11 @@ impl Normalizer<'_, '_> {
                         Some(v) => v.to_text().map(|(t, _)| t.to_string()).unwrap_or_default(),
                         None => continue,
                     };
-                    let mut aliases: Vec<String> =
-                        items(m.get("aliases")).iter().filter_map(|a| a.to_text()).map(|(t, _)| t.to_string()).collect();
+                    let mut aliases: Vec<String> = items(m.get("aliases"))
+                        .iter()
+                        .filter_map(|a| a.to_text())
+                        .map(|(t, _)| t.to_string())
+                        .collect();
                     aliases.sort();
                     aliases.dedup();
                     (network, aliases)
@@ -466,7 +624,11 @@ impl Normalizer<'_, '_> {
                 _ => continue,
             };
             if out.iter().any(|o| o.network == network) {
-                self.error("networks", format!("network `{network}` is listed twice"), None);
+                self.error(
+                    "networks",
+                    format!("network `{network}` is listed twice"),
+                    None,
+                );
                 continue;
             }
             out.push(NetworkAttachment { network, aliases });
@@ -476,21 +638,27 @@ impl Normalizer<'_, '_> {
     }
 
     fn health(&mut self, fields: &Fields) -> Option<HealthSpec> {
-        let Value::Map(h) = get(fields, "health")? else { return None };
+        let Value::Map(h) = get(fields, "health")? else {
+            return None;
+        };
         let test = match h.get("cmd") {
             Some(Value::List(words)) => {
                 // Docker's own form (`["CMD-SHELL", "…"]`), as Compose accepts it, is kept.
                 let first = words.first().and_then(Value::to_text).map(|(t, _)| t);
                 let docker_form = matches!(first.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
-                let mut test: Vec<String> = if docker_form { Vec::new() } else { vec!["CMD".into()] };
+                let mut test: Vec<String> = if docker_form {
+                    Vec::new()
+                } else {
+                    vec!["CMD".into()]
+                };
                 for w in words.iter() {
-                    let pointer = format!("/health/test/{}", test.len());
-                    test.push(self.text(w, pointer));
+                    let index = test.len();
+                    test.push(self.text(w, || format!("/health/test/{index}")));
                 }
                 test
             }
             Some(v) => {
-                let text = self.text(v, "/health/test/1".into());
+                let text = self.text(v, || "/health/test/1".into());
                 vec!["CMD-SHELL".into(), text]
             }
             None => return None,
@@ -505,7 +673,11 @@ impl Normalizer<'_, '_> {
         let retries = match h.get("retries") {
             Some(Value::Int(r)) if *r >= 0 && *r <= u32::MAX as i64 => *r as u32,
             Some(Value::Int(r)) => {
-                self.error("health", format!("retries must be 0 or more, not {r}"), None);
+                self.error(
+                    "health",
+                    format!("retries must be 0 or more, not {r}"),
+                    None,
+                );
                 0
             }
             _ => 3,
@@ -519,11 +691,19 @@ impl Normalizer<'_, '_> {
         };
         for (name, d) in [("interval", spec.interval), ("timeout", spec.timeout)] {
             if d.0 < 1 {
-                self.error("health", format!("health check {name} must be positive"), None);
+                self.error(
+                    "health",
+                    format!("health check {name} must be positive"),
+                    None,
+                );
             }
         }
         if spec.start_period.0 < 0 {
-            self.error("health", "health check start_period cannot be negative", None);
+            self.error(
+                "health",
+                "health check start_period cannot be negative",
+                None,
+            );
         }
         Some(spec)
     }
@@ -531,11 +711,17 @@ impl Normalizer<'_, '_> {
     fn capabilities(&mut self, fields: &Fields, name: &str) -> Vec<String> {
         let mut caps: Vec<String> = Vec::new();
         for c in items(get(fields, name)) {
-            let Some((text, _)) = c.to_text() else { continue };
+            let Some((text, _)) = c.to_text() else {
+                continue;
+            };
             let upper = text.to_ascii_uppercase();
             let cap = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
             if cap.is_empty() || !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
-                self.error(name, format!("`{text}` is not a capability"), Some("like `NET_ADMIN` or `ALL`"));
+                self.error(
+                    name,
+                    format!("`{text}` is not a capability"),
+                    Some("like `NET_ADMIN` or `ALL`"),
+                );
                 continue;
             }
             caps.push(cap);
@@ -549,7 +735,11 @@ impl Normalizer<'_, '_> {
         match get(fields, "memory") {
             Some(Value::Size(b)) => {
                 if *b < 6 * 1024 * 1024 {
-                    self.error("memory", "Docker needs a memory limit of at least 6MiB", None);
+                    self.error(
+                        "memory",
+                        "Docker needs a memory limit of at least 6MiB",
+                        None,
+                    );
                 }
                 Some(*b)
             }
@@ -570,16 +760,29 @@ impl Normalizer<'_, '_> {
     }
 
     fn restart(&mut self, fields: &Fields) -> String {
-        let Some(v) = get(fields, "restart") else { return "no".into() };
-        let Some((text, _)) = v.to_text() else { return "no".into() };
+        let Some(v) = get(fields, "restart") else {
+            return "no".into();
+        };
+        let Some((text, _)) = v.to_text() else {
+            return "no".into();
+        };
         let valid = RESTART_POLICIES.contains(&&*text)
-            || text.strip_prefix("on-failure:").is_some_and(|n| n.parse::<u32>().is_ok());
+            || text
+                .strip_prefix("on-failure:")
+                .is_some_and(|n| n.parse::<u32>().is_ok());
         if !valid {
-            let mut help = "one of: no, always, unless-stopped, on-failure, on-failure:N".to_string();
-            if let Some(d) = crate::diagnostic::did_you_mean(&text, RESTART_POLICIES.iter().copied()) {
+            let mut help =
+                "one of: no, always, unless-stopped, on-failure, on-failure:N".to_string();
+            if let Some(d) =
+                crate::diagnostic::did_you_mean(&text, RESTART_POLICIES.iter().copied())
+            {
                 help = d;
             }
-            self.error("restart", format!("`{text}` is not a restart policy"), Some(&help));
+            self.error(
+                "restart",
+                format!("`{text}` is not a restart policy"),
+                Some(&help),
+            );
         }
         text.to_string()
     }
@@ -594,7 +797,11 @@ impl Normalizer<'_, '_> {
                     match port.parse::<u16>() {
                         Ok(p) if p > 0 && PROTOCOLS.contains(&proto) => format!("{p}/{proto}"),
                         _ => {
-                            self.error("expose", format!("`{}` is not a port like `3306` or `53/udp`", s.text), None);
+                            self.error(
+                                "expose",
+                                format!("`{}` is not a port like `3306` or `53/udp`", s.text),
+                                None,
+                            );
                             continue;
                         }
                     }
@@ -641,20 +848,33 @@ impl Normalizer<'_, '_> {
         let replicas = match get(fields, "replicas") {
             Some(Value::Int(r)) if *r >= 0 => *r as u64,
             Some(Value::Int(r)) => {
-                self.error("replicas", format!("replicas must be 0 or more, not {r}"), None);
+                self.error(
+                    "replicas",
+                    format!("replicas must be 0 or more, not {r}"),
+                    None,
+                );
                 0
             }
             _ => 1,
         };
         let update = match get(fields, "update") {
             Some(Value::Map(u)) => u.clone(),
-            _ => Rc::new(IndexMap::new()),
+            _ => Rc::new(Map::default()),
         };
-        let text = |k: &str, default: &str| update.get(k).and_then(|v| v.to_text()).map_or(default.to_string(), |(t, _)| t.to_string());
+        let text = |k: &str, default: &str| {
+            update
+                .get(k)
+                .and_then(|v| v.to_text())
+                .map_or(default.to_string(), |(t, _)| t.to_string())
+        };
         let parallelism = match update.get("parallelism") {
             Some(Value::Int(p)) if *p >= 0 => *p as u64,
             Some(Value::Int(_)) => {
-                self.error("update", "update parallelism must be 0 (all at once) or more", None);
+                self.error(
+                    "update",
+                    "update parallelism must be 0 (all at once) or more",
+                    None,
+                );
                 1
             }
             _ => 1,
@@ -663,9 +883,18 @@ impl Normalizer<'_, '_> {
             Some(Value::Duration(d)) => Millis(*d),
             _ => Millis(0),
         };
-        let update = UpdateSpec { parallelism, delay: self.non_negative("update", delay), order: text("order", "stop-first"), failure_action: text("failure_action", "pause") };
+        let update = UpdateSpec {
+            parallelism,
+            delay: self.non_negative("update", delay),
+            order: text("order", "stop-first"),
+            failure_action: text("failure_action", "pause"),
+        };
         let constraints = match get(fields, "placement") {
-            Some(Value::Map(p)) => items(p.get("constraints")).iter().filter_map(|c| c.to_text()).map(|(t, _)| t.to_string()).collect(),
+            Some(Value::Map(p)) => items(p.get("constraints"))
+                .iter()
+                .filter_map(|c| c.to_text())
+                .map(|(t, _)| t.to_string())
+                .collect(),
             _ => Vec::new(),
         };
         ServiceSpec {
@@ -750,7 +979,11 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
     let bad = || format!("`{text}` is not a port mapping");
     let (mapping, protocol) = match text.rsplit_once('/') {
         Some((m, p)) if PROTOCOLS.contains(&p) => (m, p),
-        Some((_, p)) => return Err(format!("unknown protocol `{p}` in `{text}` (tcp, udp or sctp)")),
+        Some((_, p)) => {
+            return Err(format!(
+                "unknown protocol `{p}` in `{text}` (tcp, udp or sctp)"
+            ));
+        }
         None => (text, "tcp"),
     };
     // An IPv6 address is written in brackets: "[::1]:8080:80".
@@ -778,7 +1011,11 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
     let host = host.map(|h| port_range(h, text)).transpose()?;
     if let Some(h) = &host {
         if h.len() != container.len() && h.len() != 1 {
-            return Err(format!("`{text}` maps {} host ports to {} container ports", h.len(), container.len()));
+            return Err(format!(
+                "`{text}` maps {} host ports to {} container ports",
+                h.len(),
+                container.len()
+            ));
         }
     }
     Ok(container
@@ -787,7 +1024,9 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
         .map(|(i, c)| PortSpec {
             container: *c,
             protocol: protocol.to_string(),
-            host: host.as_ref().map(|h| if h.len() == 1 { h[0] } else { h[i] }),
+            host: host
+                .as_ref()
+                .map(|h| if h.len() == 1 { h[0] } else { h[i] }),
             ip: ip.clone(),
         })
         .collect())
@@ -797,7 +1036,9 @@ fn port_range(text: &str, whole: &str) -> Result<Vec<u16>, String> {
     let port = |p: &str| -> Result<u16, String> {
         match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
-            Ok(n) => Err(format!("port {n} in `{whole}` is out of range (1 to 65535)")),
+            Ok(n) => Err(format!(
+                "port {n} in `{whole}` is out of range (1 to 65535)"
+            )),
             Err(_) => Err(format!("`{p}` in `{whole}` is not a port number")),
         }
     };
@@ -836,7 +1077,8 @@ pub fn valid_reference(r: &str) -> bool {
     if let Some(t) = tag {
         let ok = !t.is_empty()
             && t.len() <= 128
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
             && !t.starts_with(['.', '-']);
         if !ok {
             return false;
@@ -844,20 +1086,27 @@ pub fn valid_reference(r: &str) -> bool {
     }
     let mut components: Vec<&str> = path.split('/').collect();
     // The first component may be a registry host (with '.' or ':' or "localhost"); it may have uppercase.
-    if components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost") {
+    if components.len() > 1 && (components[0].contains(['.', ':']) || components[0] == "localhost")
+    {
         components.remove(0);
     }
     !components.is_empty()
         && components.iter().all(|c| {
             !c.is_empty()
-                && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-'))
+                && c.chars().all(|ch| {
+                    ch.is_ascii_lowercase() || ch.is_ascii_digit() || matches!(ch, '.' | '_' | '-')
+                })
                 && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
         })
 }
 
 fn valid_cidr(s: &str) -> bool {
-    let Some((ip, prefix)) = s.split_once('/') else { return false };
-    let Ok(ip) = ip.parse::<std::net::IpAddr>() else { return false };
+    let Some((ip, prefix)) = s.split_once('/') else {
+        return false;
+    };
+    let Ok(ip) = ip.parse::<std::net::IpAddr>() else {
+        return false;
+    };
     let max = if ip.is_ipv4() { 32 } else { 128 };
     prefix.parse::<u8>().is_ok_and(|p| p <= max)
 }

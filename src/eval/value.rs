@@ -5,6 +5,9 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
+/// Records and maps: insertion-ordered, with a fixed fast hasher.
+pub type Map = IndexMap<String, Value, foldhash::fast::FixedState>;
+
 use crate::types::{Kind, ModuleId};
 
 /// A string, possibly built from a secret.
@@ -47,25 +50,31 @@ pub enum Value {
     Str(Str),
     List(Rc<Vec<Value>>),
     /// Records and maps alike, in insertion order.
-    Map(Rc<IndexMap<String, Value>>),
+    Map(Rc<Map>),
     Ref(Rc<ResourceRef>),
     Instance(Rc<InstanceRef>),
 }
 
 impl Value {
     pub fn str(s: impl Into<Rc<str>>) -> Value {
-        Value::Str(Str { text: s.into(), secret: false })
+        Value::Str(Str {
+            text: s.into(),
+            secret: false,
+        })
     }
 
     pub fn string(s: impl Into<Rc<str>>, secret: bool) -> Value {
-        Value::Str(Str { text: s.into(), secret })
+        Value::Str(Str {
+            text: s.into(),
+            secret,
+        })
     }
 
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(Rc::new(items))
     }
 
-    pub fn map(entries: IndexMap<String, Value>) -> Value {
+    pub fn map(entries: Map) -> Value {
         Value::Map(Rc::new(entries))
     }
 
@@ -106,13 +115,18 @@ impl Value {
     /// The same value with every string inside marked secret.
     pub fn tainted(self) -> Value {
         match self {
-            Value::Str(s) if !s.secret => Value::Str(Str { text: s.text, secret: true }),
+            Value::Str(s) if !s.secret => Value::Str(Str {
+                text: s.text,
+                secret: true,
+            }),
             Value::List(xs) if !xs.is_empty() => {
                 Value::list(xs.iter().cloned().map(Value::tainted).collect())
             }
-            Value::Map(m) if !m.is_empty() => {
-                Value::map(m.iter().map(|(k, v)| (k.clone(), v.clone().tainted())).collect())
-            }
+            Value::Map(m) if !m.is_empty() => Value::map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.clone().tainted()))
+                    .collect(),
+            ),
             v => v,
         }
     }
@@ -134,9 +148,13 @@ impl Value {
     /// Structural equality (ints and floats compare by value).
     pub fn equals(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b
+            }
             (Value::Str(a), Value::Str(b)) => a.text == b.text,
-            (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y)),
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
+            }
             (Value::Map(a), Value::Map(b)) => {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.equals(w)))
             }
@@ -185,7 +203,11 @@ impl fmt::Display for Show<'_> {
 }
 
 pub fn format_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{f:.1}") } else { f.to_string() }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.1}")
+    } else {
+        f.to_string()
+    }
 }
 
 /// `90000` → `"1m30s"`; the canonical spelling of a duration.
@@ -198,7 +220,13 @@ pub fn format_duration(ms: i64) -> String {
         out.push('-');
     }
     let mut rest = ms.unsigned_abs();
-    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000u64),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;

@@ -1,9 +1,7 @@
 //! `--var NAME=VALUE` and `--var-file` values, read according to the type
 //! of the parameter they set.
 
-use indexmap::IndexMap;
-
-use super::value::{Value, parse_duration};
+use super::value::{Map, Value, parse_duration};
 use crate::diagnostic::{Diagnostic, ErrorCode};
 use crate::source::Span;
 use crate::syntax::ast::Expr;
@@ -51,26 +49,52 @@ fn invalid(var: &VarInput, message: String) -> Diagnostic {
 
 fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>, Diagnostic> {
     let base = match ty {
-        Type::Optional(inner) if text == "null" && !inner.is_stringy() => return Ok(Parsed::Value(Value::Null)),
+        Type::Optional(inner) if text == "null" && !inner.is_stringy() => {
+            return Ok(Parsed::Value(Value::Null));
+        }
         Type::Optional(inner) => inner,
         t => t,
     };
     let name = &var.name;
     Ok(Parsed::Value(match base {
         Type::String | Type::Secret | Type::Enum(_) => Value::str(text),
-        Type::Int | Type::Port => Value::Int(
-            text.trim().parse().map_err(|_| invalid(var, format!("`{name}` is {}, and `{text}` is not an integer", article(base))))?,
-        ),
-        Type::Float => Value::Float(text.trim().parse().map_err(|_| invalid(var, format!("`{name}` is a float, and `{text}` is not a number")))?),
+        Type::Int | Type::Port => Value::Int(text.trim().parse().map_err(|_| {
+            invalid(
+                var,
+                format!(
+                    "`{name}` is {}, and `{text}` is not an integer",
+                    article(base)
+                ),
+            )
+        })?),
+        Type::Float => Value::Float(text.trim().parse().map_err(|_| {
+            invalid(
+                var,
+                format!("`{name}` is a float, and `{text}` is not a number"),
+            )
+        })?),
         Type::Bool => match text.trim() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return Err(invalid(var, format!("`{name}` is a bool: write `true` or `false`, not `{text}`"))),
+            _ => {
+                return Err(invalid(
+                    var,
+                    format!("`{name}` is a bool: write `true` or `false`, not `{text}`"),
+                ));
+            }
         },
-        Type::Duration => Value::Duration(
-            parse_duration(text.trim()).ok_or_else(|| invalid(var, format!("`{name}` is a duration, like `10s` or `1h30m`, not `{text}`")))?,
-        ),
-        Type::Resource(k) => return Err(invalid(var, format!("`{name}` is a {k} reference and cannot be set from the command line"))),
+        Type::Duration => Value::Duration(parse_duration(text.trim()).ok_or_else(|| {
+            invalid(
+                var,
+                format!("`{name}` is a duration, like `10s` or `1h30m`, not `{text}`"),
+            )
+        })?),
+        Type::Resource(k) => {
+            return Err(invalid(
+                var,
+                format!("`{name}` is a {k} reference and cannot be set from the command line"),
+            ));
+        }
         // Other types arrive as parsed literals (see `needs_literal`); a
         // string here is reported by the type check of the parameter.
         _ => Value::str(text),
@@ -89,9 +113,12 @@ pub(super) fn literal_only(e: &Expr) -> Result<(), Diagnostic> {
     };
     crate::resolve::free_names(e, &mut Vec::new(), &mut visit);
     match bad {
-        Some(span) => Err(Diagnostic::new(ErrorCode::InvalidVariable, "a variable's value must be a literal")
-            .label(span, "names and function calls are not allowed here")
-            .help("write the value itself: a number, a string in quotes, a list or a record")),
+        Some(span) => Err(Diagnostic::new(
+            ErrorCode::InvalidVariable,
+            "a variable's value must be a literal",
+        )
+        .label(span, "names and function calls are not allowed here")
+        .help("write the value itself: a number, a string in quotes, a list or a record")),
         None => Ok(()),
     }
 }
@@ -112,7 +139,9 @@ pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
             None => Value::Float(n.as_f64().unwrap_or(0.0)),
         },
         J::String(s) => match base {
-            Type::Duration => parse_duration(s).map_or_else(|| Value::str(s.as_str()), Value::Duration),
+            Type::Duration => {
+                parse_duration(s).map_or_else(|| Value::str(s.as_str()), Value::Duration)
+            }
             Type::Size => parse_size(s).map_or_else(|| Value::str(s.as_str()), Value::Size),
             _ => Value::str(s.as_str()),
         },
@@ -129,7 +158,10 @@ pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
                 Type::Record(fields) => fields.get(k).cloned().unwrap_or(Type::Any),
                 _ => Type::Any,
             };
-            let map: IndexMap<String, Value> = m.iter().map(|(k, v)| (k.clone(), from_json(v, &field_type(k)))).collect();
+            let map: Map = m
+                .iter()
+                .map(|(k, v)| (k.clone(), from_json(v, &field_type(k))))
+                .collect();
             Value::map(map)
         }
     }
@@ -159,9 +191,15 @@ pub fn parse_size(text: &str) -> Option<i64> {
 pub fn needs_literal(ty: &Type) -> bool {
     match ty {
         Type::Optional(inner) => needs_literal(inner),
-        Type::String | Type::Secret | Type::Enum(_) | Type::Int | Type::Port | Type::Float | Type::Bool | Type::Duration => false,
+        Type::String
+        | Type::Secret
+        | Type::Enum(_)
+        | Type::Int
+        | Type::Port
+        | Type::Float
+        | Type::Bool
+        | Type::Duration => false,
         Type::Resource(_) => false,
         _ => true,
     }
 }
-

@@ -24,9 +24,15 @@ fn check_imports(program: &Program, errors: &mut Vec<Diagnostic>) {
         .map(|m| m.imports.values().map(|i| (i.module.0, i.span)).collect())
         .collect();
     for cycle in find_cycles(&edges) {
-        let names: Vec<&str> = cycle.iter().map(|(n, _)| program.modules[*n].name.as_str()).collect();
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|(n, _)| program.modules[*n].name.as_str())
+            .collect();
         let path = format!("{} → {}", names.join(" → "), names[0]);
-        let mut d = Diagnostic::new(ErrorCode::ImportCycle, format!("modules import each other in a cycle: {path}"));
+        let mut d = Diagnostic::new(
+            ErrorCode::ImportCycle,
+            format!("modules import each other in a cycle: {path}"),
+        );
         for (i, (_, span)) in cycle.iter().enumerate() {
             d = d.label(*span, format!("imports `{}`", names[(i + 1) % names.len()]));
         }
@@ -73,14 +79,23 @@ fn check_definitions(module: &super::Module, errors: &mut Vec<Diagnostic>) {
     }
     for cycle in find_cycles(&edges) {
         let all_fns = cycle.iter().all(|(n, _)| defs[*n].0 == Def::Fn);
-        let names: Vec<&str> = cycle.iter().map(|(n, _)| *defs.get_index(*n).map_or(&"", |(k, _)| k)).collect();
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|(n, _)| *defs.get_index(*n).map_or(&"", |(k, _)| k))
+            .collect();
         let mut path = names.join(" → ");
         path.push_str(" → ");
         path.push_str(names[0]);
         let (code, message) = if all_fns {
-            (ErrorCode::RecursiveFunction, format!("functions cannot be recursive: {path}"))
+            (
+                ErrorCode::RecursiveFunction,
+                format!("functions cannot be recursive: {path}"),
+            )
         } else {
-            (ErrorCode::LetCycle, format!("definitions depend on each other in a cycle: {path}"))
+            (
+                ErrorCode::LetCycle,
+                format!("definitions depend on each other in a cycle: {path}"),
+            )
         };
         let mut d = Diagnostic::new(code, message);
         for (i, (_, span)) in cycle.iter().enumerate() {
@@ -196,7 +211,10 @@ pub(crate) fn find_cycles(edges: &[Vec<(usize, Span)>]) -> Vec<Vec<(usize, Span)
                     }
                     Some(State::Active) => {
                         let mut cycle: Vec<(usize, Span)> = Vec::new();
-                        let from = path.iter().position(|(n, _)| *n == to).unwrap_or(path.len());
+                        let from = path
+                            .iter()
+                            .position(|(n, _)| *n == to)
+                            .unwrap_or(path.len());
                         cycle.extend_from_slice(&path[from..]);
                         cycle.push((node, span));
                         cycles.push(cycle);

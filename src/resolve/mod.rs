@@ -71,22 +71,36 @@ pub fn root_file(path: &Path) -> Result<PathBuf, Diagnostic> {
         if main.is_file() {
             return Ok(main);
         }
-        return Err(Diagnostic::new(ErrorCode::NotFound, format!("no main.stack in `{}`", path.display()))
-            .help("a stack is a directory holding main.stack, or the path of one .stack file"));
+        return Err(Diagnostic::new(
+            ErrorCode::NotFound,
+            format!("no main.stack in `{}`", path.display()),
+        )
+        .help("a stack is a directory holding main.stack, or the path of one .stack file"));
     }
     if path.is_file() {
         return Ok(path.to_path_buf());
     }
-    Err(Diagnostic::new(ErrorCode::NotFound, format!("`{}` does not exist", path.display())))
+    Err(Diagnostic::new(
+        ErrorCode::NotFound,
+        format!("`{}` does not exist", path.display()),
+    ))
 }
 
 /// Loads the stack rooted at `root` (a file), with every import.
 pub fn load(root: &Path, sources: &mut SourceMap) -> Result<Program, Vec<Diagnostic>> {
-    let mut loader = Loader { sources: &mut *sources, origins: HashMap::new(), files: Vec::new(), errors: Vec::new() };
+    let mut loader = Loader {
+        sources: &mut *sources,
+        origins: HashMap::new(),
+        files: Vec::new(),
+        errors: Vec::new(),
+    };
     let text = match std::fs::read_to_string(root) {
         Ok(t) => t,
         Err(e) => {
-            return Err(vec![Diagnostic::new(ErrorCode::NotFound, format!("cannot read `{}`: {e}", root.display()))]);
+            return Err(vec![Diagnostic::new(
+                ErrorCode::NotFound,
+                format!("cannot read `{}`: {e}", root.display()),
+            )]);
         }
     };
     let origin = Origin::File(canonical(root));
@@ -97,23 +111,38 @@ pub fn load(root: &Path, sources: &mut SourceMap) -> Result<Program, Vec<Diagnos
         loader.load_imports(next);
         next += 1;
     }
-    let Loader { files, mut errors, .. } = loader;
-    let dir_name = root
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()));
+    let Loader {
+        files, mut errors, ..
+    } = loader;
+    let dir_name = root.canonicalize().ok().and_then(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    });
     let mut modules = Vec::new();
     for (i, file) in files.into_iter().enumerate() {
         let Some(parsed) = file.parsed else { continue };
         let name = sources.get(file.source).name.clone();
-        modules.push(split(ModuleId(i), name, parsed, file.imports, &mut errors, i == 0, dir_name.clone()));
+        modules.push(split(
+            ModuleId(i),
+            name,
+            parsed,
+            file.imports,
+            &mut errors,
+            i == 0,
+            dir_name.clone(),
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
     }
     let program = Program { modules };
     cycles::check(&program, &mut errors);
-    if errors.is_empty() { Ok(program) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(program)
+    } else {
+        Err(errors)
+    }
 }
 
 struct LoadedFile {
@@ -130,7 +159,13 @@ struct Loader<'s> {
 }
 
 impl Loader<'_> {
-    fn add(&mut self, origin: Origin, display: String, dir: Option<PathBuf>, text: String) -> ModuleId {
+    fn add(
+        &mut self,
+        origin: Origin,
+        display: String,
+        dir: Option<PathBuf>,
+        text: String,
+    ) -> ModuleId {
         let source = self.sources.add(display, dir, text);
         let parsed = match syntax::parse_file(&self.sources.get(source).text, source) {
             Ok(f) => Some(f),
@@ -140,13 +175,19 @@ impl Loader<'_> {
             }
         };
         let id = ModuleId(self.files.len());
-        self.files.push(LoadedFile { source, parsed, imports: IndexMap::new() });
+        self.files.push(LoadedFile {
+            source,
+            parsed,
+            imports: IndexMap::new(),
+        });
         self.origins.insert(origin, id);
         id
     }
 
     fn load_imports(&mut self, index: usize) {
-        let Some(file) = &self.files[index].parsed else { return };
+        let Some(file) = &self.files[index].parsed else {
+            return;
+        };
         let imports: Vec<ast::Import> = file
             .items
             .iter()
@@ -158,8 +199,14 @@ impl Loader<'_> {
         let source = self.files[index].source;
         for import in imports {
             if let Some(id) = self.import(source, &import.path) {
-                let entry = ImportRef { module: id, span: import.path.span };
-                self.files[index].imports.entry(import.alias.node.clone()).or_insert(entry);
+                let entry = ImportRef {
+                    module: id,
+                    span: import.path.span,
+                };
+                self.files[index]
+                    .imports
+                    .entry(import.alias.node.clone())
+                    .or_insert(entry);
             }
         }
     }
@@ -173,10 +220,17 @@ impl Loader<'_> {
                 return Some(*id);
             }
             let Some(text) = stdlib::module(name) else {
-                let mut d = Diagnostic::new(ErrorCode::ImportNotFound, format!("no module `std/{name}` in the standard library"))
-                    .label(path.span, "not found");
-                d.help = did_you_mean(name, stdlib::NAMES.iter().copied())
-                    .or_else(|| Some(format!("the standard library has: {}", stdlib::NAMES.join(", "))));
+                let mut d = Diagnostic::new(
+                    ErrorCode::ImportNotFound,
+                    format!("no module `std/{name}` in the standard library"),
+                )
+                .label(path.span, "not found");
+                d.help = did_you_mean(name, stdlib::NAMES.iter().copied()).or_else(|| {
+                    Some(format!(
+                        "the standard library has: {}",
+                        stdlib::NAMES.join(", ")
+                    ))
+                });
                 self.errors.push(d);
                 return None;
             };
@@ -186,14 +240,19 @@ impl Loader<'_> {
             self.errors.push(
                 Diagnostic::new(ErrorCode::ImportNotFound, format!("cannot import `{p}`"))
                     .label(path.span, "neither `std/…` nor a relative path")
-                    .help(format!("write `\"std/{p}\"` for the standard library or `\"./{p}\"` for a file")),
+                    .help(format!(
+                        "write `\"std/{p}\"` for the standard library or `\"./{p}\"` for a file"
+                    )),
             );
             return None;
         }
         let Some(dir) = self.sources.dir_of(from).map(Path::to_path_buf) else {
             self.errors.push(
-                Diagnostic::new(ErrorCode::ImportNotFound, "standard library modules can only import `std/…`")
-                    .label(path.span, "relative import"),
+                Diagnostic::new(
+                    ErrorCode::ImportNotFound,
+                    "standard library modules can only import `std/…`",
+                )
+                .label(path.span, "relative import"),
             );
             return None;
         };
@@ -209,8 +268,11 @@ impl Loader<'_> {
             }
             Err(e) => {
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::ImportNotFound, format!("cannot read `{}`: {e}", full.display()))
-                        .label(path.span, "imported here"),
+                    Diagnostic::new(
+                        ErrorCode::ImportNotFound,
+                        format!("cannot read `{}`: {e}", full.display()),
+                    )
+                    .label(path.span, "imported here"),
                 );
                 None
             }
@@ -228,13 +290,19 @@ pub fn normalize(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             c => out.push(c),
         }
     }
-    if out.as_os_str().is_empty() { PathBuf::from(".") } else { out }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
 }
 
 /// Splits a file into its tables, reporting misplaced items and duplicates.
@@ -263,9 +331,15 @@ fn split(
     let mut declare = |name: &ast::Ident, what: &str, errors: &mut Vec<Diagnostic>| {
         if let Some(first) = names.get(&name.node) {
             errors.push(
-                Diagnostic::new(ErrorCode::Duplicate, format!("`{}` is defined twice", name.node))
-                    .label(name.span, format!("{what} `{}` defined again here", name.node))
-                    .label(*first, "first defined here"),
+                Diagnostic::new(
+                    ErrorCode::Duplicate,
+                    format!("`{}` is defined twice", name.node),
+                )
+                .label(
+                    name.span,
+                    format!("{what} `{}` defined again here", name.node),
+                )
+                .label(*first, "first defined here"),
             );
             false
         } else {
@@ -278,9 +352,12 @@ fn split(
             ast::Item::Stack(name) => {
                 if !is_root {
                     errors.push(
-                        Diagnostic::new(ErrorCode::MisplacedItem, "`stack` is only allowed in the root file")
-                            .label(name.span, "in an imported module")
-                            .help("a module's objects are named after the stack that uses it"),
+                        Diagnostic::new(
+                            ErrorCode::MisplacedItem,
+                            "`stack` is only allowed in the root file",
+                        )
+                        .label(name.span, "in an imported module")
+                        .help("a module's objects are named after the stack that uses it"),
                     );
                 } else if let Some(first) = &module.stack_name {
                     errors.push(
@@ -310,8 +387,11 @@ fn split(
             ast::Item::Import(i) => {
                 if Kind::parse(&i.alias.node).is_some() {
                     errors.push(
-                        Diagnostic::new(ErrorCode::Duplicate, format!("import alias `{}` hides a built-in kind", i.alias.node))
-                            .label(i.alias.span, "choose another alias"),
+                        Diagnostic::new(
+                            ErrorCode::Duplicate,
+                            format!("import alias `{}` hides a built-in kind", i.alias.node),
+                        )
+                        .label(i.alias.span, "choose another alias"),
                     );
                 } else {
                     declare(&i.alias, "import", errors);
@@ -338,19 +418,28 @@ fn check_block_items(item: &ast::Item, errors: &mut Vec<Diagnostic>) {
         let mut lets: IndexMap<&str, Span> = IndexMap::new();
         for inner in block {
             match inner {
-                ast::Item::Stack(_) | ast::Item::Param(_) | ast::Item::Import(_) | ast::Item::Fn(_) => {
+                ast::Item::Stack(_)
+                | ast::Item::Param(_)
+                | ast::Item::Import(_)
+                | ast::Item::Fn(_) => {
                     errors.push(
-                        Diagnostic::new(ErrorCode::MisplacedItem, format!("{} is not allowed inside a block", inner.describe()))
-                            .label(inner.span(), "inside `for` or `if`")
-                            .help("declare it at the top level of the file"),
+                        Diagnostic::new(
+                            ErrorCode::MisplacedItem,
+                            format!("{} is not allowed inside a block", inner.describe()),
+                        )
+                        .label(inner.span(), "inside `for` or `if`")
+                        .help("declare it at the top level of the file"),
                     );
                 }
                 ast::Item::Let(l) => {
                     if let Some(first) = lets.insert(&l.name.node, l.name.span) {
                         errors.push(
-                            Diagnostic::new(ErrorCode::Duplicate, format!("`{}` is defined twice", l.name.node))
-                                .label(l.name.span, "defined again here")
-                                .label(first, "first defined here"),
+                            Diagnostic::new(
+                                ErrorCode::Duplicate,
+                                format!("`{}` is defined twice", l.name.node),
+                            )
+                            .label(l.name.span, "defined again here")
+                            .label(first, "first defined here"),
                         );
                     }
                 }

@@ -21,7 +21,9 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::gt, Assoc::Left)
             | Op::infix(Rule::ge, Assoc::Left))
         .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-        .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left) | Op::infix(Rule::rem, Assoc::Left))
+        .op(Op::infix(Rule::mul, Assoc::Left)
+            | Op::infix(Rule::div, Assoc::Left)
+            | Op::infix(Rule::rem, Assoc::Left))
         .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
 });
 
@@ -59,17 +61,25 @@ pub fn parse_expr(text: &str, source: SourceId) -> Result<Expr> {
     let lower = Lower { source };
     let expr = inner_of(pairs)?
         .find(|p| p.as_rule() == Rule::expr)
-        .ok_or_else(|| Diagnostic::new(ErrorCode::Syntax, "syntax error: expected an expression"))?;
+        .ok_or_else(|| {
+            Diagnostic::new(ErrorCode::Syntax, "syntax error: expected an expression")
+        })?;
     lower.expr(expr)
 }
 
 /// Parses a `--var-file` of `NAME = literal` lines.
-pub fn parse_var_file(text: &str, source: SourceId) -> std::result::Result<Vec<(Ident, Expr)>, Vec<Diagnostic>> {
+pub fn parse_var_file(
+    text: &str,
+    source: SourceId,
+) -> std::result::Result<Vec<(Ident, Expr)>, Vec<Diagnostic>> {
     let pairs = parse(Rule::var_file, text, source).map_err(|d| vec![d])?;
     let lower = Lower { source };
     let mut entries = Vec::new();
     let mut errors = Vec::new();
-    for pair in inner_of(pairs).map_err(|d| vec![d])?.filter(|p| p.as_rule() == Rule::var_entry) {
+    for pair in inner_of(pairs)
+        .map_err(|d| vec![d])?
+        .filter(|p| p.as_rule() == Rule::var_entry)
+    {
         let mut inner = pair.into_inner();
         let result = next(&mut inner).and_then(|name| {
             let name = lower.ident(name);
@@ -81,7 +91,11 @@ pub fn parse_var_file(text: &str, source: SourceId) -> std::result::Result<Vec<(
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(entries) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The children of the single top-level pair.
@@ -92,9 +106,12 @@ fn inner_of(mut pairs: Pairs<'_, Rule>) -> Result<Pairs<'_, Rule>> {
 fn next<'i>(pairs: &mut Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
     // The grammar guarantees the shapes lowered here; a mismatch is a bug
     // in this file, reported rather than panicking.
-    pairs
-        .next()
-        .ok_or_else(|| Diagnostic::new(ErrorCode::Syntax, "internal error: unexpected parse tree shape"))
+    pairs.next().ok_or_else(|| {
+        Diagnostic::new(
+            ErrorCode::Syntax,
+            "internal error: unexpected parse tree shape",
+        )
+    })
 }
 
 struct Lower {
@@ -121,7 +138,12 @@ impl Lower {
                 let name = self.ident(next(&mut inner)?);
                 let ty = self.type_expr(next(&mut inner)?)?;
                 let default = inner.next().map(|p| self.expr(p)).transpose()?;
-                Item::Param(Param { name, ty, default, span })
+                Item::Param(Param {
+                    name,
+                    ty,
+                    default,
+                    span,
+                })
             }
             Rule::let_decl => {
                 let name = self.ident(next(&mut inner)?);
@@ -131,7 +153,12 @@ impl Lower {
                 } else {
                     (None, self.expr(second)?)
                 };
-                Item::Let(Let { name, ty, value, span })
+                Item::Let(Let {
+                    name,
+                    ty,
+                    value,
+                    span,
+                })
             }
             Rule::import_decl => {
                 let path = self.plain_string(next(&mut inner)?)?;
@@ -152,7 +179,13 @@ impl Lower {
                 } else {
                     (None, self.expr(second)?)
                 };
-                Item::Fn(FnDecl { name, params, ret, body, span })
+                Item::Fn(FnDecl {
+                    name,
+                    params,
+                    ret,
+                    body,
+                    span,
+                })
             }
             Rule::output_decl => {
                 let name = self.string(next(&mut inner)?)?;
@@ -162,20 +195,34 @@ impl Lower {
             Rule::assert_decl => {
                 let cond = self.expr(next(&mut inner)?)?;
                 let message = self.expr(next(&mut inner)?)?;
-                Item::Assert(Assert { cond, message, span })
+                Item::Assert(Assert {
+                    cond,
+                    message,
+                    span,
+                })
             }
             Rule::for_items => {
                 let vars = self.loop_vars(next(&mut inner)?);
                 let iter = self.expr(next(&mut inner)?)?;
                 let body = self.block(next(&mut inner)?)?;
-                Item::For(ForItems { vars, iter, body, span })
+                Item::For(ForItems {
+                    vars,
+                    iter,
+                    body,
+                    span,
+                })
             }
             Rule::if_items => Item::If(self.if_items(span, inner)?),
             Rule::resource => {
                 let kind = self.ident(next(&mut inner)?);
                 let name = self.string(next(&mut inner)?)?;
                 let fields = self.fields(next(&mut inner)?)?;
-                Item::Resource(ResourceDecl { kind, name, fields, span })
+                Item::Resource(ResourceDecl {
+                    kind,
+                    name,
+                    fields,
+                    span,
+                })
             }
             _ => return Err(self.unexpected(span)),
         })
@@ -192,7 +239,12 @@ impl Lower {
             }
             Some(p) => self.block(p)?,
         };
-        Ok(IfItems { cond, then, otherwise, span })
+        Ok(IfItems {
+            cond,
+            then,
+            otherwise,
+            span,
+        })
     }
 
     fn block(&self, pair: Pair<'_, Rule>) -> Result<Vec<Item>> {
@@ -201,8 +253,13 @@ impl Lower {
 
     fn loop_vars(&self, pair: Pair<'_, Rule>) -> LoopVars {
         let mut names: Vec<Ident> = pair.into_inner().map(|p| self.ident(p)).collect();
-        let value = names.pop().unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.source, 0, 0)));
-        LoopVars { key: names.pop(), value }
+        let value = names
+            .pop()
+            .unwrap_or_else(|| Spanned::new(String::new(), Span::new(self.source, 0, 0)));
+        LoopVars {
+            key: names.pop(),
+            value,
+        }
     }
 
     fn fields(&self, pair: Pair<'_, Rule>) -> Result<Vec<Field>> {
@@ -228,7 +285,10 @@ impl Lower {
         let mut inner = pair.into_inner();
         let union = self.type_union(next(&mut inner)?)?;
         Ok(match inner.next() {
-            Some(_) => TypeExpr { kind: TypeExprKind::Optional(Box::new(union)), span },
+            Some(_) => TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(union)),
+                span,
+            },
             None => union,
         })
     }
@@ -245,11 +305,17 @@ impl Lower {
             }
         }
         match (members.len(), strings.is_empty()) {
-            (0, false) => Ok(TypeExpr { kind: TypeExprKind::Enum(strings), span }),
+            (0, false) => Ok(TypeExpr {
+                kind: TypeExprKind::Enum(strings),
+                span,
+            }),
             (1, true) => Ok(members.remove(0)),
-            _ => Err(Diagnostic::new(ErrorCode::UnknownType, "only string literals can be joined with `|`")
-                .label(span, "mixes other types")
-                .help("write an enum as `\"a\" | \"b\"`; use `T?` for an optional type")),
+            _ => Err(Diagnostic::new(
+                ErrorCode::UnknownType,
+                "only string literals can be joined with `|`",
+            )
+            .label(span, "mixes other types")
+            .help("write an enum as `\"a\" | \"b\"`; use `T?` for an optional type")),
         }
     }
 
@@ -257,12 +323,18 @@ impl Lower {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::type_expr => self.type_expr(pair),
-            Rule::type_name => Ok(TypeExpr { kind: TypeExprKind::Name(pair.as_str().trim().to_string()), span }),
+            Rule::type_name => Ok(TypeExpr {
+                kind: TypeExprKind::Name(pair.as_str().trim().to_string()),
+                span,
+            }),
             Rule::type_generic => {
                 let mut inner = pair.into_inner();
                 let name = self.ident(next(&mut inner)?);
                 let arg = self.type_expr(next(&mut inner)?)?;
-                Ok(TypeExpr { kind: TypeExprKind::Generic(name, Box::new(arg)), span })
+                Ok(TypeExpr {
+                    kind: TypeExprKind::Generic(name, Box::new(arg)),
+                    span,
+                })
             }
             Rule::type_record => {
                 let mut fields = Vec::new();
@@ -275,7 +347,10 @@ impl Lower {
                     };
                     fields.push((key, self.type_expr(next(&mut fi)?)?));
                 }
-                Ok(TypeExpr { kind: TypeExprKind::Record(fields), span })
+                Ok(TypeExpr {
+                    kind: TypeExprKind::Record(fields),
+                    span,
+                })
             }
             _ => Err(self.unexpected(span)),
         }
@@ -289,8 +364,15 @@ impl Lower {
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = self.span(&op).to(rhs.span);
-                let op = if op.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
-                Ok(Expr { kind: ExprKind::Unary(op, Box::new(rhs)), span })
+                let op = if op.as_rule() == Rule::neg {
+                    UnaryOp::Neg
+                } else {
+                    UnaryOp::Not
+                };
+                Ok(Expr {
+                    kind: ExprKind::Unary(op, Box::new(rhs)),
+                    span,
+                })
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
@@ -310,13 +392,19 @@ impl Lower {
                     _ => BinaryOp::Rem,
                 };
                 let span = lhs.span.to(rhs.span);
-                Ok(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span })
+                Ok(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
             })
             .parse(pair.into_inner())?;
         if exceeds_depth(&expr, MAX_DEPTH) {
-            return Err(Diagnostic::new(ErrorCode::TooDeep, format!("expression nested more than {MAX_DEPTH} levels deep"))
-                .label(expr.span, "too deep")
-                .help("split the expression with `let` bindings"));
+            return Err(Diagnostic::new(
+                ErrorCode::TooDeep,
+                format!("expression nested more than {MAX_DEPTH} levels deep"),
+            )
+            .label(expr.span, "too deep")
+            .help("split the expression with `let` bindings"));
         }
         Ok(expr)
     }
@@ -337,12 +425,18 @@ impl Lower {
                 }
                 _ => {
                     let ExprKind::Name(name) = &expr.kind else {
-                        return Err(Diagnostic::new(ErrorCode::Syntax, "only functions can be called")
-                            .label(expr.span, "this is not a function name")
-                            .help("call a function by its name, as in `upper(x)`"));
+                        return Err(Diagnostic::new(
+                            ErrorCode::Syntax,
+                            "only functions can be called",
+                        )
+                        .label(expr.span, "this is not a function name")
+                        .help("call a function by its name, as in `upper(x)`"));
                     };
                     let callee = Spanned::new(name.clone(), expr.span);
-                    let args = op.into_inner().map(|a| self.expr(a)).collect::<Result<Vec<_>>>()?;
+                    let args = op
+                        .into_inner()
+                        .map(|a| self.expr(a))
+                        .collect::<Result<Vec<_>>>()?;
                     ExprKind::Call(callee, args)
                 }
             };
@@ -371,7 +465,11 @@ impl Lower {
             }
             Rule::number => return self.number(pair),
             Rule::string | Rule::mstring => return self.string(pair),
-            Rule::list => ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect::<Result<_>>()?),
+            Rule::list => ExprKind::List(
+                pair.into_inner()
+                    .map(|p| self.expr(p))
+                    .collect::<Result<_>>()?,
+            ),
             Rule::record => ExprKind::Record(self.fields(pair)?),
             Rule::list_comp => ExprKind::ListComp(Box::new(self.comprehension(pair, false)?)),
             Rule::map_comp => ExprKind::MapComp(Box::new(self.comprehension(pair, true)?)),
@@ -402,7 +500,13 @@ impl Lower {
         } else {
             (None, first)
         };
-        Ok(Comprehension { vars, iter, filter, key, value })
+        Ok(Comprehension {
+            vars,
+            iter,
+            filter,
+            key,
+            value,
+        })
     }
 
     // ------------------------------------------------------------ literals
@@ -412,14 +516,19 @@ impl Lower {
         let lit = next(&mut pair.into_inner())?;
         let text = lit.as_str();
         let too_large = || {
-            Diagnostic::new(ErrorCode::NumberTooLarge, format!("number `{text}` is out of range"))
-                .label(span, "too large")
+            Diagnostic::new(
+                ErrorCode::NumberTooLarge,
+                format!("number `{text}` is out of range"),
+            )
+            .label(span, "too large")
         };
         let kind = match lit.as_rule() {
             Rule::int => ExprKind::Int(text.parse().map_err(|_| too_large())?),
             Rule::float => ExprKind::Float(text.parse().map_err(|_| too_large())?),
             Rule::size => {
-                let split = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+                let split = text
+                    .find(|c: char| c.is_ascii_alphabetic())
+                    .unwrap_or(text.len());
                 let (num, unit) = text.split_at(split);
                 let factor: f64 = match unit {
                     "B" => 1.0,
@@ -434,9 +543,12 @@ impl Lower {
                 };
                 let bytes = num.parse::<f64>().map_err(|_| too_large())? * factor;
                 if bytes.fract() != 0.0 {
-                    return Err(Diagnostic::new(ErrorCode::NumberTooLarge, format!("size `{text}` is not a whole number of bytes"))
-                        .label(span, "fractional bytes")
-                        .help("use a smaller unit"));
+                    return Err(Diagnostic::new(
+                        ErrorCode::NumberTooLarge,
+                        format!("size `{text}` is not a whole number of bytes"),
+                    )
+                    .label(span, "fractional bytes")
+                    .help("use a smaller unit"));
                 }
                 if bytes > i64::MAX as f64 {
                     return Err(too_large());
@@ -480,8 +592,10 @@ impl Lower {
         let e = self.string(pair)?;
         match e.as_plain_string() {
             Some(s) => Ok(Spanned::new(s.to_string(), e.span)),
-            None => Err(Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
-                .label(e.span, "must be a plain string")),
+            None => Err(
+                Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
+                    .label(e.span, "must be a plain string"),
+            ),
         }
     }
 
@@ -507,7 +621,10 @@ impl Lower {
                 Piece::Escaped(c) => push_lit(&mut parts, c.encode_utf8(&mut [0; 4])),
             }
         }
-        Ok(Expr { kind: ExprKind::Str(parts), span })
+        Ok(Expr {
+            kind: ExprKind::Str(parts),
+            span,
+        })
     }
 
     fn escape(&self, pair: &Pair<'_, Rule>) -> Result<char> {
@@ -520,15 +637,22 @@ impl Lower {
             "\\\\" => '\\',
             "\\$" => '$',
             _ => {
-                return Err(Diagnostic::new(ErrorCode::InvalidEscape, format!("unknown escape `{text}`"))
-                    .label(self.span(pair), "not an escape")
-                    .help("the escapes are \\n \\t \\r \\\" \\\\ and \\$"));
+                return Err(Diagnostic::new(
+                    ErrorCode::InvalidEscape,
+                    format!("unknown escape `{text}`"),
+                )
+                .label(self.span(pair), "not an escape")
+                .help("the escapes are \\n \\t \\r \\\" \\\\ and \\$"));
             }
         })
     }
 
     fn unexpected(&self, span: Span) -> Diagnostic {
-        Diagnostic::new(ErrorCode::Syntax, "internal error: unexpected parse tree shape").label(span, "here")
+        Diagnostic::new(
+            ErrorCode::Syntax,
+            "internal error: unexpected parse tree shape",
+        )
+        .label(span, "here")
     }
 }
 
@@ -554,13 +678,18 @@ enum Piece {
 /// counts as indentation; escapes and interpolations are content.
 fn dedent(pieces: &mut Vec<Piece>) {
     if let Some(Piece::Raw(first)) = pieces.first_mut() {
-        if let Some(rest) = first.strip_prefix("\r\n").or_else(|| first.strip_prefix('\n')) {
+        if let Some(rest) = first
+            .strip_prefix("\r\n")
+            .or_else(|| first.strip_prefix('\n'))
+        {
             *first = rest.to_string();
         }
     }
     if let Some(Piece::Raw(last)) = pieces.last_mut() {
         let tail_start = last.rfind('\n').map_or(0, |i| i + 1);
-        if last[tail_start..].chars().all(|c| c == ' ' || c == '\t') && (tail_start > 0 || pieces.len() == 1) {
+        if last[tail_start..].chars().all(|c| c == ' ' || c == '\t')
+            && (tail_start > 0 || pieces.len() == 1)
+        {
             let keep = tail_start;
             if let Some(Piece::Raw(last)) = pieces.last_mut() {
                 last.truncate(keep);
@@ -631,7 +760,9 @@ fn exceeds_depth(e: &Expr, limit: usize) -> bool {
     }
     let l = limit - 1;
     match &e.kind {
-        ExprKind::Str(parts) => parts.iter().any(|p| matches!(p, StrPart::Interp(e) if exceeds_depth(e, l))),
+        ExprKind::Str(parts) => parts
+            .iter()
+            .any(|p| matches!(p, StrPart::Interp(e) if exceeds_depth(e, l))),
         ExprKind::List(xs) => xs.iter().any(|x| exceeds_depth(x, l)),
         ExprKind::Record(fs) => fs.iter().any(|f| exceeds_depth(&f.value, l)),
         ExprKind::ListComp(c) | ExprKind::MapComp(c) => {
@@ -641,7 +772,9 @@ fn exceeds_depth(e: &Expr, limit: usize) -> bool {
                 || c.filter.as_ref().is_some_and(|f| exceeds_depth(f, l))
         }
         ExprKind::Member(a, _) | ExprKind::Unary(_, a) => exceeds_depth(a, l),
-        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => exceeds_depth(a, l) || exceeds_depth(b, l),
+        ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
+            exceeds_depth(a, l) || exceeds_depth(b, l)
+        }
         ExprKind::Call(_, args) => args.iter().any(|a| exceeds_depth(a, l)),
         ExprKind::If(a, b, c) => exceeds_depth(a, l) || exceeds_depth(b, l) || exceeds_depth(c, l),
         _ => false,

@@ -17,7 +17,11 @@ pub(super) struct StackParser;
 const MAX_NESTING: usize = 128;
 
 /// Parses `text` with `rule` (one of the entry rules), mapping failures to a diagnostic.
-pub(super) fn parse(rule: Rule, text: &str, source: SourceId) -> Result<Pairs<'_, Rule>, Diagnostic> {
+pub(super) fn parse(
+    rule: Rule,
+    text: &str,
+    source: SourceId,
+) -> Result<Pairs<'_, Rule>, Diagnostic> {
     check_nesting(text, source)?;
     StackParser::parse(rule, text).map_err(|e| syntax_error(e, source))
 }
@@ -48,19 +52,39 @@ fn syntax_error(e: pest::error::Error<Rule>, source: SourceId) -> Diagnostic {
 fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::item | Rule::stack_decl | Rule::param_decl | Rule::let_decl | Rule::import_decl => "an item",
-        Rule::fn_decl | Rule::output_decl | Rule::assert_decl | Rule::for_items | Rule::if_items => "an item",
+        Rule::item | Rule::stack_decl | Rule::param_decl | Rule::let_decl | Rule::import_decl => {
+            "an item"
+        }
+        Rule::fn_decl
+        | Rule::output_decl
+        | Rule::assert_decl
+        | Rule::for_items
+        | Rule::if_items => "an item",
         Rule::resource => "an item",
         Rule::block | Rule::body => "`{`",
         Rule::field | Rule::key | Rule::var_entry => "a field (`name = value`)",
-        Rule::type_expr | Rule::type_union | Rule::type_name | Rule::type_generic | Rule::type_record => "a type",
+        Rule::type_expr
+        | Rule::type_union
+        | Rule::type_name
+        | Rule::type_generic
+        | Rule::type_record => "a type",
         Rule::type_field => "a record field type (`name: type`)",
         Rule::type_opt => "`?`",
-        Rule::expr | Rule::postfix_expr | Rule::primary | Rule::prefix | Rule::neg | Rule::not => "an expression",
-        Rule::if_expr | Rule::list | Rule::list_comp | Rule::record | Rule::map_comp => "an expression",
-        Rule::infix | Rule::or | Rule::and | Rule::eq | Rule::ne | Rule::le | Rule::ge | Rule::lt | Rule::gt => {
-            "an operator"
+        Rule::expr | Rule::postfix_expr | Rule::primary | Rule::prefix | Rule::neg | Rule::not => {
+            "an expression"
         }
+        Rule::if_expr | Rule::list | Rule::list_comp | Rule::record | Rule::map_comp => {
+            "an expression"
+        }
+        Rule::infix
+        | Rule::or
+        | Rule::and
+        | Rule::eq
+        | Rule::ne
+        | Rule::le
+        | Rule::ge
+        | Rule::lt
+        | Rule::gt => "an operator",
         Rule::add | Rule::sub | Rule::mul | Rule::div | Rule::rem => "an operator",
         Rule::member => "`.`",
         Rule::index => "`[`",

@@ -40,7 +40,12 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
 
 /// Modules ordered so that each comes after everything it imports.
 fn dependency_order(program: &Program) -> Vec<ModuleId> {
-    fn visit(program: &Program, id: ModuleId, seen: &mut HashSet<ModuleId>, out: &mut Vec<ModuleId>) {
+    fn visit(
+        program: &Program,
+        id: ModuleId,
+        seen: &mut HashSet<ModuleId>,
+        out: &mut Vec<ModuleId>,
+    ) {
         if !seen.insert(id) {
             return;
         }
@@ -63,8 +68,9 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
         TypeExprKind::Name(name) => match named_type(name) {
             Some(t) => t,
             None => {
-                let mut d = Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
-                    .label(te.span, "not a type");
+                let mut d =
+                    Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
+                        .label(te.span, "not a type");
                 d.help = did_you_mean(name, TYPE_NAMES.iter().copied());
                 errors.push(d);
                 Type::Any
@@ -77,8 +83,11 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
                 "map" => Type::map(inner),
                 other => {
                     errors.push(
-                        Diagnostic::new(ErrorCode::UnknownType, format!("`{other}` takes no type argument"))
-                            .label(name.span, "only `list[T]` and `map[T]` take one"),
+                        Diagnostic::new(
+                            ErrorCode::UnknownType,
+                            format!("`{other}` takes no type argument"),
+                        )
+                        .label(name.span, "only `list[T]` and `map[T]` take one"),
                     );
                     Type::Any
                 }
@@ -90,8 +99,11 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
                 let t = resolve_type(t, errors);
                 if map.insert(name.node.clone(), t).is_some() {
                     errors.push(
-                        Diagnostic::new(ErrorCode::DuplicateKey, format!("field `{}` is listed twice", name.node))
-                            .label(name.span, "again here"),
+                        Diagnostic::new(
+                            ErrorCode::DuplicateKey,
+                            format!("field `{}` is listed twice", name.node),
+                        )
+                        .label(name.span, "again here"),
                     );
                 }
             }
@@ -117,14 +129,26 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(program: &'a Program, module: &'a Module, imported: &'a HashMap<ModuleId, ModuleTypes>) -> Self {
+    fn new(
+        program: &'a Program,
+        module: &'a Module,
+        imported: &'a HashMap<ModuleId, ModuleTypes>,
+    ) -> Self {
         let mut errors = Vec::new();
-        let params = module.params.iter().map(|(n, p)| (n.clone(), resolve_type(&p.ty, &mut errors))).collect();
+        let params = module
+            .params
+            .iter()
+            .map(|(n, p)| (n.clone(), resolve_type(&p.ty, &mut errors)))
+            .collect();
         let fn_types = module
             .fns
             .iter()
             .map(|(n, f)| {
-                let ps = f.params.iter().map(|(_, t)| resolve_type(t, &mut errors)).collect();
+                let ps = f
+                    .params
+                    .iter()
+                    .map(|(_, t)| resolve_type(t, &mut errors))
+                    .collect();
                 let ret = f.ret.as_ref().map(|t| resolve_type(t, &mut errors));
                 (n.clone(), (ps, ret))
             })
@@ -172,7 +196,11 @@ impl<'a> Checker<'a> {
                     self.locals.push((l.name.node.clone(), Type::Any));
                 }
             }
-            for (i, item) in items.iter().filter_map(|i| if let Item::Let(l) = i { Some(l) } else { None }).enumerate() {
+            for (i, item) in items
+                .iter()
+                .filter_map(|i| if let Item::Let(l) = i { Some(l) } else { None })
+                .enumerate()
+            {
                 let t = match &item.ty {
                     Some(te) => {
                         let t = resolve_type(te, &mut self.errors);
@@ -206,8 +234,11 @@ impl<'a> Checker<'a> {
                         Some(name) if top => {
                             if self.outputs.outputs.insert(name.to_string(), t).is_some() {
                                 self.errors.push(
-                                    Diagnostic::new(ErrorCode::Duplicate, format!("output `{name}` is defined twice"))
-                                        .label(o.name.span, "defined again here"),
+                                    Diagnostic::new(
+                                        ErrorCode::Duplicate,
+                                        format!("output `{name}` is defined twice"),
+                                    )
+                                    .label(o.name.span, "defined again here"),
                                 );
                             }
                         }
@@ -233,16 +264,22 @@ impl<'a> Checker<'a> {
             let Some(name) = field.key.static_name() else {
                 self.infer_key(&field.key);
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::UnknownField, "field names of a resource must be written out")
-                        .label(field.key.span(), "built at evaluation"),
+                    Diagnostic::new(
+                        ErrorCode::UnknownField,
+                        "field names of a resource must be written out",
+                    )
+                    .label(field.key.span(), "built at evaluation"),
                 );
                 continue;
             };
             if let Some(first) = seen.insert(name, field.key.span()) {
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::DuplicateKey, format!("field `{name}` is set twice"))
-                        .label(field.key.span(), "set again here")
-                        .label(first, "first set here"),
+                    Diagnostic::new(
+                        ErrorCode::DuplicateKey,
+                        format!("field `{name}` is set twice"),
+                    )
+                    .label(field.key.span(), "set again here")
+                    .label(first, "first set here"),
                 );
             }
             names.push((name, field));
@@ -253,8 +290,11 @@ impl<'a> Checker<'a> {
                     Some(def) => self.check(&field.value, &def.accepted()),
                     None => {
                         self.infer(&field.value);
-                        let mut d = Diagnostic::new(ErrorCode::UnknownField, format!("{kind} has no field `{name}`"))
-                            .label(field.key.span(), "unknown field");
+                        let mut d = Diagnostic::new(
+                            ErrorCode::UnknownField,
+                            format!("{kind} has no field `{name}`"),
+                        )
+                        .label(field.key.span(), "unknown field");
                         d.help = did_you_mean(name, schema::fields(kind).iter().map(|f| f.name));
                         self.errors.push(d);
                     }
@@ -263,17 +303,27 @@ impl<'a> Checker<'a> {
             for def in schema::fields(kind).iter().filter(|d| d.required) {
                 if !seen.contains_key(def.name) {
                     self.errors.push(
-                        Diagnostic::new(ErrorCode::MissingField, format!("{kind} `{}` needs the field `{}`", display_name(&r.name), def.name))
-                            .label(r.kind.span.to(r.name.span), format!("no `{}`", def.name))
-                            .help(format!("add `{} = …` ({})", def.name, def.ty)),
+                        Diagnostic::new(
+                            ErrorCode::MissingField,
+                            format!(
+                                "{kind} `{}` needs the field `{}`",
+                                display_name(&r.name),
+                                def.name
+                            ),
+                        )
+                        .label(r.kind.span.to(r.name.span), format!("no `{}`", def.name))
+                        .help(format!("add `{} = …` ({})", def.name, def.ty)),
                     );
                 }
             }
         } else if let Some(import) = self.module.imports.get(&r.kind.node) {
             let target = self.program.module(import.module);
             let mut errors = Vec::new();
-            let param_types: IndexMap<&str, Type> =
-                target.params.iter().map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors))).collect();
+            let param_types: IndexMap<&str, Type> = target
+                .params
+                .iter()
+                .map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors)))
+                .collect();
             for (name, field) in &names {
                 match param_types.get(name) {
                     Some(t) => self.check(&field.value, t),
@@ -285,7 +335,10 @@ impl<'a> Checker<'a> {
                         )
                         .label(field.key.span(), "unknown parameter");
                         d.help = did_you_mean(name, param_types.keys().copied()).or_else(|| {
-                            Some(format!("its parameters are: {}", param_types.keys().copied().collect::<Vec<_>>().join(", ")))
+                            Some(format!(
+                                "its parameters are: {}",
+                                param_types.keys().copied().collect::<Vec<_>>().join(", ")
+                            ))
                         });
                         self.errors.push(d);
                     }
@@ -293,11 +346,18 @@ impl<'a> Checker<'a> {
             }
             for (pname, p) in &target.params {
                 if p.default.is_none() && !seen.contains_key(pname.as_str()) {
-                    let t = param_types.get(pname.as_str()).cloned().unwrap_or(Type::Any);
+                    let t = param_types
+                        .get(pname.as_str())
+                        .cloned()
+                        .unwrap_or(Type::Any);
                     self.errors.push(
                         Diagnostic::new(
                             ErrorCode::MissingField,
-                            format!("`{} \"{}\"` needs the parameter `{pname}`", r.kind.node, display_name(&r.name)),
+                            format!(
+                                "`{} \"{}\"` needs the parameter `{pname}`",
+                                r.kind.node,
+                                display_name(&r.name)
+                            ),
                         )
                         .label(r.kind.span.to(r.name.span), format!("no `{pname}`"))
                         .help(format!("add `{pname} = …` ({t})")),
@@ -310,8 +370,11 @@ impl<'a> Checker<'a> {
             }
             let mut candidates: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
             candidates.extend(self.module.imports.keys().map(String::as_str));
-            let mut d = Diagnostic::new(ErrorCode::UnknownKind, format!("unknown resource kind `{}`", r.kind.node))
-                .label(r.kind.span, "not a kind");
+            let mut d = Diagnostic::new(
+                ErrorCode::UnknownKind,
+                format!("unknown resource kind `{}`", r.kind.node),
+            )
+            .label(r.kind.span, "not a kind");
             d.help = did_you_mean(&r.kind.node, candidates.iter().copied()).or_else(|| {
                 Some("the kinds are image, network, volume, container, service, and imported module aliases".into())
             });
@@ -352,15 +415,22 @@ impl<'a> Checker<'a> {
                 if vars.key.is_none() {
                     self.errors.push(single_var_over_map(span));
                 }
-                let joined = fields.values().cloned().reduce(|a, b| Type::join(&a, &b)).unwrap_or(Type::Any);
+                let joined = fields
+                    .values()
+                    .cloned()
+                    .reduce(|a, b| Type::join(&a, &b))
+                    .unwrap_or(Type::Any);
                 (Type::String, joined)
             }
             Type::Any => (Type::Any, Type::Any),
             other => {
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot iterate over {}", article(other)))
-                        .label(span, format!("this is {}", article(other)))
-                        .help("loops go over lists (`range(n)` counts) and maps (`for k, v in m`)"),
+                    Diagnostic::new(
+                        ErrorCode::TypeMismatch,
+                        format!("cannot iterate over {}", article(other)),
+                    )
+                    .label(span, format!("this is {}", article(other)))
+                    .help("loops go over lists (`range(n)` counts) and maps (`for k, v in m`)"),
                 );
                 (Type::Any, Type::Any)
             }
@@ -385,9 +455,12 @@ impl<'a> Checker<'a> {
         }
         if self.module.fns.contains_key(name) || builtins::is_builtin(name) {
             self.errors.push(
-                Diagnostic::new(ErrorCode::TypeMismatch, format!("`{name}` is a function, not a value"))
-                    .label(span, "used as a value")
-                    .help(format!("call it: `{name}(…)`")),
+                Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("`{name}` is a function, not a value"),
+                )
+                .label(span, "used as a value")
+                .help(format!("call it: `{name}(…)`")),
             );
             return Type::Any;
         }
@@ -396,7 +469,8 @@ impl<'a> Checker<'a> {
         candidates.extend(self.module.lets.keys().map(String::as_str));
         candidates.extend(self.module.imports.keys().map(String::as_str));
         candidates.extend(Kind::ALL.iter().map(|k| k.as_str()));
-        let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`")).label(span, "not defined");
+        let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`"))
+            .label(span, "not defined");
         d.help = did_you_mean(name, candidates.iter().copied());
         self.errors.push(d);
         Type::Any
@@ -406,7 +480,9 @@ impl<'a> Checker<'a> {
         if let Some(t) = self.let_types.get(name) {
             return t.clone();
         }
-        let Some(l) = self.module.lets.get(name) else { return Type::Any };
+        let Some(l) = self.module.lets.get(name) else {
+            return Type::Any;
+        };
         if !self.in_progress.insert(name.to_string()) {
             return Type::Any; // a cycle, reported by resolve
         }
@@ -430,14 +506,21 @@ impl<'a> Checker<'a> {
         if let Some(t) = self.fn_returns.get(name) {
             return t.clone();
         }
-        let (Some(f), Some((params, ret))) = (self.module.fns.get(name), self.fn_types.get(name).cloned()) else {
+        let (Some(f), Some((params, ret))) =
+            (self.module.fns.get(name), self.fn_types.get(name).cloned())
+        else {
             return Type::Any;
         };
         if !self.in_progress.insert(format!("fn {name}")) {
             return ret.unwrap_or(Type::Any);
         }
         let saved = std::mem::take(&mut self.locals);
-        self.locals = f.params.iter().zip(params).map(|((n, _), t)| (n.node.clone(), t)).collect();
+        self.locals = f
+            .params
+            .iter()
+            .zip(params)
+            .map(|((n, _), t)| (n.node.clone(), t))
+            .collect();
         let t = match &ret {
             Some(r) => {
                 self.check(&f.body, r);
@@ -486,8 +569,11 @@ impl<'a> Checker<'a> {
         let have = self.infer(e);
         if let (Some(s), Some(values)) = (e.as_plain_string(), enum_values(want)) {
             if !values.iter().any(|v| v == s) {
-                let mut d = Diagnostic::new(ErrorCode::TypeMismatch, format!("`\"{s}\"` is not one of {want}"))
-                    .label(e.span, "not allowed here");
+                let mut d = Diagnostic::new(
+                    ErrorCode::TypeMismatch,
+                    format!("`\"{s}\"` is not one of {want}"),
+                )
+                .label(e.span, "not allowed here");
                 d.help = did_you_mean(s, values.iter().map(String::as_str));
                 self.errors.push(d);
             }
@@ -512,7 +598,8 @@ impl<'a> Checker<'a> {
                 continue;
             };
             if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
-                self.errors.push(duplicate_key(name, field.key.span(), first));
+                self.errors
+                    .push(duplicate_key(name, field.key.span(), first));
             }
             match target {
                 RecordTarget::Map(t) => self.check(&field.value, t),
@@ -520,11 +607,18 @@ impl<'a> Checker<'a> {
                     Some(t) => self.check(&field.value, t),
                     None => {
                         self.infer(&field.value);
-                        let mut d = Diagnostic::new(ErrorCode::UnknownField, format!("unknown field `{name}`"))
-                            .label(field.key.span(), "not expected here");
-                        d.help = did_you_mean(name, want.keys().map(String::as_str)).or_else(|| {
-                            Some(format!("expected fields: {}", want.keys().cloned().collect::<Vec<_>>().join(", ")))
-                        });
+                        let mut d = Diagnostic::new(
+                            ErrorCode::UnknownField,
+                            format!("unknown field `{name}`"),
+                        )
+                        .label(field.key.span(), "not expected here");
+                        d.help =
+                            did_you_mean(name, want.keys().map(String::as_str)).or_else(|| {
+                                Some(format!(
+                                    "expected fields: {}",
+                                    want.keys().cloned().collect::<Vec<_>>().join(", ")
+                                ))
+                            });
                         self.errors.push(d);
                     }
                 },
@@ -533,7 +627,10 @@ impl<'a> Checker<'a> {
         if let RecordTarget::Record(want) = target {
             let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
             for (name, t) in want.iter() {
-                if !dynamic && !seen.contains_key(name) && !matches!(t, Type::Optional(_) | Type::Any) {
+                if !dynamic
+                    && !seen.contains_key(name)
+                    && !matches!(t, Type::Optional(_) | Type::Any)
+                {
                     self.errors.push(
                         Diagnostic::new(ErrorCode::MissingField, format!("missing field `{name}`"))
                             .label(e.span, format!("needs `{name}`"))
@@ -587,7 +684,8 @@ impl<'a> Checker<'a> {
                     match field.key.static_name() {
                         Some(name) => {
                             if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
-                                self.errors.push(duplicate_key(name, field.key.span(), first));
+                                self.errors
+                                    .push(duplicate_key(name, field.key.span(), first));
                             }
                             out.insert(name.to_string(), t);
                         }
@@ -598,7 +696,11 @@ impl<'a> Checker<'a> {
                     }
                 }
                 if dynamic {
-                    let joined = out.values().cloned().reduce(|a, b| Type::join(&a, &b)).unwrap_or(Type::Any);
+                    let joined = out
+                        .values()
+                        .cloned()
+                        .reduce(|a, b| Type::join(&a, &b))
+                        .unwrap_or(Type::Any);
                     Type::map(joined)
                 } else {
                     Type::Record(Arc::new(out))
@@ -616,7 +718,11 @@ impl<'a> Checker<'a> {
                 }
                 let v = self.infer(&c.value);
                 self.locals.truncate(self.locals.len() - n);
-                if c.key.is_some() { Type::map(v) } else { Type::list(v) }
+                if c.key.is_some() {
+                    Type::map(v)
+                } else {
+                    Type::list(v)
+                }
             }
             ExprKind::Name(n) => self.lookup(n, e.span),
             ExprKind::Member(base, name) => {
@@ -663,27 +769,44 @@ impl<'a> Checker<'a> {
             Type::Resource(k) => match (k, n) {
                 (_, "name") | (Kind::Container, "hostname") => Type::String,
                 _ => {
-                    let members = if *k == Kind::Container { "`.name` and `.hostname`" } else { "`.name`" };
+                    let members = if *k == Kind::Container {
+                        "`.name` and `.hostname`"
+                    } else {
+                        "`.name`"
+                    };
                     self.errors.push(
-                        Diagnostic::new(ErrorCode::NoSuchMember, format!("a {k} reference has no attribute `{n}`"))
-                            .label(name.span, "unknown attribute")
-                            .help(format!("a {k} reference has {members}")),
+                        Diagnostic::new(
+                            ErrorCode::NoSuchMember,
+                            format!("a {k} reference has no attribute `{n}`"),
+                        )
+                        .label(name.span, "unknown attribute")
+                        .help(format!("a {k} reference has {members}")),
                     );
                     Type::Any
                 }
             },
             Type::Instance(m) => {
-                let Some(types) = self.imported.get(m) else { return Type::Any };
+                let Some(types) = self.imported.get(m) else {
+                    return Type::Any;
+                };
                 match types.outputs.get(n) {
                     Some(t) => t.clone(),
                     None if types.dynamic_outputs => Type::Any,
                     None => {
                         let module = self.program.module(*m);
-                        let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("module `{}` has no output `{n}`", module.name))
-                            .label(name.span, "unknown output");
-                        d.help = did_you_mean(n, types.outputs.keys().map(String::as_str)).or_else(|| {
-                            Some(format!("its outputs are: {}", types.outputs.keys().cloned().collect::<Vec<_>>().join(", ")))
-                        });
+                        let mut d = Diagnostic::new(
+                            ErrorCode::NoSuchMember,
+                            format!("module `{}` has no output `{n}`", module.name),
+                        )
+                        .label(name.span, "unknown output");
+                        d.help = did_you_mean(n, types.outputs.keys().map(String::as_str)).or_else(
+                            || {
+                                Some(format!(
+                                    "its outputs are: {}",
+                                    types.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                                ))
+                            },
+                        );
                         self.errors.push(d);
                         Type::Any
                     }
@@ -692,8 +815,11 @@ impl<'a> Checker<'a> {
             Type::Record(fields) => match fields.get(n) {
                 Some(t) => t.clone(),
                 None => {
-                    let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("the record has no field `{n}`"))
-                        .label(name.span, "unknown field");
+                    let mut d = Diagnostic::new(
+                        ErrorCode::NoSuchMember,
+                        format!("the record has no field `{n}`"),
+                    )
+                    .label(name.span, "unknown field");
                     d.help = did_you_mean(n, fields.keys().map(String::as_str));
                     self.errors.push(d);
                     Type::Any
@@ -703,8 +829,11 @@ impl<'a> Checker<'a> {
             Type::Optional(t) => self.member(&t.clone(), name),
             other => {
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::NoSuchMember, format!("{} has no attribute `{n}`", article(other)))
-                        .label(name.span, "unknown attribute"),
+                    Diagnostic::new(
+                        ErrorCode::NoSuchMember,
+                        format!("{} has no attribute `{n}`", article(other)),
+                    )
+                    .label(name.span, "unknown attribute"),
                 );
                 Type::Any
             }
@@ -738,8 +867,11 @@ impl<'a> Checker<'a> {
                     Some(key) => match fields.get(key) {
                         Some(t) => t.clone(),
                         None => {
-                            let mut d = Diagnostic::new(ErrorCode::NoSuchMember, format!("the record has no field `{key}`"))
-                                .label(index.span, "unknown field");
+                            let mut d = Diagnostic::new(
+                                ErrorCode::NoSuchMember,
+                                format!("the record has no field `{key}`"),
+                            )
+                            .label(index.span, "unknown field");
                             d.help = did_you_mean(key, fields.keys().map(String::as_str));
                             self.errors.push(d);
                             Type::Any
@@ -752,9 +884,12 @@ impl<'a> Checker<'a> {
             other => {
                 self.infer(index);
                 self.errors.push(
-                    Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot index {}", article(other)))
-                        .label(span, "indexed here")
-                        .help("lists take `[int]`, maps and records `[\"key\"]`, kinds `[\"name\"]`"),
+                    Diagnostic::new(
+                        ErrorCode::TypeMismatch,
+                        format!("cannot index {}", article(other)),
+                    )
+                    .label(span, "indexed here")
+                    .help("lists take `[int]`, maps and records `[\"key\"]`, kinds `[\"name\"]`"),
                 );
                 Type::Any
             }
@@ -771,7 +906,13 @@ impl<'a> Checker<'a> {
                 self.errors.push(
                     Diagnostic::new(
                         ErrorCode::ArgumentCount,
-                        format!("`{n}` takes {} argument{}, but {} {} given", params.len(), plural(params.len()), args.len(), were(args.len())),
+                        format!(
+                            "`{n}` takes {} argument{}, but {} {} given",
+                            params.len(),
+                            plural(params.len()),
+                            args.len(),
+                            were(args.len())
+                        ),
                     )
                     .label(span, "wrong number of arguments"),
                 );
@@ -790,7 +931,12 @@ impl<'a> Checker<'a> {
                     self.errors.push(
                         Diagnostic::new(
                             ErrorCode::ArgumentCount,
-                            format!("`{n}` takes {expected} argument{}, but {} {} given", if expected == "1" { "" } else { "s" }, args.len(), were(args.len())),
+                            format!(
+                                "`{n}` takes {expected} argument{}, but {} {} given",
+                                if expected == "1" { "" } else { "s" },
+                                args.len(),
+                                were(args.len())
+                            ),
                         )
                         .label(span, "wrong number of arguments"),
                     );
@@ -799,8 +945,11 @@ impl<'a> Checker<'a> {
                 Err(SignatureError::Arg(i, what)) => {
                     let found = &types[i];
                     self.errors.push(
-                        Diagnostic::new(ErrorCode::TypeMismatch, format!("`{n}` expects {what}, found {}", article(found)))
-                            .label(args[i].span, format!("this is {}", article(found))),
+                        Diagnostic::new(
+                            ErrorCode::TypeMismatch,
+                            format!("`{n}` expects {what}, found {}", article(found)),
+                        )
+                        .label(args[i].span, format!("this is {}", article(found))),
                     );
                     Type::Any
                 }
@@ -811,7 +960,11 @@ impl<'a> Checker<'a> {
         }
         let mut candidates: Vec<&str> = builtins::NAMES.to_vec();
         candidates.extend(self.module.fns.keys().map(String::as_str));
-        let mut d = Diagnostic::new(ErrorCode::UnknownFunction, format!("unknown function `{n}`")).label(name.span, "not a function");
+        let mut d = Diagnostic::new(
+            ErrorCode::UnknownFunction,
+            format!("unknown function `{n}`"),
+        )
+        .label(name.span, "not a function");
         d.help = did_you_mean(n, candidates.iter().copied());
         self.errors.push(d);
         Type::Any
@@ -827,7 +980,12 @@ impl<'a> Checker<'a> {
         let (ta, tb) = (self.infer(a), self.infer(b));
         if matches!(ta, Any) || matches!(tb, Any) {
             return match op {
-                BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => Bool,
+                BinaryOp::Eq
+                | BinaryOp::Ne
+                | BinaryOp::Lt
+                | BinaryOp::Le
+                | BinaryOp::Gt
+                | BinaryOp::Ge => Bool,
                 _ => Any,
             };
         }
@@ -888,7 +1046,12 @@ impl<'a> Checker<'a> {
             None => {
                 let mut d = Diagnostic::new(
                     ErrorCode::InvalidOperands,
-                    format!("cannot apply `{}` to {} and {}", op.symbol(), article(&ta), article(&tb)),
+                    format!(
+                        "cannot apply `{}` to {} and {}",
+                        op.symbol(),
+                        article(&ta),
+                        article(&tb)
+                    ),
                 )
                 .label(a.span, format!("{}", article(&ta)))
                 .label(b.span, format!("{}", article(&tb)));
@@ -930,7 +1093,10 @@ fn record_target(want: &Type) -> Option<RecordTarget> {
         Type::Map(t) => Some(RecordTarget::Map((**t).clone())),
         Type::Optional(t) => record_target(t),
         Type::Union(ts) => {
-            let records: Vec<&Type> = ts.iter().filter(|t| matches!(t, Type::Record(_) | Type::Map(_))).collect();
+            let records: Vec<&Type> = ts
+                .iter()
+                .filter(|t| matches!(t, Type::Record(_) | Type::Map(_)))
+                .collect();
             match records.as_slice() {
                 [one] => record_target(one),
                 _ => None,
@@ -950,7 +1116,12 @@ fn enum_values(want: &Type) -> Option<&[String]> {
 
 fn interpolates(t: &Type) -> bool {
     match t {
-        Type::List(_) | Type::Map(_) | Type::Record(_) | Type::Null | Type::Instance(_) | Type::Namespace(_) => false,
+        Type::List(_)
+        | Type::Map(_)
+        | Type::Record(_)
+        | Type::Null
+        | Type::Instance(_)
+        | Type::Namespace(_) => false,
         Type::Optional(inner) => interpolates(inner),
         _ => true,
     }
@@ -967,7 +1138,9 @@ pub fn article(t: &Type) -> String {
                 _ => parts.join(""),
             }
         }
-        Type::Optional(inner) if matches!(**inner, Type::Union(_)) => format!("{} or null", article(inner)),
+        Type::Optional(inner) if matches!(**inner, Type::Union(_)) => {
+            format!("{} or null", article(inner))
+        }
         Type::Null | Type::Namespace(_) | Type::AnyResource => s,
         Type::Record(_) => "a record".to_string(),
         Type::Enum(_) => format!("one of {s}"),
@@ -977,40 +1150,57 @@ pub fn article(t: &Type) -> String {
 }
 
 fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
-    let mut d = Diagnostic::new(ErrorCode::TypeMismatch, format!("expected {}, found {}", article(want), article(have)))
-        .label(span, format!("this is {}", article(have)));
+    let mut d = Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("expected {}, found {}", article(want), article(have)),
+    )
+    .label(span, format!("this is {}", article(have)));
     let base = match want {
         Type::Optional(t) => t,
         t => t,
     };
     match (base, have) {
-        (Type::Duration, Type::Int) => d = d.help("write a duration with its unit: 10s, 500ms, 1h30m"),
+        (Type::Duration, Type::Int) => {
+            d = d.help("write a duration with its unit: 10s, 500ms, 1h30m")
+        }
         (Type::Size, Type::Int) => d = d.help("write a size with its unit: 512MiB, 1GiB"),
-        (Type::String, Type::Int | Type::Float | Type::Bool) => d = d.help("write it in quotes, or interpolate: \"${x}\""),
+        (Type::String, Type::Int | Type::Float | Type::Bool) => {
+            d = d.help("write it in quotes, or interpolate: \"${x}\"")
+        }
         _ => {}
     }
     d
 }
 
 fn duplicate_key(name: &str, span: Span, first: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::DuplicateKey, format!("key `{name}` is given twice"))
-        .label(span, "given again here")
-        .label(first, "first given here")
+    Diagnostic::new(
+        ErrorCode::DuplicateKey,
+        format!("key `{name}` is given twice"),
+    )
+    .label(span, "given again here")
+    .label(first, "first given here")
 }
 
 fn operand_error(op: &str, t: &Type, span: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::InvalidOperands, format!("cannot apply `{op}` to {}", article(t)))
-        .label(span, format!("this is {}", article(t)))
+    Diagnostic::new(
+        ErrorCode::InvalidOperands,
+        format!("cannot apply `{op}` to {}", article(t)),
+    )
+    .label(span, format!("this is {}", article(t)))
 }
 
 fn single_var_over_map(span: Span) -> Diagnostic {
-    Diagnostic::new(ErrorCode::TypeMismatch, "a loop over a map needs two variables")
-        .label(span, "this is a map")
-        .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`")
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        "a loop over a map needs two variables",
+    )
+    .label(span, "this is a map")
+    .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`")
 }
 
 fn display_name(e: &Expr) -> String {
-    e.as_plain_string().map_or_else(|| "…".to_string(), str::to_string)
+    e.as_plain_string()
+        .map_or_else(|| "…".to_string(), str::to_string)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -22,7 +22,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Image, Kind::Network, Kind::Volume, Kind::Container, Kind::Service];
+    pub const ALL: [Kind; 5] = [
+        Kind::Image,
+        Kind::Network,
+        Kind::Volume,
+        Kind::Container,
+        Kind::Service,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,7 +110,12 @@ impl Type {
     }
 
     pub fn record(fields: &[(&str, Type)]) -> Type {
-        Type::Record(Arc::new(fields.iter().map(|(k, t)| (k.to_string(), t.clone())).collect()))
+        Type::Record(Arc::new(
+            fields
+                .iter()
+                .map(|(k, t)| (k.to_string(), t.clone()))
+                .collect(),
+        ))
     }
 
     pub fn union(types: &[Type]) -> Type {
@@ -151,8 +162,11 @@ impl Type {
             (Map(t), Map(f)) => t.accepts(f),
             (Map(t), Record(fields)) => fields.values().all(|f| t.accepts(f)),
             (Record(want), Record(have)) => {
-                have.iter().all(|(k, f)| want.get(k).is_some_and(|t| t.accepts(f)))
-                    && want.iter().all(|(k, t)| have.contains_key(k) || matches!(t, Optional(_) | Any))
+                have.iter()
+                    .all(|(k, f)| want.get(k).is_some_and(|t| t.accepts(f)))
+                    && want
+                        .iter()
+                        .all(|(k, t)| have.contains_key(k) || matches!(t, Optional(_) | Any))
             }
             (Record(want), Map(f)) => want.values().all(|t| t.accepts(f)),
             (AnyResource, Resource(_) | Instance(_)) => true,
@@ -243,6 +257,20 @@ pub fn named_type(name: &str) -> Option<Type> {
 }
 
 pub const TYPE_NAMES: &[&str] = &[
-    "any", "string", "int", "float", "bool", "duration", "size", "port", "secret", "list", "map", "image", "network",
-    "volume", "container", "service",
+    "any",
+    "string",
+    "int",
+    "float",
+    "bool",
+    "duration",
+    "size",
+    "port",
+    "secret",
+    "list",
+    "map",
+    "image",
+    "network",
+    "volume",
+    "container",
+    "service",
 ];
