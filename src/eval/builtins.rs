@@ -194,10 +194,10 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
             args[0].clone()
         }
         "min" | "max" => {
-            if let [single] = args {
-                if let Type::List(e) = single {
-                    return Ok((**e).clone());
-                }
+            if let [single] = args
+                && let Type::List(e) = single
+            {
+                return Ok((**e).clone());
             }
             for (i, a) in args.iter().enumerate() {
                 want(
@@ -268,7 +268,7 @@ fn list<'a>(v: &'a Value, what: &str) -> Result<&'a [Value], String> {
     }
 }
 
-fn map<'a>(v: &'a Value) -> Result<&'a Map, String> {
+fn map(v: &Value) -> Result<&Map, String> {
     match v {
         Value::Map(m) => Ok(m),
         other => Err(format!("expected a map, found {}", other.describe())),

@@ -1317,32 +1317,32 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::Name(n) => self.lookup(inst, env, locals, n, e.span),
             ExprKind::Member(base, name) => {
-                if let ExprKind::Name(n) = &base.kind {
-                    if !self.is_bound(inst, env, locals, n) {
-                        if let Some(kind) = Kind::parse(n) {
-                            return self.resource_ref(inst, kind, &name.node, e.span);
-                        }
-                        if self.instances[inst].module.imports.contains_key(n.as_str()) {
-                            return self.instance_ref(inst, n, &name.node, e.span);
-                        }
+                if let ExprKind::Name(n) = &base.kind
+                    && !self.is_bound(inst, env, locals, n)
+                {
+                    if let Some(kind) = Kind::parse(n) {
+                        return self.resource_ref(inst, kind, &name.node, e.span);
+                    }
+                    if self.instances[inst].module.imports.contains_key(n.as_str()) {
+                        return self.instance_ref(inst, n, &name.node, e.span);
                     }
                 }
                 let v = self.eval(inst, env, locals, base)?;
                 self.member(&v, name, base.span)
             }
             ExprKind::Index(base, index) => {
-                if let ExprKind::Name(n) = &base.kind {
-                    if !self.is_bound(inst, env, locals, n) {
-                        let is_kind = Kind::parse(n);
-                        let is_alias = self.instances[inst].module.imports.contains_key(n.as_str());
-                        if is_kind.is_some() || is_alias {
-                            let key = self.eval(inst, env, locals, index)?;
-                            let key = self.name_text(&key, index.span, "resource name")?;
-                            return match is_kind {
-                                Some(kind) => self.resource_ref(inst, kind, &key, e.span),
-                                None => self.instance_ref(inst, n, &key, e.span),
-                            };
-                        }
+                if let ExprKind::Name(n) = &base.kind
+                    && !self.is_bound(inst, env, locals, n)
+                {
+                    let is_kind = Kind::parse(n);
+                    let is_alias = self.instances[inst].module.imports.contains_key(n.as_str());
+                    if is_kind.is_some() || is_alias {
+                        let key = self.eval(inst, env, locals, index)?;
+                        let key = self.name_text(&key, index.span, "resource name")?;
+                        return match is_kind {
+                            Some(kind) => self.resource_ref(inst, kind, &key, e.span),
+                            None => self.instance_ref(inst, n, &key, e.span),
+                        };
                     }
                 }
                 let v = self.eval(inst, env, locals, base)?;

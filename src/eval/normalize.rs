@@ -10,13 +10,16 @@ use crate::deployment::schema::{PROTOCOLS, RESTART_POLICIES};
 use crate::deployment::*;
 use crate::types::Kind;
 
+/// Finds a volume of the same module instance by name: (address, Docker name).
+pub type VolumeLookup<'a> = dyn Fn(&str) -> Option<(Rc<str>, Rc<str>)> + 'a;
+
 /// What normalization needs to know beyond the field values.
 pub struct Context<'a> {
     pub docker_name: &'a str,
     /// Directory relative paths resolve against; `None` in stdlib modules.
     pub dir: Option<&'a Path>,
     /// Volumes declared in the same module instance, by name: (address, Docker name).
-    pub volumes: &'a dyn Fn(&str) -> Option<(Rc<str>, Rc<str>)>,
+    pub volumes: &'a VolumeLookup<'a>,
 }
 
 /// A value the schema's types accept but Docker would not.
@@ -243,27 +246,27 @@ impl Normalizer<'_, '_> {
                 self.error("push", "only built images can be pushed", None);
             }
         }
-        if let Some(t) = &tag {
-            if !valid_reference(t) {
+        if let Some(t) = &tag
+            && !valid_reference(t)
+        {
+            self.error(
+                "tag",
+                format!("`{t}` is not a valid image reference"),
+                Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"),
+            );
+        }
+        if let Some(b) = &build
+            && tag.is_none()
+        {
+            if push {
                 self.error(
-                    "tag",
-                    format!("`{t}` is not a valid image reference"),
-                    Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"),
+                    "push",
+                    "pushing needs a `tag` naming the registry",
+                    Some("`tag = \"127.0.0.1:5000/app:1.0\"`"),
                 );
             }
-        }
-        if let Some(b) = &build {
-            if tag.is_none() {
-                if push {
-                    self.error(
-                        "push",
-                        "pushing needs a `tag` naming the registry",
-                        Some("`tag = \"127.0.0.1:5000/app:1.0\"`"),
-                    );
-                }
-                let short = b.content_hash.get(..12).unwrap_or(&b.content_hash);
-                tag = Some(format!("{}:{short}", self.ctx.docker_name));
-            }
+            let short = b.content_hash.get(..12).unwrap_or(&b.content_hash);
+            tag = Some(format!("{}:{short}", self.ctx.docker_name));
         }
         ImageSpec {
             reference,
@@ -278,9 +281,7 @@ impl Normalizer<'_, '_> {
             .get("context")
             .and_then(|v| v.to_text())
             .map(|(t, _)| t.to_string())?;
-        let Some(context) = self.path(&context_text, "build") else {
-            return None;
-        };
+        let context = self.path(&context_text, "build")?;
         let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
             Some((t, _)) => t.to_string(),
             None => "Dockerfile".to_string(),
@@ -338,14 +339,14 @@ impl Normalizer<'_, '_> {
 
     fn network(&mut self, fields: &Fields) -> NetworkSpec {
         let subnet = self.opt_text(fields, "subnet");
-        if let Some(s) = &subnet {
-            if !valid_cidr(s) {
-                self.error(
-                    "subnet",
-                    format!("`{s}` is not a subnet in CIDR notation"),
-                    Some("like `10.20.0.0/16`"),
-                );
-            }
+        if let Some(s) = &subnet
+            && !valid_cidr(s)
+        {
+            self.error(
+                "subnet",
+                format!("`{s}` is not a subnet in CIDR notation"),
+                Some("like `10.20.0.0/16`"),
+            );
         }
         NetworkSpec {
             driver: self
@@ -438,11 +439,10 @@ impl Normalizer<'_, '_> {
                     };
                     let text = |k: &str| m.get(k).and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
                     let ip = text("ip");
-                    if let Some(ip) = &ip {
-                        if ip.parse::<std::net::IpAddr>().is_err() {
+                    if let Some(ip) = &ip
+                        && ip.parse::<std::net::IpAddr>().is_err() {
                             self.error("ports", format!("`{ip}` is not an IP address"), None);
                         }
-                    }
                     out.push(PortSpec {
                         container: int("container").unwrap_or(0),
                         protocol: text("protocol").unwrap_or_else(|| "tcp".into()),
@@ -998,10 +998,10 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
             _ => return Err(bad()),
         }
     };
-    if let Some(ip) = &ip {
-        if ip.parse::<std::net::IpAddr>().is_err() {
-            return Err(format!("`{ip}` in `{text}` is not an IP address"));
-        }
+    if let Some(ip) = &ip
+        && ip.parse::<std::net::IpAddr>().is_err()
+    {
+        return Err(format!("`{ip}` in `{text}` is not an IP address"));
     }
     let (host, container) = match rest.split_once(':') {
         Some((h, c)) => (if h.is_empty() { None } else { Some(h) }, c),
@@ -1009,14 +1009,15 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
     };
     let container = port_range(container, text)?;
     let host = host.map(|h| port_range(h, text)).transpose()?;
-    if let Some(h) = &host {
-        if h.len() != container.len() && h.len() != 1 {
-            return Err(format!(
-                "`{text}` maps {} host ports to {} container ports",
-                h.len(),
-                container.len()
-            ));
-        }
+    if let Some(h) = &host
+        && h.len() != container.len()
+        && h.len() != 1
+    {
+        return Err(format!(
+            "`{text}` maps {} host ports to {} container ports",
+            h.len(),
+            container.len()
+        ));
     }
     Ok(container
         .iter()
@@ -1063,10 +1064,10 @@ pub fn valid_reference(r: &str) -> bool {
         Some((n, d)) => (n, Some(d)),
         None => (r, None),
     };
-    if let Some(d) = digest {
-        if !d.contains(':') {
-            return false;
-        }
+    if let Some(d) = digest
+        && !d.contains(':')
+    {
+        return false;
     }
     // The tag is after the last ':' that follows the last '/'.
     let last_slash = name.rfind('/').map_or(0, |i| i + 1);

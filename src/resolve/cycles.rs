@@ -63,10 +63,10 @@ fn check_definitions(module: &super::Module, errors: &mut Vec<Diagnostic>) {
     for (name, (def, _, exprs)) in &defs {
         let mut out = Vec::new();
         let mut locals: Vec<String> = Vec::new();
-        if *def == Def::Fn {
-            if let Some(f) = module.fns.get(*name) {
-                locals.extend(f.params.iter().map(|(p, _)| p.node.clone()));
-            }
+        if *def == Def::Fn
+            && let Some(f) = module.fns.get(*name)
+        {
+            locals.extend(f.params.iter().map(|(p, _)| p.node.clone()));
         }
         for e in exprs {
             free_names(e, &mut locals, &mut |n, span| {

@@ -676,14 +676,13 @@ enum Piece {
 /// Strips a `"""` string's first newline, the indentation of its closing
 /// line, and the indentation common to its non-blank lines. Only raw text
 /// counts as indentation; escapes and interpolations are content.
-fn dedent(pieces: &mut Vec<Piece>) {
-    if let Some(Piece::Raw(first)) = pieces.first_mut() {
-        if let Some(rest) = first
+fn dedent(pieces: &mut [Piece]) {
+    if let Some(Piece::Raw(first)) = pieces.first_mut()
+        && let Some(rest) = first
             .strip_prefix("\r\n")
             .or_else(|| first.strip_prefix('\n'))
-        {
-            *first = rest.to_string();
-        }
+    {
+        *first = rest.to_string();
     }
     if let Some(Piece::Raw(last)) = pieces.last_mut() {
         let tail_start = last.rfind('\n').map_or(0, |i| i + 1);

@@ -1053,8 +1053,8 @@ impl<'a> Checker<'a> {
                         article(&tb)
                     ),
                 )
-                .label(a.span, format!("{}", article(&ta)))
-                .label(b.span, format!("{}", article(&tb)));
+                .label(a.span, article(&ta).to_string())
+                .label(b.span, article(&tb).to_string());
                 if op == BinaryOp::Add && (ta.is_stringy() || tb.is_stringy()) {
                     d = d.help("build the string with interpolation: \"${a}${b}\"");
                 }
