@@ -68,3 +68,30 @@ fn compile_output_is_byte_identical_across_runs() {
         assert_eq!(stdout(&stackc(&args)), first);
     }
 }
+
+#[test]
+fn a_missing_stack_is_e0501() {
+    // E0501 is about the path on the command line, so no case file can show it.
+    let out = stackc(&["check", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("E0501"), "{err}");
+    assert!(err.contains("`no/such/dir` does not exist"), "{err}");
+
+    // A directory without main.stack.
+    let out = stackc(&["check", "tests"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("E0501"), "{err}");
+    assert!(err.contains("no main.stack in `tests`"), "{err}");
+    assert!(err.contains("help: a stack is a directory holding main.stack"), "{err}");
+}
+
+#[test]
+fn an_unreadable_var_file_is_e0411() {
+    let out = stackc(&["check", "examples/hello", "--var-file", "no/such.vars"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("E0411"), "{err}");
+    assert!(err.contains("cannot read var file `no/such.vars`"), "{err}");
+}
