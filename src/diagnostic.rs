@@ -209,6 +209,8 @@ struct Report {
     code: ErrorCode,
     message: String,
     help: Option<String>,
+    /// Places in sensitive sources, named but not shown.
+    notes: Vec<String>,
     source: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
@@ -220,6 +222,7 @@ impl Report {
             code: diag.code,
             message: diag.message.clone(),
             help: diag.help.clone(),
+            notes: Vec::new(),
             source: None,
             labels: Vec::new(),
             related: Vec::new(),
@@ -227,6 +230,23 @@ impl Report {
         let primary = diag.labels.first().map(|l| l.span.source);
         for label in &diag.labels {
             let file = sources.get(label.span.source);
+            if file.sensitive {
+                // Parameter values may be secret: name the place, never show the text.
+                let text = if label.text.is_empty() {
+                    "here".to_string()
+                } else {
+                    label.text.clone()
+                };
+                let place = if file.name.starts_with("--var") {
+                    format!("in `{}`", file.name)
+                } else {
+                    format!("at {}", sources.location(label.span))
+                };
+                report
+                    .notes
+                    .push(format!("{text} ({place}; not shown: it may be secret)"));
+                continue;
+            }
             let labeled = LabeledSpan::new(
                 (!label.text.is_empty()).then(|| label.text.clone()),
                 label.span.start as usize,
@@ -245,6 +265,7 @@ impl Report {
                     code: diag.code,
                     message: format!("see {}", sources.location(label.span)),
                     help: None,
+                    notes: Vec::new(),
                     source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
                     labels: vec![labeled],
                     related: Vec::new(),
@@ -269,9 +290,13 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let mut lines: Vec<&str> = self.notes.iter().map(String::as_str).collect();
+        lines.extend(self.help.as_deref());
+        if lines.is_empty() {
+            None
+        } else {
+            Some(Box::new(lines.join("\n")))
+        }
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

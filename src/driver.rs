@@ -60,13 +60,29 @@ pub fn compile(options: &Options) -> Compilation {
 
 fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment, Vec<Diagnostic>> {
     let root = resolve::root_file(&options.path).map_err(|d| vec![d])?;
-    let program = resolve::load(&root, sources)?;
+    let program = resolve::load(&root, sources).map_err(in_order)?;
     let errors = types::check_program(&program);
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(in_order(errors));
     }
-    let vars = read_vars(options, &program, sources)?;
-    eval::evaluate(&program, sources, &vars)
+    let vars = read_vars(options, &program, sources).map_err(in_order)?;
+    eval::evaluate(&program, sources, &vars).map_err(in_order)
+}
+
+/// A phase's diagnostics in source order, each reported once (a loop can
+/// reach the same mistake many times).
+fn in_order(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| d.primary_span().map(|s| (s.source, s.start, s.end)));
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| {
+        let spans: Vec<(u32, u32, u32)> = d
+            .labels
+            .iter()
+            .map(|l| (l.span.source.0, l.span.start, l.span.end))
+            .collect();
+        seen.insert((d.code, d.message.clone(), spans))
+    });
+    diagnostics
 }
 
 /// Reads var files and `--var` values into one value per parameter.
@@ -89,31 +105,35 @@ fn read_vars(
     }
     let root = program.root();
     for raw in &options.vars {
-        let id = sources.add("--var".to_string(), None, raw.clone());
         let Some((name, text)) = raw.split_once('=') else {
+            // The text is not shown: it may be a secret given without its name.
             errors.push(
-                Diagnostic::new(
-                    ErrorCode::InvalidVariable,
-                    format!("`--var {raw}` is not NAME=VALUE"),
-                )
-                .label(Span::new(id, 0, raw.len()), "no `=`"),
+                Diagnostic::new(ErrorCode::InvalidVariable, "a `--var` is not NAME=VALUE").help(
+                    "write `--var NAME=VALUE` (the value given is not shown: it may be secret)",
+                ),
             );
             continue;
         };
         let name = name.trim().to_string();
-        let span = Span::new(id, name.len() + 1, raw.len());
         let ty = root
             .params
             .get(&name)
             .map(|p| types::check::resolve_type(&p.ty, &mut Vec::new()));
+        // Values of secret (or unknown) parameters never appear in diagnostics.
+        let source_name = format!("--var {name}");
+        let id = if ty.as_ref().is_some_and(|t| !t.contains_secret()) {
+            sources.add(source_name, None, text.to_string())
+        } else {
+            sources.add_sensitive(source_name, None, text.to_string())
+        };
+        let span = Span::new(id, 0, text.len());
         let value = match ty {
             Some(t)
                 if eval::needs_literal(&t)
                     && !(matches!(t, Type::Optional(_)) && text == "null") =>
             {
                 // Sizes and structured values are written as literals: `512MiB`, `[80, 443]`.
-                let value_id = sources.add(format!("--var {name}"), None, text.to_string());
-                match syntax::parse_expr(&sources.get(value_id).text, value_id) {
+                match syntax::parse_expr(&sources.get(id).text, id) {
                     Ok(e) => VarValue::Expr(e),
                     Err(d) => {
                         errors.push(d);
@@ -140,7 +160,7 @@ fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, 
             format!("cannot read var file `{}`: {e}", path.display()),
         )]
     })?;
-    let id = sources.add(
+    let id = sources.add_sensitive(
         path.display().to_string(),
         path.parent().map(Path::to_path_buf),
         text,

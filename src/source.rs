@@ -62,6 +62,9 @@ pub struct SourceFile {
     /// Directory that relative paths inside the file resolve against; `None` for stdlib files.
     pub dir: Option<PathBuf>,
     pub text: String,
+    /// Values for parameters (`--var`, var files): may hold secrets, so
+    /// diagnostics name the place but never quote the text.
+    pub sensitive: bool,
 }
 
 /// Every file read during one compilation.
@@ -72,8 +75,20 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, name: String, dir: Option<PathBuf>, text: String) -> SourceId {
-        self.files.push(SourceFile { name, dir, text });
+        self.files.push(SourceFile {
+            name,
+            dir,
+            text,
+            sensitive: false,
+        });
         SourceId((self.files.len() - 1) as u32)
+    }
+
+    /// Adds a file of parameter values, whose text diagnostics never show.
+    pub fn add_sensitive(&mut self, name: String, dir: Option<PathBuf>, text: String) -> SourceId {
+        let id = self.add(name, dir, text);
+        self.files[id.0 as usize].sensitive = true;
+        id
     }
 
     pub fn get(&self, id: SourceId) -> &SourceFile {

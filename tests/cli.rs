@@ -84,7 +84,10 @@ fn a_missing_stack_is_e0501() {
     let err = stderr(&out);
     assert!(err.contains("E0501"), "{err}");
     assert!(err.contains("no main.stack in `tests`"), "{err}");
-    assert!(err.contains("help: a stack is a directory holding main.stack"), "{err}");
+    assert!(
+        err.contains("help: a stack is a directory holding main.stack"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -94,4 +97,22 @@ fn an_unreadable_var_file_is_e0411() {
     let err = stderr(&out);
     assert!(err.contains("E0411"), "{err}");
     assert!(err.contains("cannot read var file `no/such.vars`"), "{err}");
+}
+
+#[test]
+fn errors_in_var_files_never_show_their_text() {
+    // prod.vars holds a secret on the line before the bad value.
+    let out = stackc(&[
+        "check",
+        "tests/fixtures/secret_var_file",
+        "--var-file",
+        "tests/fixtures/secret_var_file/prod.vars",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("E0301") && err.contains("prod.vars:2:12"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
 }

@@ -15,10 +15,7 @@ const NOT_FROM_SOURCES: &[&str] = &["E0501"];
 
 /// Codes no case shows because of a known bug. Each must really be missing from
 /// the snapshots, so an entry has to go once the bug is fixed and a case added.
-const KNOWN_MISSING: &[(&str, &str)] = &[(
-    "E0409",
-    "never emitted: a failing `file(…)` is reported as E0414 (bugs/E0409_file_not_found.stack)",
-)];
+const KNOWN_MISSING: &[(&str, &str)] = &[];
 
 /// One accepted snapshot: the case it was made from and the rendered output.
 struct Snapshot {

@@ -241,10 +241,41 @@ pub enum SignatureError {
     Arg(usize, String),
 }
 
-/// Runs a built-in. `dir` is the calling file's directory (for `file`).
-pub fn call(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, String> {
+/// Where `file` may read: the calling file's directory, within the stack's.
+#[derive(Clone, Copy)]
+pub struct Files<'a> {
+    /// The calling file's directory; `None` in standard library modules.
+    pub dir: Option<&'a Path>,
+    /// The stack's directory (the root file's): `file` never reads outside it.
+    pub root: Option<&'a Path>,
+}
+
+/// Why a call failed: a file that cannot be read, or a bad argument.
+pub enum CallError {
+    File(String),
+    Argument(String),
+}
+
+impl From<String> for CallError {
+    fn from(message: String) -> CallError {
+        CallError::Argument(message)
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(message: &str) -> CallError {
+        CallError::Argument(message.to_string())
+    }
+}
+
+/// Runs a built-in.
+pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
     let secret = args.iter().any(Value::is_secret);
-    let out = call_plain(name, args, dir)?;
+    let out = if name == "file" {
+        read_file(args, files)?
+    } else {
+        call_plain(name, args)?
+    };
     Ok(
         if secret && !matches!(name, "len" | "contains" | "starts_with" | "ends_with") {
             out.tainted()
@@ -252,6 +283,35 @@ pub fn call(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, Str
             out
         },
     )
+}
+
+/// `file(path)`: a file next to the source, never outside the stack's
+/// directory, so a stack compiles the same wherever it is checked out.
+fn read_file(args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
+    let [p] = args else {
+        return Err("`file` takes one path".into());
+    };
+    let p = text(p, "a path")?;
+    let (Some(dir), Some(root)) = (files.dir, files.root) else {
+        return Err("`file` is not available in standard library modules".into());
+    };
+    if Path::new(&p).is_absolute() {
+        return Err(
+            format!("`{p}` is absolute; `file` reads paths relative to the .stack file").into(),
+        );
+    }
+    let absolute = |p: &Path| {
+        crate::resolve::normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let path = absolute(&dir.join(&p));
+    let root = absolute(root);
+    if !path.starts_with(&root) {
+        return Err(format!("`{p}` is outside the stack's directory").into());
+    }
+    let shown = crate::resolve::normalize(&dir.join(&p));
+    std::fs::read_to_string(&path)
+        .map(Value::str)
+        .map_err(|e| CallError::File(format!("cannot read `{}`: {e}", shown.display())))
 }
 
 fn text(v: &Value, what: &str) -> Result<String, String> {
@@ -282,7 +342,7 @@ fn int(v: &Value) -> Result<i64, String> {
     }
 }
 
-fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, String> {
+fn call_plain(name: &str, args: &[Value]) -> Result<Value, String> {
     Ok(match (name, args) {
         ("range", [n]) => range(0, int(n)?)?,
         ("range", [a, b]) => range(int(a)?, int(b)?)?,
@@ -435,17 +495,6 @@ fn call_plain(name: &str, args: &[Value], dir: Option<&Path>) -> Result<Value, S
         ("sha256", [s]) => {
             let digest = Sha256::digest(text(s, "a string")?.as_bytes());
             Value::str(hex(&digest))
-        }
-        ("file", [p]) => {
-            let p = text(p, "a path")?;
-            let Some(dir) = dir else {
-                return Err("`file` is not available in standard library modules".into());
-            };
-            let path = dir.join(&p);
-            Value::str(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
-            )
         }
         ("lookup", [m, k, default]) => map(m)?
             .get(&text(k, "a key string")?)

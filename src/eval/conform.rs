@@ -11,6 +11,8 @@ use crate::types::check::article;
 pub struct Mismatch {
     /// `[0].host`; empty for the value itself.
     pub path: String,
+    /// The same path, step by step, to find the literal that is wrong.
+    pub segments: Vec<Segment>,
     pub message: String,
     pub help: Option<String>,
     /// The type was right but the value is not allowed (a port out of range).
@@ -21,6 +23,7 @@ impl Mismatch {
     fn new(message: String) -> Mismatch {
         Mismatch {
             path: String::new(),
+            segments: Vec::new(),
             message,
             help: None,
             out_of_range: false,
@@ -28,10 +31,22 @@ impl Mismatch {
     }
 
     /// The same mismatch, one level further in (paths are built on the way out).
-    fn within(mut self, segment: String) -> Mismatch {
-        self.path.insert_str(0, &segment);
+    fn within(mut self, segment: Segment) -> Mismatch {
+        let text = match &segment {
+            Segment::Index(i) => format!("[{i}]"),
+            Segment::Key(k) => key_segment(k),
+        };
+        self.path.insert_str(0, &text);
+        self.segments.insert(0, segment);
         self
     }
+}
+
+/// One step into a value.
+#[derive(Debug, Clone)]
+pub enum Segment {
+    Index(usize),
+    Key(String),
 }
 
 /// The value as the type wants it; errors name the path inside the value.
@@ -109,7 +124,7 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
         (Type::List(elem), Value::List(xs)) => {
             let mut out: Option<Vec<Value>> = None;
             for (i, x) in xs.iter().enumerate() {
-                let changed = conform_ref(x, elem).map_err(|m| m.within(format!("[{i}]")))?;
+                let changed = conform_ref(x, elem).map_err(|m| m.within(Segment::Index(i)))?;
                 copy_on_write(&mut out, &xs[..i], changed, x);
             }
             Ok(out.map(Value::list))
@@ -117,7 +132,8 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
         (Type::Map(elem), Value::Map(m)) => {
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
-                let changed = conform_ref(x, elem).map_err(|e| e.within(key_segment(k)))?;
+                let changed =
+                    conform_ref(x, elem).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
             Ok(out.map(Value::map))
@@ -146,7 +162,7 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
                 let ft = fields.get(k).unwrap_or(&Type::Any);
-                let changed = conform_ref(x, ft).map_err(|e| e.within(key_segment(k)))?;
+                let changed = conform_ref(x, ft).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
             Ok(out.map(Value::map))

@@ -130,7 +130,7 @@ enum ResourceMemo {
 }
 
 /// A node being computed, for naming cycles.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Node<'p> {
     Param(usize, &'p str),
     /// Instance, frame (0 for the top level), name.
@@ -157,6 +157,8 @@ struct Evaluator<'p> {
     vars: HashMap<&'p str, &'p VarInput>,
     instances: Vec<Instance<'p>>,
     active: Vec<Node<'p>>,
+    /// The same nodes, for constant-time cycle checks on deep chains.
+    active_set: std::collections::HashSet<Node<'p>, foldhash::fast::FixedState>,
     /// Every declared resource, by address.
     addresses: HashMap<Rc<str>, Rc<ResourceDeclared<'p>>>,
     /// Evaluated resources, by address.
@@ -175,6 +177,7 @@ impl<'p> Evaluator<'p> {
             vars: vars.iter().map(|v| (v.name.as_str(), v)).collect(),
             instances: Vec::new(),
             active: Vec::new(),
+            active_set: Default::default(),
             addresses: HashMap::default(),
             resources: HashMap::default(),
             collectors: Vec::new(),
@@ -355,7 +358,20 @@ impl<'p> Evaluator<'p> {
 
     /// Marks `node` as being computed; on a cycle reports it and fails.
     fn enter(&mut self, node: Node<'p>, span: Span) -> R<()> {
-        if let Some(pos) = self.active.iter().position(|n| *n == node) {
+        if self.active_set.contains(&node) {
+            if let Node::Structure(inst) = node {
+                // A loop head or condition that needs the resources being declared.
+                let what = self.instance_label(inst);
+                return Err(self.error(
+                    Diagnostic::new(
+                        ErrorCode::EvalCycle,
+                        format!("a `for` or `if` of {what} refers to the resources that the `for`s and `if`s declare"),
+                    )
+                    .label(span, "needs the resources while they are being declared")
+                    .help("loop over values that do not come from this module's resources"),
+                ));
+            }
+            let pos = self.active.iter().position(|n| *n == node).unwrap_or(0);
             let label = self.label(&node);
             let mut path: Vec<String> = self.active[pos..].iter().map(|n| self.label(n)).collect();
             path.push(label.clone());
@@ -369,6 +385,7 @@ impl<'p> Evaluator<'p> {
                     .help("break the cycle: one of these values must not need the other"),
             ));
         }
+        self.active_set.insert(node.clone());
         self.active.push(node);
         Ok(())
     }
@@ -384,7 +401,9 @@ impl<'p> Evaluator<'p> {
     }
 
     fn leave(&mut self) {
-        self.active.pop();
+        if let Some(node) = self.active.pop() {
+            self.active_set.remove(&node);
+        }
     }
 
     fn record(&mut self, deps: &BTreeSet<Rc<str>>) {
@@ -712,35 +731,43 @@ impl<'p> Evaluator<'p> {
     fn param_value(&mut self, inst: usize, param: &'p Param, ty: &Type) -> R<Value> {
         let name = param.name.node.as_str();
         // A value given by the caller: --var for the root, a field for an instance.
-        let (given, span) = if inst == 0 {
+        let given: Option<(Value, Span, Option<&'p Expr>)> = if inst == 0 {
             match self.vars.get(name).copied() {
-                Some(var) => (Some(self.var_value(var, ty)?), var.span),
-                None => (None, param.name.span),
+                Some(var) => {
+                    let expr = match &var.value {
+                        VarValue::Expr(e) => Some(e),
+                        _ => None,
+                    };
+                    Some((self.var_value(var, ty)?, var.span, expr))
+                }
+                None => None,
             }
         } else if let Some((parent, decl)) = self.instances[inst].parent.clone() {
-            match decl
+            let field = decl
                 .decl
                 .fields
                 .iter()
-                .find(|f| f.key.static_name() == Some(name))
-            {
+                .find(|f| f.key.static_name() == Some(name));
+            match field {
                 Some(field) => {
                     let mut locals = Vec::new();
-                    (
-                        Some(self.eval(parent, &decl.env, &mut locals, &field.value)?),
-                        field.value.span,
-                    )
+                    let v = self.eval(parent, &decl.env, &mut locals, &field.value)?;
+                    Some((v, field.value.span, Some(&field.value)))
                 }
-                None => (None, param.name.span),
+                None => None,
             }
         } else {
-            (None, param.name.span)
+            None
         };
-        let (value, span) = match (given, &param.default) {
-            (Some(v), _) => (v, span),
+        let (value, span, expr) = match (given, &param.default) {
+            (Some(given), _) => given,
             (None, Some(default)) => {
                 let mut locals = Vec::new();
-                (self.eval(inst, &None, &mut locals, default)?, default.span)
+                (
+                    self.eval(inst, &None, &mut locals, default)?,
+                    default.span,
+                    Some(default),
+                )
             }
             (None, None) => {
                 let help = if inst == 0 {
@@ -758,7 +785,7 @@ impl<'p> Evaluator<'p> {
                 ));
             }
         };
-        self.conform_at(value, ty, span, &format!("parameter `{name}`"))
+        self.conform_expr(value, ty, span, expr, &format!("parameter `{name}`"))
     }
 
     fn top_let(&mut self, inst: usize, name: &str, use_span: Span) -> R<Value> {
@@ -808,7 +835,13 @@ impl<'p> Evaluator<'p> {
         match &l.ty {
             Some(te) => {
                 let ty = resolve_type(te, &mut Vec::new());
-                self.conform_at(v, &ty, l.value.span, &format!("`{}`", l.name.node))
+                self.conform_expr(
+                    v,
+                    &ty,
+                    l.value.span,
+                    Some(&l.value),
+                    &format!("`{}`", l.name.node),
+                )
             }
             None => Ok(v),
         }
@@ -951,7 +984,13 @@ impl<'p> Evaluator<'p> {
             let value = self
                 .eval(inst, &decl.env, &mut locals, &field.value)
                 .and_then(|v| {
-                    self.conform_at(v, &def.accepted(), field.value.span, &format!("`{fname}`"))
+                    self.conform_expr(
+                        v,
+                        &def.accepted(),
+                        field.value.span,
+                        Some(&field.value),
+                        &format!("`{fname}`"),
+                    )
                 });
             match value {
                 Ok(v) => {
@@ -984,9 +1023,19 @@ impl<'p> Evaluator<'p> {
             Err(errors) => {
                 for e in errors {
                     let span = spans.get(&e.field).copied().unwrap_or(decl.decl.name.span);
-                    let mut d = Diagnostic::new(ErrorCode::InvalidValue, e.message)
+                    // Messages quote values; never a secret one.
+                    let mut secrets = Vec::new();
+                    if let Some(v) = fields.get(&e.field) {
+                        secret_texts(v, &mut secrets);
+                    }
+                    let code = if e.file {
+                        ErrorCode::FileError
+                    } else {
+                        ErrorCode::InvalidValue
+                    };
+                    let mut d = Diagnostic::new(code, mask(&e.message, &secrets))
                         .label(span, format!("in `{}`", e.field));
-                    d.help = e.help;
+                    d.help = e.help.map(|h| mask(&h, &secrets));
                     self.errors.push(d);
                 }
                 return Err(Reported);
@@ -1013,10 +1062,25 @@ impl<'p> Evaluator<'p> {
                     v => (v.clone(), Condition::Started),
                 };
                 for address in self.dependency_targets(&target) {
+                    if address == decl.address {
+                        let span = spans
+                            .get("depends_on")
+                            .copied()
+                            .unwrap_or(decl.decl.name.span);
+                        return Err(self.error(
+                            Diagnostic::new(
+                                ErrorCode::DependencyCycle,
+                                format!("`{address}` depends on itself"),
+                            )
+                            .label(span, "lists the resource it is in")
+                            .help("remove it from its own `depends_on`"),
+                        ));
+                    }
                     deps.insert(address, condition);
                 }
             }
         }
+        // A resource may refer to itself (its own name); that is not a dependency.
         deps.remove(&decl.address);
         let name = match &normalized.spec {
             deployment::Spec::Image(i) => i
@@ -1102,7 +1166,13 @@ impl<'p> Evaluator<'p> {
                     format!("there is no `{alias}` instance named `{name}`"),
                 )
                 .label(span, "referenced here");
-                d.help = did_you_mean(name, names.iter().copied());
+                d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
+                    Some(if names.is_empty() {
+                        format!("no `{alias}` instance is declared in this module")
+                    } else {
+                        format!("the `{alias}` instances are: {}", names.join(", "))
+                    })
+                });
                 Err(self.error(d))
             }
         }
@@ -1200,6 +1270,19 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------ expressions
 
     fn conform_at(&mut self, v: Value, ty: &Type, span: Span, what: &str) -> R<Value> {
+        self.conform_expr(v, ty, span, None, what)
+    }
+
+    /// Conforms a value computed by `expr`; an error inside a literal points
+    /// at the element or field that is wrong.
+    fn conform_expr(
+        &mut self,
+        v: Value,
+        ty: &Type,
+        span: Span,
+        expr: Option<&Expr>,
+        what: &str,
+    ) -> R<Value> {
         conform(v, ty).map_err(|m: Mismatch| {
             let at = if m.path.is_empty() {
                 String::new()
@@ -1211,6 +1294,7 @@ impl<'p> Evaluator<'p> {
             } else {
                 ErrorCode::TypeMismatch
             };
+            let span = expr.map_or(span, |e| locate(e, &m.segments).span);
             let mut d = Diagnostic::new(code, format!("invalid {what}{at}: {}", m.message))
                 .label(span, "this value");
             d.help = m.help;
@@ -1636,14 +1720,18 @@ impl<'p> Evaluator<'p> {
                 None => Ok(result),
             };
         }
-        let dir = self.sources.dir_of(module.source);
-        builtins::call(&name.node, &values, dir).map_err(|message| {
+        let files = builtins::Files {
+            dir: self.sources.dir_of(module.source),
+            root: self.sources.dir_of(self.program.root().source),
+        };
+        builtins::call(&name.node, &values, files).map_err(|e| {
+            let (code, message) = match e {
+                builtins::CallError::File(m) => (ErrorCode::FileError, m),
+                builtins::CallError::Argument(m) => (ErrorCode::InvalidArgument, m),
+            };
             self.error(
-                Diagnostic::new(
-                    ErrorCode::InvalidArgument,
-                    format!("`{}`: {message}", name.node),
-                )
-                .label(span, "in this call"),
+                Diagnostic::new(code, format!("`{}`: {message}", name.node))
+                    .label(span, "in this call"),
             )
         })
     }
@@ -1791,6 +1879,57 @@ impl<'p> Evaluator<'p> {
             Err(d) => Err(self.error(d)),
         }
     }
+}
+
+/// The innermost literal along a path into a value: `[0].host` of
+/// `[{ host = 70000 }]` is `70000`.
+fn locate<'e>(e: &'e Expr, segments: &[conform::Segment]) -> &'e Expr {
+    let Some((first, rest)) = segments.split_first() else {
+        return e;
+    };
+    let inner = match (&e.kind, first) {
+        (ExprKind::List(items), conform::Segment::Index(i)) => items.get(*i),
+        (ExprKind::Record(fields), conform::Segment::Key(k)) => fields
+            .iter()
+            .find(|f| f.key.static_name() == Some(k.as_str()))
+            .map(|f| &f.value),
+        _ => None,
+    };
+    inner.map_or(e, |inner| locate(inner, rest))
+}
+
+/// Every secret string inside a value.
+fn secret_texts(v: &Value, out: &mut Vec<Rc<str>>) {
+    match v {
+        Value::Str(s) if s.secret && !s.text.is_empty() => out.push(s.text.clone()),
+        Value::List(xs) => xs.iter().for_each(|x| secret_texts(x, out)),
+        Value::Map(m) => m.values().for_each(|x| secret_texts(x, out)),
+        _ => {}
+    }
+}
+
+/// The message with every secret, and every `quoted` part of one, shown as `(secret)`.
+fn mask(text: &str, secrets: &[Rc<str>]) -> String {
+    if secrets.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are between backticks: values quoted by the message.
+        let quoted = i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part));
+        out.push_str(if quoted {
+            deployment::SECRET_MASK
+        } else {
+            part
+        });
+    }
+    for s in secrets {
+        out = out.replace(&**s, deployment::SECRET_MASK);
+    }
+    out
 }
 
 fn as_f64(v: &Value) -> f64 {

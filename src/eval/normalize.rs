@@ -28,6 +28,8 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
     pub help: Option<String>,
+    /// A file the field names cannot be read (rather than a bad value).
+    pub file: bool,
 }
 
 pub struct Normalized {
@@ -111,6 +113,7 @@ impl Normalizer<'_, '_> {
             field: field.to_string(),
             message: message.into(),
             help: help.map(str::to_string),
+            file: false,
         });
     }
 
@@ -304,6 +307,9 @@ impl Normalizer<'_, '_> {
             Ok(h) => h,
             Err(e) => {
                 self.error("build", e, None);
+                if let Some(last) = self.errors.last_mut() {
+                    last.file = true;
+                }
                 return None;
             }
         };

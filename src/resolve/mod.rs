@@ -105,7 +105,7 @@ pub fn load(root: &Path, sources: &mut SourceMap) -> Result<Program, Vec<Diagnos
     };
     let origin = Origin::File(canonical(root));
     let display = root.display().to_string();
-    loader.add(origin, display, root.parent().map(Path::to_path_buf), text);
+    loader.add(origin, display, Some(parent_dir(root)), text);
     let mut next = 0;
     while next < loader.files.len() {
         loader.load_imports(next);
@@ -264,7 +264,7 @@ impl Loader<'_> {
         match std::fs::read_to_string(&full) {
             Ok(text) => {
                 let display = full.display().to_string();
-                Some(self.add(origin, display, full.parent().map(Path::to_path_buf), text))
+                Some(self.add(origin, display, Some(parent_dir(&full)), text))
             }
             Err(e) => {
                 self.errors.push(
@@ -446,5 +446,13 @@ fn check_block_items(item: &ast::Item, errors: &mut Vec<Diagnostic>) {
                 other => check_block_items(other, errors),
             }
         }
+    }
+}
+
+/// The directory of a file, `.` for a bare file name.
+fn parent_dir(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }

@@ -119,9 +119,10 @@ struct Lower {
 }
 
 impl Lower {
+    /// The pair's span without the whitespace and comments pest skipped
+    /// after its last part (trying an optional or repeated tail).
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.source, s.start(), s.end())
+        Span::new(self.source, pair.as_span().start(), trimmed_end(pair))
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -401,7 +402,9 @@ impl Lower {
         if exceeds_depth(&expr, MAX_DEPTH) {
             return Err(Diagnostic::new(
                 ErrorCode::TooDeep,
-                format!("expression nested more than {MAX_DEPTH} levels deep"),
+                format!(
+                    "expression has more than {MAX_DEPTH} levels of nesting or chained operators"
+                ),
             )
             .label(expr.span, "too deep")
             .help("split the expression with `let` bindings"));
@@ -653,6 +656,32 @@ impl Lower {
             "internal error: unexpected parse tree shape",
         )
         .label(span, "here")
+    }
+}
+
+fn trimmed_end(pair: &Pair<'_, Rule>) -> usize {
+    let end = pair.as_span().end();
+    let Some(last) = pair.clone().into_inner().last() else {
+        return end;
+    };
+    let last_end = last.as_span().end();
+    let tail = pair.get_input().get(last_end..end).unwrap_or("");
+    if is_trivia(tail) {
+        trimmed_end(&last)
+    } else {
+        end
+    }
+}
+
+/// Whether text is only whitespace and comments.
+fn is_trivia(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        match rest.strip_prefix('#') {
+            Some(comment) => rest = comment.split_once('\n').map_or("", |(_, after)| after),
+            None => return rest.is_empty(),
+        }
     }
 }
 

@@ -23,14 +23,39 @@ pub(super) fn parse(
     source: SourceId,
 ) -> Result<Pairs<'_, Rule>, Diagnostic> {
     check_nesting(text, source)?;
-    StackParser::parse(rule, text).map_err(|e| syntax_error(e, source))
+    StackParser::parse(rule, text).map_err(|e| syntax_error(e, text, source))
 }
 
-fn syntax_error(e: pest::error::Error<Rule>, source: SourceId) -> Diagnostic {
+fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Diagnostic {
     let (start, end) = match e.location {
         InputLocation::Pos(p) => (p, p),
         InputLocation::Span((s, e)) => (s, e),
     };
+    // At the end of the input, the likely cause is a bracket or string left open.
+    let content_end = text.trim_end().len();
+    if start >= content_end {
+        if let Some((open, c)) = unclosed(text) {
+            let close = match c {
+                '(' => ')',
+                '[' => ']',
+                '{' => '}',
+                _ => '"',
+            };
+            let what = if c == '"' {
+                "string".to_string()
+            } else {
+                format!("`{c}`")
+            };
+            return Diagnostic::new(
+                ErrorCode::Syntax,
+                format!(
+                    "syntax error: unexpected end of file: the {what} opened here is never closed"
+                ),
+            )
+            .label(Span::new(source, open, open + 1), "opened here")
+            .help(format!("add `{close}` where it ends"));
+        }
+    }
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
             let mut expected: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
@@ -44,8 +69,69 @@ fn syntax_error(e: pest::error::Error<Rule>, source: SourceId) -> Diagnostic {
         }
         ErrorVariant::CustomError { message } => message.clone(),
     };
+    // A label at the very end of the input would not be drawn: point at the last character.
+    let (start, end) = if start >= content_end && content_end > 0 {
+        let last = text[..content_end]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(i, _)| i);
+        (last, content_end)
+    } else {
+        (start, end)
+    };
     Diagnostic::new(ErrorCode::Syntax, format!("syntax error: {message}"))
         .label(Span::new(source, start, end), "here")
+}
+
+/// The innermost bracket or string still open at the end of `text`, with its offset.
+fn unclosed(text: &str) -> Option<(usize, char)> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '#' => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let triple = text[i..].starts_with("\"\"\"");
+                if triple {
+                    chars.next();
+                    chars.next();
+                }
+                let mut closed = false;
+                while let Some((j, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' if !triple || text[j..].starts_with("\"\"\"") => {
+                            if triple {
+                                chars.next();
+                                chars.next();
+                            }
+                            closed = true;
+                            break;
+                        }
+                        '\n' if !triple => break,
+                        _ => {}
+                    }
+                }
+                if !closed {
+                    return Some((i, '"'));
+                }
+            }
+            '(' | '[' | '{' => open.push((i, c)),
+            ')' | ']' | '}' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
 }
 
 /// How a grammar rule is named in "expected …" messages; `None` hides it.

@@ -95,17 +95,20 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
         }
         TypeExprKind::Record(fields) => {
             let mut map = IndexMap::new();
+            let mut first: HashMap<&str, Span> = HashMap::new();
             for (name, t) in fields {
                 let t = resolve_type(t, errors);
-                if map.insert(name.node.clone(), t).is_some() {
+                if let Some(first) = first.insert(&name.node, name.span) {
                     errors.push(
                         Diagnostic::new(
                             ErrorCode::DuplicateKey,
                             format!("field `{}` is listed twice", name.node),
                         )
-                        .label(name.span, "again here"),
+                        .label(name.span, "again here")
+                        .label(first, "first listed here"),
                     );
                 }
+                map.insert(name.node.clone(), t);
             }
             Type::Record(Arc::new(map))
         }
@@ -231,16 +234,10 @@ impl<'a> Checker<'a> {
                     self.check(&o.name, &Type::String);
                     let t = self.infer(&o.value);
                     match o.name.as_plain_string() {
+                        // A second output of the same name is reported by evaluation,
+                        // which sees every output, including those built in blocks.
                         Some(name) if top => {
-                            if self.outputs.outputs.insert(name.to_string(), t).is_some() {
-                                self.errors.push(
-                                    Diagnostic::new(
-                                        ErrorCode::Duplicate,
-                                        format!("output `{name}` is defined twice"),
-                                    )
-                                    .label(o.name.span, "defined again here"),
-                                );
-                            }
+                            self.outputs.outputs.insert(name.to_string(), t);
                         }
                         _ => self.outputs.dynamic_outputs = true,
                     }
@@ -1138,9 +1135,7 @@ pub fn article(t: &Type) -> String {
                 _ => parts.join(""),
             }
         }
-        Type::Optional(inner) if matches!(**inner, Type::Union(_)) => {
-            format!("{} or null", article(inner))
-        }
+        Type::Optional(inner) => format!("{} or null", article(inner)),
         Type::Null | Type::Namespace(_) | Type::AnyResource => s,
         Type::Record(_) => "a record".to_string(),
         Type::Enum(_) => format!("one of {s}"),
@@ -1160,6 +1155,9 @@ fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
         t => t,
     };
     match (base, have) {
+        (_, Type::Namespace(super::Namespace::Kind(k))) => {
+            d = d.help(format!("refer to one {k}: `{k}.NAME` or `{k}[\"NAME\"]`"))
+        }
         (Type::Duration, Type::Int) => {
             d = d.help("write a duration with its unit: 10s, 500ms, 1h30m")
         }

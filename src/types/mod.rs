@@ -131,6 +131,17 @@ impl Type {
         Type::union(&[Type::String, Type::Int, Type::Float, Type::Bool])
     }
 
+    /// Whether values of this type can hold a secret.
+    pub fn contains_secret(&self) -> bool {
+        match self {
+            Type::Secret | Type::Any => true,
+            Type::List(t) | Type::Map(t) | Type::Optional(t) => t.contains_secret(),
+            Type::Record(fields) => fields.values().any(Type::contains_secret),
+            Type::Union(ts) => ts.iter().any(Type::contains_secret),
+            _ => false,
+        }
+    }
+
     /// Whether a string value is accepted.
     pub fn is_stringy(&self) -> bool {
         matches!(self, Type::String | Type::Secret | Type::Enum(_))
