@@ -33,28 +33,26 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Di
     };
     // At the end of the input, the likely cause is a bracket or string left open.
     let content_end = text.trim_end().len();
-    if start >= content_end {
-        if let Some((open, c)) = unclosed(text) {
-            let close = match c {
-                '(' => ')',
-                '[' => ']',
-                '{' => '}',
-                _ => '"',
-            };
-            let what = if c == '"' {
-                "string".to_string()
-            } else {
-                format!("`{c}`")
-            };
-            return Diagnostic::new(
-                ErrorCode::Syntax,
-                format!(
-                    "syntax error: unexpected end of file: the {what} opened here is never closed"
-                ),
-            )
-            .label(Span::new(source, open, open + 1), "opened here")
-            .help(format!("add `{close}` where it ends"));
-        }
+    if start >= content_end
+        && let Some((open, c)) = unclosed(text)
+    {
+        let close = match c {
+            '(' => ')',
+            '[' => ']',
+            '{' => '}',
+            _ => '"',
+        };
+        let what = if c == '"' {
+            "string".to_string()
+        } else {
+            format!("`{c}`")
+        };
+        return Diagnostic::new(
+            ErrorCode::Syntax,
+            format!("syntax error: unexpected end of file: the {what} opened here is never closed"),
+        )
+        .label(Span::new(source, open, open + 1), "opened here")
+        .help(format!("add `{close}` where it ends"));
     }
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
