@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use stackc::deployment::{Deployment, Spec};
 use stackc::diagnostic::{RenderOptions, render_all};
 use stackc::driver::{Options, compile};
 
@@ -18,10 +19,41 @@ fn run_case(path: &Path) -> String {
     };
     let compilation = compile(&options);
     let text = match compilation.result {
-        Ok(deployment) => deployment.to_json(false),
+        Ok(mut deployment) => {
+            mask_checkout_hashes(&mut deployment);
+            deployment.to_json(false)
+        }
         Err(diagnostics) => render_all(&diagnostics, &compilation.sources, RenderOptions::PLAIN),
     };
     redact(&text)
+}
+
+/// Absolute paths (bind mounts, build contexts) are redacted to `[ROOT]`, but
+/// the hashes of the specs that hold them, and of the containers and services
+/// running images built from them, still depend on where the repository is
+/// checked out: those hashes are masked too.
+fn mask_checkout_hashes(deployment: &mut Deployment) {
+    let root = root().to_string_lossy().into_owned();
+    let holds_root = |spec: &Spec| serde_json::to_string(spec).is_ok_and(|s| s.contains(&root));
+    let local: Vec<(String, String)> = deployment
+        .resources
+        .iter()
+        .filter(|r| holds_root(&r.spec))
+        .map(|r| (r.address.clone(), r.name.clone()))
+        .collect();
+    for r in &mut deployment.resources {
+        let image = match &r.spec {
+            Spec::Container(c) => Some(&c.image),
+            Spec::Service(s) => Some(&s.image),
+            _ => None,
+        };
+        let runs_local_image = image.is_some_and(|image| {
+            local.iter().any(|(address, name)| name == image && r.depends_on.iter().any(|d| &d.address == address))
+        });
+        if runs_local_image || local.iter().any(|(address, _)| *address == r.address) {
+            r.hash = "[HASH OF A SPEC WITH A CHECKOUT PATH]".to_string();
+        }
+    }
 }
 
 #[test]
@@ -40,6 +72,10 @@ fn cases() {
             .join("snapshots");
         insta::with_settings!({
             snapshot_path => dir,
+            // `glob!` suffixes names with the path below the common base of all
+            // matches (`name@ok__name.stack`) once cases sit in several directories;
+            // the snapshot is `snapshots/<stem>.snap` beside its input instead.
+            snapshot_suffix => "",
             prepend_module_to_snapshot => false,
             omit_expression => true,
             input_file => path,
