@@ -86,6 +86,20 @@ impl Resource {
     /// so a rebuilt image changes the containers that use it.
     pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
         let mut h = HashWriter(Sha256::new());
+        // A build is identified by its content, not by where the checkout
+        // lies: moving the project (or a CI runner's workspace) changes nothing.
+        let located;
+        let spec = match spec {
+            Spec::Image(image) if image.build.is_some() => {
+                let mut unlocated = image.clone();
+                if let Some(b) = &mut unlocated.build {
+                    b.context.clear();
+                }
+                located = Spec::Image(unlocated);
+                &located
+            }
+            spec => spec,
+        };
         // Writing to a hasher cannot fail, and serializing these types cannot either.
         let _ = serde_json::to_writer(&mut h, &(kind, name, spec));
         for e in extra {
