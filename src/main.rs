@@ -76,11 +76,9 @@ fn main() -> ExitCode {
             let compilation = driver::compile(&source.options());
             match compilation.result {
                 Ok(d) => {
-                    eprintln!(
-                        "ok: stack `{}` with {} resources",
-                        d.stack,
-                        d.resources.len()
-                    );
+                    let n = d.resources.len();
+                    let plural = if n == 1 { "" } else { "s" };
+                    eprintln!("ok: stack `{}` with {n} resource{plural}", d.stack);
                     ExitCode::SUCCESS
                 }
                 Err(diags) => report(&compilation.sources, &diags),

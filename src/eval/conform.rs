@@ -50,8 +50,10 @@ pub enum Segment {
 }
 
 /// The value as the type wants it; errors name the path inside the value.
-pub fn conform(v: Value, t: &Type) -> Result<Value, Mismatch> {
-    match conform_ref(&v, t) {
+/// With `fill`, optional record fields left out are added as `null` (for
+/// values the program reads back: parameters, lets, function arguments).
+pub fn conform(v: Value, t: &Type, fill: bool) -> Result<Value, Mismatch> {
+    match conform_ref(&v, t, fill) {
         Ok(Some(changed)) => Ok(changed),
         Ok(None) => Ok(v),
         Err(mut m) => {
@@ -82,11 +84,11 @@ fn key_segment(k: &str) -> String {
 /// Checks `v` against `t`: `Ok(None)` when the value fits as it is,
 /// `Ok(Some(x))` when it fits after conversion. Nothing is copied unless
 /// something changes.
-fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
+fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatch> {
     match (t, v) {
         (Type::Any, _) => Ok(None),
         (Type::Optional(_), Value::Null) => Ok(None),
-        (Type::Optional(inner), v) => conform_ref(v, inner),
+        (Type::Optional(inner), v) => conform_ref(v, inner, fill),
         (Type::String, Value::Str(_)) => Ok(None),
         (Type::Secret, Value::Str(s)) => Ok((!s.secret).then(|| v.clone().tainted())),
         (Type::Int, Value::Int(_)) => Ok(None),
@@ -124,7 +126,7 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
         (Type::List(elem), Value::List(xs)) => {
             let mut out: Option<Vec<Value>> = None;
             for (i, x) in xs.iter().enumerate() {
-                let changed = conform_ref(x, elem).map_err(|m| m.within(Segment::Index(i)))?;
+                let changed = conform_ref(x, elem, fill).map_err(|m| m.within(Segment::Index(i)))?;
                 copy_on_write(&mut out, &xs[..i], changed, x);
             }
             Ok(out.map(Value::list))
@@ -133,7 +135,7 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
                 let changed =
-                    conform_ref(x, elem).map_err(|e| e.within(Segment::Key(k.clone())))?;
+                    conform_ref(x, elem, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
             Ok(out.map(Value::map))
@@ -162,8 +164,18 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
                 let ft = fields.get(k).unwrap_or(&Type::Any);
-                let changed = conform_ref(x, ft).map_err(|e| e.within(Segment::Key(k.clone())))?;
+                let changed = conform_ref(x, ft, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
+            }
+            // Optional fields left out read as `null` (`svc.note`).
+            if fill && fields.keys().any(|k| !m.contains_key(k)) {
+                let mut filled = out.unwrap_or_else(|| (**m).clone());
+                for k in fields.keys() {
+                    if !filled.contains_key(k) {
+                        filled.insert(k.clone(), Value::Null);
+                    }
+                }
+                out = Some(filled);
             }
             Ok(out.map(Value::map))
         }
@@ -173,7 +185,7 @@ fn conform_ref(v: &Value, t: &Type) -> Result<Option<Value>, Mismatch> {
         (Type::Union(members), v) => {
             let mut closest: Option<Mismatch> = None;
             for m in members.iter().filter(|m| shape_matches(m, v)) {
-                match conform_ref(v, m) {
+                match conform_ref(v, m, fill) {
                     Ok(x) => return Ok(x),
                     Err(e) => {
                         closest.get_or_insert(e);

@@ -785,7 +785,7 @@ impl<'p> Evaluator<'p> {
                 ));
             }
         };
-        self.conform_expr(value, ty, span, expr, &format!("parameter `{name}`"))
+        self.conform_expr(value, ty, span, expr, &format!("parameter `{name}`"), true)
     }
 
     fn top_let(&mut self, inst: usize, name: &str, use_span: Span) -> R<Value> {
@@ -841,6 +841,7 @@ impl<'p> Evaluator<'p> {
                     l.value.span,
                     Some(&l.value),
                     &format!("`{}`", l.name.node),
+                    true,
                 )
             }
             None => Ok(v),
@@ -990,6 +991,7 @@ impl<'p> Evaluator<'p> {
                         field.value.span,
                         Some(&field.value),
                         &format!("`{fname}`"),
+                        false,
                     )
                 });
             match value {
@@ -1007,16 +1009,16 @@ impl<'p> Evaluator<'p> {
         let module = self.instances[inst].module;
         let dir = self.sources.dir_of(module.source).map(|d| d.to_path_buf());
         let structure = self.structure(inst, None)?;
-        let volumes = |name: &str| {
+        let lookup = |kind: Kind, name: &str| {
             structure
                 .resources
-                .get(&ResourceKey(Kind::Volume, name))
+                .get(&ResourceKey(kind, name))
                 .map(|d| (d.address.clone(), d.docker_name.clone()))
         };
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
             dir: dir.as_deref(),
-            volumes: &volumes,
+            lookup: &lookup,
         };
         let normalized = match normalize::normalize(kind, &fields, &ctx) {
             Ok(n) => n,
@@ -1028,12 +1030,7 @@ impl<'p> Evaluator<'p> {
                     if let Some(v) = fields.get(&e.field) {
                         secret_texts(v, &mut secrets);
                     }
-                    let code = if e.file {
-                        ErrorCode::FileError
-                    } else {
-                        ErrorCode::InvalidValue
-                    };
-                    let mut d = Diagnostic::new(code, mask(&e.message, &secrets))
+                    let mut d = Diagnostic::new(e.code, mask(&e.message, &secrets))
                         .label(span, format!("in `{}`", e.field));
                     d.help = e.help.map(|h| mask(&h, &secrets));
                     self.errors.push(d);
@@ -1062,6 +1059,8 @@ impl<'p> Evaluator<'p> {
                     v => (v.clone(), Condition::Started),
                 };
                 for address in self.dependency_targets(&target) {
+                    // Listed twice: the stronger condition holds.
+                    let condition = deps.get(&address).map_or(condition, |c| (*c).max(condition));
                     if address == decl.address {
                         let span = spans
                             .get("depends_on")
@@ -1270,7 +1269,7 @@ impl<'p> Evaluator<'p> {
     // ------------------------------------------------------------ expressions
 
     fn conform_at(&mut self, v: Value, ty: &Type, span: Span, what: &str) -> R<Value> {
-        self.conform_expr(v, ty, span, None, what)
+        self.conform_expr(v, ty, span, None, what, true)
     }
 
     /// Conforms a value computed by `expr`; an error inside a literal points
@@ -1282,8 +1281,9 @@ impl<'p> Evaluator<'p> {
         span: Span,
         expr: Option<&Expr>,
         what: &str,
+        fill: bool,
     ) -> R<Value> {
-        conform(v, ty).map_err(|m: Mismatch| {
+        conform(v, ty, fill).map_err(|m: Mismatch| {
             let at = if m.path.is_empty() {
                 String::new()
             } else {
@@ -1586,6 +1586,8 @@ impl<'p> Evaluator<'p> {
         let n = name.node.as_str();
         match v {
             Value::Ref(r) => match (r.kind, n) {
+                // An image's name is its reference, as `"${image.x}"` gives.
+                (Kind::Image, "name") => Ok(Value::str(r.yields.clone())),
                 (_, "name") => Ok(Value::str(r.name.clone())),
                 (Kind::Container, "hostname") => {
                     let resource = self.resource_at(&r.address, name.span)?;

@@ -8,18 +8,20 @@ use std::rc::Rc;
 use super::value::{Map, Value};
 use crate::deployment::schema::{PROTOCOLS, RESTART_POLICIES};
 use crate::deployment::*;
+use crate::diagnostic::ErrorCode;
 use crate::types::Kind;
 
-/// Finds a volume of the same module instance by name: (address, Docker name).
-pub type VolumeLookup<'a> = dyn Fn(&str) -> Option<(Rc<str>, Rc<str>)> + 'a;
+/// Finds a resource of the same module instance by kind and name: (address, Docker name).
+pub type Lookup<'a> = dyn Fn(Kind, &str) -> Option<(Rc<str>, Rc<str>)> + 'a;
 
 /// What normalization needs to know beyond the field values.
 pub struct Context<'a> {
     pub docker_name: &'a str,
     /// Directory relative paths resolve against; `None` in stdlib modules.
     pub dir: Option<&'a Path>,
-    /// Volumes declared in the same module instance, by name: (address, Docker name).
-    pub volumes: &'a VolumeLookup<'a>,
+    /// Networks and volumes named by a string resolve to the ones declared
+    /// in the same module instance; other names are external objects.
+    pub lookup: &'a Lookup<'a>,
 }
 
 /// A value the schema's types accept but Docker would not.
@@ -28,8 +30,7 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
     pub help: Option<String>,
-    /// A file the field names cannot be read (rather than a bad value).
-    pub file: bool,
+    pub code: ErrorCode,
 }
 
 pub struct Normalized {
@@ -37,7 +38,7 @@ pub struct Normalized {
     pub sensitive_paths: Vec<String>,
     /// The image resource a container or service runs, if any.
     pub image: Option<Rc<str>>,
-    /// Resources referred to by name in short forms (`"data:/srv"`).
+    /// Resources referred to by name (`"data:/srv"`, `networks = ["backend"]`).
     pub implicit_deps: Vec<Rc<str>>,
 }
 
@@ -113,8 +114,40 @@ impl Normalizer<'_, '_> {
             field: field.to_string(),
             message: message.into(),
             help: help.map(str::to_string),
-            file: false,
+            code: ErrorCode::InvalidValue,
         });
+    }
+
+    fn error_code(&mut self, code: ErrorCode, field: &str, message: impl Into<String>, help: Option<&str>) {
+        self.error(field, message, help);
+        if let Some(last) = self.errors.last_mut() {
+            last.code = code;
+        }
+    }
+
+    /// The Docker name of a network or volume given as a reference or a
+    /// name: a declared one of that name (a dependency), else an external one.
+    fn object_name(&mut self, v: &Value, kind: Kind, field: &str) -> Option<String> {
+        match v {
+            Value::Ref(r) => Some(r.name.to_string()),
+            Value::Str(s) if s.secret => {
+                self.error_code(
+                    ErrorCode::SecretExposed,
+                    field,
+                    format!("a {kind} name cannot be built from a secret"),
+                    Some("names are shown in plans and by Docker; keep secrets in values"),
+                );
+                None
+            }
+            Value::Str(s) => match (self.ctx.lookup)(kind, &s.text) {
+                Some((address, name)) => {
+                    self.implicit.push(address);
+                    Some(name.to_string())
+                }
+                None => Some(s.text.to_string()),
+            },
+            _ => None,
+        }
     }
 
     /// The text of a scalar, recording its pointer when it is secret.
@@ -210,9 +243,9 @@ impl Normalizer<'_, '_> {
     // ------------------------------------------------------------ image
 
     fn image_spec(&mut self, fields: &Fields) -> ImageSpec {
-        let reference = self.opt_text(fields, "ref");
+        let reference = self.reference_text(fields, "ref");
         let push = Self::bool(fields, "push");
-        let mut tag = self.opt_text(fields, "tag");
+        let mut tag = self.reference_text(fields, "tag");
         let build = match get(fields, "build") {
             Some(Value::Map(b)) => self.build(b),
             _ => None,
@@ -306,10 +339,7 @@ impl Normalizer<'_, '_> {
         ) {
             Ok(h) => h,
             Err(e) => {
-                self.error("build", e, None);
-                if let Some(last) = self.errors.last_mut() {
-                    last.file = true;
-                }
+                self.error_code(ErrorCode::FileError, "build", e, None);
                 return None;
             }
         };
@@ -377,14 +407,29 @@ impl Normalizer<'_, '_> {
 
     // ------------------------------------------------------------ container, service
 
+    /// An image reference given as text: shown everywhere, so never secret.
+    fn reference_text(&mut self, fields: &Fields, field: &str) -> Option<String> {
+        let v = get(fields, field)?;
+        if v.is_secret() {
+            self.error_code(
+                ErrorCode::SecretExposed,
+                field,
+                "an image reference cannot be built from a secret",
+                Some("image references are shown in plans and by Docker; keep secrets in values"),
+            );
+            return None;
+        }
+        v.to_text().map(|(t, _)| t.to_string())
+    }
+
     fn image_ref(&mut self, fields: &Fields) -> String {
         match get(fields, "image") {
             Some(Value::Ref(r)) => {
                 self.image = Some(r.address.clone());
                 r.yields.to_string()
             }
-            Some(v) => {
-                let text = self.text(v, || "/image".into());
+            Some(_) => {
+                let Some(text) = self.reference_text(fields, "image") else { return String::new() };
                 if !valid_reference(&text) {
                     self.error(
                         "image",
@@ -411,7 +456,9 @@ impl Normalizer<'_, '_> {
                             if secret {
                                 self.sensitive.push(format!("/env/{}", pointer_segment(k)));
                             }
-                            out.insert(k.to_string(), v.to_string());
+                            if out.insert(k.to_string(), v.to_string()).is_some() {
+                                self.error("env", format!("`{k}` is set twice in `env`"), None);
+                            }
                         }
                         _ => self.error(
                             "env",
@@ -482,7 +529,7 @@ impl Normalizer<'_, '_> {
         let mut out: Vec<MountSpec> = Vec::new();
         for (i, m) in items(get(fields, "mounts")).iter().enumerate() {
             let mount = match m {
-                Value::Str(s) => self.mount_short(&s.text),
+                Value::Str(s) => self.mount_short(&s.text, s.secret, i),
                 Value::Map(m) => self.mount_record(m, i),
                 _ => None,
             };
@@ -508,7 +555,7 @@ impl Normalizer<'_, '_> {
     }
 
     /// `"./dir:/target:ro"` (bind), `"/abs:/target"` (bind), `"data:/target"` (volume).
-    fn mount_short(&mut self, text: &str) -> Option<MountSpec> {
+    fn mount_short(&mut self, text: &str, secret: bool, index: usize) -> Option<MountSpec> {
         let parts: Vec<&str> = text.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
             [s, t] => (*s, *t, None),
@@ -545,14 +592,12 @@ impl Normalizer<'_, '_> {
             );
             return None;
         } else {
-            match (self.ctx.volumes)(source) {
-                Some((address, name)) => {
-                    self.implicit.push(address);
-                    ("volume", name.to_string())
-                }
-                None => ("volume", source.to_string()),
-            }
+            let name = Value::string(source, secret);
+            ("volume", self.object_name(&name, Kind::Volume, "mounts")?)
         };
+        if bind && secret {
+            self.sensitive.push(format!("/mounts/{index}/source"));
+        }
         Some(MountSpec {
             kind: kind.into(),
             source: Some(source),
@@ -579,17 +624,16 @@ impl Normalizer<'_, '_> {
             return None;
         }
         let (kind, source, size) = match sources[0] {
-            "volume" => match set("volume") {
-                Some(Value::Ref(r)) => ("volume", Some(r.name.to_string()), None),
-                Some(v) => (
-                    "volume",
-                    Some(self.text(v, || format!("/mounts/{index}/source"))),
-                    None,
-                ),
-                None => return None,
-            },
+            "volume" => (
+                "volume",
+                Some(self.object_name(set("volume")?, Kind::Volume, "mounts")?),
+                None,
+            ),
             "bind" => {
-                let (p, _) = set("bind")?.to_text()?;
+                let (p, secret) = set("bind")?.to_text()?;
+                if secret {
+                    self.sensitive.push(format!("/mounts/{index}/source"));
+                }
                 ("bind", Some(self.path(&p, "mounts")?), None)
             }
             _ => match set("tmpfs") {
@@ -610,24 +654,30 @@ impl Normalizer<'_, '_> {
         let mut out: Vec<NetworkAttachment> = Vec::new();
         for n in items(get(fields, "networks")) {
             let (network, aliases) = match n {
-                Value::Ref(r) => (r.name.to_string(), Vec::new()),
-                Value::Str(s) => (s.text.to_string(), Vec::new()),
                 Value::Map(m) => {
-                    let network = match m.get("network") {
-                        Some(Value::Ref(r)) => r.name.to_string(),
-                        Some(v) => v.to_text().map(|(t, _)| t.to_string()).unwrap_or_default(),
-                        None => continue,
+                    let Some(network) = m.get("network").and_then(|v| self.object_name(v, Kind::Network, "networks")) else {
+                        continue;
                     };
-                    let mut aliases: Vec<String> = items(m.get("aliases"))
-                        .iter()
-                        .filter_map(|a| a.to_text())
-                        .map(|(t, _)| t.to_string())
-                        .collect();
+                    let mut aliases: Vec<String> = Vec::new();
+                    for a in items(m.get("aliases")) {
+                        match a {
+                            Value::Str(s) if s.secret => self.error_code(
+                                ErrorCode::SecretExposed,
+                                "networks",
+                                "a network alias cannot be built from a secret",
+                                Some("aliases are host names other containers see"),
+                            ),
+                            a => aliases.extend(a.to_text().map(|(t, _)| t.to_string())),
+                        }
+                    }
                     aliases.sort();
                     aliases.dedup();
                     (network, aliases)
                 }
-                _ => continue,
+                n => match self.object_name(n, Kind::Network, "networks") {
+                    Some(network) => (network, Vec::new()),
+                    None => continue,
+                },
             };
             if out.iter().any(|o| o.network == network) {
                 self.error(
@@ -1017,13 +1067,12 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
     let host = host.map(|h| port_range(h, text)).transpose()?;
     if let Some(h) = &host
         && h.len() != container.len()
-        && h.len() != 1
     {
-        return Err(format!(
-            "`{text}` maps {} host ports to {} container ports",
-            h.len(),
-            container.len()
-        ));
+        return Err(if container.len() == 1 {
+            format!("`{text}`: a range of host ports for one container port is not supported; pick one host port")
+        } else {
+            format!("`{text}` maps {} host ports to {} container ports", h.len(), container.len())
+        });
     }
     Ok(container
         .iter()
@@ -1031,9 +1080,7 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
         .map(|(i, c)| PortSpec {
             container: *c,
             protocol: protocol.to_string(),
-            host: host
-                .as_ref()
-                .map(|h| if h.len() == 1 { h[0] } else { h[i] }),
+            host: host.as_ref().map(|h| h[i]),
             ip: ip.clone(),
         })
         .collect())

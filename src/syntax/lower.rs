@@ -468,11 +468,16 @@ impl Lower {
             }
             Rule::number => return self.number(pair),
             Rule::string | Rule::mstring => return self.string(pair),
-            Rule::list => ExprKind::List(
-                pair.into_inner()
-                    .map(|p| self.expr(p))
-                    .collect::<Result<_>>()?,
-            ),
+            Rule::list => {
+                let input = pair.get_input();
+                let items = pair.into_inner().map(|p| self.expr(p)).collect::<Result<Vec<_>>>()?;
+                if let Some(at) = items.iter().find_map(|item| minus_at_line_start(item, input)) {
+                    return Err(Diagnostic::new(ErrorCode::Syntax, "ambiguous `-` at the start of a line in a list")
+                        .label(Span::new(self.source, at, at + 1), "subtracts from the item above")
+                        .help("separate a negative item with a comma (`1, -2`), or end the line above with the operator"));
+                }
+                ExprKind::List(items)
+            }
             Rule::record => ExprKind::Record(self.fields(pair)?),
             Rule::list_comp => ExprKind::ListComp(Box::new(self.comprehension(pair, false)?)),
             Rule::map_comp => ExprKind::MapComp(Box::new(self.comprehension(pair, true)?)),
@@ -657,6 +662,20 @@ impl Lower {
         )
         .label(span, "here")
     }
+}
+
+/// In a list, `1⏎-2` reads as `1 - 2`; the offset of such a `-`, if any.
+fn minus_at_line_start(e: &Expr, input: &str) -> Option<usize> {
+    let ExprKind::Binary(op, lhs, rhs) = &e.kind else { return None };
+    if *op == BinaryOp::Sub {
+        let between = input.get(lhs.span.end as usize..rhs.span.start as usize).unwrap_or("");
+        if let Some(minus) = between.find('-')
+            && between[..minus].contains('\n')
+        {
+            return Some(lhs.span.end as usize + minus);
+        }
+    }
+    minus_at_line_start(lhs, input)
 }
 
 fn trimmed_end(pair: &Pair<'_, Rule>) -> usize {

@@ -732,7 +732,7 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Call(name, args) => self.call(name, args, e.span),
             ExprKind::Unary(op, x) => {
-                let t = self.infer(x);
+                let t = non_null(self.infer(x));
                 match (op, &t) {
                     (_, Type::Any) => Type::Any,
                     (UnaryOp::Not, Type::Bool) => Type::Bool,
@@ -974,7 +974,9 @@ impl<'a> Checker<'a> {
             self.check(b, &Bool);
             return Bool;
         }
-        let (ta, tb) = (self.infer(a), self.infer(b));
+        // An optional operand is taken as present: `if x != null then x + 1 else 0`
+        // is fine, and a `null` that gets this far is an error at evaluation.
+        let (ta, tb) = (non_null(self.infer(a)), non_null(self.infer(b)));
         if matches!(ta, Any) || matches!(tb, Any) {
             return match op {
                 BinaryOp::Eq
@@ -1059,6 +1061,14 @@ impl<'a> Checker<'a> {
                 Any
             }
         }
+    }
+}
+
+/// The type of a value known (or assumed) not to be null.
+fn non_null(t: Type) -> Type {
+    match t {
+        Type::Optional(inner) => *inner,
+        t => t,
     }
 }
 
