@@ -273,7 +273,7 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
     let secret = args.iter().any(Value::is_secret);
     // Numbers carry no taint: converting a secret to one would reveal it.
     if secret && name == "to_int" {
-        return Err("`to_int` of a secret would reveal it; keep it a string".into());
+        return Err("a secret would be revealed as a number; keep it a string".into());
     }
     let out = if name == "file" {
         read_file(args, files)?

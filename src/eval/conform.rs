@@ -126,7 +126,8 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
         (Type::List(elem), Value::List(xs)) => {
             let mut out: Option<Vec<Value>> = None;
             for (i, x) in xs.iter().enumerate() {
-                let changed = conform_ref(x, elem, fill).map_err(|m| m.within(Segment::Index(i)))?;
+                let changed =
+                    conform_ref(x, elem, fill).map_err(|m| m.within(Segment::Index(i)))?;
                 copy_on_write(&mut out, &xs[..i], changed, x);
             }
             Ok(out.map(Value::list))
@@ -164,7 +165,8 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
                 let ft = fields.get(k).unwrap_or(&Type::Any);
-                let changed = conform_ref(x, ft, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
+                let changed =
+                    conform_ref(x, ft, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
             // Optional fields left out read as `null` (`svc.note`).

@@ -93,7 +93,7 @@ struct InstanceDeclared<'p> {
 }
 
 /// What a module instance declares once its loops and conditions are expanded.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Structure<'p> {
     resources: IndexMap<(Kind, String), Rc<ResourceDeclared<'p>>>,
     instances: IndexMap<(String, String), Rc<InstanceDeclared<'p>>>,
@@ -104,7 +104,9 @@ struct Structure<'p> {
 
 enum StructState<'p> {
     New,
-    Building,
+    /// Loops and conditions are being expanded; what is known already: the
+    /// resources and instances declared outside them.
+    Building(Rc<Structure<'p>>),
     Built(Rc<Structure<'p>>),
 }
 
@@ -429,35 +431,60 @@ impl<'p> Evaluator<'p> {
 
     // ------------------------------------------------------------ structure
 
+    /// Everything the instance declares; needing it while its loops and
+    /// conditions are being expanded is a cycle.
     fn structure(&mut self, inst: usize, use_span: Option<Span>) -> R<Rc<Structure<'p>>> {
+        match self.known(inst, use_span)? {
+            (s, true) => Ok(s),
+            (_, false) => Err(self.structure_cycle(inst, use_span)),
+        }
+    }
+
+    /// What the instance declares so far, and whether that is all of it.
+    fn known(&mut self, inst: usize, use_span: Option<Span>) -> R<(Rc<Structure<'p>>, bool)> {
         match &self.instances[inst].structure {
-            StructState::Built(s) => return Ok(s.clone()),
-            StructState::Building => {
-                let span = use_span.unwrap_or_else(|| {
-                    self.instances[inst].module.body.first().map_or(
-                        Span::new(self.instances[inst].module.source, 0, 0),
-                        Item::span,
-                    )
-                });
-                self.enter(Node::Structure(inst), span)?;
-                self.leave();
-                return Err(Reported);
-            }
+            StructState::Built(s) => return Ok((s.clone(), true)),
+            StructState::Building(partial) => return Ok((partial.clone(), false)),
             StructState::New => {}
         }
         let span = use_span.unwrap_or_else(|| Span::new(self.instances[inst].module.source, 0, 0));
         self.enter(Node::Structure(inst), span)?;
-        self.instances[inst].structure = StructState::Building;
-        let mut s = Structure::default();
+        self.instances[inst].structure = StructState::Building(Rc::default());
         let module = self.instances[inst].module;
-        // What loop heads and conditions refer to is not a dependency of whoever asked.
+        // What names, loop heads and conditions refer to is not a dependency of whoever asked.
         self.collectors.push(BTreeSet::new());
-        let result = self.expand(inst, &module.body, None, &mut s);
+        // First what is declared outside loops and conditions: loop heads may refer to it.
+        let mut s = Structure::default();
+        let mut ok = true;
+        for item in &module.body {
+            if let Item::Resource(r) = item {
+                ok &= self.declare(inst, r, &None, &mut s).is_ok();
+            }
+        }
+        self.instances[inst].structure = StructState::Building(Rc::new(s.clone()));
+        ok &= self.expand(inst, &module.body, None, &mut s, true).is_ok();
         self.collectors.pop();
         self.leave();
         let s = Rc::new(s);
         self.instances[inst].structure = StructState::Built(s.clone());
-        result.map(|_| s)
+        if ok { Ok((s, true)) } else { Err(Reported) }
+    }
+
+    fn structure_cycle(&mut self, inst: usize, use_span: Option<Span>) -> Reported {
+        let span = use_span.unwrap_or_else(|| {
+            let module = self.instances[inst].module;
+            module
+                .body
+                .first()
+                .map_or(Span::new(module.source, 0, 0), Item::span)
+        });
+        match self.enter(Node::Structure(inst), span) {
+            Err(reported) => reported,
+            Ok(()) => {
+                self.leave();
+                Reported
+            }
+        }
     }
 
     fn instance_label(&self, inst: usize) -> String {
@@ -494,16 +521,19 @@ impl<'p> Evaluator<'p> {
         })
     }
 
+    /// Declares what `items` declare; `declared` when their plain resources already are.
     fn expand(
         &mut self,
         inst: usize,
         items: &'p [Item],
         env: Env<'p>,
         s: &mut Structure<'p>,
+        declared: bool,
     ) -> R<()> {
         let mut ok = true;
         for item in items {
             let r = match item {
+                Item::Resource(_) if declared => Ok(()),
                 Item::Resource(r) => self.declare(inst, r, &env, s),
                 Item::For(f) => self.expand_for(inst, f, &env, s),
                 Item::If(i) => {
@@ -515,7 +545,7 @@ impl<'p> Evaluator<'p> {
                             if !frame.lets.is_empty() {
                                 s.frames.push(frame.clone());
                             }
-                            self.expand(inst, block, Some(frame), s)
+                            self.expand(inst, block, Some(frame), s, false)
                         }
                         Ok(other) => Err(self.error(expected_bool(&other, i.cond.span))),
                         Err(e) => Err(e),
@@ -577,7 +607,7 @@ impl<'p> Evaluator<'p> {
             if !frame.lets.is_empty() {
                 s.frames.push(frame.clone());
             }
-            ok &= self.expand(inst, &f.body, Some(frame), s).is_ok();
+            ok &= self.expand(inst, &f.body, Some(frame), s, false).is_ok();
         }
         if ok { Ok(()) } else { Err(Reported) }
     }
@@ -902,9 +932,12 @@ impl<'p> Evaluator<'p> {
         name: &str,
         span: Span,
     ) -> R<Rc<ResourceDeclared<'p>>> {
-        let structure = self.structure(inst, Some(span))?;
+        let (structure, complete) = self.known(inst, Some(span))?;
         if let Some(d) = structure.resources.get(&ResourceKey(kind, name)) {
             return Ok(d.clone());
+        }
+        if !complete {
+            return Err(self.structure_cycle(inst, Some(span)));
         }
         let names: Vec<&str> = structure
             .resources
@@ -1060,7 +1093,9 @@ impl<'p> Evaluator<'p> {
                 };
                 for address in self.dependency_targets(&target) {
                     // Listed twice: the stronger condition holds.
-                    let condition = deps.get(&address).map_or(condition, |c| (*c).max(condition));
+                    let condition = deps
+                        .get(&address)
+                        .map_or(condition, |c| (*c).max(condition));
                     if address == decl.address {
                         let span = spans
                             .get("depends_on")
@@ -1140,11 +1175,14 @@ impl<'p> Evaluator<'p> {
     }
 
     fn instance_ref(&mut self, inst: usize, alias: &str, name: &str, span: Span) -> R<Value> {
-        let structure = self.structure(inst, Some(span))?;
-        match structure
+        let (structure, complete) = self.known(inst, Some(span))?;
+        let found = structure
             .instances
-            .get(&(alias.to_string(), name.to_string()))
-        {
+            .get(&(alias.to_string(), name.to_string()));
+        if found.is_none() && !complete {
+            return Err(self.structure_cycle(inst, Some(span)));
+        }
+        match found {
             Some(d) => {
                 let child = &self.instances[d.child];
                 Ok(Value::Instance(Rc::new(InstanceRef {

@@ -118,7 +118,13 @@ impl Normalizer<'_, '_> {
         });
     }
 
-    fn error_code(&mut self, code: ErrorCode, field: &str, message: impl Into<String>, help: Option<&str>) {
+    fn error_code(
+        &mut self,
+        code: ErrorCode,
+        field: &str,
+        message: impl Into<String>,
+        help: Option<&str>,
+    ) {
         self.error(field, message, help);
         if let Some(last) = self.errors.last_mut() {
             last.code = code;
@@ -250,7 +256,7 @@ impl Normalizer<'_, '_> {
             Some(Value::Map(b)) => self.build(b),
             _ => None,
         };
-        match (&reference, get(fields, "build")) {
+        match (get(fields, "ref"), get(fields, "build")) {
             (Some(_), Some(_)) => self.error(
                 "build",
                 "an image has either `ref` or `build`, not both",
@@ -429,7 +435,9 @@ impl Normalizer<'_, '_> {
                 r.yields.to_string()
             }
             Some(_) => {
-                let Some(text) = self.reference_text(fields, "image") else { return String::new() };
+                let Some(text) = self.reference_text(fields, "image") else {
+                    return String::new();
+                };
                 if !valid_reference(&text) {
                     self.error(
                         "image",
@@ -655,7 +663,10 @@ impl Normalizer<'_, '_> {
         for n in items(get(fields, "networks")) {
             let (network, aliases) = match n {
                 Value::Map(m) => {
-                    let Some(network) = m.get("network").and_then(|v| self.object_name(v, Kind::Network, "networks")) else {
+                    let Some(network) = m
+                        .get("network")
+                        .and_then(|v| self.object_name(v, Kind::Network, "networks"))
+                    else {
                         continue;
                     };
                     let mut aliases: Vec<String> = Vec::new();
@@ -1069,9 +1080,15 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
         && h.len() != container.len()
     {
         return Err(if container.len() == 1 {
-            format!("`{text}`: a range of host ports for one container port is not supported; pick one host port")
+            format!(
+                "`{text}`: a range of host ports for one container port is not supported; pick one host port"
+            )
         } else {
-            format!("`{text}` maps {} host ports to {} container ports", h.len(), container.len())
+            format!(
+                "`{text}` maps {} host ports to {} container ports",
+                h.len(),
+                container.len()
+            )
         });
     }
     Ok(container

@@ -470,8 +470,14 @@ impl Lower {
             Rule::string | Rule::mstring => return self.string(pair),
             Rule::list => {
                 let input = pair.get_input();
-                let items = pair.into_inner().map(|p| self.expr(p)).collect::<Result<Vec<_>>>()?;
-                if let Some(at) = items.iter().find_map(|item| minus_at_line_start(item, input)) {
+                let items = pair
+                    .into_inner()
+                    .map(|p| self.expr(p))
+                    .collect::<Result<Vec<_>>>()?;
+                if let Some(at) = items
+                    .iter()
+                    .find_map(|item| minus_at_line_start(item, input))
+                {
                     return Err(Diagnostic::new(ErrorCode::Syntax, "ambiguous `-` at the start of a line in a list")
                         .label(Span::new(self.source, at, at + 1), "subtracts from the item above")
                         .help("separate a negative item with a comma (`1, -2`), or end the line above with the operator"));
@@ -666,9 +672,13 @@ impl Lower {
 
 /// In a list, `1⏎-2` reads as `1 - 2`; the offset of such a `-`, if any.
 fn minus_at_line_start(e: &Expr, input: &str) -> Option<usize> {
-    let ExprKind::Binary(op, lhs, rhs) = &e.kind else { return None };
+    let ExprKind::Binary(op, lhs, rhs) = &e.kind else {
+        return None;
+    };
     if *op == BinaryOp::Sub {
-        let between = input.get(lhs.span.end as usize..rhs.span.start as usize).unwrap_or("");
+        let between = input
+            .get(lhs.span.end as usize..rhs.span.start as usize)
+            .unwrap_or("");
         if let Some(minus) = between.find('-')
             && between[..minus].contains('\n')
         {
