@@ -91,17 +91,22 @@ impl Resource {
         let located;
         let spec = match spec {
             Spec::Image(image) if image.build.is_some() => {
-                let mut unlocated = image.clone();
+                let mut unlocated = (**image).clone();
                 if let Some(b) = &mut unlocated.build {
                     b.context.clear();
                 }
-                located = Spec::Image(unlocated);
+                located = Spec::Image(Box::new(unlocated));
                 &located
             }
             spec => spec,
         };
-        // Writing to a hasher cannot fail, and serializing these types cannot either.
-        let _ = serde_json::to_writer(&mut h, &(kind, name, spec));
+        // Serialized in chunks rather than token by token; writing to a
+        // hasher cannot fail, and serializing these types cannot either.
+        {
+            let mut buffered = std::io::BufWriter::with_capacity(4096, &mut h);
+            let _ = serde_json::to_writer(&mut buffered, &(kind, name, spec));
+            let _ = std::io::Write::flush(&mut buffered);
+        }
         for e in extra {
             h.0.update(b"\0");
             h.0.update(e.as_bytes());

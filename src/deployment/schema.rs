@@ -9,22 +9,14 @@ pub struct FieldDef {
     pub name: &'static str,
     pub ty: Type,
     pub required: bool,
-}
-
-impl FieldDef {
-    /// The type a field value may have: optional fields also accept `null` (the default).
-    pub fn accepted(&self) -> Type {
-        if self.required {
-            self.ty.clone()
-        } else {
-            Type::optional(self.ty.clone())
-        }
-    }
+    /// The type a value may have: optional fields also accept `null` (the default).
+    pub accepted: Type,
 }
 
 fn field(name: &'static str, ty: Type) -> FieldDef {
     FieldDef {
         name,
+        accepted: Type::optional(ty.clone()),
         ty,
         required: false,
     }
@@ -33,6 +25,7 @@ fn field(name: &'static str, ty: Type) -> FieldDef {
 fn required(name: &'static str, ty: Type) -> FieldDef {
     FieldDef {
         name,
+        accepted: ty.clone(),
         ty,
         required: true,
     }

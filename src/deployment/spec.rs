@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::eval::value::{format_duration, parse_duration};
+use crate::eval::value::{parse_duration, write_duration};
 
 /// A duration, written in JSON as its canonical spelling (`"1m30s"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -13,7 +13,7 @@ pub struct Millis(pub i64);
 
 impl Serialize for Millis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_duration(self.0))
+        s.collect_str(self)
     }
 }
 
@@ -28,19 +28,20 @@ impl<'de> Deserialize<'de> for Millis {
 
 impl fmt::Display for Millis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_duration(self.0))
+        write_duration(f, self.0)
     }
 }
 
-/// The spec of one resource, by kind.
+/// The spec of one resource, by kind. Boxed: a deployment holds many, and
+/// resources stay small to move and sort.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum Spec {
-    Image(ImageSpec),
-    Network(NetworkSpec),
-    Volume(VolumeSpec),
-    Container(ContainerSpec),
-    Service(ServiceSpec),
+    Image(Box<ImageSpec>),
+    Network(Box<NetworkSpec>),
+    Volume(Box<VolumeSpec>),
+    Container(Box<ContainerSpec>),
+    Service(Box<ServiceSpec>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

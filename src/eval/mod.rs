@@ -221,13 +221,20 @@ impl<'p> Evaluator<'p> {
             return None;
         }
         let outputs = self.root_outputs();
-        let mut resources: Vec<Resource> = Vec::new();
-        for (_, memo) in self.resources.drain() {
-            if let ResourceMemo::Done(Ok(r)) = memo {
-                resources.push(Rc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()));
-            }
-        }
-        resources.sort_by(|a, b| a.address.cmp(&b.address));
+        // Sorted by address; the (large) resources are moved once, not sorted.
+        let mut built: Vec<(Rc<str>, Rc<Resource>)> = self
+            .resources
+            .drain()
+            .filter_map(|(address, memo)| match memo {
+                ResourceMemo::Done(Ok(r)) => Some((address, r)),
+                _ => None,
+            })
+            .collect();
+        built.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let resources: Vec<Resource> = built
+            .into_iter()
+            .map(|(_, r)| Rc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()))
+            .collect();
         self.check_graph(&resources);
         self.check_names(&resources);
         Some(Deployment {
@@ -815,7 +822,14 @@ impl<'p> Evaluator<'p> {
                 ));
             }
         };
-        self.conform_expr(value, ty, span, expr, &format!("parameter `{name}`"), true)
+        self.conform_expr(
+            value,
+            ty,
+            span,
+            expr,
+            &|| format!("parameter `{name}`"),
+            true,
+        )
     }
 
     fn top_let(&mut self, inst: usize, name: &str, use_span: Span) -> R<Value> {
@@ -870,7 +884,7 @@ impl<'p> Evaluator<'p> {
                     &ty,
                     l.value.span,
                     Some(&l.value),
-                    &format!("`{}`", l.name.node),
+                    &|| format!("`{}`", l.name.node),
                     true,
                 )
             }
@@ -1004,8 +1018,7 @@ impl<'p> Evaluator<'p> {
 
     fn build_resource(&mut self, decl: &ResourceDeclared<'p>) -> R<Resource> {
         let (inst, kind) = (decl.inst, decl.kind);
-        let mut fields: Map = Map::default();
-        let mut spans: HashMap<String, Span> = HashMap::default();
+        let mut fields = normalize::Fields::default();
         let mut failed = false;
         for field in &decl.decl.fields {
             let Some(fname) = field.key.static_name() else {
@@ -1020,22 +1033,23 @@ impl<'p> Evaluator<'p> {
                 .and_then(|v| {
                     self.conform_expr(
                         v,
-                        &def.accepted(),
+                        &def.accepted,
                         field.value.span,
                         Some(&field.value),
-                        &format!("`{fname}`"),
+                        &|| format!("`{fname}`"),
                         false,
                     )
                 });
             match value {
-                Ok(v) => {
-                    fields.insert(fname.to_string(), v);
-                    spans.insert(fname.to_string(), field.value.span);
-                }
+                Ok(v) => fields.push(fname, v, field.value.span),
                 Err(_) => failed = true,
             }
         }
-        let refs = self.collectors.last().cloned().unwrap_or_default();
+        let refs = self
+            .collectors
+            .last_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
         if failed {
             return Err(Reported);
         }
@@ -1057,7 +1071,7 @@ impl<'p> Evaluator<'p> {
             Ok(n) => n,
             Err(errors) => {
                 for e in errors {
-                    let span = spans.get(&e.field).copied().unwrap_or(decl.decl.name.span);
+                    let span = fields.span(&e.field).unwrap_or(decl.decl.name.span);
                     // Messages quote values; never a secret one.
                     let mut secrets = Vec::new();
                     if let Some(v) = fields.get(&e.field) {
@@ -1097,10 +1111,7 @@ impl<'p> Evaluator<'p> {
                         .get(&address)
                         .map_or(condition, |c| (*c).max(condition));
                     if address == decl.address {
-                        let span = spans
-                            .get("depends_on")
-                            .copied()
-                            .unwrap_or(decl.decl.name.span);
+                        let span = fields.span("depends_on").unwrap_or(decl.decl.name.span);
                         return Err(self.error(
                             Diagnostic::new(
                                 ErrorCode::DependencyCycle,
@@ -1262,7 +1273,8 @@ impl<'p> Evaluator<'p> {
 
     /// Two resources of one kind must not get the same Docker name.
     fn check_names(&mut self, resources: &[Resource]) {
-        let mut seen: HashMap<(Kind, &str), &str> = HashMap::default();
+        let mut seen: HashMap<(Kind, &str), &str> =
+            HashMap::with_capacity_and_hasher(resources.len(), Default::default());
         for r in resources {
             if r.kind == Kind::Image {
                 continue; // two images may share a `ref`
@@ -1306,7 +1318,13 @@ impl<'p> Evaluator<'p> {
 
     // ------------------------------------------------------------ expressions
 
-    fn conform_at(&mut self, v: Value, ty: &Type, span: Span, what: &str) -> R<Value> {
+    fn conform_at(
+        &mut self,
+        v: Value,
+        ty: &Type,
+        span: Span,
+        what: &dyn Fn() -> String,
+    ) -> R<Value> {
         self.conform_expr(v, ty, span, None, what, true)
     }
 
@@ -1318,7 +1336,7 @@ impl<'p> Evaluator<'p> {
         ty: &Type,
         span: Span,
         expr: Option<&Expr>,
-        what: &str,
+        what: &dyn Fn() -> String,
         fill: bool,
     ) -> R<Value> {
         conform(v, ty, fill).map_err(|m: Mismatch| {
@@ -1333,7 +1351,7 @@ impl<'p> Evaluator<'p> {
                 ErrorCode::TypeMismatch
             };
             let span = expr.map_or(span, |e| locate(e, &m.segments).span);
-            let mut d = Diagnostic::new(code, format!("invalid {what}{at}: {}", m.message))
+            let mut d = Diagnostic::new(code, format!("invalid {}{at}: {}", what(), m.message))
                 .label(span, "this value");
             d.help = m.help;
             self.error(d)
@@ -1738,24 +1756,18 @@ impl<'p> Evaluator<'p> {
             let mut fn_locals: Locals<'p> = Vec::with_capacity(values.len());
             for (((pname, pty), v), arg) in f.params.iter().zip(values).zip(args) {
                 let ty = resolve_type(pty, &mut Vec::new());
-                let v = self.conform_at(
-                    v,
-                    &ty,
-                    arg.span,
-                    &format!("argument `{}` of `{}`", pname.node, name.node),
-                )?;
+                let v = self.conform_at(v, &ty, arg.span, &|| {
+                    format!("argument `{}` of `{}`", pname.node, name.node)
+                })?;
                 fn_locals.push((pname.node.as_str(), v));
             }
             let result = self.eval(inst, &None, &mut fn_locals, &f.body)?;
             return match &f.ret {
                 Some(te) => {
                     let ty = resolve_type(te, &mut Vec::new());
-                    self.conform_at(
-                        result,
-                        &ty,
-                        f.body.span,
-                        &format!("result of `{}`", name.node),
-                    )
+                    self.conform_at(result, &ty, f.body.span, &|| {
+                        format!("result of `{}`", name.node)
+                    })
                 }
                 None => Ok(result),
             };

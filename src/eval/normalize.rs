@@ -42,11 +42,36 @@ pub struct Normalized {
     pub implicit_deps: Vec<Rc<str>>,
 }
 
-type Fields = Map;
+/// A resource's evaluated fields, in source order, with the span of each value.
+#[derive(Default)]
+pub struct Fields<'a> {
+    entries: Vec<(&'a str, Value, crate::source::Span)>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn push(&mut self, name: &'a str, value: Value, span: crate::source::Span) {
+        self.entries.push((name, value, span));
+    }
+
+    /// A field's value; a few fields, so a scan beats hashing.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, v, _)| v)
+    }
+
+    pub fn span(&self, name: &str) -> Option<crate::source::Span> {
+        self.entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, s)| *s)
+    }
+}
 
 pub fn normalize(
     kind: Kind,
-    fields: &Fields,
+    fields: &Fields<'_>,
     ctx: &Context<'_>,
 ) -> Result<Normalized, Vec<FieldError>> {
     let mut n = Normalizer {
@@ -57,11 +82,11 @@ pub fn normalize(
         implicit: Vec::new(),
     };
     let spec = match kind {
-        Kind::Image => Spec::Image(n.image_spec(fields)),
-        Kind::Network => Spec::Network(n.network(fields)),
-        Kind::Volume => Spec::Volume(n.volume(fields)),
-        Kind::Container => Spec::Container(n.container(fields)),
-        Kind::Service => Spec::Service(n.service(fields)),
+        Kind::Image => Spec::Image(Box::new(n.image_spec(fields))),
+        Kind::Network => Spec::Network(Box::new(n.network(fields))),
+        Kind::Volume => Spec::Volume(Box::new(n.volume(fields))),
+        Kind::Container => Spec::Container(Box::new(n.container(fields))),
+        Kind::Service => Spec::Service(Box::new(n.service(fields))),
     };
     if n.errors.is_empty() {
         let mut sensitive_paths = n.sensitive;
@@ -86,7 +111,7 @@ struct Normalizer<'c, 'a> {
     implicit: Vec<Rc<str>>,
 }
 
-fn get<'f>(fields: &'f Fields, name: &str) -> Option<&'f Value> {
+fn get<'f>(fields: &'f Fields<'_>, name: &str) -> Option<&'f Value> {
     fields.get(name).filter(|v| !matches!(v, Value::Null))
 }
 
@@ -169,11 +194,11 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn opt_text(&mut self, fields: &Fields, name: &str) -> Option<String> {
+    fn opt_text(&mut self, fields: &Fields<'_>, name: &str) -> Option<String> {
         get(fields, name).map(|v| self.text(v, || format!("/{name}")))
     }
 
-    fn bool(fields: &Fields, name: &str) -> bool {
+    fn bool(fields: &Fields<'_>, name: &str) -> bool {
         matches!(get(fields, name), Some(Value::Bool(true)))
     }
 
@@ -186,7 +211,7 @@ impl Normalizer<'_, '_> {
         out
     }
 
-    fn labels(&mut self, fields: &Fields) -> BTreeMap<String, String> {
+    fn labels(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
         let labels = self.string_map(get(fields, "labels"), "labels");
         for key in labels.keys() {
             if key.starts_with("io.stackc.") {
@@ -200,7 +225,7 @@ impl Normalizer<'_, '_> {
         labels
     }
 
-    fn duration(fields: &Fields, name: &str, default: i64) -> Millis {
+    fn duration(fields: &Fields<'_>, name: &str, default: i64) -> Millis {
         match get(fields, name) {
             Some(Value::Duration(ms)) => Millis(*ms),
             _ => Millis(default),
@@ -215,7 +240,7 @@ impl Normalizer<'_, '_> {
     }
 
     /// `command`/`entrypoint`: a list of words, or a string split like a shell would.
-    fn words(&mut self, fields: &Fields, name: &str) -> Option<Vec<String>> {
+    fn words(&mut self, fields: &Fields<'_>, name: &str) -> Option<Vec<String>> {
         match get(fields, name)? {
             Value::List(xs) => Some(
                 xs.iter()
@@ -248,7 +273,7 @@ impl Normalizer<'_, '_> {
 
     // ------------------------------------------------------------ image
 
-    fn image_spec(&mut self, fields: &Fields) -> ImageSpec {
+    fn image_spec(&mut self, fields: &Fields<'_>) -> ImageSpec {
         let reference = self.reference_text(fields, "ref");
         let push = Self::bool(fields, "push");
         let mut tag = self.reference_text(fields, "tag");
@@ -379,7 +404,7 @@ impl Normalizer<'_, '_> {
 
     // ------------------------------------------------------------ network, volume
 
-    fn network(&mut self, fields: &Fields) -> NetworkSpec {
+    fn network(&mut self, fields: &Fields<'_>) -> NetworkSpec {
         let subnet = self.opt_text(fields, "subnet");
         if let Some(s) = &subnet
             && !valid_cidr(s)
@@ -401,7 +426,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn volume(&mut self, fields: &Fields) -> VolumeSpec {
+    fn volume(&mut self, fields: &Fields<'_>) -> VolumeSpec {
         VolumeSpec {
             driver: self
                 .opt_text(fields, "driver")
@@ -414,7 +439,7 @@ impl Normalizer<'_, '_> {
     // ------------------------------------------------------------ container, service
 
     /// An image reference given as text: shown everywhere, so never secret.
-    fn reference_text(&mut self, fields: &Fields, field: &str) -> Option<String> {
+    fn reference_text(&mut self, fields: &Fields<'_>, field: &str) -> Option<String> {
         let v = get(fields, field)?;
         if v.is_secret() {
             self.error_code(
@@ -428,7 +453,7 @@ impl Normalizer<'_, '_> {
         v.to_text().map(|(t, _)| t.to_string())
     }
 
-    fn image_ref(&mut self, fields: &Fields) -> String {
+    fn image_ref(&mut self, fields: &Fields<'_>) -> String {
         match get(fields, "image") {
             Some(Value::Ref(r)) => {
                 self.image = Some(r.address.clone());
@@ -451,7 +476,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn env(&mut self, fields: &Fields) -> BTreeMap<String, String> {
+    fn env(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
         match get(fields, "env") {
             Some(Value::List(xs)) => {
                 let mut out = BTreeMap::new();
@@ -484,7 +509,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn ports(&mut self, fields: &Fields) -> Vec<PortSpec> {
+    fn ports(&mut self, fields: &Fields<'_>) -> Vec<PortSpec> {
         let mut out = Vec::new();
         for p in items(get(fields, "ports")) {
             match p {
@@ -533,7 +558,7 @@ impl Normalizer<'_, '_> {
         out
     }
 
-    fn mounts(&mut self, fields: &Fields) -> Vec<MountSpec> {
+    fn mounts(&mut self, fields: &Fields<'_>) -> Vec<MountSpec> {
         let mut out: Vec<MountSpec> = Vec::new();
         for (i, m) in items(get(fields, "mounts")).iter().enumerate() {
             let mount = match m {
@@ -658,7 +683,7 @@ impl Normalizer<'_, '_> {
         })
     }
 
-    fn networks(&mut self, fields: &Fields) -> Vec<NetworkAttachment> {
+    fn networks(&mut self, fields: &Fields<'_>) -> Vec<NetworkAttachment> {
         let mut out: Vec<NetworkAttachment> = Vec::new();
         for n in items(get(fields, "networks")) {
             let (network, aliases) = match n {
@@ -704,7 +729,7 @@ impl Normalizer<'_, '_> {
         out
     }
 
-    fn health(&mut self, fields: &Fields) -> Option<HealthSpec> {
+    fn health(&mut self, fields: &Fields<'_>) -> Option<HealthSpec> {
         let Value::Map(h) = get(fields, "health")? else {
             return None;
         };
@@ -775,7 +800,7 @@ impl Normalizer<'_, '_> {
         Some(spec)
     }
 
-    fn capabilities(&mut self, fields: &Fields, name: &str) -> Vec<String> {
+    fn capabilities(&mut self, fields: &Fields<'_>, name: &str) -> Vec<String> {
         let mut caps: Vec<String> = Vec::new();
         for c in items(get(fields, name)) {
             let Some((text, _)) = c.to_text() else {
@@ -798,7 +823,7 @@ impl Normalizer<'_, '_> {
         caps
     }
 
-    fn memory(&mut self, fields: &Fields) -> Option<i64> {
+    fn memory(&mut self, fields: &Fields<'_>) -> Option<i64> {
         match get(fields, "memory") {
             Some(Value::Size(b)) => {
                 if *b < 6 * 1024 * 1024 {
@@ -814,7 +839,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn cpus(&mut self, fields: &Fields) -> Option<f64> {
+    fn cpus(&mut self, fields: &Fields<'_>) -> Option<f64> {
         match get(fields, "cpus") {
             Some(Value::Float(c)) => {
                 if !(*c > 0.0 && c.is_finite()) {
@@ -826,7 +851,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn restart(&mut self, fields: &Fields) -> String {
+    fn restart(&mut self, fields: &Fields<'_>) -> String {
         let Some(v) = get(fields, "restart") else {
             return "no".into();
         };
@@ -854,7 +879,7 @@ impl Normalizer<'_, '_> {
         text.to_string()
     }
 
-    fn expose(&mut self, fields: &Fields) -> Vec<String> {
+    fn expose(&mut self, fields: &Fields<'_>) -> Vec<String> {
         let mut out = Vec::new();
         for e in items(get(fields, "expose")) {
             let text = match e {
@@ -882,7 +907,7 @@ impl Normalizer<'_, '_> {
         out
     }
 
-    fn container(&mut self, fields: &Fields) -> ContainerSpec {
+    fn container(&mut self, fields: &Fields<'_>) -> ContainerSpec {
         ContainerSpec {
             image: self.image_ref(fields),
             command: self.words(fields, "command"),
@@ -911,7 +936,7 @@ impl Normalizer<'_, '_> {
         }
     }
 
-    fn service(&mut self, fields: &Fields) -> ServiceSpec {
+    fn service(&mut self, fields: &Fields<'_>) -> ServiceSpec {
         let replicas = match get(fields, "replicas") {
             Some(Value::Int(r)) if *r >= 0 => *r as u64,
             Some(Value::Int(r)) => {

@@ -212,12 +212,18 @@ pub fn format_float(f: f64) -> String {
 
 /// `90000` → `"1m30s"`; the canonical spelling of a duration.
 pub fn format_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".to_string();
-    }
     let mut out = String::new();
+    let _ = write_duration(&mut out, ms);
+    out
+}
+
+/// Writes the canonical spelling of a duration without allocating.
+pub fn write_duration(out: &mut impl fmt::Write, ms: i64) -> fmt::Result {
+    if ms == 0 {
+        return out.write_str("0s");
+    }
     if ms < 0 {
-        out.push('-');
+        out.write_char('-')?;
     }
     let mut rest = ms.unsigned_abs();
     for (unit, size) in [
@@ -228,11 +234,11 @@ pub fn format_duration(ms: i64) -> String {
         ("ms", 1),
     ] {
         if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
+            write!(out, "{}{unit}", rest / size)?;
             rest %= size;
         }
     }
-    out
+    Ok(())
 }
 
 /// Parses the canonical (or any valid) duration spelling back to milliseconds.

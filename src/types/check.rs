@@ -284,7 +284,7 @@ impl<'a> Checker<'a> {
         if let Some(kind) = Kind::parse(&r.kind.node) {
             for (name, field) in &names {
                 match schema::field_def(kind, name) {
-                    Some(def) => self.check(&field.value, &def.accepted()),
+                    Some(def) => self.check(&field.value, &def.accepted),
                     None => {
                         self.infer(&field.value);
                         let mut d = Diagnostic::new(
