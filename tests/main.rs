@@ -1,6 +1,8 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The integration tests: one binary, one module per area.
 
 mod cases;
 mod cli;
 mod errors_catalogue;
+mod fuzz;
 mod support;

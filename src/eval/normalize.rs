@@ -1206,3 +1206,92 @@ fn valid_cidr(s: &str) -> bool {
     let max = if ip.is_ipv4() { 32 } else { 128 };
     prefix.parse::<u8>().is_ok_and(|p| p <= max)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_a_shell() {
+        assert_eq!(
+            split_words("sh -c 'echo hi there'"),
+            Some(vec!["sh".into(), "-c".into(), "echo hi there".into()])
+        );
+        assert_eq!(
+            split_words(r#"a "b \"c\"" d\ e"#),
+            Some(vec!["a".into(), "b \"c\"".into(), "d e".into()])
+        );
+        assert_eq!(split_words("x 'open"), None);
+        assert_eq!(split_words("  "), Some(vec![]));
+    }
+
+    #[test]
+    fn port_short_forms_expand() {
+        let p = |c: u16, h: Option<u16>, ip: Option<&str>, proto: &str| PortSpec {
+            container: c,
+            host: h,
+            ip: ip.map(str::to_string),
+            protocol: proto.into(),
+        };
+        assert_eq!(parse_port("80"), Ok(vec![p(80, None, None, "tcp")]));
+        assert_eq!(
+            parse_port("8080:80"),
+            Ok(vec![p(80, Some(8080), None, "tcp")])
+        );
+        assert_eq!(
+            parse_port("127.0.0.1:8080:80/udp"),
+            Ok(vec![p(80, Some(8080), Some("127.0.0.1"), "udp")])
+        );
+        assert_eq!(
+            parse_port("127.0.0.1::80"),
+            Ok(vec![p(80, None, Some("127.0.0.1"), "tcp")])
+        );
+        assert_eq!(
+            parse_port("[::1]:53:53/udp"),
+            Ok(vec![p(53, Some(53), Some("::1"), "udp")])
+        );
+        assert_eq!(
+            parse_port("8000-8001:80-81"),
+            Ok(vec![
+                p(80, Some(8000), None, "tcp"),
+                p(81, Some(8001), None, "tcp")
+            ])
+        );
+        for bad in [
+            "0",
+            "70000:80",
+            "a:b",
+            "80/icmp",
+            "1:2:3:4",
+            "8000-8010:80",
+            "90-80",
+        ] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn image_references_follow_docker_rules() {
+        for good in [
+            "nginx",
+            "nginx:1.27",
+            "library/nginx:1.27",
+            "127.0.0.1:5000/team/app:v1",
+            "app@sha256:abc",
+            "my-app_2.x:latest",
+        ] {
+            assert!(valid_reference(good), "{good}");
+        }
+        for bad in [
+            "",
+            "Nginx",
+            "nginx:",
+            "nginx:-x",
+            "a b",
+            "app@sha256",
+            "/app",
+        ] {
+            assert!(!valid_reference(bad), "{bad}");
+        }
+    }
+}

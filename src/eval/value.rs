@@ -280,3 +280,46 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     }
     Some(if neg { -total } else { total })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip_in_canonical_form() {
+        for (ms, text) in [
+            (0, "0s"),
+            (500, "500ms"),
+            (90_000, "1m30s"),
+            (5_400_000, "1h30m"),
+            (86_400_001, "1d1ms"),
+        ] {
+            assert_eq!(format_duration(ms), text);
+            assert_eq!(parse_duration(text), Some(ms));
+        }
+        assert_eq!(parse_duration("-10s"), Some(-10_000));
+        for bad in ["", "10", "10x", "s", "1.5s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn taint_reaches_every_string() {
+        let v = Value::list(vec![Value::str("a"), Value::Int(1)]).tainted();
+        assert!(v.is_secret());
+        let Value::List(xs) = v else { unreachable!() };
+        assert!(matches!(&xs[0], Value::Str(s) if s.secret));
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let v = Value::list(vec![Value::string("hunter2", true), Value::str("ok")]);
+        assert_eq!(Show(&v).to_string(), "[(secret), \"ok\"]");
+    }
+
+    #[test]
+    fn ints_and_floats_compare_by_value() {
+        assert!(Value::Int(2).equals(&Value::Float(2.0)));
+        assert!(!Value::str("2").equals(&Value::Int(2)));
+    }
+}

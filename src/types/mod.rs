@@ -285,3 +285,81 @@ pub const TYPE_NAMES: &[&str] = &[
     "container",
     "service",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtypes_are_accepted() {
+        assert!(Type::Float.accepts(&Type::Int));
+        assert!(Type::Int.accepts(&Type::Port));
+        assert!(
+            Type::Port.accepts(&Type::Int),
+            "checked for range at evaluation"
+        );
+        assert!(!Type::Int.accepts(&Type::Float));
+        assert!(
+            Type::String.accepts(&Type::Secret),
+            "a string built from a secret stays secret"
+        );
+        assert!(Type::optional(Type::Int).accepts(&Type::Null));
+        assert!(!Type::Int.accepts(&Type::Null));
+        assert!(!Type::Duration.accepts(&Type::Int), "durations carry units");
+    }
+
+    #[test]
+    fn enums_accept_their_members_only() {
+        let proto = Type::enumeration(&["tcp", "udp"]);
+        assert!(proto.accepts(&Type::enumeration(&["udp"])));
+        assert!(!proto.accepts(&Type::enumeration(&["sctp"])));
+        assert!(Type::String.accepts(&proto));
+    }
+
+    #[test]
+    fn records_are_structural() {
+        let want = Type::record(&[
+            ("host", Type::optional(Type::Port)),
+            ("container", Type::Port),
+        ]);
+        assert!(want.accepts(&Type::record(&[("container", Type::Int)])));
+        assert!(
+            !want.accepts(&Type::record(&[("host", Type::Int)])),
+            "container is required"
+        );
+        assert!(!want.accepts(&Type::record(&[
+            ("container", Type::Int),
+            ("hots", Type::Int)
+        ])));
+        assert!(
+            Type::map(Type::Int).accepts(&Type::record(&[("a", Type::Int), ("b", Type::Port)]))
+        );
+    }
+
+    #[test]
+    fn joins_find_the_common_type() {
+        assert_eq!(Type::join(&Type::Int, &Type::Float), Type::Float);
+        assert_eq!(
+            Type::join(&Type::Null, &Type::Int),
+            Type::optional(Type::Int)
+        );
+        assert_eq!(Type::join(&Type::Secret, &Type::String), Type::String);
+        assert_eq!(Type::join(&Type::Int, &Type::Bool), Type::Any);
+    }
+
+    #[test]
+    fn types_display_as_written() {
+        assert_eq!(
+            Type::list(Type::optional(Type::Port)).to_string(),
+            "list[port?]"
+        );
+        assert_eq!(
+            Type::optional(Type::enumeration(&["a", "b"])).to_string(),
+            "(\"a\" | \"b\")?"
+        );
+        assert_eq!(
+            Type::record(&[("name", Type::String)]).to_string(),
+            "{ name: string }"
+        );
+    }
+}
