@@ -19,3 +19,4 @@ pub mod source;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;
+pub mod units;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::eval::value::{parse_duration, write_duration};
+use crate::units::{parse_duration, write_duration};
 
 /// A duration, written in JSON as its canonical spelling (`"1m30s"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,20 +86,16 @@ pub struct VolumeSpec {
     pub labels: BTreeMap<String, String>,
 }
 
+/// How an image runs: what containers and Swarm services share.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerSpec {
+pub struct RunSpec {
     pub image: String,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub env: BTreeMap<String, String>,
     pub ports: Vec<PortSpec>,
     pub mounts: Vec<MountSpec>,
-    /// `"3306/tcp"`, sorted.
-    pub expose: Vec<String>,
     pub networks: Vec<NetworkAttachment>,
-    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
-    pub restart: String,
     pub health: Option<HealthSpec>,
     pub user: Option<String>,
     pub workdir: Option<String>,
@@ -109,10 +105,20 @@ pub struct ContainerSpec {
     pub memory: Option<i64>,
     pub cpus: Option<f64>,
     pub read_only: bool,
-    pub privileged: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub stop_timeout: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContainerSpec {
+    #[serde(flatten)]
+    pub run: RunSpec,
+    /// `"3306/tcp"`, sorted.
+    pub expose: Vec<String>,
+    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
+    pub restart: String,
+    pub privileged: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -159,26 +165,9 @@ pub struct HealthSpec {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
-    pub image: String,
-    pub command: Option<Vec<String>>,
-    pub entrypoint: Option<Vec<String>>,
-    pub env: BTreeMap<String, String>,
-    pub ports: Vec<PortSpec>,
-    pub mounts: Vec<MountSpec>,
-    pub networks: Vec<NetworkAttachment>,
-    pub health: Option<HealthSpec>,
-    pub user: Option<String>,
-    pub workdir: Option<String>,
-    pub hostname: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub memory: Option<i64>,
-    pub cpus: Option<f64>,
-    pub read_only: bool,
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub stop_timeout: Millis,
+    #[serde(flatten)]
+    pub run: RunSpec,
     pub replicas: u64,
     pub update: UpdateSpec,
     pub placement: PlacementSpec,

@@ -23,7 +23,7 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use self::conform::{Mismatch, conform};
-use self::value::{InstanceRef, Map, ResourceRef, Show, Value, format_duration};
+use self::value::{InstanceRef, Map, ResourceRef, Show, Value};
 pub use self::vars::{VarInput, VarValue, needs_literal};
 use crate::deployment::{self, Condition, Dependency, Deployment, OutputValue, Resource, schema};
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
@@ -32,6 +32,7 @@ use crate::source::{SourceMap, Span};
 use crate::syntax::ast::*;
 use crate::types::check::resolve_type;
 use crate::types::{Kind, Type};
+use crate::units::format_duration;
 
 /// Maps with a fixed fast hasher: deterministic, and much faster than SipHash.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
@@ -1648,7 +1649,7 @@ impl<'p> Evaluator<'p> {
                 (Kind::Container, "hostname") => {
                     let resource = self.resource_at(&r.address, name.span)?;
                     let hostname = match &resource.spec {
-                        deployment::Spec::Container(c) => c.hostname.clone(),
+                        deployment::Spec::Container(c) => c.run.hostname.clone(),
                         _ => None,
                     };
                     Ok(Value::str(hostname.unwrap_or_else(|| r.name.to_string())))

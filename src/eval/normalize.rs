@@ -907,17 +907,15 @@ impl Normalizer<'_, '_> {
         out
     }
 
-    fn container(&mut self, fields: &Fields<'_>) -> ContainerSpec {
-        ContainerSpec {
+    fn run(&mut self, fields: &Fields<'_>) -> RunSpec {
+        RunSpec {
             image: self.image_ref(fields),
             command: self.words(fields, "command"),
             entrypoint: self.words(fields, "entrypoint"),
             env: self.env(fields),
             ports: self.ports(fields),
             mounts: self.mounts(fields),
-            expose: self.expose(fields),
             networks: self.networks(fields),
-            restart: self.restart(fields),
             health: self.health(fields),
             user: self.opt_text(fields, "user"),
             workdir: self.opt_text(fields, "workdir"),
@@ -926,13 +924,21 @@ impl Normalizer<'_, '_> {
             memory: self.memory(fields),
             cpus: self.cpus(fields),
             read_only: Self::bool(fields, "read_only"),
-            privileged: Self::bool(fields, "privileged"),
             cap_add: self.capabilities(fields, "cap_add"),
             cap_drop: self.capabilities(fields, "cap_drop"),
             stop_timeout: {
                 let d = Self::duration(fields, "stop_timeout", 10_000);
                 self.non_negative("stop_timeout", d)
             },
+        }
+    }
+
+    fn container(&mut self, fields: &Fields<'_>) -> ContainerSpec {
+        ContainerSpec {
+            run: self.run(fields),
+            expose: self.expose(fields),
+            restart: self.restart(fields),
+            privileged: Self::bool(fields, "privileged"),
         }
     }
 
@@ -990,27 +996,7 @@ impl Normalizer<'_, '_> {
             _ => Vec::new(),
         };
         ServiceSpec {
-            image: self.image_ref(fields),
-            command: self.words(fields, "command"),
-            entrypoint: self.words(fields, "entrypoint"),
-            env: self.env(fields),
-            ports: self.ports(fields),
-            mounts: self.mounts(fields),
-            networks: self.networks(fields),
-            health: self.health(fields),
-            user: self.opt_text(fields, "user"),
-            workdir: self.opt_text(fields, "workdir"),
-            hostname: self.opt_text(fields, "hostname"),
-            labels: self.labels(fields),
-            memory: self.memory(fields),
-            cpus: self.cpus(fields),
-            read_only: Self::bool(fields, "read_only"),
-            cap_add: self.capabilities(fields, "cap_add"),
-            cap_drop: self.capabilities(fields, "cap_drop"),
-            stop_timeout: {
-                let d = Self::duration(fields, "stop_timeout", 10_000);
-                self.non_negative("stop_timeout", d)
-            },
+            run: self.run(fields),
             replicas,
             update,
             placement: PlacementSpec { constraints },

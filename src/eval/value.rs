@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 pub type Map = IndexMap<String, Value, foldhash::fast::FixedState>;
 
 use crate::types::{Kind, ModuleId};
+use crate::units::format_duration;
 
 /// A string, possibly built from a secret.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,98 +211,9 @@ pub fn format_float(f: f64) -> String {
     }
 }
 
-/// `90000` → `"1m30s"`; the canonical spelling of a duration.
-pub fn format_duration(ms: i64) -> String {
-    let mut out = String::new();
-    let _ = write_duration(&mut out, ms);
-    out
-}
-
-/// Writes the canonical spelling of a duration without allocating.
-pub fn write_duration(out: &mut impl fmt::Write, ms: i64) -> fmt::Result {
-    if ms == 0 {
-        return out.write_str("0s");
-    }
-    if ms < 0 {
-        out.write_char('-')?;
-    }
-    let mut rest = ms.unsigned_abs();
-    for (unit, size) in [
-        ("d", 86_400_000u64),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            write!(out, "{}{unit}", rest / size)?;
-            rest %= size;
-        }
-    }
-    Ok(())
-}
-
-/// Parses the canonical (or any valid) duration spelling back to milliseconds.
-pub fn parse_duration(text: &str) -> Option<i64> {
-    let (neg, body) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    if body.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    let mut chars = body.chars().peekable();
-    let mut any_unit = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: i64 = match c {
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                1
-            }
-            's' => 1_000,
-            'm' => 60_000,
-            'h' => 3_600_000,
-            'd' => 86_400_000,
-            _ => return None,
-        };
-        let n: i64 = digits.parse().ok()?;
-        digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?)?;
-        any_unit = true;
-    }
-    if !digits.is_empty() || !any_unit {
-        return None;
-    }
-    Some(if neg { -total } else { total })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_round_trip_in_canonical_form() {
-        for (ms, text) in [
-            (0, "0s"),
-            (500, "500ms"),
-            (90_000, "1m30s"),
-            (5_400_000, "1h30m"),
-            (86_400_001, "1d1ms"),
-        ] {
-            assert_eq!(format_duration(ms), text);
-            assert_eq!(parse_duration(text), Some(ms));
-        }
-        assert_eq!(parse_duration("-10s"), Some(-10_000));
-        for bad in ["", "10", "10x", "s", "1.5s"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn taint_reaches_every_string() {

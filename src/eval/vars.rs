@@ -1,11 +1,12 @@
 //! `--var NAME=VALUE` and `--var-file` values, read according to the type
 //! of the parameter they set.
 
-use super::value::{Map, Value, parse_duration};
+use super::value::{Map, Value};
 use crate::diagnostic::{Diagnostic, ErrorCode};
 use crate::source::Span;
 use crate::syntax::ast::Expr;
 use crate::types::Type;
+use crate::units::{parse_duration, parse_size};
 
 /// One value given for a root parameter.
 #[derive(Debug)]
@@ -142,7 +143,7 @@ pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
             Type::Duration => {
                 parse_duration(s).map_or_else(|| Value::str(s.as_str()), Value::Duration)
             }
-            Type::Size => parse_size(s).map_or_else(|| Value::str(s.as_str()), Value::Size),
+            Type::Size => parse_size(s).map_or_else(|_| Value::str(s.as_str()), Value::Size),
             _ => Value::str(s.as_str()),
         },
         J::Array(xs) => {
@@ -165,26 +166,6 @@ pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
             Value::map(map)
         }
     }
-}
-
-/// `512MiB`, `1GB`, `100B` → bytes.
-pub fn parse_size(text: &str) -> Option<i64> {
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = text.split_at(split);
-    let factor: f64 = match unit {
-        "B" => 1.0,
-        "KB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "TB" => 1e12,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
-        "TiB" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    let bytes = num.parse::<f64>().ok()? * factor;
-    (bytes.fract() == 0.0 && bytes >= 0.0 && bytes <= i64::MAX as f64).then_some(bytes as i64)
 }
 
 /// Whether a var's text must be parsed as a literal expression for this type.

@@ -9,6 +9,7 @@ use super::ast::*;
 use super::parser::{Rule, parse};
 use crate::diagnostic::{Diagnostic, ErrorCode};
 use crate::source::{SourceId, Span, Spanned};
+use crate::units;
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
@@ -539,24 +540,9 @@ impl Lower {
         let kind = match lit.as_rule() {
             Rule::int => ExprKind::Int(text.parse().map_err(|_| too_large())?),
             Rule::float => ExprKind::Float(text.parse().map_err(|_| too_large())?),
-            Rule::size => {
-                let split = text
-                    .find(|c: char| c.is_ascii_alphabetic())
-                    .unwrap_or(text.len());
-                let (num, unit) = text.split_at(split);
-                let factor: f64 = match unit {
-                    "B" => 1.0,
-                    "KB" => 1e3,
-                    "MB" => 1e6,
-                    "GB" => 1e9,
-                    "TB" => 1e12,
-                    "KiB" => 1024.0,
-                    "MiB" => 1024.0 * 1024.0,
-                    "GiB" => 1024.0 * 1024.0 * 1024.0,
-                    _ => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-                };
-                let bytes = num.parse::<f64>().map_err(|_| too_large())? * factor;
-                if bytes.fract() != 0.0 {
+            Rule::size => match units::parse_size(text) {
+                Ok(bytes) => ExprKind::Size(bytes),
+                Err(units::SizeError::Fractional) => {
                     return Err(Diagnostic::new(
                         ErrorCode::NumberTooLarge,
                         format!("size `{text}` is not a whole number of bytes"),
@@ -564,39 +550,10 @@ impl Lower {
                     .label(span, "fractional bytes")
                     .help("use a smaller unit"));
                 }
-                if bytes > i64::MAX as f64 {
-                    return Err(too_large());
-                }
-                ExprKind::Size(bytes as i64)
-            }
-            _ => {
-                let mut total: i64 = 0;
-                let mut digits = String::new();
-                let mut chars = text.chars().peekable();
-                while let Some(c) = chars.next() {
-                    if c.is_ascii_digit() {
-                        digits.push(c);
-                        continue;
-                    }
-                    let unit_ms: i64 = match c {
-                        'm' if chars.peek() == Some(&'s') => {
-                            chars.next();
-                            1
-                        }
-                        's' => 1_000,
-                        'm' => 60_000,
-                        'h' => 3_600_000,
-                        _ => 86_400_000,
-                    };
-                    let n: i64 = digits.parse().map_err(|_| too_large())?;
-                    digits.clear();
-                    total = n
-                        .checked_mul(unit_ms)
-                        .and_then(|v| total.checked_add(v))
-                        .ok_or_else(too_large)?;
-                }
-                ExprKind::Duration(total)
-            }
+                Err(_) => return Err(too_large()),
+            },
+            // The grammar admits only well-formed durations: failing here is overflow.
+            _ => ExprKind::Duration(units::parse_duration(text).ok_or_else(too_large)?),
         };
         Ok(Expr { kind, span })
     }
