@@ -116,3 +116,48 @@ fn errors_in_var_files_never_show_their_text() {
     );
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn var_files_may_be_json_objects_and_var_wins() {
+    let dir = std::env::temp_dir().join(format!("stackc-varfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.stack"),
+        "stack \"vars\"\nparam replicas: int = 1\nparam timeout: duration = 1s\nparam tags: list[string] = []\nparam name: string = \"x\"\noutput \"all\" = { replicas = replicas, timeout = timeout, tags = tags, name = name }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prod.json"),
+        r#"{ "replicas": 3, "timeout": "1m30s", "tags": ["a", "b"], "name": "json" }"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("prod.vars"), "name = \"lines\"\nreplicas = 2\n").unwrap();
+    let path = dir.to_string_lossy().into_owned();
+    let json = dir.join("prod.json").to_string_lossy().into_owned();
+    let lines = dir.join("prod.vars").to_string_lossy().into_owned();
+    let out = stackc(&[
+        "compile",
+        &path,
+        "--var-file",
+        &json,
+        "--var-file",
+        &lines,
+        "--var",
+        "tags=[\"c\"]",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let all = &doc["outputs"]["all"]["value"];
+    assert_eq!(all["replicas"], 2, "the later var file wins");
+    assert_eq!(
+        all["timeout"], "1m30s",
+        "JSON strings are read as the parameter's type"
+    );
+    assert_eq!(
+        all["tags"],
+        serde_json::json!(["c"]),
+        "--var wins over var files"
+    );
+    assert_eq!(all["name"], "lines");
+    let _ = std::fs::remove_dir_all(&dir);
+}

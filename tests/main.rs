@@ -4,5 +4,6 @@
 mod cases;
 mod cli;
 mod errors_catalogue;
+mod examples;
 mod fuzz;
 mod support;

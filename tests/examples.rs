@@ -1,0 +1,57 @@
+//! Every example stack and every standard library module compiles.
+
+use crate::support::{root, stackc, stderr, stdout};
+
+/// The examples, with values for their required parameters.
+const EXAMPLES: &[(&str, &[&str])] = &[
+    ("hello", &[]),
+    ("webapp", &["db_password=pw", "db_root_password=rootpw"]),
+    ("shop", &["db_password=pw"]),
+];
+
+#[test]
+fn every_example_compiles() {
+    let dirs: Vec<String> = std::fs::read_dir(root().join("examples"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("main.stack").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for dir in &dirs {
+        assert!(
+            EXAMPLES.iter().any(|(name, _)| name == dir),
+            "examples/{dir} is not listed in tests/examples.rs"
+        );
+    }
+    for (name, vars) in EXAMPLES {
+        let path = format!("examples/{name}");
+        let mut args = vec!["compile", path.as_str()];
+        for v in *vars {
+            args.extend(["--var", v]);
+        }
+        let out = stackc(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "examples/{name}:\n{}",
+            stderr(&out)
+        );
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert!(
+            !doc["resources"].as_array().unwrap().is_empty(),
+            "examples/{name} declares nothing"
+        );
+    }
+}
+
+#[test]
+fn every_stdlib_module_is_exercised() {
+    // tests/cases/ok/stdlib.stack instantiates each module; keep it that way.
+    let case = std::fs::read_to_string(root().join("tests/cases/ok/stdlib.stack")).unwrap();
+    for name in stackc::stdlib::NAMES {
+        assert!(
+            case.contains(&format!("\"std/{name}\"")),
+            "std/{name} is not imported by tests/cases/ok/stdlib.stack"
+        );
+    }
+}
