@@ -13,6 +13,7 @@ pub mod context;
 pub mod deployment;
 pub mod diagnostic;
 pub mod driver;
+pub mod engine;
 pub mod eval;
 pub mod resolve;
 pub mod source;

@@ -1,0 +1,551 @@
+//! An engine in memory, behaving like Docker for everything stackc relies
+//! on: names unique per kind, labels, networks and volumes in use cannot be
+//! removed, absent images are pulled (if "pullable"), containers start,
+//! stop, exit and get healthy. Tests also change objects "by hand" and
+//! inject failures through it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::deployment::{ContainerSpec, Spec};
+
+/// What a started container does in the fake.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Behaviour {
+    /// Keeps running; healthy after `polls` state reads if it has a health check.
+    Serve { polls: u32 },
+    /// Runs, then exits with this code after `polls` state reads.
+    Exit { code: i64, polls: u32 },
+    /// Keeps running and never gets healthy.
+    Unhealthy,
+}
+
+#[derive(Debug, Clone)]
+struct Object {
+    kind: Kind,
+    id: String,
+    name: String,
+    labels: BTreeMap<String, String>,
+    state: State,
+    actual: Actual,
+    has_health: bool,
+    /// Networks a container is attached to, and volumes it mounts (by name).
+    networks: Vec<String>,
+    volumes: Vec<String>,
+    behaviour: Behaviour,
+    polls: u32,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    objects: Vec<Object>,
+    next_id: u64,
+    /// Image references present locally.
+    images: BTreeSet<String>,
+    /// Image references a pull would find.
+    pullable: BTreeSet<String>,
+    locks: BTreeMap<String, Holder>,
+    records: BTreeMap<String, Record>,
+    /// Failures to inject: (operation, object name) → message.
+    faults: BTreeMap<(String, String), String>,
+    behaviours: BTreeMap<String, Behaviour>,
+    /// Every call made, in order ("create shop-web"), for tests that check what was done.
+    calls: Vec<String>,
+}
+
+/// The in-memory engine.
+#[derive(Debug, Default)]
+pub struct MemoryEngine {
+    inner: Mutex<Inner>,
+}
+
+fn not_found(what: &str) -> EngineError {
+    EngineError::new(ErrorKind::NotFound, format!("No such object: {what}"))
+}
+
+impl MemoryEngine {
+    pub fn new() -> MemoryEngine {
+        MemoryEngine::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
+        let mut inner = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut inner)
+    }
+
+    /// Makes an image present, as if pulled or built earlier.
+    pub fn add_image(&self, reference: &str) {
+        self.with(|i| i.images.insert(reference.to_string()));
+    }
+
+    /// Lets a pull of `reference` succeed.
+    pub fn allow_pull(&self, reference: &str) {
+        self.with(|i| i.pullable.insert(reference.to_string()));
+    }
+
+    /// Makes the next `operation` ("create", "start", "update", "remove") on `name` fail.
+    pub fn fail(&self, operation: &str, name: &str, message: &str) {
+        self.with(|i| {
+            i.faults.insert(
+                (operation.to_string(), name.to_string()),
+                message.to_string(),
+            )
+        });
+    }
+
+    /// How the container `name` behaves once started.
+    pub fn behave(&self, name: &str, behaviour: Behaviour) {
+        self.with(|i| i.behaviours.insert(name.to_string(), behaviour));
+    }
+
+    /// Removes an object behind stackc's back (`docker rm -f`).
+    pub fn delete_by_hand(&self, kind: Kind, name: &str) -> bool {
+        self.with(|i| {
+            let before = i.objects.len();
+            i.objects.retain(|o| !(o.kind == kind && o.name == name));
+            before != i.objects.len()
+        })
+    }
+
+    /// Stops a container behind stackc's back (`docker stop`).
+    pub fn stop_by_hand(&self, name: &str) {
+        self.with(|i| {
+            if let Some(o) = i
+                .objects
+                .iter_mut()
+                .find(|o| o.kind == Kind::Container && o.name == name)
+            {
+                o.state = State::Exited { code: 0 };
+            }
+        });
+    }
+
+    /// Changes a container's live values behind stackc's back (`docker update`).
+    pub fn tamper(&self, name: &str, f: impl FnOnce(&mut Actual)) {
+        self.with(|i| {
+            if let Some(o) = i
+                .objects
+                .iter_mut()
+                .find(|o| o.kind == Kind::Container && o.name == name)
+            {
+                f(&mut o.actual);
+            }
+        });
+    }
+
+    /// The calls made so far ("create container shop-web"), in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.with(|i| i.calls.clone())
+    }
+
+    /// Names of the objects of a kind, sorted.
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        let mut names = self.with(|i| {
+            i.objects
+                .iter()
+                .filter(|o| o.kind == kind)
+                .map(|o| o.name.clone())
+                .collect::<Vec<_>>()
+        });
+        names.sort();
+        names
+    }
+
+    /// The state of the object named `name`.
+    pub fn state_of(&self, kind: Kind, name: &str) -> Option<State> {
+        self.with(|i| {
+            i.objects
+                .iter()
+                .find(|o| o.kind == kind && o.name == name)
+                .map(|o| o.state)
+        })
+    }
+}
+
+impl Inner {
+    fn call(&mut self, operation: &str, name: &str) -> Result<(), EngineError> {
+        self.calls.push(format!("{operation} {name}"));
+        match self
+            .faults
+            .remove(&(operation.to_string(), name.to_string()))
+        {
+            Some(message) => {
+                Err(EngineError::new(ErrorKind::Other, message).about(name.to_string()))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn find(&mut self, id: &str) -> Option<&mut Object> {
+        self.objects.iter_mut().find(|o| o.id == id)
+    }
+
+    fn ensure_image(&mut self, reference: &str) -> Result<(), EngineError> {
+        if self.images.contains(reference) {
+            return Ok(());
+        }
+        self.calls.push(format!("pull {reference}"));
+        if self.pullable.contains(reference) {
+            self.images.insert(reference.to_string());
+            Ok(())
+        } else {
+            Err(EngineError::new(
+                ErrorKind::NotFound,
+                format!("pull access denied for {reference}, repository does not exist or may require 'docker login'"),
+            )
+            .about(format!("image {reference}")))
+        }
+    }
+
+    fn create_container(
+        &mut self,
+        id: String,
+        resource: &Resource,
+        labels: BTreeMap<String, String>,
+        c: &ContainerSpec,
+    ) -> Result<Object, EngineError> {
+        self.ensure_image(&c.run.image)?;
+        for n in &c.run.networks {
+            if !self
+                .objects
+                .iter()
+                .any(|o| o.kind == Kind::Network && o.name == n.network)
+            {
+                return Err(EngineError::new(
+                    ErrorKind::NotFound,
+                    format!("network {} not found", n.network),
+                )
+                .about(format!("container {}", resource.name)));
+            }
+        }
+        let mut volumes = Vec::new();
+        for m in c.run.mounts.iter().filter(|m| m.kind == "volume") {
+            let Some(source) = &m.source else { continue };
+            // Docker creates a named volume that does not exist yet.
+            if !self
+                .objects
+                .iter()
+                .any(|o| o.kind == Kind::Volume && o.name == *source)
+            {
+                self.objects.push(Object::plain(
+                    Kind::Volume,
+                    source.clone(),
+                    source.clone(),
+                    BTreeMap::new(),
+                ));
+            }
+            volumes.push(source.clone());
+        }
+        let behaviour = self
+            .behaviours
+            .get(&resource.name)
+            .copied()
+            .unwrap_or(Behaviour::Serve { polls: 1 });
+        Ok(Object {
+            kind: Kind::Container,
+            id,
+            name: resource.name.clone(),
+            labels,
+            state: State::Created,
+            actual: actual_of(&c.run, &c.restart),
+            has_health: c.run.health.is_some(),
+            networks: c.run.networks.iter().map(|n| n.network.clone()).collect(),
+            volumes,
+            behaviour,
+            polls: 0,
+        })
+    }
+}
+
+impl Object {
+    fn plain(kind: Kind, id: String, name: String, labels: BTreeMap<String, String>) -> Object {
+        Object {
+            kind,
+            id,
+            name,
+            labels,
+            state: State::Present,
+            actual: Actual::default(),
+            has_health: false,
+            networks: Vec::new(),
+            volumes: Vec::new(),
+            behaviour: Behaviour::Serve { polls: 0 },
+            polls: 0,
+        }
+    }
+
+    fn live(&self) -> Option<LiveObject> {
+        Some(LiveObject {
+            kind: self.kind,
+            id: self.id.clone(),
+            name: self.name.clone(),
+            address: self.labels.get(LABEL_ADDRESS)?.clone(),
+            hash: self.labels.get(LABEL_HASH).cloned().unwrap_or_default(),
+            spec: self
+                .labels
+                .get(LABEL_SPEC)
+                .and_then(|s| serde_json::from_str(s).ok()),
+            state: self.state,
+            actual: self.actual.clone(),
+        })
+    }
+
+    /// What reading the state does in the fake: time passes.
+    fn advance(&mut self) {
+        if !self.state.is_running() {
+            return;
+        }
+        self.polls += 1;
+        self.state = match self.behaviour {
+            Behaviour::Serve { polls } if self.has_health && self.polls >= polls => {
+                State::Running {
+                    health: Health::Healthy,
+                }
+            }
+            Behaviour::Serve { .. } if self.has_health => State::Running {
+                health: Health::Starting,
+            },
+            Behaviour::Serve { .. } => State::Running {
+                health: Health::None,
+            },
+            Behaviour::Exit { code, polls } if self.polls >= polls => State::Exited { code },
+            Behaviour::Exit { .. } => self.state,
+            Behaviour::Unhealthy if self.has_health => State::Running {
+                health: Health::Unhealthy,
+            },
+            Behaviour::Unhealthy => self.state,
+        };
+    }
+}
+
+/// The live values of a container made from `run`, as the Docker engine reads them back.
+pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
+    let mut values = BTreeMap::new();
+    for (k, v) in &run.env {
+        values.insert(
+            format!("/env/{}", crate::deployment::pointer_segment(k)),
+            v.clone(),
+        );
+    }
+    for (i, w) in run.command.iter().flatten().enumerate() {
+        values.insert(format!("/command/{i}"), w.clone());
+    }
+    for (i, w) in run.entrypoint.iter().flatten().enumerate() {
+        values.insert(format!("/entrypoint/{i}"), w.clone());
+    }
+    for (i, w) in run.health.iter().flat_map(|h| &h.test).enumerate() {
+        values.insert(format!("/health/test/{i}"), w.clone());
+    }
+    for (k, v) in &run.labels {
+        values.insert(
+            format!("/labels/{}", crate::deployment::pointer_segment(k)),
+            v.clone(),
+        );
+    }
+    for (i, m) in run.mounts.iter().enumerate() {
+        if let Some(source) = &m.source {
+            values.insert(format!("/mounts/{i}/source"), source.clone());
+        }
+    }
+    Actual {
+        restart: Some(restart.to_string()),
+        memory: run.memory,
+        cpus: run.cpus,
+        values,
+    }
+}
+
+#[async_trait]
+impl Engine for MemoryEngine {
+    fn describe(&self) -> String {
+        "in-memory engine".to_string()
+    }
+
+    async fn observe(&self, stack: &str, image_refs: &[String]) -> Result<LiveState, EngineError> {
+        self.with(|i| {
+            let mut objects: Vec<LiveObject> = i
+                .objects
+                .iter()
+                .filter(|o| o.labels.get(LABEL_STACK).map(String::as_str) == Some(stack))
+                .filter_map(Object::live)
+                .collect();
+            objects
+                .sort_by(|a, b| (a.kind, &a.address, &a.name).cmp(&(b.kind, &b.address, &b.name)));
+            let images = image_refs
+                .iter()
+                .map(|r| (r.clone(), i.images.contains(r)))
+                .collect();
+            Ok(LiveState {
+                objects,
+                images,
+                record: i.records.get(stack).cloned(),
+            })
+        })
+    }
+
+    async fn create(&self, stack: &str, resource: &Resource) -> Result<String, EngineError> {
+        self.with(|i| {
+            let what = format!("{} {}", resource.kind, resource.name);
+            i.call("create", &resource.name)?;
+            if let Spec::Image(image) = &resource.spec
+                && let Some(r) = &image.reference
+            {
+                // A `ref` is pulled, and carries no labels of ours.
+                return i.ensure_image(r).map(|()| r.clone());
+            }
+            if i.objects
+                .iter()
+                .any(|o| o.kind == resource.kind && o.name == resource.name)
+            {
+                return Err(EngineError::new(
+                    ErrorKind::Conflict,
+                    format!("the name \"{}\" is already in use", resource.name),
+                )
+                .about(what));
+            }
+            i.next_id += 1;
+            let id = match resource.kind {
+                Kind::Volume => resource.name.clone(),
+                _ => format!("{:012x}", i.next_id),
+            };
+            let labels = labels(stack, resource);
+            if resource.kind == Kind::Image {
+                // A build makes the tag, labelled (builds themselves are tested on Docker).
+                i.images.insert(resource.name.clone());
+            }
+            let object = match &resource.spec {
+                Spec::Container(c) => i.create_container(id.clone(), resource, labels, c)?,
+                Spec::Service(_) => {
+                    return Err(
+                        EngineError::new(ErrorKind::Other, "services need a Swarm engine")
+                            .about(what),
+                    );
+                }
+                _ => Object::plain(resource.kind, id.clone(), resource.name.clone(), labels),
+            };
+            i.objects.push(object);
+            Ok(id)
+        })
+    }
+
+    async fn start(&self, id: &str) -> Result<(), EngineError> {
+        self.with(|i| {
+            let name = i
+                .find(id)
+                .map(|o| o.name.clone())
+                .ok_or_else(|| not_found(id))?;
+            i.call("start", &name)?;
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.polls = 0;
+            o.state = State::Running {
+                health: if o.has_health {
+                    Health::Starting
+                } else {
+                    Health::None
+                },
+            };
+            Ok(())
+        })
+    }
+
+    async fn update(&self, id: &str, run: &RunSpec, restart: &str) -> Result<(), EngineError> {
+        self.with(|i| {
+            let name = i
+                .find(id)
+                .map(|o| o.name.clone())
+                .ok_or_else(|| not_found(id))?;
+            i.call("update", &name)?;
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.restart = Some(restart.to_string());
+            o.actual.memory = run.memory;
+            o.actual.cpus = run.cpus;
+            Ok(())
+        })
+    }
+
+    async fn stop(&self, id: &str, _timeout: Millis) -> Result<(), EngineError> {
+        self.with(|i| {
+            let name = i
+                .find(id)
+                .map(|o| o.name.clone())
+                .ok_or_else(|| not_found(id))?;
+            i.call("stop", &name)?;
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            if o.state.is_running() || o.state == State::Paused {
+                o.state = State::Exited { code: 0 };
+            }
+            Ok(())
+        })
+    }
+
+    async fn remove(&self, object: &LiveObject) -> Result<(), EngineError> {
+        self.with(|i| {
+            i.call("remove", &object.name)?;
+            let what = format!("{} {}", object.kind, object.name);
+            if object.kind == Kind::Image {
+                i.images.remove(&object.name);
+                i.objects.retain(|o| o.id != object.id);
+                return Ok(());
+            }
+            let in_use = match object.kind {
+                Kind::Network => i.objects.iter().any(|o| o.networks.contains(&object.name)),
+                Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
+                _ => false,
+            };
+            if in_use {
+                let message = match object.kind {
+                    Kind::Network => format!(
+                        "error while removing network: network {} has active endpoints",
+                        object.name
+                    ),
+                    _ => format!("remove {}: volume is in use", object.name),
+                };
+                return Err(EngineError::new(ErrorKind::Conflict, message).about(what));
+            }
+            let before = i.objects.len();
+            i.objects.retain(|o| o.id != object.id);
+            if before == i.objects.len() {
+                return Err(not_found(&object.id).about(what));
+            }
+            Ok(())
+        })
+    }
+
+    async fn state(&self, id: &str) -> Result<State, EngineError> {
+        self.with(|i| {
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.advance();
+            Ok(o.state)
+        })
+    }
+
+    async fn lock(&self, stack: &str, holder: &Holder) -> Result<Lock, EngineError> {
+        self.with(|i| match i.locks.get(stack) {
+            Some(h) => Ok(Lock::HeldBy(h.clone())),
+            None => {
+                i.locks.insert(stack.to_string(), holder.clone());
+                Ok(Lock::Acquired)
+            }
+        })
+    }
+
+    async fn unlock(&self, stack: &str) -> Result<bool, EngineError> {
+        self.with(|i| Ok(i.locks.remove(stack).is_some()))
+    }
+
+    async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
+        self.with(|i| {
+            match record {
+                Some(r) => i.records.insert(stack.to_string(), r.clone()),
+                None => i.records.remove(stack),
+            };
+            Ok(())
+        })
+    }
+}

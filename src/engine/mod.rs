@@ -1,0 +1,331 @@
+//! Engines: where a deployment lives. The planner and the applier only ever
+//! see this trait; `docker.rs` talks to a real Docker engine through
+//! bollard, `memory.rs` is an in-memory fake with the same behaviour (one
+//! conformance suite runs against both).
+//!
+//! Every object stackc creates carries the labels below; live state is found
+//! through them alone. Besides the stack's objects, an engine keeps two
+//! small objects per stack: a *lock*, so two applies never interleave, and a
+//! *record* of the addresses last applied, so an object deleted by hand shows
+//! as drift.
+
+pub mod docker;
+pub mod memory;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::deployment::{Millis, Resource, RunSpec, SECRET_MASK};
+use crate::types::Kind;
+
+/// The stack an object belongs to.
+pub const LABEL_STACK: &str = "io.stackc.stack";
+/// The object's address in the deployment (`container.api-0`).
+pub const LABEL_ADDRESS: &str = "io.stackc.address";
+/// SHA-256 of the normalized spec the object was made from.
+pub const LABEL_HASH: &str = "io.stackc.hash";
+/// The normalized spec the object was made from, secrets masked: what plans
+/// show as "before".
+pub const LABEL_SPEC: &str = "io.stackc.spec";
+
+/// The labels of an object made from `resource`: the user's own plus stackc's.
+pub fn labels(stack: &str, resource: &Resource) -> BTreeMap<String, String> {
+    let mut labels = match &resource.spec {
+        crate::deployment::Spec::Container(c) => c.run.labels.clone(),
+        crate::deployment::Spec::Service(s) => s.run.labels.clone(),
+        crate::deployment::Spec::Network(n) => n.labels.clone(),
+        crate::deployment::Spec::Volume(v) => v.labels.clone(),
+        crate::deployment::Spec::Image(_) => BTreeMap::new(),
+    };
+    labels.insert(LABEL_STACK.into(), stack.into());
+    labels.insert(LABEL_ADDRESS.into(), resource.address.clone());
+    labels.insert(LABEL_HASH.into(), resource.hash.clone());
+    labels.insert(LABEL_SPEC.into(), masked_spec(resource).to_string());
+    labels
+}
+
+/// The resource's spec as JSON with every secret replaced by `(secret)`.
+pub fn masked_spec(resource: &Resource) -> serde_json::Value {
+    let mut spec = serde_json::to_value(&resource.spec).unwrap_or(serde_json::Value::Null);
+    for path in &resource.sensitive_paths {
+        if let Some(v) = spec.pointer_mut(path) {
+            *v = serde_json::Value::String(SECRET_MASK.to_string());
+        }
+    }
+    spec
+}
+
+/// An object of the stack as the engine has it now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveObject {
+    pub kind: Kind,
+    /// The engine's id (the name, for volumes).
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub hash: String,
+    /// The spec the object was made from, secrets masked (`io.stackc.spec`).
+    pub spec: Option<serde_json::Value>,
+    pub state: State,
+    /// The values drift is judged by. Never serialized: it holds secrets.
+    #[serde(skip)]
+    pub actual: Actual,
+}
+
+/// The run state of an object; objects that do not run are `Present`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "status")]
+pub enum State {
+    Present,
+    Created,
+    Running { health: Health },
+    Paused,
+    Restarting,
+    Exited { code: i64 },
+    Dead,
+}
+
+impl State {
+    pub fn is_running(self) -> bool {
+        matches!(self, State::Running { .. } | State::Restarting)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            State::Present => f.write_str("present"),
+            State::Created => f.write_str("created"),
+            State::Running {
+                health: Health::None,
+            } => f.write_str("running"),
+            State::Running { health } => write!(f, "running ({health})"),
+            State::Paused => f.write_str("paused"),
+            State::Restarting => f.write_str("restarting"),
+            State::Exited { code } => write!(f, "exited ({code})"),
+            State::Dead => f.write_str("dead"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// No health check.
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Health::None => "no health check",
+            Health::Starting => "starting",
+            Health::Healthy => "healthy",
+            Health::Unhealthy => "unhealthy",
+        })
+    }
+}
+
+/// What a container is now, for the fields that can change without
+/// stackc: the ones `docker update` changes, and the values at the spec's
+/// paths (to tell which secret changed). Values the image or the daemon
+/// fill in are not here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actual {
+    /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
+    pub restart: Option<String>,
+    pub memory: Option<i64>,
+    pub cpus: Option<f64>,
+    /// Values by JSON pointer into the spec: `/env/KEY`, `/command/0`, … (real, unmasked).
+    pub values: BTreeMap<String, String>,
+}
+
+/// Everything the planner needs to know about the engine.
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    /// Objects labelled with the stack, sorted by (kind, address, name).
+    pub objects: Vec<LiveObject>,
+    /// Whether each image reference asked about is present locally (pulled images carry no labels).
+    pub images: BTreeMap<String, bool>,
+    /// The addresses the last apply left in place.
+    pub record: Option<Record>,
+}
+
+impl LiveState {
+    /// Identifies the state: object ids and hash labels. A saved plan is
+    /// applied only while the fingerprint is unchanged.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        for o in &self.objects {
+            for part in [
+                o.kind.as_str(),
+                o.id.as_str(),
+                o.address.as_str(),
+                o.hash.as_str(),
+            ] {
+                h.update(part.as_bytes());
+                h.update(b"\0");
+            }
+        }
+        for (reference, present) in &self.images {
+            h.update(reference.as_bytes());
+            h.update(if *present { b"+" } else { b"-" });
+        }
+        crate::eval::builtins::hex(&h.finalize())
+    }
+}
+
+/// The addresses an apply left in place.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub addresses: BTreeSet<String>,
+}
+
+/// Who holds a stack's lock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    /// `user@host`.
+    pub who: String,
+    pub pid: u32,
+    /// The command that took the lock (`apply`, `destroy`).
+    pub operation: String,
+    /// Seconds since the Unix epoch.
+    pub since: u64,
+}
+
+impl Holder {
+    /// This process, about to run `operation`.
+    pub fn me(operation: &str) -> Holder {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Holder {
+            who: format!("{user}@{host}"),
+            pid: std::process::id(),
+            operation: operation.into(),
+            since,
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let age = crate::units::format_duration(now.saturating_sub(self.since) as i64 * 1000);
+        write!(
+            f,
+            "{} (pid {}, `{}`, {age} ago)",
+            self.who, self.pid, self.operation
+        )
+    }
+}
+
+/// An engine operation that failed, with the engine's own message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineError {
+    pub kind: ErrorKind,
+    /// The object concerned (`container shop-web`), if any.
+    pub object: Option<String>,
+    /// The engine's message, as it gave it.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No engine answers.
+    Unavailable,
+    NotFound,
+    /// A name is taken (or the object is in use).
+    Conflict,
+    Other,
+}
+
+impl EngineError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> EngineError {
+        EngineError {
+            kind,
+            object: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn about(mut self, object: impl Into<String>) -> EngineError {
+        self.object = Some(object.into());
+        self
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.object {
+            Some(o) => write!(f, "{o}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// The outcome of trying to take a stack's lock.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lock {
+    Acquired,
+    HeldBy(Holder),
+}
+
+/// A place stacks are deployed to. Objects are named by the deployment
+/// (`Resource::name`); the engine adds the labels.
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// Where the engine is, for messages (`unix:///var/run/docker.sock, API 1.41`).
+    fn describe(&self) -> String;
+
+    /// The stack's objects (one label-filtered list per kind, inspecting only
+    /// where a list entry lacks what the diff needs), the presence of the given
+    /// image references, and the record.
+    async fn observe(&self, stack: &str, image_refs: &[String]) -> Result<LiveState, EngineError>;
+
+    /// Creates the object for a resource and returns its id. Containers are
+    /// created (attached to their networks) but not started; an absent image
+    /// is pulled first. Image resources with `ref` are pulled.
+    async fn create(&self, stack: &str, resource: &Resource) -> Result<String, EngineError>;
+
+    /// Starts (or unpauses) a container.
+    async fn start(&self, id: &str) -> Result<(), EngineError>;
+
+    /// Changes what Docker can change on a live container: restart policy, memory, cpus.
+    async fn update(&self, id: &str, run: &RunSpec, restart: &str) -> Result<(), EngineError>;
+
+    /// Stops a container, waiting up to `timeout` before killing it.
+    async fn stop(&self, id: &str, timeout: Millis) -> Result<(), EngineError>;
+
+    /// Removes an object (a running container is stopped first).
+    async fn remove(&self, object: &LiveObject) -> Result<(), EngineError>;
+
+    /// The state of a container now (for waiting on `healthy` / `completed`).
+    async fn state(&self, id: &str) -> Result<State, EngineError>;
+
+    /// Takes the stack's lock unless someone holds it.
+    async fn lock(&self, stack: &str, holder: &Holder) -> Result<Lock, EngineError>;
+
+    /// Releases the stack's lock; `false` when there was none.
+    async fn unlock(&self, stack: &str) -> Result<bool, EngineError>;
+
+    /// Replaces the stack's record; `None` removes it.
+    async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
+}
