@@ -9,14 +9,18 @@
 //!
 //! [`driver`] runs them in order and stops after the first phase with errors.
 
+pub mod apply;
 pub mod context;
 pub mod deployment;
 pub mod diagnostic;
 pub mod driver;
 pub mod engine;
 pub mod eval;
+pub mod plan;
 pub mod resolve;
+pub mod session;
 pub mod source;
+pub mod status;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;

@@ -6,4 +6,5 @@ mod cli;
 mod errors_catalogue;
 mod examples;
 mod fuzz;
+mod planner;
 mod support;

@@ -38,7 +38,9 @@ pub struct Resource {
     /// Sorted by address.
     pub depends_on: Vec<Dependency>,
     /// SHA-256 of the kind, name and spec (secrets included, so a changed
-    /// secret changes the hash; the hash does not reveal them).
+    /// secret changes the hash; the hash does not reveal them). A container's
+    /// restart policy, memory and cpus are left out: Docker changes them in
+    /// place, and they are compared with the live container instead.
     pub hash: String,
     /// JSON pointers (RFC 6901) into `spec` of values built from secrets.
     pub sensitive_paths: Vec<String>,
@@ -86,17 +88,27 @@ impl Resource {
     /// so a rebuilt image changes the containers that use it.
     pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
         let mut h = HashWriter(Sha256::new());
-        // A build is identified by its content, not by where the checkout
-        // lies: moving the project (or a CI runner's workspace) changes nothing.
-        let located;
+        let hashed;
         let spec = match spec {
+            // A build is identified by its content, not by where the checkout
+            // lies: moving the project (or a CI runner's workspace) changes nothing.
             Spec::Image(image) if image.build.is_some() => {
                 let mut unlocated = (**image).clone();
                 if let Some(b) = &mut unlocated.build {
                     b.context.clear();
                 }
-                located = Spec::Image(Box::new(unlocated));
-                &located
+                hashed = Spec::Image(Box::new(unlocated));
+                &hashed
+            }
+            // What Docker updates on a live container is compared live, not
+            // through the hash: labels cannot change after an update.
+            Spec::Container(c) => {
+                let mut fixed = (**c).clone();
+                fixed.restart = String::new();
+                fixed.run.memory = None;
+                fixed.run.cpus = None;
+                hashed = Spec::Container(Box::new(fixed));
+                &hashed
             }
             spec => spec,
         };

@@ -1,0 +1,539 @@
+//! Applying a plan: its changes run as a dependency graph on an engine.
+//!
+//! First what must go: objects no longer in the source and the old halves
+//! of replacements that others depend on (containers, then networks and
+//! volumes, then images). Then everything else, each resource as soon as
+//! what it depends on is done and its condition (`started`, `healthy`,
+//! `completed`) holds, at most `parallelism` at once. When an action fails
+//! or the user interrupts, nothing new starts; running actions finish.
+
+mod progress;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+pub use progress::Progress;
+
+use crate::deployment::{Condition, Deployment, Resource, Spec};
+use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
+use crate::plan::{Action, Change, Plan};
+use crate::types::Kind;
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// At most this many actions at once.
+    pub parallelism: usize,
+    /// How long a dependent waits for `healthy` or `completed`.
+    pub wait_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 10,
+            wait_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Counts Ctrl-C presses: one stops new actions; the CLI aborts on the second.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicUsize>);
+
+impl Interrupt {
+    pub fn press(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub fn pressed(&self) -> bool {
+        self.0.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// (address, what was done, how long it took).
+    pub done: Vec<(String, String, Duration)>,
+    /// (address, the engine's error).
+    pub failed: Vec<(String, String)>,
+    pub not_attempted: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.not_attempted.is_empty() && !self.interrupted
+    }
+}
+
+/// One unit of work.
+#[derive(Debug, Clone)]
+enum Step {
+    /// Remove an object (a deletion, or the old half of a replacement).
+    Remove { object: LiveObject },
+    /// Make a resource: create (after removing `old`, for an inline replacement), start.
+    Make {
+        address: String,
+        old: Option<LiveObject>,
+    },
+    /// Update a container in place (and start it if it is not running).
+    Update {
+        address: String,
+        object: LiveObject,
+        fields: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Status {
+    Waiting,
+    Running,
+    Done,
+    Failed,
+}
+
+struct Task {
+    step: Step,
+    /// What must be done first (task indexes), and the conditions to check after.
+    after: Vec<usize>,
+    waits: Vec<(String, Condition)>,
+    status: Status,
+    label: String,
+}
+
+type Running<'a> =
+    Pin<Box<dyn Future<Output = (usize, Result<String, String>, Duration)> + Send + 'a>>;
+
+/// What to apply: a plan, made against `live`, for `deployment`.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    pub deployment: &'a Deployment,
+    pub plan: &'a Plan,
+    pub live: &'a LiveState,
+}
+
+/// Applies the job's plan to the engine.
+pub async fn apply(
+    engine: &dyn Engine,
+    job: Job<'_>,
+    options: &ApplyOptions,
+    progress: &Progress,
+    interrupt: &Interrupt,
+) -> Outcome {
+    let Job {
+        deployment,
+        plan,
+        live,
+    } = job;
+    let mut tasks = schedule(deployment, plan, live);
+    let mut outcome = Outcome::default();
+    let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
+    // What has been started and by whom: containers made in this apply are running.
+    let ids: Arc<std::sync::Mutex<BTreeMap<String, String>>> = Arc::new(std::sync::Mutex::new(
+        live.objects
+            .iter()
+            .map(|o| (o.address.clone(), o.id.clone()))
+            .collect(),
+    ));
+    let mut stopping = false;
+    loop {
+        if interrupt.pressed() && !stopping {
+            stopping = true;
+            outcome.interrupted = true;
+        }
+        if !stopping {
+            let ready: Vec<usize> = (0..tasks.len())
+                .filter(|&i| {
+                    tasks[i].status == Status::Waiting
+                        && tasks[i]
+                            .after
+                            .iter()
+                            .all(|&d| tasks[d].status == Status::Done)
+                })
+                .collect();
+            for i in ready {
+                if running.len() >= options.parallelism.max(1) {
+                    break;
+                }
+                tasks[i].status = Status::Running;
+                progress.started(&tasks[i].label);
+                running.push(Box::pin(run(
+                    engine,
+                    deployment,
+                    tasks[i].step.clone(),
+                    tasks[i].waits.clone(),
+                    ids.clone(),
+                    options.wait_timeout,
+                    i,
+                )));
+            }
+        }
+        let Some((i, result, elapsed)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(what) => {
+                tasks[i].status = Status::Done;
+                progress.finished(&tasks[i].label, &what, elapsed);
+                outcome
+                    .done
+                    .push((address_of(&tasks[i].step), what, elapsed));
+            }
+            Err(error) => {
+                tasks[i].status = Status::Failed;
+                progress.failed(&tasks[i].label, &error);
+                outcome.failed.push((address_of(&tasks[i].step), error));
+                stopping = true;
+            }
+        }
+    }
+    outcome.not_attempted = tasks
+        .iter()
+        .filter(|t| t.status == Status::Waiting)
+        .map(|t| address_of(&t.step))
+        .collect();
+    outcome
+}
+
+fn address_of(step: &Step) -> String {
+    match step {
+        Step::Remove { object } => object.address.clone(),
+        Step::Make { address, .. } | Step::Update { address, .. } => address.clone(),
+    }
+}
+
+/// Turns the plan's changes into tasks with their order.
+fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task> {
+    let by_id: BTreeMap<&str, &LiveObject> =
+        live.objects.iter().map(|o| (o.id.as_str(), o)).collect();
+    let object_of = |c: &Change| {
+        c.id.as_deref()
+            .and_then(|id| by_id.get(id))
+            .map(|o| (*o).clone())
+    };
+    // Networks and volumes that go away: what uses them must go first.
+    let leaving: BTreeSet<&str> = plan
+        .actions()
+        .filter(|c| {
+            (c.is_replace() || c.action() == Action::Delete)
+                && matches!(c.kind, Kind::Network | Kind::Volume)
+        })
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut removal: BTreeMap<String, usize> = BTreeMap::new();
+    let mut make: BTreeMap<String, usize> = BTreeMap::new();
+    for c in plan.actions() {
+        let uses_leaving = deployment.resource(&c.address).is_some_and(|r| {
+            r.depends_on
+                .iter()
+                .any(|d| leaving.contains(d.address.as_str()))
+        });
+        let old = object_of(c);
+        match c.actions.as_slice() {
+            [Action::Delete] | [Action::Delete, Action::Create]
+                if old.is_some()
+                    && (c.action() == Action::Delete
+                        || c.kind != Kind::Container
+                        || uses_leaving) =>
+            {
+                if let Some(object) = old.clone() {
+                    removal.insert(c.address.clone(), tasks.len());
+                    tasks.push(Task {
+                        label: label(c, "remove"),
+                        step: Step::Remove { object },
+                        after: Vec::new(),
+                        waits: Vec::new(),
+                        status: Status::Waiting,
+                    });
+                }
+                if c.is_replace() {
+                    make.insert(c.address.clone(), tasks.len());
+                    tasks.push(Task {
+                        label: label(c, "create"),
+                        step: Step::Make {
+                            address: c.address.clone(),
+                            old: None,
+                        },
+                        after: Vec::new(),
+                        waits: Vec::new(),
+                        status: Status::Waiting,
+                    });
+                }
+            }
+            [Action::Delete, Action::Create] => {
+                make.insert(c.address.clone(), tasks.len());
+                tasks.push(Task {
+                    label: label(c, "replace"),
+                    step: Step::Make {
+                        address: c.address.clone(),
+                        old,
+                    },
+                    after: Vec::new(),
+                    waits: Vec::new(),
+                    status: Status::Waiting,
+                });
+            }
+            [Action::Create] => {
+                make.insert(c.address.clone(), tasks.len());
+                tasks.push(Task {
+                    label: label(c, "create"),
+                    step: Step::Make {
+                        address: c.address.clone(),
+                        old: None,
+                    },
+                    after: Vec::new(),
+                    waits: Vec::new(),
+                    status: Status::Waiting,
+                });
+            }
+            [Action::Update] => {
+                if let Some(object) = old {
+                    make.insert(c.address.clone(), tasks.len());
+                    let fields = !c.fields.is_empty();
+                    tasks.push(Task {
+                        label: label(c, "update"),
+                        step: Step::Update {
+                            address: c.address.clone(),
+                            object,
+                            fields,
+                        },
+                        after: Vec::new(),
+                        waits: Vec::new(),
+                        status: Status::Waiting,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // Removals: containers, then networks and volumes, then images.
+    let tier = |k: Kind| match k {
+        Kind::Container | Kind::Service => 0,
+        Kind::Network | Kind::Volume => 1,
+        Kind::Image => 2,
+    };
+    let removals: Vec<(usize, Kind)> = tasks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match &t.step {
+            Step::Remove { object } => Some((i, object.kind)),
+            _ => None,
+        })
+        .collect();
+    for &(i, k) in &removals {
+        tasks[i].after = removals
+            .iter()
+            .filter(|(_, other)| tier(*other) < tier(k))
+            .map(|(j, _)| *j)
+            .collect();
+    }
+    let all_removals: Vec<usize> = removals.iter().map(|(i, _)| *i).collect();
+    // Makes and updates: after every removal, and after what they depend on.
+    for (address, &i) in &make {
+        let mut after = all_removals.clone();
+        let mut waits = Vec::new();
+        if let Some(r) = deployment.resource(address) {
+            for d in &r.depends_on {
+                if let Some(&j) = make.get(&d.address) {
+                    after.push(j);
+                }
+                let target_is_container = deployment
+                    .resource(&d.address)
+                    .is_some_and(|t| t.kind == Kind::Container);
+                if target_is_container && d.condition != Condition::Started {
+                    waits.push((d.address.clone(), d.condition));
+                }
+            }
+        }
+        tasks[i].after = after;
+        tasks[i].waits = waits;
+    }
+    tasks
+}
+
+fn label(c: &Change, verb: &str) -> String {
+    format!("{} ({verb})", c.address)
+}
+
+/// Runs one step; returns what was done, or the error.
+async fn run<'a>(
+    engine: &'a dyn Engine,
+    deployment: &'a Deployment,
+    step: Step,
+    waits: Vec<(String, Condition)>,
+    ids: Arc<std::sync::Mutex<BTreeMap<String, String>>>,
+    timeout: Duration,
+    index: usize,
+) -> (usize, Result<String, String>, Duration) {
+    let started = Instant::now();
+    let result = run_step(engine, deployment, step, &waits, &ids, timeout).await;
+    (index, result, started.elapsed())
+}
+
+async fn run_step(
+    engine: &dyn Engine,
+    deployment: &Deployment,
+    step: Step,
+    waits: &[(String, Condition)],
+    ids: &std::sync::Mutex<BTreeMap<String, String>>,
+    timeout: Duration,
+) -> Result<String, String> {
+    let id_of = |address: &str| ids.lock().ok().and_then(|m| m.get(address).cloned());
+    for (address, condition) in waits {
+        let id = id_of(address).ok_or_else(|| format!("{address} does not exist"))?;
+        wait_for(engine, address, &id, *condition, timeout).await?;
+    }
+    match step {
+        Step::Remove { object } => {
+            remove(engine, &object).await.map_err(|e| e.to_string())?;
+            Ok("removed".into())
+        }
+        Step::Make { address, old } => {
+            let r = deployment
+                .resource(&address)
+                .ok_or_else(|| format!("{address} is not in the deployment"))?;
+            if let Some(old) = &old {
+                remove(engine, old).await.map_err(|e| e.to_string())?;
+            }
+            let id = engine
+                .create(&deployment.stack, r)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Ok(mut m) = ids.lock() {
+                m.insert(address.clone(), id.clone());
+            }
+            if r.kind == Kind::Container {
+                engine.start(&id).await.map_err(|e| e.to_string())?;
+                return Ok(if old.is_some() {
+                    "replaced and started"
+                } else {
+                    "created and started"
+                }
+                .into());
+            }
+            Ok(match (&r.spec, old.is_some()) {
+                (Spec::Image(i), _) if i.reference.is_some() => "pulled",
+                (Spec::Image(_), _) => "built",
+                (_, true) => "replaced",
+                (_, false) => "created",
+            }
+            .into())
+        }
+        Step::Update {
+            address,
+            object,
+            fields,
+        } => {
+            let r = deployment
+                .resource(&address)
+                .ok_or_else(|| format!("{address} is not in the deployment"))?;
+            let Spec::Container(c) = &r.spec else {
+                return Ok("unchanged".into());
+            };
+            if fields {
+                engine
+                    .update(&object.id, &c.run, &c.restart)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            if !object.state.is_running() {
+                engine.start(&object.id).await.map_err(|e| e.to_string())?;
+                return Ok(if fields {
+                    "updated and started"
+                } else {
+                    "started"
+                }
+                .into());
+            }
+            Ok("updated".into())
+        }
+    }
+}
+
+/// Removes an object; one already gone counts as removed (an interrupted apply may have removed it).
+async fn remove(engine: &dyn Engine, object: &LiveObject) -> Result<(), EngineError> {
+    match engine.remove(object).await {
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// Waits until a container is healthy, or has completed successfully.
+async fn wait_for(
+    engine: &dyn Engine,
+    address: &str,
+    id: &str,
+    condition: Condition,
+    timeout: Duration,
+) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let state = engine.state(id).await.map_err(|e| e.to_string())?;
+        match (condition, state) {
+            (
+                Condition::Healthy,
+                State::Running {
+                    health: crate::engine::Health::Healthy,
+                },
+            ) => return Ok(()),
+            (
+                Condition::Healthy,
+                State::Running {
+                    health: crate::engine::Health::None,
+                },
+            ) => {
+                return Err(format!(
+                    "{address} has no health check, so it can never be healthy"
+                ));
+            }
+            (Condition::Healthy, State::Exited { code }) => {
+                return Err(format!(
+                    "{address} exited with code {code} before it was healthy"
+                ));
+            }
+            (Condition::Completed, State::Exited { code: 0 }) => return Ok(()),
+            (Condition::Completed, State::Exited { code }) => {
+                return Err(format!("{address} exited with code {code}"));
+            }
+            (Condition::Started, _) => return Ok(()),
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            let wanted = if condition == Condition::Healthy {
+                "healthy"
+            } else {
+                "complete"
+            };
+            return Err(format!(
+                "{address} did not become {wanted} within {} (it is {state})",
+                crate::units::format_duration(timeout.as_millis() as i64)
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The resources of the deployment that exist after an apply: the record.
+pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Record {
+    let present: BTreeSet<&str> = live.objects.iter().map(|o| o.address.as_str()).collect();
+    let addresses = deployment
+        .resources
+        .iter()
+        .filter(|r: &&Resource| {
+            present.contains(r.address.as_str())
+                || matches!(&r.spec, Spec::Image(i) if i.reference.is_some())
+        })
+        .map(|r| r.address.clone())
+        .collect();
+    crate::engine::Record { addresses }
+}

@@ -1,0 +1,149 @@
+//! Plans: the changes that take live state to the deployment, Terraform
+//! style. `diff` compares each resource with the object labelled with its
+//! address: by hash first, then field by field for what a user can see
+//! changing. Drift — objects deleted, stopped or modified outside stackc —
+//! is listed first and repaired by the same changes.
+
+mod diff;
+mod render;
+mod saved;
+
+use serde::{Deserialize, Serialize};
+
+pub use diff::{PlanOptions, diff};
+pub use render::{MARKDOWN_LIMIT, human, markdown};
+pub use saved::{SavedPlan, read_plan_file, write_plan_file};
+
+use crate::types::Kind;
+
+/// Bumped whenever the plan JSON changes incompatibly (`docs/plan-format.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    /// Objects changed outside stackc, first.
+    pub drift: Vec<Drift>,
+    /// One entry per resource and per object to delete, sorted by address.
+    pub resource_changes: Vec<Change>,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.summary.add + self.summary.change + self.summary.destroy > 0
+    }
+
+    /// Changes other than no-ops.
+    pub fn actions(&self) -> impl Iterator<Item = &Change> {
+        self.resource_changes
+            .iter()
+            .filter(|c| c.action() != Action::NoOp)
+    }
+}
+
+/// What an object outside stackc's control became.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Drift {
+    pub address: String,
+    pub kind: Kind,
+    pub name: String,
+    pub drift: DriftKind,
+    /// For `modified`: what differs (live before, source after).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftKind {
+    /// Applied before, and gone now.
+    Deleted,
+    /// A container that should run does not.
+    Stopped,
+    /// A one-off container (something waits for it to complete) that failed.
+    Failed,
+    /// Changed in place (`docker update`).
+    Modified,
+}
+
+impl DriftKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            DriftKind::Deleted => "was deleted",
+            DriftKind::Stopped => "was stopped",
+            DriftKind::Failed => "exited with an error",
+            DriftKind::Modified => "was modified",
+        }
+    }
+}
+
+/// One action on one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    NoOp,
+}
+
+/// The change to one resource (or to one object no longer in the source).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: String,
+    pub kind: Kind,
+    pub name: String,
+    /// `["create"]`, `["update"]`, `["delete", "create"]` (replace), `["delete"]`, `["no-op"]`.
+    pub actions: Vec<Action>,
+    /// The spec as last applied (secrets masked), if the object exists.
+    pub before: Option<serde_json::Value>,
+    /// The spec to apply (secrets masked), unless the object is deleted.
+    pub after: Option<serde_json::Value>,
+    /// The fields whose change forces a replacement.
+    pub replace_paths: Vec<String>,
+    /// Why: "no longer in the source", "stopped outside stackc", …
+    pub reason: Option<String>,
+    /// JSON pointers into `after` of values built from secrets.
+    pub sensitive_paths: Vec<String>,
+    /// Field by field, what changes (secrets as `(secret changed)`).
+    pub fields: Vec<FieldChange>,
+    /// Deleting or replacing a volume loses its data: only with `--allow-data-loss`.
+    pub data_loss: bool,
+    /// The engine's id of the object acted on (for updates, deletes and replacements).
+    pub id: Option<String>,
+}
+
+impl Change {
+    /// The change in one word: replacements are `Delete` + `Create`.
+    pub fn action(&self) -> Action {
+        match self.actions.as_slice() {
+            [Action::Delete, Action::Create] => Action::Create,
+            [a] => *a,
+            _ => Action::NoOp,
+        }
+    }
+
+    pub fn is_replace(&self) -> bool {
+        self.actions == [Action::Delete, Action::Create]
+    }
+}
+
+/// A field's value before and after (masked; secrets that change show as `(secret changed)`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// `memory`, `env.DATABASE_URL`, `ports`, …
+    pub path: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}

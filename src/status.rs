@@ -1,0 +1,127 @@
+//! `stackc status`: the stack's live objects next to the source.
+
+use serde::Serialize;
+
+use crate::deployment::{Deployment, Spec};
+use crate::engine::LiveState;
+use crate::plan::{Action, Plan};
+use crate::types::Kind;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Row {
+    pub address: String,
+    pub kind: Kind,
+    pub name: String,
+    /// `running (healthy)`, `exited (0)`, `present`, `missing`.
+    pub state: String,
+    /// Drift, or what the next apply would do; `None` when in step.
+    pub note: Option<String>,
+}
+
+/// One row per resource of the source and per object no longer in it.
+pub fn rows(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    for r in &deployment.resources {
+        let object = live.objects.iter().find(|o| o.address == r.address);
+        let state = match (object, &r.spec) {
+            (Some(o), _) => o.state.to_string(),
+            (None, Spec::Image(i)) if i.reference.is_some() => {
+                let present = i
+                    .reference
+                    .as_ref()
+                    .and_then(|x| live.images.get(x))
+                    .copied()
+                    .unwrap_or(false);
+                if present {
+                    "present".into()
+                } else {
+                    "missing".into()
+                }
+            }
+            (None, _) => "missing".into(),
+        };
+        rows.push(Row {
+            address: r.address.clone(),
+            kind: r.kind,
+            name: r.name.clone(),
+            state,
+            note: note(plan, &r.address),
+        });
+    }
+    for o in &live.objects {
+        if deployment.resource(&o.address).is_none() {
+            rows.push(Row {
+                address: o.address.clone(),
+                kind: o.kind,
+                name: o.name.clone(),
+                state: o.state.to_string(),
+                note: Some("not in the source".into()),
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.address.cmp(&b.address));
+    rows
+}
+
+fn note(plan: &Plan, address: &str) -> Option<String> {
+    if let Some(d) = plan.drift.iter().find(|d| d.address == address) {
+        return Some(format!("{} outside stackc", d.drift.describe()));
+    }
+    let c = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == address)?;
+    Some(
+        match c.actions.as_slice() {
+            [Action::Create] => "not created yet",
+            [Action::Update] => "out of date: apply updates it",
+            [Action::Delete, Action::Create] => "out of date: apply replaces it",
+            _ => return None,
+        }
+        .into(),
+    )
+}
+
+/// The rows as an aligned table.
+pub fn table(rows: &[Row]) -> String {
+    let header = ["ADDRESS", "KIND", "NAME", "STATE", "DRIFT"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.address.clone(),
+                r.kind.to_string(),
+                r.name.clone(),
+                r.state.clone(),
+                r.note.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cols: [&str; 5]| {
+        let mut l = String::new();
+        for (i, c) in cols.iter().enumerate() {
+            if i + 1 < cols.len() {
+                l.push_str(&format!("{c:<width$}  ", width = widths[i]));
+            } else {
+                l.push_str(c);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    for row in &cells {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+    if rows.is_empty() {
+        out.push_str("(the stack declares nothing)\n");
+    }
+    out
+}
