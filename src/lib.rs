@@ -8,6 +8,12 @@
 //! 5. [`deployment`]: the normalized desired state, hashed, as JSON.
 //!
 //! [`driver`] runs them in order and stops after the first phase with errors.
+//!
+//! Then, against an engine ([`engine`]: Docker, or an in-memory fake):
+//! 6. [`plan`]: the deployment against live state: drift and changes.
+//! 7. [`apply`]: the changes as a dependency graph.
+//!
+//! [`session`] puts these together for the commands (lock, plan, apply, record).
 
 pub mod apply;
 pub mod context;
