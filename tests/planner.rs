@@ -16,6 +16,11 @@ static N: AtomicUsize = AtomicUsize::new(0);
 
 /// Compiles a stack from source text.
 pub fn deploy(source: &str, vars: &[&str]) -> Deployment {
+    deploy_with(source, vars, &[])
+}
+
+/// Compiles a stack from source text, with other files beside it.
+pub fn deploy_with(source: &str, vars: &[&str], files: &[(&str, &str)]) -> Deployment {
     let dir = std::env::temp_dir().join(format!(
         "stackc-planner-{}-{}",
         std::process::id(),
@@ -23,6 +28,11 @@ pub fn deploy(source: &str, vars: &[&str]) -> Deployment {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("main.stack"), source).unwrap();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
     let options = stackc::driver::Options {
         path: dir.clone(),
         vars: vars.iter().map(|v| v.to_string()).collect(),
@@ -519,4 +529,49 @@ async fn markdown_keeps_the_summary_and_stays_under_the_limit() {
         md.starts_with("**stackc plan for `big`:** Plan: 600 to add, 0 to change, 0 to destroy.")
     );
     assert!(md.contains("more changes are not shown"));
+}
+
+#[tokio::test]
+async fn a_changed_build_rebuilds_the_image_and_replaces_its_containers() {
+    let source = "stack \"img\"\nparam v: string = \"1\"\nimage \"app\" { build = { context = \"./app\", args = { V = v } } }\ncontainer \"c\" { image = image.app }\n";
+    let files = [("app/Dockerfile", "FROM scratch\n")];
+    let e = engine();
+    let first = deploy_with(source, &[], &files);
+    let (_, outcome) = apply(&e, &first).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &first).await.has_changes());
+    let second = deploy_with(source, &["v=2"], &files);
+    let plan = plan_of(&e, &second).await;
+    assert_eq!(
+        actions(&plan),
+        [
+            (
+                "container.c".to_string(),
+                vec![Action::Delete, Action::Create]
+            ),
+            (
+                "image.app".to_string(),
+                vec![Action::Delete, Action::Create]
+            )
+        ]
+    );
+    let (_, outcome) = apply(&e, &second).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let calls = e.calls();
+    let at = |s: &str| {
+        calls
+            .iter()
+            .rposition(|c| c.starts_with(s))
+            .unwrap_or_else(|| panic!("no `{s}` in {calls:?}"))
+    };
+    assert!(
+        at("create img-app:") < at("create img-c"),
+        "the image is built before the container is replaced: {calls:?}"
+    );
+    assert!(at("remove img-c") < at("create img-c"));
+    assert!(
+        at("create img-c") < at("remove img-app:"),
+        "the old image goes last: {calls:?}"
+    );
+    assert!(!plan_of(&e, &second).await.has_changes());
 }

@@ -228,8 +228,21 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
         .map(|c| c.address.as_str())
         .collect();
     let mut tasks: Vec<Task> = Vec::new();
-    let mut removal: BTreeMap<String, usize> = BTreeMap::new();
+    let mut push = |label: String, step: Step| {
+        tasks.push(Task {
+            label,
+            step,
+            after: Vec::new(),
+            waits: Vec::new(),
+            status: Status::Waiting,
+        });
+        tasks.len() - 1
+    };
+    // Removals that go first, makes (creations, updates, inline replacements),
+    // and removals of old images, which go last: containers may still run them.
+    let mut first: Vec<(usize, Kind)> = Vec::new();
     let mut make: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last: Vec<usize> = Vec::new();
     for c in plan.actions() {
         let uses_leaving = deployment.resource(&c.address).is_some_and(|r| {
             r.depends_on
@@ -237,124 +250,80 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                 .any(|d| leaving.contains(d.address.as_str()))
         });
         let old = object_of(c);
-        match c.actions.as_slice() {
-            [Action::Delete] | [Action::Delete, Action::Create]
-                if old.is_some()
-                    && (c.action() == Action::Delete
-                        || c.kind != Kind::Container
-                        || uses_leaving) =>
-            {
-                if let Some(object) = old.clone() {
-                    removal.insert(c.address.clone(), tasks.len());
-                    tasks.push(Task {
-                        label: label(c, "remove"),
-                        step: Step::Remove { object },
-                        after: Vec::new(),
-                        waits: Vec::new(),
-                        status: Status::Waiting,
-                    });
-                }
-                if c.is_replace() {
-                    make.insert(c.address.clone(), tasks.len());
-                    tasks.push(Task {
-                        label: label(c, "create"),
-                        step: Step::Make {
-                            address: c.address.clone(),
-                            old: None,
-                        },
-                        after: Vec::new(),
-                        waits: Vec::new(),
-                        status: Status::Waiting,
-                    });
-                }
+        let make_step = |old: Option<LiveObject>| Step::Make {
+            address: c.address.clone(),
+            old,
+        };
+        match (c.action(), c.is_replace(), old) {
+            (Action::Delete, _, Some(object)) => {
+                let kind = object.kind;
+                first.push((push(label(c, "remove"), Step::Remove { object }), kind));
             }
-            [Action::Delete, Action::Create] => {
-                make.insert(c.address.clone(), tasks.len());
-                tasks.push(Task {
-                    label: label(c, "replace"),
-                    step: Step::Make {
-                        address: c.address.clone(),
-                        old,
-                    },
-                    after: Vec::new(),
-                    waits: Vec::new(),
-                    status: Status::Waiting,
-                });
+            (Action::Create, true, Some(object)) if c.kind == Kind::Image => {
+                make.insert(c.address.clone(), push(label(c, "build"), make_step(None)));
+                last.push(push(
+                    label(c, "remove the old image"),
+                    Step::Remove { object },
+                ));
             }
-            [Action::Create] => {
-                make.insert(c.address.clone(), tasks.len());
-                tasks.push(Task {
-                    label: label(c, "create"),
-                    step: Step::Make {
-                        address: c.address.clone(),
-                        old: None,
-                    },
-                    after: Vec::new(),
-                    waits: Vec::new(),
-                    status: Status::Waiting,
-                });
+            (Action::Create, true, Some(object)) if c.kind != Kind::Container || uses_leaving => {
+                let kind = object.kind;
+                first.push((push(label(c, "remove"), Step::Remove { object }), kind));
+                make.insert(c.address.clone(), push(label(c, "create"), make_step(None)));
             }
-            [Action::Update] => {
-                if let Some(object) = old {
-                    make.insert(c.address.clone(), tasks.len());
-                    let fields = !c.fields.is_empty();
-                    tasks.push(Task {
-                        label: label(c, "update"),
-                        step: Step::Update {
-                            address: c.address.clone(),
-                            object,
-                            fields,
-                        },
-                        after: Vec::new(),
-                        waits: Vec::new(),
-                        status: Status::Waiting,
-                    });
-                }
+            (Action::Create, true, old) => {
+                make.insert(c.address.clone(), push(label(c, "replace"), make_step(old)));
+            }
+            (Action::Create, false, _) => {
+                make.insert(c.address.clone(), push(label(c, "create"), make_step(None)));
+            }
+            (Action::Update, _, Some(object)) => {
+                let fields = !c.fields.is_empty();
+                let step = Step::Update {
+                    address: c.address.clone(),
+                    object,
+                    fields,
+                };
+                make.insert(c.address.clone(), push(label(c, "update"), step));
             }
             _ => {}
         }
     }
-    // Removals: containers, then networks and volumes, then images.
+    // First removals: containers, then networks and volumes, then images.
     let tier = |k: Kind| match k {
         Kind::Container | Kind::Service => 0,
         Kind::Network | Kind::Volume => 1,
         Kind::Image => 2,
     };
-    let removals: Vec<(usize, Kind)> = tasks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| match &t.step {
-            Step::Remove { object } => Some((i, object.kind)),
-            _ => None,
-        })
-        .collect();
-    for &(i, k) in &removals {
-        tasks[i].after = removals
+    for &(i, k) in &first {
+        tasks[i].after = first
             .iter()
             .filter(|(_, other)| tier(*other) < tier(k))
             .map(|(j, _)| *j)
             .collect();
     }
-    let all_removals: Vec<usize> = removals.iter().map(|(i, _)| *i).collect();
-    // Makes and updates: after every removal, and after what they depend on.
+    let first: Vec<usize> = first.iter().map(|(i, _)| *i).collect();
+    // Makes: after the first removals and what they depend on.
     for (address, &i) in &make {
-        let mut after = all_removals.clone();
+        let mut after = first.clone();
         let mut waits = Vec::new();
         if let Some(r) = deployment.resource(address) {
             for d in &r.depends_on {
-                if let Some(&j) = make.get(&d.address) {
-                    after.push(j);
-                }
-                let target_is_container = deployment
+                after.extend(make.get(&d.address));
+                let container = deployment
                     .resource(&d.address)
                     .is_some_and(|t| t.kind == Kind::Container);
-                if target_is_container && d.condition != Condition::Started {
+                if container && d.condition != Condition::Started {
                     waits.push((d.address.clone(), d.condition));
                 }
             }
         }
         tasks[i].after = after;
         tasks[i].waits = waits;
+    }
+    let makes: Vec<usize> = make.values().copied().collect();
+    for i in last {
+        tasks[i].after = makes.clone();
     }
     tasks
 }
