@@ -121,3 +121,30 @@ pub fn hash(
     }
     Ok(crate::eval::builtins::hex(&h.finalize()))
 }
+
+/// The build context as a tar archive, as the engine's build API takes it:
+/// every file under `root` (symbolic links kept as links), with fixed
+/// owners, times and modes (0644, or 0755 for executables) so that the same
+/// content always makes the same archive.
+pub fn tar(root: &Path) -> Result<Vec<u8>, String> {
+    let files = files(root)?;
+    let mut archive = tar::Builder::new(Vec::new());
+    archive.mode(tar::HeaderMode::Deterministic);
+    archive.follow_symlinks(false);
+    for f in &files {
+        archive
+            .append_path_with_name(&f.path, &f.relative)
+            .map_err(|e| {
+                format!(
+                    "cannot add `{}` to the build context: {e}",
+                    f.path.display()
+                )
+            })?;
+    }
+    archive.into_inner().map_err(|e| {
+        format!(
+            "cannot write the build context of `{}`: {e}",
+            root.display()
+        )
+    })
+}

@@ -3,6 +3,8 @@
 
 mod cases;
 mod cli;
+mod docker_support;
+mod engine;
 mod errors_catalogue;
 mod examples;
 mod fuzz;

@@ -399,10 +399,17 @@ impl Engine for MemoryEngine {
                 // A `ref` is pulled, and carries no labels of ours.
                 return i.ensure_image(r).map(|()| r.clone());
             }
-            if i.objects
+            let labels = labels(stack, resource);
+            if let Some(existing) = i
+                .objects
                 .iter()
-                .any(|o| o.kind == resource.kind && o.name == resource.name)
+                .find(|o| o.kind == resource.kind && o.name == resource.name)
             {
+                // Docker answers a create of an existing volume with that
+                // volume: the same one made again is no conflict.
+                if resource.kind == Kind::Volume && existing.labels == labels {
+                    return Ok(existing.id.clone());
+                }
                 return Err(EngineError::new(
                     ErrorKind::Conflict,
                     format!("the name \"{}\" is already in use", resource.name),
@@ -414,7 +421,6 @@ impl Engine for MemoryEngine {
                 Kind::Volume => resource.name.clone(),
                 _ => format!("{:012x}", i.next_id),
             };
-            let labels = labels(stack, resource);
             if resource.kind == Kind::Image {
                 // A build makes the tag, labelled (builds themselves are tested on Docker).
                 i.images.insert(resource.name.clone());
@@ -462,6 +468,21 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("update", &name)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
+            // Docker reads 0 as "unchanged": a limit cannot be lifted live.
+            for (what, lifted) in [
+                ("memory", run.memory.is_none() && o.actual.memory.is_some()),
+                ("cpus", run.cpus.is_none() && o.actual.cpus.is_some()),
+            ] {
+                if lifted {
+                    return Err(EngineError::new(
+                        ErrorKind::Other,
+                        format!(
+                            "Docker cannot lift the {what} limit of an existing container (it takes 0 as \"unchanged\"); the container must be replaced"
+                        ),
+                    )
+                    .about(format!("container {name}")));
+                }
+            }
             o.actual.restart = Some(restart.to_string());
             o.actual.memory = run.memory;
             o.actual.cpus = run.cpus;

@@ -1,0 +1,296 @@
+//! The real engine in tests: connecting (or skipping), the test image, unique
+//! stack names and a guard that removes a stack's objects however the test ends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use stackc::deployment::{BuildSpec, ImageSpec, Resource, Spec};
+use stackc::engine::docker::{DockerEngine, resolve_host};
+use stackc::engine::{Engine, LABEL_STACK};
+use stackc::types::Kind;
+
+/// The image tests run: busybox on an empty base, serving `/www` over HTTP on port 80.
+pub const TEST_IMAGE: &str = "stackc-test/busybox:1";
+/// The stack the test image is built for; no test observes it.
+const TEST_IMAGE_STACK: &str = "stackc-test-images";
+
+/// Runs a future on a runtime of its own.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// Whether a missing engine fails the tests rather than skipping them.
+fn required() -> bool {
+    std::env::var("STACKC_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+/// The Docker engine, or `None` when none answers (the test is then skipped,
+/// saying why) — unless `STACKC_REQUIRE_DOCKER=1`, when that fails the test.
+pub async fn docker() -> Option<DockerEngine> {
+    match DockerEngine::connect(None).await {
+        Ok(engine) => Some(engine),
+        Err(e) if required() => {
+            panic!("STACKC_REQUIRE_DOCKER=1, but there is no Docker engine: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: no Docker engine ({e})");
+            None
+        }
+    }
+}
+
+/// A stack name no other test (or test process) uses: `t-<test>-<pid>-<n>`.
+pub fn unique_stack(test: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t-{test}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// Removes every object labelled with its stack when made and when dropped,
+/// so a failing test cleans up too. Only that stack's objects are touched.
+pub struct StackGuard {
+    pub stack: String,
+}
+
+impl StackGuard {
+    pub fn new(stack: &str) -> StackGuard {
+        let guard = StackGuard {
+            stack: stack.to_string(),
+        };
+        guard.clean();
+        guard
+    }
+
+    fn clean(&self) {
+        let stack = self.stack.clone();
+        // A thread of its own: the guard may drop inside a runtime.
+        let done = std::thread::spawn(move || block_on(remove_stack(&stack))).join();
+        if let Ok(Err(e)) = done {
+            eprintln!("cleaning up stack {}: {e}", self.stack);
+        }
+    }
+}
+
+impl Drop for StackGuard {
+    fn drop(&mut self) {
+        self.clean();
+    }
+}
+
+/// A bollard client for the engine `DockerEngine::connect(None)` finds, so
+/// that cleaning up (and checking what was made) does not depend on the code
+/// under test.
+pub async fn raw_client() -> Result<Docker, String> {
+    let endpoint =
+        resolve_host(None, &|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let docker = if endpoint.host.starts_with("unix://") {
+        Docker::connect_with_unix(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
+    } else {
+        Docker::connect_with_http(&endpoint.host, 120, bollard::API_DEFAULT_VERSION)
+    };
+    docker
+        .map_err(|e| e.to_string())?
+        .negotiate_version()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the containers (the lock and record too), networks, volumes and
+/// images labelled with `stack`.
+async fn remove_stack(stack: &str) -> Result<(), String> {
+    let docker = raw_client().await?;
+    let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    for c in containers {
+        if let Some(id) = c.id {
+            let _ = docker
+                .remove_container(
+                    &id,
+                    Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+                )
+                .await;
+        }
+    }
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    for n in networks {
+        if let Some(id) = n.id {
+            let _ = docker.remove_network(&id).await;
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    for v in volumes.volumes.unwrap_or_default() {
+        let _ = docker
+            .remove_volume(
+                &v.name,
+                None::<bollard::query_parameters::RemoveVolumeOptions>,
+            )
+            .await;
+    }
+    let images = docker
+        .list_images(Some(
+            ListImagesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    for image in images {
+        let _ = docker
+            .remove_image(
+                &image.id,
+                Some(RemoveImageOptionsBuilder::default().force(true).build()),
+                None,
+            )
+            .await;
+    }
+    Ok(())
+}
+
+/// An image resource built from `context` and tagged `tag`.
+pub fn build_resource(
+    address: &str,
+    tag: &str,
+    context: &Path,
+    args: BTreeMap<String, String>,
+) -> Resource {
+    let spec = Spec::Image(Box::new(ImageSpec {
+        reference: None,
+        build: Some(BuildSpec {
+            context: context.to_string_lossy().into_owned(),
+            dockerfile: "Dockerfile".into(),
+            args,
+            target: None,
+            content_hash: String::new(),
+        }),
+        tag: Some(tag.into()),
+        push: false,
+    }));
+    Resource {
+        address: address.into(),
+        kind: Kind::Image,
+        name: tag.into(),
+        hash: Resource::compute_hash(Kind::Image, tag, &spec, &[]),
+        spec,
+        depends_on: Vec::new(),
+        sensitive_paths: Vec::new(),
+    }
+}
+
+/// A fresh directory under the system's temporary directory.
+pub fn temp_dir(what: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "stackc-{what}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) {}
+
+/// `stackc-test/busybox:1`, built once per process through the engine's
+/// build API (never the docker CLI) and never removed: other tests and test
+/// processes may be using it. Building twice at once is harmless: the second
+/// build reuses the first one's cached steps and makes the same image.
+pub fn test_image() -> &'static str {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        std::thread::spawn(|| block_on(build_test_image()))
+            .join()
+            .unwrap_or_else(|_| Err("building the test image panicked".into()))
+    });
+    if let Err(e) = built {
+        panic!("cannot build the test image {TEST_IMAGE}: {e}");
+    }
+    TEST_IMAGE
+}
+
+async fn build_test_image() -> Result<(), String> {
+    let engine = DockerEngine::connect(None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let live = engine
+        .observe(TEST_IMAGE_STACK, &[TEST_IMAGE.to_string()])
+        .await
+        .map_err(|e| e.to_string())?;
+    if live.images.get(TEST_IMAGE) == Some(&true) {
+        return Ok(());
+    }
+    let dir = temp_dir("test-image");
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .ok_or("no static busybox at /bin/busybox")?;
+    std::fs::copy(busybox, dir.join("busybox")).map_err(|e| e.to_string())?;
+    make_executable(&dir.join("busybox"));
+    for tool in ["pg_isready", "redis-cli", "mysqladmin"] {
+        let path = dir.join(tool);
+        std::fs::write(&path, "#!/bin/sh\nexit 0\n").map_err(|e| e.to_string())?;
+        make_executable(&path);
+    }
+    std::fs::write(dir.join("index.html"), "<h1>stackc test</h1>\n").map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("Dockerfile"),
+        r#"FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+COPY pg_isready redis-cli mysqladmin /usr/local/bin/
+COPY index.html /www/index.html
+ENV PATH=/usr/local/bin:/bin
+CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
+"#,
+    )
+    .map_err(|e| e.to_string())?;
+    let resource = build_resource("image.busybox", TEST_IMAGE, &dir, BTreeMap::new());
+    let built = engine.create(TEST_IMAGE_STACK, &resource).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    built.map(|_| ()).map_err(|e| e.to_string())
+}
