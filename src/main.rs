@@ -63,8 +63,8 @@ enum Command {
     /// Plan, confirm and make the changes; or apply a saved plan file
     Apply {
         /// A stack directory or .stack file, or a plan file saved by `plan --out`
-        #[arg(default_value = ".")]
-        target: PathBuf,
+        #[arg(default_value = ".", value_name = "PATH|PLANFILE")]
+        source: PathBuf,
         /// With a plan file: the stack it must have been made for
         #[arg(value_name = "PATH")]
         stack_path: Option<PathBuf>,
@@ -398,7 +398,7 @@ fn engine_command(command: Command) -> Outcome_ {
                 .await
             }
             Command::Apply {
-                target,
+                source,
                 stack_path,
                 vars,
                 engine,
@@ -406,7 +406,7 @@ fn engine_command(command: Command) -> Outcome_ {
                 run,
             } => {
                 apply_command(
-                    &target,
+                    &source,
                     stack_path.as_deref(),
                     &vars,
                     &engine,
@@ -613,7 +613,7 @@ async fn apply_locked(
         }
         plan = saved.plan.clone();
     }
-    if destroying {
+    if destroying && !run.allow_data_loss {
         let kept = session::keep_volumes(&mut plan);
         for v in &kept {
             eprintln!("Keeping {v}: volumes are removed only with --allow-data-loss.");

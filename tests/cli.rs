@@ -161,3 +161,19 @@ fn var_files_may_be_json_objects_and_var_wins() {
     assert_eq!(all["name"], "lines");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_command_has_help() {
+    for command in [
+        "check", "compile", "plan", "apply", "destroy", "status", "output", "unlock",
+    ] {
+        let out = stackc(&[command, "--help"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stackc {command} --help: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains("Usage: stackc"), "{}", stdout(&out));
+    }
+}

@@ -18,7 +18,7 @@ use stackc::engine::{Engine, LABEL_STACK};
 use stackc::types::Kind;
 
 /// The image tests run: busybox on an empty base, serving `/www` over HTTP on port 80.
-pub const TEST_IMAGE: &str = "stackc-test/busybox:1";
+pub const TEST_IMAGE: &str = "stackc-test/busybox:2";
 /// The stack the test image is built for; no test observes it.
 const TEST_IMAGE_STACK: &str = "stackc-test-images";
 
@@ -276,13 +276,18 @@ async fn build_test_image() -> Result<(), String> {
         std::fs::write(&path, "#!/bin/sh\nexit 0\n").map_err(|e| e.to_string())?;
         make_executable(&path);
     }
+    // Servers the stdlib modules run as their command: they just keep running.
+    let server = dir.join("redis-server");
+    std::fs::write(&server, "#!/bin/sh\nexec httpd -f -p 6379 -h /www\n")
+        .map_err(|e| e.to_string())?;
+    make_executable(&server);
     std::fs::write(dir.join("index.html"), "<h1>stackc test</h1>\n").map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("Dockerfile"),
         r#"FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-COPY pg_isready redis-cli mysqladmin /usr/local/bin/
+COPY pg_isready redis-cli mysqladmin redis-server /usr/local/bin/
 COPY index.html /www/index.html
 ENV PATH=/usr/local/bin:/bin
 CMD ["httpd", "-f", "-p", "80", "-h", "/www"]

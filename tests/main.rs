@@ -4,6 +4,7 @@
 mod cases;
 mod cli;
 mod docker_support;
+mod e2e;
 mod engine;
 mod errors_catalogue;
 mod examples;

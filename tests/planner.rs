@@ -575,3 +575,25 @@ async fn a_changed_build_rebuilds_the_image_and_replaces_its_containers() {
     );
     assert!(!plan_of(&e, &second).await.has_changes());
 }
+
+#[tokio::test]
+async fn lifting_a_limit_takes_a_new_container() {
+    let source = |memory: &str| {
+        format!("stack \"lim\"\ncontainer \"c\" {{ image = \"busybox:1.36\"{memory} }}\n")
+    };
+    let e = engine();
+    apply(&e, &deploy(&source(", memory = 64MiB"), &[])).await;
+    let unlimited = deploy(&source(""), &[]);
+    let plan = plan_of(&e, &unlimited).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.c".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    assert_eq!(plan.resource_changes[0].replace_paths, ["memory"]);
+    let (_, outcome) = apply(&e, &unlimited).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &unlimited).await.has_changes());
+}

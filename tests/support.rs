@@ -17,10 +17,17 @@ pub fn redact(text: &str) -> String {
 
 /// Runs the stackc binary from the repository root.
 pub fn stackc(args: &[&str]) -> Output {
+    stackc_env(args, &[])
+}
+
+/// Runs the stackc binary with extra environment variables; stdin is not a terminal.
+pub fn stackc_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackc"))
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("the stackc binary runs")
 }

@@ -286,7 +286,7 @@ fn unchanged_spec(
         after: after.clone(),
         forces_replacement: false,
     };
-    let changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
+    let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
     let by_hand: Vec<FieldChange> = fields
         .iter()
         .filter(|(path, _, after)| label(path) == *after)
@@ -295,7 +295,20 @@ fn unchanged_spec(
     if changes.is_empty() && !stopped {
         return (change(r, vec![Action::NoOp], Some(o)), None);
     }
+    // Docker cannot lift a memory or cpu limit in place: that takes a new container.
+    let lifts: Vec<String> = changes
+        .iter()
+        .filter(|f| f.path != "restart" && f.after.is_null())
+        .map(|f| f.path.clone())
+        .collect();
     let mut c = change(r, vec![Action::Update], Some(o));
+    if !lifts.is_empty() {
+        c.actions = vec![Action::Delete, Action::Create];
+        for f in changes.iter_mut().filter(|f| lifts.contains(&f.path)) {
+            f.forces_replacement = true;
+        }
+        c.replace_paths = lifts;
+    }
     c.fields = changes;
     // What the object is now, not what the label remembers.
     if let Some(before) = c.before.as_mut().and_then(Json::as_object_mut) {

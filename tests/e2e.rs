@@ -1,0 +1,516 @@
+//! The whole tool on a real engine, through the binary: the examples plan,
+//! apply, re-plan to "No changes.", show drift when changed by hand, and
+//! destroy cleanly; saved plans, locks and secrets behave as documented.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use stackc::engine::{Engine, Holder, LABEL_STACK};
+
+use crate::docker_support::{
+    StackGuard, block_on, docker, raw_client, temp_dir, test_image, unique_stack,
+};
+use crate::support::{root, stackc, stderr, stdout};
+
+/// A copy of an example, renamed to a stack of its own.
+fn example(name: &str, stack: &str) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let dir = temp_dir(&format!("e2e-{name}"));
+    copy(&root().join("examples").join(name), &dir);
+    let main = dir.join("main.stack");
+    let text = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace(&format!("stack \"{name}\""), &format!("stack \"{stack}\""));
+    std::fs::write(&main, text).unwrap();
+    dir
+}
+
+/// A port nothing listens on now, with `extra` more free above it.
+fn free_ports(offsets: &[u16]) -> u16 {
+    loop {
+        let base = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base < 60_000
+            && offsets
+                .iter()
+                .all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok())
+        {
+            return base;
+        }
+    }
+}
+
+/// GET / over plain HTTP; the status line.
+fn http_status(port: u16) -> String {
+    for _ in 0..50 {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut response = String::new();
+            let _ = s.read_to_string(&mut response);
+            if let Some(line) = response.lines().next() {
+                return line.to_string();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = stackc(args);
+    eprintln!(
+        "$ stackc {}\n{}{}",
+        args.join(" "),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stackc {} failed",
+        args.join(" ")
+    );
+    out
+}
+
+fn with_vars<'a>(command: &'a [&'a str], vars: &'a [String]) -> Vec<&'a str> {
+    let mut args = command.to_vec();
+    for v in vars {
+        args.extend(["--var", v.as_str()]);
+    }
+    args
+}
+
+/// The names of the containers labelled with the stack (not stackc's own lock and record).
+fn containers(stack: &str) -> Vec<String> {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        let list = docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
+        let mut names: Vec<String> = list
+            .into_iter()
+            .flat_map(|c| c.names.unwrap_or_default())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .filter(|n| !n.contains(".stackc."))
+            .collect();
+        names.sort();
+        names
+    })
+}
+
+fn volumes(stack: &str) -> Vec<String> {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        let list = docker
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap();
+        list.volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect()
+    })
+}
+
+#[test]
+fn hello_applies_converges_repairs_drift_and_destroys() {
+    if block_on(docker()).is_none() {
+        return;
+    }
+    let image = test_image();
+    let stack = unique_stack("hello");
+    let _guard = StackGuard::new(&stack);
+    let dir = example("hello", &stack);
+    let path = dir.to_string_lossy().into_owned();
+    let port = free_ports(&[]);
+    let vars = [format!("image={image}"), format!("port={port}")];
+
+    let plan = run(&with_vars(&["plan", &path, "--detailed-exitcode"], &vars));
+    assert_eq!(plan.status.code(), Some(2));
+    assert!(
+        stdout(&plan).contains("+ container.web"),
+        "{}",
+        stdout(&plan)
+    );
+    assert!(stdout(&plan).contains("Plan: 1 to add, 0 to change, 0 to destroy."));
+
+    // No terminal, no --auto-approve: nothing happens.
+    let refused = run(&with_vars(&["apply", &path], &vars));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("--auto-approve"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(containers(&stack).is_empty());
+
+    let applied = ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    assert!(stderr(&applied).contains("Apply complete: 1 added, 0 changed, 0 destroyed."));
+    assert!(stderr(&applied).contains("container.web (create): created and started"));
+    assert!(
+        http_status(port).starts_with("HTTP/1."),
+        "the container serves on port {port}"
+    );
+    let again = ok(&with_vars(&["plan", &path, "--detailed-exitcode"], &vars));
+    assert!(stdout(&again).contains("No changes."));
+
+    // Deleted by hand: drift, repaired by the next apply.
+    let name = format!("{stack}-web");
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .remove_container(
+                &name,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await
+            .unwrap();
+    });
+    let drift = run(&with_vars(&["plan", &path, "--detailed-exitcode"], &vars));
+    assert_eq!(drift.status.code(), Some(2));
+    let text = stdout(&drift);
+    assert!(
+        text.contains("Objects have changed outside stackc")
+            && text.contains("container.web")
+            && text.contains("was deleted"),
+        "{text}"
+    );
+    ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    assert_eq!(containers(&stack), std::slice::from_ref(&name));
+
+    // Stopped by hand: drift, started again.
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .stop_container(
+                &name,
+                Some(StopContainerOptionsBuilder::default().t(1).build()),
+            )
+            .await
+            .unwrap();
+    });
+    let drift = run(&with_vars(&["plan", &path], &vars));
+    assert!(stdout(&drift).contains("was stopped"), "{}", stdout(&drift));
+    ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    let running = block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .inspect_container(&name, None::<InspectContainerOptions>)
+            .await
+            .unwrap()
+            .state
+            .and_then(|s| s.running)
+    });
+    assert_eq!(running, Some(true));
+    assert!(stdout(&ok(&with_vars(&["plan", &path], &vars))).contains("No changes."));
+
+    let destroyed = ok(&with_vars(&["destroy", &path, "--auto-approve"], &vars));
+    assert!(
+        stderr(&destroyed).contains("Destroy complete: 1 destroyed."),
+        "{}",
+        stderr(&destroyed)
+    );
+    assert!(containers(&stack).is_empty());
+}
+
+#[test]
+fn webapp_keeps_secrets_saved_plans_go_stale_and_volumes_need_consent() {
+    let Some(engine) = block_on(docker()) else {
+        return;
+    };
+    let image = test_image();
+    let stack = unique_stack("webapp");
+    let _guard = StackGuard::new(&stack);
+    let dir = example("webapp", &stack);
+    let path = dir.to_string_lossy().into_owned();
+    let port = free_ports(&[]);
+    let vars = [
+        format!("web_image={image}"),
+        format!("db_image={image}"),
+        "db_password=hunter2-e2e".to_string(),
+        "db_root_password=rootpw-e2e".to_string(),
+        format!("web_port={port}"),
+    ];
+    let applied = ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    // web waits for db to be healthy.
+    let err = stderr(&applied);
+    assert!(
+        err.find("container.db (create): created and started")
+            .unwrap()
+            < err.find("container.web (create): started").unwrap(),
+        "{err}"
+    );
+    assert!(http_status(port).starts_with("HTTP/1."));
+
+    // Secrets reach the container, and nothing else.
+    let (env, labels) = block_on(async {
+        let docker = raw_client().await.unwrap();
+        let c = docker
+            .inspect_container(&format!("{stack}-web"), None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let config = c.config.unwrap();
+        (
+            config.env.unwrap_or_default(),
+            config.labels.unwrap_or_default(),
+        )
+    });
+    assert!(
+        env.iter().any(|e| e.contains("hunter2-e2e")),
+        "the container gets the secret"
+    );
+    assert!(
+        labels.values().all(|v| !v.contains("hunter2-e2e")),
+        "no label holds the secret: {labels:?}"
+    );
+    for args in [
+        vec!["plan", &path],
+        vec!["status", &path],
+        vec!["output", &path],
+    ] {
+        let out = ok(&with_vars(&args, &vars));
+        assert!(!stdout(&out).contains("hunter2") && !stderr(&out).contains("hunter2"));
+    }
+    let status = stdout(&ok(&with_vars(&["status", &path], &vars)));
+    assert!(
+        status.contains("container.db") && status.contains("running (healthy)"),
+        "{status}"
+    );
+
+    // A restart policy changed by hand is drift, repaired in place.
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let update = bollard::models::ContainerUpdateBody {
+            restart_policy: Some(bollard::models::RestartPolicy {
+                name: Some(bollard::models::RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
+            ..Default::default()
+        };
+        docker
+            .update_container(&format!("{stack}-db"), update)
+            .await
+            .unwrap();
+    });
+    let drift = stdout(&ok(&with_vars(&["plan", &path], &vars)));
+    assert!(
+        drift.contains("was modified") && drift.contains("restart = \"no\" (source: \"always\")"),
+        "{drift}"
+    );
+    assert!(
+        drift.contains("~ container.db"),
+        "updated in place: {drift}"
+    );
+    ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    assert!(stdout(&ok(&with_vars(&["plan", &path], &vars))).contains("No changes."));
+
+    // Saved plans: 0600, applied as saved, refused once stale.
+    let plan_file = dir.join("change.plan");
+    let plan_path = plan_file.to_string_lossy().into_owned();
+    let changed: Vec<String> = vars
+        .iter()
+        .map(|v| {
+            if v.starts_with("db_password") {
+                "db_password=rotated-e2e".into()
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    let saved = ok(&with_vars(&["plan", &path, "--out", &plan_path], &changed));
+    assert!(
+        stdout(&saved).contains("env.MYSQL_PASSWORD = (secret) -> (secret changed)"),
+        "{}",
+        stdout(&saved)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&plan_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    ok(&["apply", &plan_path]);
+    let stale = run(&["apply", &plan_path]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        stderr(&stale).contains("the plan is stale"),
+        "{}",
+        stderr(&stale)
+    );
+    let other = example("hello", &unique_stack("other"));
+    let wrong_stack = run(&["apply", &plan_path, &other.to_string_lossy()]);
+    assert!(
+        stderr(&wrong_stack).contains("is a plan for the stack"),
+        "{}",
+        stderr(&wrong_stack)
+    );
+    std::fs::write(dir.join("not-a-plan"), "{}").unwrap();
+    let not_a_plan = run(&["apply", &dir.join("not-a-plan").to_string_lossy()]);
+    assert!(
+        stderr(&not_a_plan).contains("is not a stackc plan file"),
+        "{}",
+        stderr(&not_a_plan)
+    );
+
+    // The lock: held by someone else, apply fails naming them; unlock breaks it.
+    let holder = Holder {
+        who: "ci@runner-7".into(),
+        pid: 4242,
+        operation: "apply".into(),
+        since: 0,
+    };
+    block_on(engine.lock(&stack, &holder)).unwrap();
+    let locked = run(&with_vars(&["apply", &path, "--auto-approve"], &changed));
+    assert_eq!(locked.status.code(), Some(1));
+    assert!(
+        stderr(&locked).contains("is locked by ci@runner-7 (pid 4242"),
+        "{}",
+        stderr(&locked)
+    );
+    assert!(stderr(&locked).contains("stackc unlock"));
+    ok(&with_vars(&["unlock", &path], &changed));
+
+    // Destroy keeps the volume unless data loss is allowed.
+    let kept = ok(&with_vars(&["destroy", &path, "--auto-approve"], &changed));
+    assert!(
+        stderr(&kept).contains("Keeping volume.db-data"),
+        "{}",
+        stderr(&kept)
+    );
+    assert!(containers(&stack).is_empty());
+    assert_eq!(volumes(&stack), [format!("{stack}-db-data")]);
+    ok(&with_vars(
+        &["destroy", &path, "--auto-approve", "--allow-data-loss"],
+        &changed,
+    ));
+    assert!(volumes(&stack).is_empty());
+}
+
+#[test]
+fn shop_builds_waits_for_health_rebuilds_on_change_and_leaves_other_stacks_alone() {
+    if block_on(docker()).is_none() {
+        return;
+    }
+    let image = test_image();
+    let stack = unique_stack("shop");
+    let _guard = StackGuard::new(&stack);
+    let dir = example("shop", &stack);
+    let path = dir.to_string_lossy().into_owned();
+    let base = free_ports(&[1, 100]);
+    let vars = [
+        "db_password=pw-e2e".to_string(),
+        format!("base_image={image}"),
+        format!("postgres_image={image}"),
+        format!("redis_image={image}"),
+        format!("lb_image={image}"),
+        format!("base_port={base}"),
+    ];
+    // A neighbour that must survive everything done to the shop.
+    let neighbour = unique_stack("neighbour");
+    let _neighbour_guard = StackGuard::new(&neighbour);
+    let hello = example("hello", &neighbour);
+    let hello_vars = [
+        format!("image={image}"),
+        format!("port={}", free_ports(&[])),
+    ];
+    ok(&with_vars(
+        &["apply", &hello.to_string_lossy(), "--auto-approve"],
+        &hello_vars,
+    ));
+
+    let applied = ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    assert!(
+        stderr(&applied).contains("image.api (create): built"),
+        "{}",
+        stderr(&applied)
+    );
+    assert!(http_status(base).starts_with("HTTP/1."));
+    assert!(
+        http_status(base + 100).starts_with("HTTP/1."),
+        "the load balancer serves"
+    );
+    assert!(stdout(&ok(&with_vars(&["plan", &path], &vars))).contains("No changes."));
+
+    // Changed build input: the image is rebuilt and the containers running it replaced.
+    std::fs::write(dir.join("api/index.html"), "<h1>shop, again</h1>\n").unwrap();
+    let plan = stdout(&ok(&with_vars(&["plan", &path], &vars)));
+    assert!(
+        plan.contains("-/+ image.api")
+            && plan.contains("-/+ container.api-0")
+            && plan.contains("-/+ container.api-1"),
+        "{plan}"
+    );
+    ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
+    assert!(stdout(&ok(&with_vars(&["plan", &path], &vars))).contains("No changes."));
+
+    ok(&with_vars(
+        &["destroy", &path, "--auto-approve", "--allow-data-loss"],
+        &vars,
+    ));
+    assert!(containers(&stack).is_empty() && volumes(&stack).is_empty());
+    assert_eq!(
+        containers(&neighbour),
+        [format!("{neighbour}-web")],
+        "other stacks are untouched"
+    );
+    ok(&with_vars(
+        &["destroy", &hello.to_string_lossy(), "--auto-approve"],
+        &hello_vars,
+    ));
+}
+
+#[test]
+fn no_engine_is_a_clear_error() {
+    let out = crate::support::stackc_env(
+        &["plan", "examples/hello"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out)
+            .contains("cannot connect to the Docker engine at unix:///nonexistent/docker.sock"),
+        "{}",
+        stderr(&out)
+    );
+}
