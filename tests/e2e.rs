@@ -514,3 +514,82 @@ fn no_engine_is_a_clear_error() {
         stderr(&out)
     );
 }
+
+/// Runs `stackc apply`, interrupts it (SIGINT) `presses` times once `ready` shows on stderr.
+fn interrupted_apply(path: &str, presses: usize, ready: &str) -> (Option<i32>, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .args(["apply", path, "--auto-approve"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut text = String::new();
+    let mut line = String::new();
+    while err.read_line(&mut line).unwrap() > 0 {
+        text.push_str(&line);
+        let seen = line.contains(ready);
+        line.clear();
+        if seen {
+            break;
+        }
+    }
+    for _ in 0..presses {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // Presses close together: the second lands while the first is being handled.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut rest = String::new();
+    let _ = err.read_to_string(&mut rest);
+    text.push_str(&rest);
+    (child.wait().unwrap().code(), text)
+}
+
+#[test]
+fn ctrl_c_finishes_running_work_and_a_second_one_aborts() {
+    if block_on(docker()).is_none() {
+        return;
+    }
+    let image = test_image();
+    let stack = unique_stack("ctrlc");
+    let _guard = StackGuard::new(&stack);
+    let dir = temp_dir("e2e-ctrlc");
+    std::fs::write(
+        dir.join("main.stack"),
+        format!(
+            "stack \"{stack}\"\ncontainer \"db\" {{ image = \"{image}\", health = {{ cmd = [\"false\"], interval = 1s }} }}\ncontainer \"app\" {{ image = \"{image}\", depends_on = [{{ on = container.db, condition = \"healthy\" }}] }}\n"
+        ),
+    )
+    .unwrap();
+    let path = dir.to_string_lossy().into_owned();
+    // One Ctrl-C: app was waiting for db to be healthy; the wait stops, nothing new starts.
+    let (code, err) = interrupted_apply(&path, 1, "container.db (create): created and started");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("Interrupted: finishing the running actions"),
+        "{err}"
+    );
+    assert!(err.contains("Not attempted (1):\n  container.app"), "{err}");
+    assert_eq!(containers(&stack), [format!("{stack}-db")]);
+    // The next apply converges from there; two Ctrl-Cs abort at once.
+    let (code, err) = interrupted_apply(&path, 2, "container.app (create): started");
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("Aborted."), "{err}");
+    // An aborted apply leaves its lock: it is reported, never ignored.
+    let locked = run(&["plan", &path]);
+    assert_eq!(locked.status.code(), Some(0), "plan takes no lock");
+    let blocked = run(&["apply", &path, "--auto-approve"]);
+    assert!(
+        stderr(&blocked).contains("is locked by"),
+        "{}",
+        stderr(&blocked)
+    );
+    ok(&["unlock", &path]);
+}

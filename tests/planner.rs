@@ -597,3 +597,42 @@ async fn lifting_a_limit_takes_a_new_container() {
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(!plan_of(&e, &unlimited).await.has_changes());
 }
+
+#[tokio::test]
+async fn an_interruption_stops_waiting_for_a_dependency() {
+    let e = engine();
+    e.behave("web-db", Behaviour::Unhealthy);
+    let d = deploy(WEB, &[]);
+    let (plan, live) = session::plan(&e, &d, &PlanOptions::default())
+        .await
+        .unwrap();
+    let interrupt = Interrupt::default();
+    let later = interrupt.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        later.press();
+    });
+    let opts = ApplyOptions {
+        parallelism: 2,
+        wait_timeout: std::time::Duration::from_secs(60),
+    };
+    let started = std::time::Instant::now();
+    let job = Job {
+        deployment: &d,
+        plan: &plan,
+        live: &live,
+    };
+    let outcome = session::apply(&e, job, &opts, &Progress::captured(), &interrupt, false)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the wait stopped at once"
+    );
+    assert!(
+        outcome.interrupted && outcome.failed.is_empty(),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.not_attempted, ["container.app"]);
+    assert!(!e.names(Kind::Container).contains(&"web-app".to_string()));
+}

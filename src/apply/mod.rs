@@ -109,7 +109,34 @@ struct Task {
 }
 
 type Running<'a> =
-    Pin<Box<dyn Future<Output = (usize, Result<String, String>, Duration)> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = (usize, Result<String, StepError>, Duration)> + Send + 'a>>;
+
+/// What every step needs.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    engine: &'a dyn Engine,
+    deployment: &'a Deployment,
+    /// The engine's id of each address's object, as made so far.
+    ids: &'a std::sync::Mutex<BTreeMap<String, String>>,
+    /// How long to wait for `healthy` or `completed`.
+    timeout: Duration,
+    interrupt: &'a Interrupt,
+}
+
+/// Why a step did not succeed.
+#[derive(Debug)]
+enum StepError {
+    /// The engine's error (or a dependency that never got ready).
+    Failed(String),
+    /// The user interrupted while the step waited for a dependency: it did nothing.
+    Interrupted,
+}
+
+impl<T: ToString> From<T> for StepError {
+    fn from(e: T) -> StepError {
+        StepError::Failed(e.to_string())
+    }
+}
 
 /// What to apply: a plan, made against `live`, for `deployment`.
 #[derive(Debug, Clone, Copy)]
@@ -134,14 +161,20 @@ pub async fn apply(
     } = job;
     let mut tasks = schedule(deployment, plan, live);
     let mut outcome = Outcome::default();
-    let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
-    // What has been started and by whom: containers made in this apply are running.
-    let ids: Arc<std::sync::Mutex<BTreeMap<String, String>>> = Arc::new(std::sync::Mutex::new(
+    let ids: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(
         live.objects
             .iter()
             .map(|o| (o.address.clone(), o.id.clone()))
             .collect(),
-    ));
+    );
+    let ctx = Ctx {
+        engine,
+        deployment,
+        ids: &ids,
+        timeout: options.wait_timeout,
+        interrupt,
+    };
+    let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
     let mut stopping = false;
     loop {
         if interrupt.pressed() && !stopping {
@@ -165,12 +198,9 @@ pub async fn apply(
                 tasks[i].status = Status::Running;
                 progress.started(&tasks[i].label);
                 running.push(Box::pin(run(
-                    engine,
-                    deployment,
+                    ctx,
                     tasks[i].step.clone(),
                     tasks[i].waits.clone(),
-                    ids.clone(),
-                    options.wait_timeout,
                     i,
                 )));
             }
@@ -179,6 +209,8 @@ pub async fn apply(
             break;
         };
         match result {
+            // Interrupted while waiting for a dependency: nothing was done.
+            Err(StepError::Interrupted) => tasks[i].status = Status::Waiting,
             Ok(what) => {
                 tasks[i].status = Status::Done;
                 progress.finished(&tasks[i].label, &what, elapsed);
@@ -186,7 +218,7 @@ pub async fn apply(
                     .done
                     .push((address_of(&tasks[i].step), what, elapsed));
             }
-            Err(error) => {
+            Err(StepError::Failed(error)) => {
                 tasks[i].status = Status::Failed;
                 progress.failed(&tasks[i].label, &error);
                 outcome.failed.push((address_of(&tasks[i].step), error));
@@ -332,37 +364,37 @@ fn label(c: &Change, verb: &str) -> String {
     format!("{} ({verb})", c.address)
 }
 
-/// Runs one step; returns what was done, or the error.
-async fn run<'a>(
-    engine: &'a dyn Engine,
-    deployment: &'a Deployment,
+/// Runs one step; returns what was done, or why not.
+async fn run(
+    ctx: Ctx<'_>,
     step: Step,
     waits: Vec<(String, Condition)>,
-    ids: Arc<std::sync::Mutex<BTreeMap<String, String>>>,
-    timeout: Duration,
     index: usize,
-) -> (usize, Result<String, String>, Duration) {
+) -> (usize, Result<String, StepError>, Duration) {
     let started = Instant::now();
-    let result = run_step(engine, deployment, step, &waits, &ids, timeout).await;
+    let result = run_step(ctx, step, &waits).await;
     (index, result, started.elapsed())
 }
 
 async fn run_step(
-    engine: &dyn Engine,
-    deployment: &Deployment,
+    ctx: Ctx<'_>,
     step: Step,
     waits: &[(String, Condition)],
-    ids: &std::sync::Mutex<BTreeMap<String, String>>,
-    timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, StepError> {
+    let Ctx {
+        engine,
+        deployment,
+        ids,
+        ..
+    } = ctx;
     let id_of = |address: &str| ids.lock().ok().and_then(|m| m.get(address).cloned());
     for (address, condition) in waits {
         let id = id_of(address).ok_or_else(|| format!("{address} does not exist"))?;
-        wait_for(engine, address, &id, *condition, timeout).await?;
+        wait_for(ctx, address, &id, *condition).await?;
     }
     match step {
         Step::Remove { object } => {
-            remove(engine, &object).await.map_err(|e| e.to_string())?;
+            remove(engine, &object).await?;
             Ok("removed".into())
         }
         Step::Make { address, old } => {
@@ -370,17 +402,14 @@ async fn run_step(
                 .resource(&address)
                 .ok_or_else(|| format!("{address} is not in the deployment"))?;
             if let Some(old) = &old {
-                remove(engine, old).await.map_err(|e| e.to_string())?;
+                remove(engine, old).await?;
             }
-            let id = engine
-                .create(&deployment.stack, r)
-                .await
-                .map_err(|e| e.to_string())?;
+            let id = engine.create(&deployment.stack, r).await?;
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());
             }
             if r.kind == Kind::Container {
-                engine.start(&id).await.map_err(|e| e.to_string())?;
+                engine.start(&id).await?;
                 return Ok(if old.is_some() {
                     "replaced and started"
                 } else {
@@ -408,13 +437,10 @@ async fn run_step(
                 return Ok("unchanged".into());
             };
             if fields {
-                engine
-                    .update(&object.id, &c.run, &c.restart)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                engine.update(&object.id, &c.run, &c.restart).await?;
             }
             if !object.state.is_running() {
-                engine.start(&object.id).await.map_err(|e| e.to_string())?;
+                engine.start(&object.id).await?;
                 return Ok(if fields {
                     "updated and started"
                 } else {
@@ -435,18 +461,22 @@ async fn remove(engine: &dyn Engine, object: &LiveObject) -> Result<(), EngineEr
     }
 }
 
-/// Waits until a container is healthy, or has completed successfully.
+/// Waits until a container is healthy, or has completed successfully; an
+/// interruption stops the wait (waiting changes nothing).
 async fn wait_for(
-    engine: &dyn Engine,
+    ctx: Ctx<'_>,
     address: &str,
     id: &str,
     condition: Condition,
-    timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
+    let (engine, timeout) = (ctx.engine, ctx.timeout);
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(50);
     loop {
-        let state = engine.state(id).await.map_err(|e| e.to_string())?;
+        if ctx.interrupt.pressed() {
+            return Err(StepError::Interrupted);
+        }
+        let state = engine.state(id).await?;
         match (condition, state) {
             (
                 Condition::Healthy,
@@ -460,18 +490,18 @@ async fn wait_for(
                     health: crate::engine::Health::None,
                 },
             ) => {
-                return Err(format!(
-                    "{address} has no health check, so it can never be healthy"
-                ));
+                return Err(
+                    format!("{address} has no health check, so it can never be healthy").into(),
+                );
             }
             (Condition::Healthy, State::Exited { code }) => {
-                return Err(format!(
-                    "{address} exited with code {code} before it was healthy"
-                ));
+                return Err(
+                    format!("{address} exited with code {code} before it was healthy").into(),
+                );
             }
             (Condition::Completed, State::Exited { code: 0 }) => return Ok(()),
             (Condition::Completed, State::Exited { code }) => {
-                return Err(format!("{address} exited with code {code}"));
+                return Err(format!("{address} exited with code {code}").into());
             }
             (Condition::Started, _) => return Ok(()),
             _ => {}
@@ -482,10 +512,11 @@ async fn wait_for(
             } else {
                 "complete"
             };
+            let waited = crate::units::format_duration(timeout.as_millis() as i64);
             return Err(format!(
-                "{address} did not become {wanted} within {} (it is {state})",
-                crate::units::format_duration(timeout.as_millis() as i64)
-            ));
+                "{address} did not become {wanted} within {waited} (it is {state})"
+            )
+            .into());
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(1));
