@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 };
 use stackc::deployment::{BuildSpec, ImageSpec, Resource, Spec};
 use stackc::engine::docker::{DockerEngine, resolve_host};
-use stackc::engine::{Engine, LABEL_STACK};
+use stackc::engine::{Engine, LABEL_STACK, quiet};
 use stackc::types::Kind;
 
 /// The image tests run: busybox on an empty base, serving `/www` over HTTP on port 80.
@@ -295,7 +295,7 @@ CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
     )
     .map_err(|e| e.to_string())?;
     let resource = build_resource("image.busybox", TEST_IMAGE, &dir, BTreeMap::new());
-    let built = engine.create(TEST_IMAGE_STACK, &resource).await;
+    let built = engine.create(TEST_IMAGE_STACK, &resource, &quiet).await;
     let _ = std::fs::remove_dir_all(&dir);
     built.map(|_| ()).map_err(|e| e.to_string())
 }

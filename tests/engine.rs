@@ -14,7 +14,7 @@ use stackc::engine::docker::{DEFAULT_HOST, DockerEngine, resolve_host};
 use stackc::engine::memory::{Behaviour, MemoryEngine, actual_of};
 use stackc::engine::{
     Engine, EngineError, ErrorKind, Health, Holder, LiveObject, LiveState, Lock, Record, State,
-    masked_spec,
+    masked_spec, quiet,
 };
 use stackc::types::Kind;
 
@@ -304,9 +304,18 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     web_run.memory = Some(64 * MIB);
     let web = container(stack, "web", web_run, "no", &["/env/PASSWORD"]);
 
-    let net_id = engine.create(stack, &net).await.expect("create network");
-    engine.create(stack, &data).await.expect("create volume");
-    let web_id = engine.create(stack, &web).await.expect("create container");
+    let net_id = engine
+        .create(stack, &net, &quiet)
+        .await
+        .expect("create network");
+    engine
+        .create(stack, &data, &quiet)
+        .await
+        .expect("create volume");
+    let web_id = engine
+        .create(stack, &web, &quiet)
+        .await
+        .expect("create container");
 
     let absent = ABSENT_IMAGE.to_string();
     let live = engine
@@ -358,7 +367,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     // Another stack's objects are invisible, and this one's to it.
     let other = network(h.other_stack(), "net");
     engine
-        .create(h.other_stack(), &other)
+        .create(h.other_stack(), &other, &quiet)
         .await
         .expect("create other network");
     let mine = engine.observe(stack, &[]).await.expect("observe");
@@ -380,12 +389,18 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     clash_run.command = Some(vec!["sleep".into(), "60".into()]);
     let mut clash = container(stack, "web", clash_run, "no", &[]);
     clash.address = "container.clash".into();
-    let e = expect_error(engine.create(stack, &clash).await, "container name taken");
+    let e = expect_error(
+        engine.create(stack, &clash, &quiet).await,
+        "container name taken",
+    );
     assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
     let mut net2 = network(stack, "net");
     net2.address = "network.other".into();
     net2.hash = "another".into();
-    let e = expect_error(engine.create(stack, &net2).await, "network name taken");
+    let e = expect_error(
+        engine.create(stack, &net2, &quiet).await,
+        "network name taken",
+    );
     assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
     let data2 = resource(
         stack,
@@ -398,12 +413,15 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         })),
         &[],
     );
-    let e = expect_error(engine.create(stack, &data2).await, "volume name taken");
+    let e = expect_error(
+        engine.create(stack, &data2, &quiet).await,
+        "volume name taken",
+    );
     assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
     // The same volume made again is the same volume (Docker's create is idempotent).
     assert_eq!(
         engine
-            .create(stack, &data)
+            .create(stack, &data, &quiet)
             .await
             .expect("same volume again"),
         data.name
@@ -427,7 +445,10 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     job_run.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
     let job = container(stack, "job", job_run, "no", &[]);
     h.will_exit(&job.name, 3);
-    let job_id = engine.create(stack, &job).await.expect("create job");
+    let job_id = engine
+        .create(stack, &job, &quiet)
+        .await
+        .expect("create job");
     engine.start(&job_id).await.expect("start job");
     let state = wait_for(engine, h, &job_id, "job exits", |s| {
         matches!(s, State::Exited { .. })
@@ -512,13 +533,13 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         aliases: Vec::new(),
     }];
     let lost = container(stack, "lost", lost_run, "no", &[]);
-    let e = expect_error(engine.create(stack, &lost).await, "missing network");
+    let e = expect_error(engine.create(stack, &lost, &quiet).await, "missing network");
     assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
     assert!(e.message.contains(&format!("{stack}-nowhere")), "{e}");
 
     // An image that is absent and cannot be pulled.
     let lost = container(stack, "lost", run(ABSENT_IMAGE), "no", &[]);
-    let e = expect_error(engine.create(stack, &lost).await, "absent image");
+    let e = expect_error(engine.create(stack, &lost, &quiet).await, "absent image");
     assert!(e.to_string().contains(ABSENT_IMAGE), "{e}");
     let live = engine
         .observe(stack, std::slice::from_ref(&absent))
@@ -627,7 +648,7 @@ fn docker_builds_images_and_reports_failing_steps() {
         let tag = format!("{stack}-app:1");
         let args = BTreeMap::from([("GREETING".to_string(), "hi".to_string())]);
         let app = build_resource("image.app", &tag, &dir, args);
-        let id = engine.create(&stack, &app).await.expect("build");
+        let id = engine.create(&stack, &app, &quiet).await.expect("build");
         assert!(id.starts_with("sha256:"), "{id}");
 
         let live = engine
@@ -653,7 +674,10 @@ fn docker_builds_images_and_reports_failing_steps() {
             "test \"$(cat /site/greeting)\" = hi".into(),
         ]);
         let checker = container(&stack, "check", check, "no", &[]);
-        let checker_id = engine.create(&stack, &checker).await.expect("create");
+        let checker_id = engine
+            .create(&stack, &checker, &quiet)
+            .await
+            .expect("create");
         engine.start(&checker_id).await.expect("start");
         let start = Instant::now();
         let state = loop {
@@ -698,7 +722,10 @@ fn docker_builds_images_and_reports_failing_steps() {
             &dir,
             BTreeMap::new(),
         );
-        let e = expect_error(engine.create(&stack, &broken).await, "failing build");
+        let e = expect_error(
+            engine.create(&stack, &broken, &quiet).await,
+            "failing build",
+        );
         let text = e.to_string();
         assert!(text.contains("step-output-marker"), "{text}");
         assert!(text.contains("returned a non-zero code: 3"), "{text}");
@@ -722,8 +749,14 @@ fn docker_translates_every_container_field() {
         let raw = raw_client().await.expect("a bollard client");
         let back = network(&stack, "back");
         let front = network(&stack, "front");
-        engine.create(&stack, &back).await.expect("create back");
-        engine.create(&stack, &front).await.expect("create front");
+        engine
+            .create(&stack, &back, &quiet)
+            .await
+            .expect("create back");
+        engine
+            .create(&stack, &front, &quiet)
+            .await
+            .expect("create front");
         let shared = temp_dir("bind");
         std::fs::write(shared.join("note.txt"), "from the host\n").expect("write");
 
@@ -798,7 +831,7 @@ fn docker_translates_every_container_field() {
         r.cap_drop = vec!["MKNOD".into()];
         r.stop_timeout = Millis(1500);
         let api = container(&stack, "api", r, "on-failure:2", &[]);
-        let id = engine.create(&stack, &api).await.expect("create");
+        let id = engine.create(&stack, &api, &quiet).await.expect("create");
 
         let c = raw.inspect_container(&id, None).await.expect("inspect");
         let config = c.config.clone().expect("config");
@@ -923,7 +956,10 @@ fn docker_translates_every_container_field() {
         };
         let missing = format!("{stack}-missing");
         let stray = attach(&missing);
-        let e = expect_error(engine.create(&stack, &stray).await, "missing network");
+        let e = expect_error(
+            engine.create(&stack, &stray, &quiet).await,
+            "missing network",
+        );
         assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
         assert!(e.to_string().contains(&missing), "{e}");
         assert_eq!(
@@ -933,7 +969,7 @@ fn docker_translates_every_container_field() {
         // A network the engine refuses to join after create (`host`, beside
         // another): the half-made container is removed.
         let stray = attach("host");
-        let e = expect_error(engine.create(&stack, &stray).await, "host network");
+        let e = expect_error(engine.create(&stack, &stray, &quiet).await, "host network");
         assert!(e.message.contains("host network"), "{e}");
         let left = raw.inspect_container(&stray.name, None).await;
         assert!(left.is_err(), "{left:?}");
@@ -963,7 +999,7 @@ fn docker_services_are_not_supported_yet() {
             },
         }));
         let service = resource(&stack, Kind::Service, "api", spec, &[]);
-        let e = expect_error(engine.create(&stack, &service).await, "service");
+        let e = expect_error(engine.create(&stack, &service, &quiet).await, "service");
         assert!(
             e.to_string().contains("Swarm services are not supported"),
             "{e}"

@@ -121,6 +121,7 @@ struct Ctx<'a> {
     /// How long to wait for `healthy` or `completed`.
     timeout: Duration,
     interrupt: &'a Interrupt,
+    progress: &'a Progress,
 }
 
 /// Why a step did not succeed.
@@ -173,6 +174,7 @@ pub async fn apply(
         ids: &ids,
         timeout: options.wait_timeout,
         interrupt,
+        progress,
     };
     let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
     let mut stopping = false;
@@ -404,7 +406,9 @@ async fn run_step(
             if let Some(old) = &old {
                 remove(engine, old).await?;
             }
-            let id = engine.create(&deployment.stack, r).await?;
+            let label = format!("{address} (create)");
+            let report = |line: &str| ctx.progress.note(&format!("{label}: {line}"));
+            let id = engine.create(&deployment.stack, r, &report).await?;
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());
             }

@@ -324,15 +324,16 @@ impl DockerEngine {
     // ---- images ----
 
     /// Pulls `reference` unless it is present locally.
-    async fn ensure_image(&self, reference: &str) -> Result<(), EngineError> {
+    async fn ensure_image(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
         match self.docker.inspect_image(reference).await {
             Ok(_) => Ok(()),
-            Err(e) if status(&e) == Some(404) => self.pull(reference).await,
+            Err(e) if status(&e) == Some(404) => self.pull(reference, report).await,
             Err(e) => Err(self.error(e, format!("image {reference}"))),
         }
     }
 
-    async fn pull(&self, reference: &str) -> Result<(), EngineError> {
+    /// Pulls an image, reporting each layer as it completes.
+    async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
         let what = format!("image {reference}");
         let docker = self.patient(LONG_TIMEOUT);
         // Without a tag the engine would pull every tag of the repository.
@@ -340,7 +341,18 @@ impl DockerEngine {
             .from_image(&with_default_tag(reference))
             .build();
         let mut progress = docker.create_image(Some(options), None, None);
+        report(&format!("pulling {reference}"));
         while let Some(item) = progress.next().await {
+            if let Ok(info) = &item
+                && let Some(status) = &info.status
+                && (info.id.is_none()
+                    || matches!(status.as_str(), "Pull complete" | "Already exists"))
+            {
+                match &info.id {
+                    Some(layer) => report(&format!("pulling {reference}: layer {layer}: {status}")),
+                    None => report(&format!("pulling {reference}: {status}")),
+                }
+            }
             if let Err(e) = item {
                 let mut error = engine_error(&self.host, e);
                 if error.kind != ErrorKind::Unavailable {
@@ -357,6 +369,7 @@ impl DockerEngine {
         stack: &str,
         resource: &Resource,
         build: &BuildSpec,
+        report: &Report<'_>,
     ) -> Result<String, EngineError> {
         let what = format!("image {}", resource.name);
         let context = PathBuf::from(&build.context);
@@ -391,7 +404,11 @@ impl DockerEngine {
                         partial.push_str(&text);
                         while let Some(end) = partial.find('\n') {
                             let line: String = partial.drain(..=end).collect();
-                            push_line(&mut tail, line.trim_end());
+                            let line = line.trim_end();
+                            if line.starts_with("Step ") {
+                                report(line);
+                            }
+                            push_line(&mut tail, line);
                         }
                     }
                 }
@@ -526,9 +543,10 @@ impl DockerEngine {
         stack: &str,
         resource: &Resource,
         c: &ContainerSpec,
+        report: &Report<'_>,
     ) -> Result<String, EngineError> {
         let what = format!("container {}", resource.name);
-        self.ensure_image(&c.run.image).await?;
+        self.ensure_image(&c.run.image, report).await?;
         // The engine takes (and connects a created container to) a network
         // that does not exist, and fails only at start: look first.
         for n in &c.run.networks {
@@ -801,14 +819,19 @@ impl Engine for DockerEngine {
         })
     }
 
-    async fn create(&self, stack: &str, resource: &Resource) -> Result<String, EngineError> {
+    async fn create(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
         match &resource.spec {
             Spec::Image(image) => {
                 if let Some(build) = &image.build {
-                    self.build(stack, resource, build).await
+                    self.build(stack, resource, build, report).await
                 } else if let Some(reference) = &image.reference {
                     // A `ref` is pulled, and carries no labels of ours.
-                    self.ensure_image(reference).await?;
+                    self.ensure_image(reference, report).await?;
                     Ok(reference.clone())
                 } else {
                     Err(
@@ -819,7 +842,7 @@ impl Engine for DockerEngine {
             }
             Spec::Network(n) => self.create_network(stack, resource, n).await,
             Spec::Volume(v) => self.create_volume(stack, resource, v).await,
-            Spec::Container(c) => self.create_container(stack, resource, c).await,
+            Spec::Container(c) => self.create_container(stack, resource, c, report).await,
             Spec::Service(_) => Err(services_unsupported(&resource.name)),
         }
     }

@@ -389,7 +389,12 @@ impl Engine for MemoryEngine {
         })
     }
 
-    async fn create(&self, stack: &str, resource: &Resource) -> Result<String, EngineError> {
+    async fn create(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        _report: &Report<'_>,
+    ) -> Result<String, EngineError> {
         self.with(|i| {
             let what = format!("{} {}", resource.kind, resource.name);
             i.call("create", &resource.name)?;

@@ -288,6 +288,12 @@ pub enum Lock {
     HeldBy(Holder),
 }
 
+/// Where an engine reports the progress of long work: one line at a time.
+pub type Report<'a> = dyn Fn(&str) + Send + Sync + 'a;
+
+/// A report that goes nowhere.
+pub fn quiet(_: &str) {}
+
 /// A place stacks are deployed to. Objects are named by the deployment
 /// (`Resource::name`); the engine adds the labels.
 #[async_trait]
@@ -302,8 +308,14 @@ pub trait Engine: Send + Sync {
 
     /// Creates the object for a resource and returns its id. Containers are
     /// created (attached to their networks) but not started; an absent image
-    /// is pulled first. Image resources with `ref` are pulled.
-    async fn create(&self, stack: &str, resource: &Resource) -> Result<String, EngineError>;
+    /// is pulled first. Image resources with `ref` are pulled, with `build`
+    /// built. Long work (pulls, build steps) is reported line by line.
+    async fn create(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError>;
 
     /// Starts (or unpauses) a container.
     async fn start(&self, id: &str) -> Result<(), EngineError>;
