@@ -465,6 +465,10 @@ fn shop_builds_waits_for_health_rebuilds_on_change_and_leaves_other_stacks_alone
         "{}",
         stderr(&applied)
     );
+    assert!(
+        stderr(&applied).contains("image.api (create): Step 1/"),
+        "build steps are reported as they run"
+    );
     assert!(http_status(base).starts_with("HTTP/1."));
     assert!(
         http_status(base + 100).starts_with("HTTP/1."),
