@@ -18,8 +18,10 @@ pub struct ContextFile {
     pub link: Option<String>,
 }
 
-/// Every file under `root`, sorted by relative path.
-pub fn files(root: &Path) -> Result<Vec<ContextFile>, String> {
+/// The files of a build context: every file under `root` that its
+/// `.dockerignore` does not exclude (the Dockerfile and `.dockerignore`
+/// themselves are always sent, as Docker sends them), sorted by path.
+pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, String> {
     let meta =
         fs::metadata(root).map_err(|e| format!("build context `{}`: {e}", root.display()))?;
     if !meta.is_dir() {
@@ -28,6 +30,8 @@ pub fn files(root: &Path) -> Result<Vec<ContextFile>, String> {
             root.display()
         ));
     }
+    let ignore = Ignore::read(root)?;
+    let dockerfile = clean(dockerfile);
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = dirs.pop() {
@@ -44,9 +48,18 @@ pub fn files(root: &Path) -> Result<Vec<ContextFile>, String> {
             let path = entry.path();
             let meta = fs::symlink_metadata(&path)
                 .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let always = relative == dockerfile || relative == ".dockerignore";
             if meta.is_dir() {
-                dirs.push((path, relative));
-            } else if meta.file_type().is_symlink() {
+                // An excluded directory is skipped whole unless an exception may re-include something in it.
+                if !(ignore.excludes(&relative) && !ignore.has_exceptions()) {
+                    dirs.push((path, relative));
+                }
+                continue;
+            }
+            if ignore.excludes(&relative) && !always {
+                continue;
+            }
+            if meta.file_type().is_symlink() {
                 let link = fs::read_link(&path)
                     .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
                 out.push(ContextFile {
@@ -69,6 +82,100 @@ pub fn files(root: &Path) -> Result<Vec<ContextFile>, String> {
     Ok(out)
 }
 
+/// A context's `.dockerignore`, read with Docker's rules: one pattern a
+/// line, `#` comments, `!` exceptions, Go's glob syntax plus `**`, a
+/// leading `/` meaning the context root; the last pattern that matches a
+/// path (or one of its parent directories) decides.
+#[derive(Debug, Default)]
+pub struct Ignore {
+    /// (pattern, is an exception).
+    patterns: Vec<(globset::GlobMatcher, bool)>,
+}
+
+impl Ignore {
+    /// The `.dockerignore` of `root`, or nothing when there is none.
+    pub fn read(root: &Path) -> Result<Ignore, String> {
+        let path = root.join(".dockerignore");
+        match fs::read_to_string(&path) {
+            Ok(text) => Ignore::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
+            Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Ignore, String> {
+        let mut patterns = Vec::new();
+        for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let line = line.trim();
+            let (exception, pattern) = match line.strip_prefix('!') {
+                Some(rest) => (true, rest.trim()),
+                None => (false, line),
+            };
+            if pattern.is_empty() {
+                continue;
+            }
+            let pattern = clean(pattern);
+            let glob = globset::GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| format!("line {}: invalid pattern `{line}`: {}", n + 1, e.kind()))?;
+            patterns.push((glob.compile_matcher(), exception));
+        }
+        Ok(Ignore { patterns })
+    }
+
+    pub fn has_exceptions(&self) -> bool {
+        self.patterns.iter().any(|(_, exception)| *exception)
+    }
+
+    /// Whether `relative` (with `/` separators) is left out of the context.
+    pub fn excludes(&self, relative: &str) -> bool {
+        let parents: Vec<&str> = relative
+            .match_indices('/')
+            .map(|(i, _)| &relative[..i])
+            .collect();
+        let mut excluded = false;
+        for (glob, exception) in &self.patterns {
+            // Only a pattern that could change the outcome is tried.
+            if *exception != excluded {
+                continue;
+            }
+            if glob.is_match(relative) || parents.iter().any(|p| glob.is_match(p)) {
+                excluded = !exception;
+            }
+        }
+        excluded
+    }
+}
+
+/// A pattern or path as Go's `filepath.Clean` leaves it, relative to the
+/// context root: no `.`, no `a/..`, no doubled, leading or trailing `/`.
+fn clean(pattern: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in pattern.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
 #[cfg(unix)]
 fn is_executable(meta: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
@@ -80,15 +187,16 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
     false
 }
 
-/// SHA-256 (hex) of the build inputs: every context file's path, mode and
-/// content, the Dockerfile path, the build args and the target.
+/// SHA-256 (hex) of the build inputs: every file of the context (after
+/// `.dockerignore`) with its path, mode and content, the Dockerfile's path,
+/// the build args and the target. A file the build cannot see changes nothing.
 pub fn hash(
     root: &Path,
     dockerfile: &str,
     args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<String, String> {
-    let files = files(root)?;
+    let files = files(root, dockerfile)?;
     let dockerfile_path = root.join(dockerfile);
     if !dockerfile_path.is_file() {
         return Err(format!("no Dockerfile at `{}`", dockerfile_path.display()));
@@ -123,11 +231,11 @@ pub fn hash(
 }
 
 /// The build context as a tar archive, as the engine's build API takes it:
-/// every file under `root` (symbolic links kept as links), with fixed
+/// the context's files (see [`files`]; symbolic links kept as links), with fixed
 /// owners, times and modes (0644, or 0755 for executables) so that the same
 /// content always makes the same archive.
-pub fn tar(root: &Path) -> Result<Vec<u8>, String> {
-    let files = files(root)?;
+pub fn tar(root: &Path, dockerfile: &str) -> Result<Vec<u8>, String> {
+    let files = files(root, dockerfile)?;
     let mut archive = tar::Builder::new(Vec::new());
     archive.mode(tar::HeaderMode::Deterministic);
     archive.follow_symlinks(false);
@@ -147,4 +255,143 @@ pub fn tar(root: &Path) -> Result<Vec<u8>, String> {
             root.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn excluded(patterns: &str, paths: &[&str]) -> Vec<String> {
+        let ignore = Ignore::parse(patterns).unwrap_or_default();
+        paths
+            .iter()
+            .filter(|p| ignore.excludes(p))
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    /// The examples of Docker's `.dockerignore` documentation.
+    #[test]
+    fn dockerignore_follows_dockers_documented_rules() {
+        let docs = "# comment\n*/temp*\n*/*/temp*\ntemp?\n";
+        let paths = [
+            "somedir/temporary.txt",
+            "somedir/temp",
+            "somedir/subdir/temporary.txt",
+            "tempa",
+            "tempb",
+            "temp",
+            "temporary.txt",
+            "a/b/c/temp.txt",
+        ];
+        assert_eq!(
+            excluded(docs, &paths),
+            [
+                "somedir/temporary.txt",
+                "somedir/temp",
+                "somedir/subdir/temporary.txt",
+                "tempa",
+                "tempb"
+            ]
+        );
+        // `**` matches any number of directories, including none.
+        assert_eq!(
+            excluded("**/*.go", &["main.go", "a/b/util.go", "go.mod"]),
+            ["main.go", "a/b/util.go"]
+        );
+        // `!` makes exceptions; the last matching line decides.
+        let md = ["README.md", "CHANGES.md", "README-secret.md", "docs/x.md"];
+        assert_eq!(
+            excluded("*.md\n!README.md\n", &md),
+            ["CHANGES.md", "README-secret.md"]
+        );
+        assert_eq!(
+            excluded("*.md\n!README*.md\nREADME-secret.md\n", &md),
+            ["CHANGES.md", "README-secret.md"]
+        );
+        assert_eq!(
+            excluded("*.md\nREADME-secret.md\n!README*.md\n", &md),
+            ["CHANGES.md"]
+        );
+        // `*` stays within a directory.
+        assert_eq!(
+            excluded("*.md", &md),
+            ["README.md", "CHANGES.md", "README-secret.md"]
+        );
+    }
+
+    #[test]
+    fn directories_roots_and_cleaning() {
+        // A directory excludes everything beneath it; an exception can bring a file back.
+        let paths = [
+            "node_modules/a/index.js",
+            "node_modules/keep.txt",
+            "src/node_modules.txt",
+        ];
+        assert_eq!(
+            excluded("node_modules", &paths),
+            ["node_modules/a/index.js", "node_modules/keep.txt"]
+        );
+        assert_eq!(
+            excluded("node_modules\n!node_modules/keep.txt", &paths),
+            ["node_modules/a/index.js"]
+        );
+        // A leading `/` is the context root; `./`, `//` and a trailing `/` are cleaned away.
+        assert_eq!(
+            excluded("/build/", &["build/out.o", "src/build/x"]),
+            ["build/out.o"]
+        );
+        assert_eq!(excluded("./a//b/../c", &["a/c", "a/b/c"]), ["a/c"]);
+        // `?` is one character but never `/`; blank lines and surrounding spaces are ignored.
+        assert_eq!(
+            excluded("\n  log?.txt  \n", &["log1.txt", "log/.txt", "log12.txt"]),
+            ["log1.txt"]
+        );
+        // An exception alone excludes nothing.
+        assert!(excluded("!anything", &["anything", "else"]).is_empty());
+    }
+
+    #[test]
+    fn a_bad_pattern_names_its_line() {
+        let e = Ignore::parse("ok\n[unclosed\n").unwrap_err();
+        assert!(e.starts_with("line 2: invalid pattern `[unclosed`"), "{e}");
+    }
+
+    #[test]
+    fn ignored_files_change_neither_the_context_nor_the_hash() {
+        let dir = std::env::temp_dir().join(format!("stackc-context-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("logs")).unwrap();
+        fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY app /app\n").unwrap();
+        fs::write(dir.join(".dockerignore"), "logs\n*.tmp\nDockerfile\n").unwrap();
+        fs::write(dir.join("app"), "v1").unwrap();
+        fs::write(dir.join("logs/today.log"), "a").unwrap();
+        fs::write(dir.join("scratch.tmp"), "a").unwrap();
+        let names: Vec<String> = files(&dir, "Dockerfile")
+            .unwrap()
+            .into_iter()
+            .map(|f| f.relative)
+            .collect();
+        assert_eq!(
+            names,
+            [".dockerignore", "Dockerfile", "app"],
+            "the Dockerfile is always sent"
+        );
+        let args = BTreeMap::new();
+        let before = hash(&dir, "Dockerfile", &args, None).unwrap();
+        fs::write(dir.join("logs/today.log"), "b").unwrap();
+        fs::write(dir.join("other.tmp"), "b").unwrap();
+        assert_eq!(
+            before,
+            hash(&dir, "Dockerfile", &args, None).unwrap(),
+            "ignored changes"
+        );
+        fs::write(dir.join("app"), "v2").unwrap();
+        assert_ne!(
+            before,
+            hash(&dir, "Dockerfile", &args, None).unwrap(),
+            "a change the build sees"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

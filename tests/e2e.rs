@@ -597,3 +597,100 @@ fn ctrl_c_finishes_running_work_and_a_second_one_aborts() {
     );
     ok(&["unlock", &path]);
 }
+
+/// The id of a container, by name.
+fn container_id(name: &str) -> Option<String> {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .ok()
+            .and_then(|c| c.id)
+    })
+}
+
+#[test]
+fn builds_ignore_what_dockerignore_excludes_and_a_failed_build_changes_nothing() {
+    if block_on(docker()).is_none() {
+        return;
+    }
+    let image = test_image();
+    let stack = unique_stack("build");
+    let _guard = StackGuard::new(&stack);
+    let dir = temp_dir("e2e-build");
+    let port = free_ports(&[]);
+    std::fs::create_dir_all(dir.join("app/logs")).unwrap();
+    std::fs::write(
+        dir.join("main.stack"),
+        format!(
+            "stack \"{stack}\"\nimage \"site\" {{ build = {{ context = \"./app\", args = {{ BASE = \"{image}\" }} }} }}\ncontainer \"web\" {{ image = image.site, ports = [\"127.0.0.1:{port}:80\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let dockerfile = "ARG BASE\nFROM ${BASE}\nCOPY index.html /www/index.html\n";
+    std::fs::write(dir.join("app/Dockerfile"), dockerfile).unwrap();
+    std::fs::write(dir.join("app/.dockerignore"), "logs\n*.tmp\n").unwrap();
+    std::fs::write(dir.join("app/index.html"), "one\n").unwrap();
+    std::fs::write(dir.join("app/logs/build.log"), "a\n").unwrap();
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    let first = container_id(&format!("{stack}-web")).unwrap();
+    assert!(
+        http_status(port).starts_with("HTTP/1.0 200")
+            || http_status(port).starts_with("HTTP/1.1 200")
+    );
+
+    // What .dockerignore leaves out is not a build input.
+    std::fs::write(dir.join("app/logs/build.log"), "b\n").unwrap();
+    std::fs::write(dir.join("app/notes.tmp"), "x\n").unwrap();
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+
+    // A failing build: the step's output reaches the user, and the running container stays.
+    std::fs::write(
+        dir.join("app/Dockerfile"),
+        format!("{dockerfile}RUN echo about to fail && false\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("app/index.html"), "two\n").unwrap();
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(
+        plan.contains("-/+ image.site") && plan.contains("-/+ container.web"),
+        "{plan}"
+    );
+    let failed = run(&["apply", &path, "--auto-approve"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let err = stderr(&failed);
+    assert!(
+        err.contains("image.site") && err.contains("about to fail"),
+        "the step's output is shown: {err}"
+    );
+    assert!(err.contains("Not attempted (1):\n  container.web"), "{err}");
+    assert_eq!(
+        container_id(&format!("{stack}-web")),
+        Some(first.clone()),
+        "the container was left as it was"
+    );
+    assert!(http_status(port).contains("200"));
+
+    // Fixed: rebuilt, and the container running it replaced.
+    std::fs::write(dir.join("app/Dockerfile"), dockerfile).unwrap();
+    ok(&["apply", &path, "--auto-approve"]);
+    assert_ne!(container_id(&format!("{stack}-web")), Some(first));
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+    ok(&["destroy", &path, "--auto-approve"]);
+    let images = block_on(async {
+        let docker = raw_client().await.unwrap();
+        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        docker
+            .list_images(Some(
+                bollard::query_parameters::ListImagesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .unwrap()
+            .len()
+    });
+    assert_eq!(images, 0, "destroy removes the images the stack built");
+}

@@ -228,11 +228,16 @@ pub async fn apply(
             }
         }
     }
-    outcome.not_attempted = tasks
+    // A resource whose first step failed is not listed again for its later ones.
+    let failed: BTreeSet<&str> = outcome.failed.iter().map(|(a, _)| a.as_str()).collect();
+    let mut not_attempted: Vec<String> = tasks
         .iter()
         .filter(|t| t.status == Status::Waiting)
         .map(|t| address_of(&t.step))
+        .filter(|a| !failed.contains(a.as_str()))
         .collect();
+    not_attempted.dedup();
+    outcome.not_attempted = not_attempted;
     outcome
 }
 

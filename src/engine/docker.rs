@@ -373,10 +373,12 @@ impl DockerEngine {
     ) -> Result<String, EngineError> {
         let what = format!("image {}", resource.name);
         let context = PathBuf::from(&build.context);
-        let archive = tokio::task::spawn_blocking(move || crate::context::tar(&context))
-            .await
-            .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what.clone()))?
-            .map_err(|e| EngineError::new(ErrorKind::Other, e).about(what.clone()))?;
+        let dockerfile = build.dockerfile.clone();
+        let archive =
+            tokio::task::spawn_blocking(move || crate::context::tar(&context, &dockerfile))
+                .await
+                .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what.clone()))?
+                .map_err(|e| EngineError::new(ErrorKind::Other, e).about(what.clone()))?;
         let args: HashMap<String, String> = build.args.clone().into_iter().collect();
         let labels: HashMap<String, String> = labels(stack, resource).into_iter().collect();
         let mut options = BuildImageOptionsBuilder::default()
