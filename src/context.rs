@@ -51,7 +51,7 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, String> 
             let always = relative == dockerfile || relative == ".dockerignore";
             if meta.is_dir() {
                 // An excluded directory is skipped whole unless an exception may re-include something in it.
-                if !(ignore.excludes(&relative) && !ignore.has_exceptions()) {
+                if !ignore.excludes(&relative) || ignore.has_exceptions() {
                     dirs.push((path, relative));
                 }
                 continue;
