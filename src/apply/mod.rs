@@ -201,6 +201,7 @@ pub async fn apply(
                 progress.started(&tasks[i].label);
                 running.push(Box::pin(run(
                     ctx,
+                    tasks[i].label.clone(),
                     tasks[i].step.clone(),
                     tasks[i].waits.clone(),
                     i,
@@ -374,17 +375,19 @@ fn label(c: &Change, verb: &str) -> String {
 /// Runs one step; returns what was done, or why not.
 async fn run(
     ctx: Ctx<'_>,
+    label: String,
     step: Step,
     waits: Vec<(String, Condition)>,
     index: usize,
 ) -> (usize, Result<String, StepError>, Duration) {
     let started = Instant::now();
-    let result = run_step(ctx, step, &waits).await;
+    let result = run_step(ctx, &label, step, &waits).await;
     (index, result, started.elapsed())
 }
 
 async fn run_step(
     ctx: Ctx<'_>,
+    label: &str,
     step: Step,
     waits: &[(String, Condition)],
 ) -> Result<String, StepError> {
@@ -397,6 +400,13 @@ async fn run_step(
     let id_of = |address: &str| ids.lock().ok().and_then(|m| m.get(address).cloned());
     for (address, condition) in waits {
         let id = id_of(address).ok_or_else(|| format!("{address} does not exist"))?;
+        let wanted = if *condition == Condition::Healthy {
+            "be healthy"
+        } else {
+            "complete"
+        };
+        ctx.progress
+            .note(&format!("{label}: waiting for {address} to {wanted}"));
         wait_for(ctx, address, &id, *condition).await?;
     }
     match step {
