@@ -33,7 +33,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Whether a missing engine fails the tests rather than skipping them.
-fn required() -> bool {
+pub fn required() -> bool {
     std::env::var("STACKC_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
@@ -236,7 +236,7 @@ fn make_executable(path: &Path) {
 #[cfg(not(unix))]
 fn make_executable(_path: &Path) {}
 
-/// `stackc-test/busybox:1`, built once per process through the engine's
+/// `stackc-test/busybox:2`, built once per process through the engine's
 /// build API (never the docker CLI) and never removed: other tests and test
 /// processes may be using it. Building twice at once is harmless: the second
 /// build reuses the first one's cached steps and makes the same image.

@@ -10,4 +10,6 @@ mod errors_catalogue;
 mod examples;
 mod fuzz;
 mod planner;
+mod registry;
+mod registry_support;
 mod support;

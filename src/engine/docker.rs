@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bollard::Docker;
+use bollard::auth::DockerCredentials;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerConfig, ContainerCreateBody, ContainerInspectResponse, ContainerState,
@@ -25,14 +25,18 @@ use bollard::models::{
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
-    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
-    StopContainerOptionsBuilder,
+    ListVolumesOptionsBuilder, PushImageOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, StopContainerOptionsBuilder,
 };
+use bollard::{BollardRequest, Docker};
 use futures_util::{StreamExt, stream};
 use tokio::sync::OnceCell;
 
+use super::credentials::{CredentialSource, registry_of};
 use super::*;
-use crate::deployment::{BuildSpec, ContainerSpec, NetworkSpec, Spec, VolumeSpec, pointer_segment};
+use crate::deployment::{
+    BuildSpec, ContainerSpec, ImageSpec, NetworkSpec, Spec, VolumeSpec, pointer_segment,
+};
 
 /// The engine the docker CLI talks to when nothing else is set.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -181,6 +185,8 @@ pub struct DockerEngine {
     api: (usize, usize),
     /// Set once the internal image is known to exist.
     internal_image: OnceCell<()>,
+    /// Where registry credentials are found (the docker CLI's configuration).
+    credentials: CredentialSource,
 }
 
 impl DockerEngine {
@@ -229,7 +235,9 @@ impl DockerEngine {
                 ),
             ));
         };
-        let docker = docker.map_err(|e| unavailable(chain(&e)))?;
+        let docker = docker
+            .map_err(|e| unavailable(chain(&e)))?
+            .with_request_modifier(url_safe_registry_auth);
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
             Ok(Ok(docker)) => docker,
             Ok(Err(e)) => return Err(unavailable(chain(&e))),
@@ -256,6 +264,36 @@ impl DockerEngine {
             host,
             api: (version.major_version, version.minor_version),
             internal_image: OnceCell::new(),
+            credentials: CredentialSource::from_env(&|name| std::env::var(name).ok()),
+        })
+    }
+
+    /// Finds registry credentials in `source` instead of the docker CLI's
+    /// configuration that the environment names.
+    pub fn with_credentials(mut self, source: CredentialSource) -> DockerEngine {
+        self.credentials = source;
+        self
+    }
+
+    /// The credentials for the registry of `reference` (a credential helper
+    /// may run: off the async threads). `what` names the image for errors.
+    async fn credentials_for(
+        &self,
+        reference: &str,
+        what: &str,
+    ) -> Result<Option<DockerCredentials>, EngineError> {
+        let source = self.credentials.clone();
+        let registry = registry_of(reference);
+        let wanted = registry.clone();
+        let found = tokio::task::spawn_blocking(move || source.lookup(&wanted))
+            .await
+            .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what))?;
+        found.map_err(|e| {
+            EngineError::new(
+                ErrorKind::Other,
+                format!("cannot get the credentials for registry {registry}: {e}"),
+            )
+            .about(what)
         })
     }
 
@@ -332,15 +370,17 @@ impl DockerEngine {
         }
     }
 
-    /// Pulls an image, reporting each layer as it completes.
+    /// Pulls an image with the credentials of its registry, reporting each
+    /// layer as it completes.
     async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
         let what = format!("image {reference}");
+        let credentials = self.credentials_for(reference, &what).await?;
         let docker = self.patient(LONG_TIMEOUT);
         // Without a tag the engine would pull every tag of the repository.
         let options = CreateImageOptionsBuilder::default()
             .from_image(&with_default_tag(reference))
             .build();
-        let mut progress = docker.create_image(Some(options), None, None);
+        let mut progress = docker.create_image(Some(options), None, credentials);
         report(&format!("pulling {reference}"));
         while let Some(item) = progress.next().await {
             if let Ok(info) = &item
@@ -364,10 +404,50 @@ impl DockerEngine {
         Ok(())
     }
 
+    /// Pushes `tag` to its registry with the registry's credentials,
+    /// reporting each layer as it completes. The whole stream is read: an
+    /// error in it (unauthorized, registry unreachable) fails the push.
+    async fn push(&self, tag: &str, report: &Report<'_>) -> Result<(), EngineError> {
+        let what = format!("image {tag}");
+        let credentials = self.credentials_for(tag, &what).await?;
+        let (repository, version) = split_tag(tag);
+        let mut options = PushImageOptionsBuilder::default();
+        if let Some(version) = version {
+            options = options.tag(version);
+        }
+        let docker = self.patient(LONG_TIMEOUT);
+        let mut progress = docker.push_image(repository, Some(options.build()), credentials);
+        report(&format!("pushing {tag}"));
+        while let Some(item) = progress.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status.as_deref()
+                        && (status == "Pushed"
+                            || status == "Layer already exists"
+                            || status.starts_with("Mounted from")
+                            || status.contains(": digest: "))
+                    {
+                        report(&format!("pushing {tag}: {status}"));
+                    }
+                }
+                Err(e) => {
+                    let mut error = engine_error(&self.host, e);
+                    if error.kind != ErrorKind::Unavailable {
+                        error.message =
+                            format!("cannot push it to {}: {}", registry_of(tag), error.message);
+                    }
+                    return Err(error.about(what));
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn build(
         &self,
         stack: &str,
         resource: &Resource,
+        spec: &ImageSpec,
         build: &BuildSpec,
         report: &Report<'_>,
     ) -> Result<String, EngineError> {
@@ -441,6 +521,26 @@ impl DockerEngine {
             .inspect_image(&resource.name)
             .await
             .map_err(|e| self.error(e, what.clone()))?;
+        if spec.push {
+            let tag = spec.tag.as_deref().unwrap_or(&resource.name);
+            if let Err(mut error) = self.push(tag, report).await {
+                // Kept, the image would look up to date, and the next apply
+                // would not push it: without its tag it is built and pushed
+                // again. Its untagged parents go with it: left, they would
+                // be dangling images carrying some of stackc's labels.
+                let untag = RemoveImageOptionsBuilder::default().force(false).build();
+                match self.docker.remove_image(tag, Some(untag), None).await {
+                    Ok(_) => error.message.push_str(
+                        "; the new build was removed, so the next apply builds and pushes it again",
+                    ),
+                    Err(e) => error.message.push_str(&format!(
+                        "; the new build could not be removed ({}), so the next apply may not push it: `docker rmi {tag}` first",
+                        engine_error(&self.host, e).message
+                    )),
+                }
+                return Err(error);
+            }
+        }
         Ok(image.id.unwrap_or_else(|| resource.name.clone()))
     }
 
@@ -830,7 +930,7 @@ impl Engine for DockerEngine {
         match &resource.spec {
             Spec::Image(image) => {
                 if let Some(build) = &image.build {
-                    self.build(stack, resource, build, report).await
+                    self.build(stack, resource, image, build, report).await
                 } else if let Some(reference) = &image.reference {
                     // A `ref` is pulled, and carries no labels of ours.
                     self.ensure_image(reference, report).await?;
@@ -945,21 +1045,30 @@ impl Engine for DockerEngine {
                 .await
                 .map_err(|e| self.error(e, what)),
             Kind::Image => {
-                // By tag, never forced: other tags of the image stay.
-                let target = if object.name.is_empty() || object.name == object.id {
-                    &object.id
-                } else {
-                    &object.name
-                };
-                self.docker
+                // By tag, never forced: other tags of the image stay. A tag
+                // that a newer build took (a fixed `tag`, rebuilt) is no
+                // longer the old image's: that one goes by its id.
+                let by_tag = !object.name.is_empty()
+                    && object.name != object.id
+                    && match self.docker.inspect_image(&object.name).await {
+                        Ok(image) => image.id.as_deref() == Some(object.id.as_str()),
+                        Err(_) => false,
+                    };
+                let target = if by_tag { &object.name } else { &object.id };
+                match self
+                    .docker
                     .remove_image(
                         target,
                         Some(RemoveImageOptionsBuilder::default().force(false).build()),
                         None,
                     )
                     .await
-                    .map(|_| ())
-                    .map_err(|e| self.error(e, what))
+                {
+                    Ok(_) => Ok(()),
+                    // Gone already (pruned with its last tag).
+                    Err(e) if !by_tag && status(&e) == Some(404) => Ok(()),
+                    Err(e) => Err(self.error(e, what)),
+                }
             }
             Kind::Service => Err(services_unsupported(&object.name)),
         }
@@ -1193,6 +1302,42 @@ fn services_unsupported(name: &str) -> EngineError {
         "Swarm services are not supported yet: stackc deploys containers to one Docker engine",
     )
     .about(format!("service {name}"))
+}
+
+/// `127.0.0.1:5000/app:1` → (`127.0.0.1:5000/app`, `1`): the repository
+/// and the tag a push names apart. A digest or no tag: the whole, no tag.
+fn split_tag(reference: &str) -> (&str, Option<&str>) {
+    if reference.contains('@') {
+        return (reference, None);
+    }
+    match reference.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => (repository, Some(tag)),
+        _ => (reference, None),
+    }
+}
+
+/// bollard encodes the `X-Registry-Auth` and `X-Registry-Config` headers
+/// in standard base64, the engine decodes them as URL-safe base64 and
+/// silently drops what it cannot decode: credentials whose encoding holds a
+/// `+` or `/` (a password with `?`, `>` or `~` in the wrong place) would be
+/// ignored. Rewritten here to the alphabet the engine reads.
+fn url_safe_registry_auth(mut request: BollardRequest) -> BollardRequest {
+    for name in ["x-registry-auth", "x-registry-config"] {
+        let Some(value) = request.headers().get(name) else {
+            continue;
+        };
+        let Ok(text) = value.to_str() else {
+            continue;
+        };
+        if !text.contains(['+', '/']) {
+            continue;
+        }
+        let fixed = text.replace('+', "-").replace('/', "_");
+        if let Ok(value) = http::HeaderValue::from_str(&fixed) {
+            request.headers_mut().insert(name, value);
+        }
+    }
+    request
 }
 
 /// `busybox` → `busybox:latest`; references with a tag or digest stay.
@@ -1483,4 +1628,43 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_names_the_repository_and_the_tag_apart() {
+        assert_eq!(
+            split_tag("127.0.0.1:5000/team/app:1.0"),
+            ("127.0.0.1:5000/team/app", Some("1.0"))
+        );
+        assert_eq!(split_tag("app:latest"), ("app", Some("latest")));
+        assert_eq!(
+            split_tag("127.0.0.1:5000/team/app"),
+            ("127.0.0.1:5000/team/app", None)
+        );
+        assert_eq!(split_tag("app@sha256:abc"), ("app@sha256:abc", None));
+    }
+
+    #[test]
+    fn registry_auth_headers_are_sent_in_url_safe_base64() {
+        let request = |value: &str| {
+            http::Request::builder()
+                .uri("/images/create")
+                .header("X-Registry-Auth", value)
+                .header("X-Registry-Config", value)
+                .header("Content-Type", "application/json")
+                .body(bollard::body_full(Vec::new().into()))
+                .unwrap()
+        };
+        let fixed = url_safe_registry_auth(request("eyJ+c2VjcmV0Ijoi/w=="));
+        assert_eq!(fixed.headers()["x-registry-auth"], "eyJ-c2VjcmV0Ijoi_w==");
+        assert_eq!(fixed.headers()["x-registry-config"], "eyJ-c2VjcmV0Ijoi_w==");
+        assert_eq!(fixed.headers()["content-type"], "application/json");
+        let plain = url_safe_registry_auth(request("eyJ1c2VyIjoiYSJ9"));
+        assert_eq!(plain.headers()["x-registry-auth"], "eyJ1c2VyIjoiYSJ9");
+    }
 }

@@ -9,6 +9,7 @@
 //! *record* of the addresses last applied, so an object deleted by hand shows
 //! as drift.
 
+pub mod credentials;
 pub mod docker;
 pub mod memory;
 
