@@ -1148,3 +1148,41 @@ fn no_engine_is_a_clear_error_naming_the_address() {
         .expect("ssh");
     assert!(e.message.contains("unix:// and tcp://"), "{e}");
 }
+
+#[test]
+fn docker_ignores_images_another_engine_built() {
+    block_on(async {
+        let Some(engine) = docker().await else {
+            return;
+        };
+        let base = test_image();
+        let stack = unique_stack("foreign");
+        let _guard = StackGuard::new(&stack);
+        // An image with the stack's labels, as one built elsewhere arrives by a pull.
+        let dir = temp_dir("foreign");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            format!(
+                "FROM {base}\nLABEL io.stackc.stack={stack} io.stackc.address=image.app io.stackc.hash=elsewhere io.stackc.engine=another-engine\n"
+            ),
+        )
+        .expect("write");
+        let archive = stackc::context::tar(&dir, "Dockerfile").expect("tar");
+        let raw = raw_client().await.expect("a bollard client");
+        let tag = format!("{stack}-foreign:1");
+        let options = bollard::query_parameters::BuildImageOptionsBuilder::default()
+            .t(&tag)
+            .rm(true)
+            .build();
+        let mut build = raw.build_image(options, None, Some(bollard::body_full(archive.into())));
+        while let Some(step) = futures_util::StreamExt::next(&mut build).await {
+            step.expect("build");
+        }
+        let live = engine.observe(&stack, &[]).await.expect("observe");
+        assert!(
+            live.objects.is_empty(),
+            "another engine's build is not the stack's: {:#?}",
+            live.objects
+        );
+    });
+}

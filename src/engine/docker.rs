@@ -44,6 +44,10 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// two internal containers, `true` on the internal image. Objects carrying it
 /// never appear in [`LiveState::objects`].
 pub const LABEL_INTERNAL: &str = "io.stackc.internal";
+/// On images the stack built: the id of the engine that built them. An
+/// image pulled from a registry keeps the labels of the engine that pushed
+/// it; only this engine's builds are the stack's objects.
+pub const LABEL_ENGINE: &str = "io.stackc.engine";
 /// On the record container: the [`Record`] as JSON.
 pub const LABEL_RECORD: &str = "io.stackc.record";
 /// On the lock container: who holds the lock (`user@host`).
@@ -187,6 +191,8 @@ pub struct DockerEngine {
     internal_image: OnceCell<()>,
     /// Where registry credentials are found (the docker CLI's configuration).
     credentials: CredentialSource,
+    /// The engine's own id (`docker info`), put on the images it builds.
+    id: String,
 }
 
 impl DockerEngine {
@@ -259,12 +265,23 @@ impl DockerEngine {
             }
         }
         let version = docker.client_version();
+        let id = match tokio::time::timeout(CONNECT_TIMEOUT, docker.info()).await {
+            Ok(Ok(info)) => info.id.unwrap_or_default(),
+            Ok(Err(e)) => return Err(unavailable(chain(&e))),
+            Err(_) => {
+                return Err(unavailable(format!(
+                    "no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
         Ok(DockerEngine {
             docker,
             host,
             api: (version.major_version, version.minor_version),
             internal_image: OnceCell::new(),
             credentials: CredentialSource::from_env(&|name| std::env::var(name).ok()),
+            id,
         })
     }
 
@@ -460,7 +477,8 @@ impl DockerEngine {
                 .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what.clone()))?
                 .map_err(|e| EngineError::new(ErrorKind::Other, e).about(what.clone()))?;
         let args: HashMap<String, String> = build.args.clone().into_iter().collect();
-        let labels: HashMap<String, String> = labels(stack, resource).into_iter().collect();
+        let mut labels: HashMap<String, String> = labels(stack, resource).into_iter().collect();
+        labels.insert(LABEL_ENGINE.into(), self.id.clone());
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&build.dockerfile)
             .t(&resource.name)
@@ -843,7 +861,10 @@ impl Engine for DockerEngine {
         // by hand inherits its labels, and is not the stack's.
         let mut image_labels = BTreeSet::new();
         for image in images {
-            if image.labels.contains_key(LABEL_INTERNAL) {
+            // Internal images, and images built by another engine (pulled with their labels).
+            if image.labels.contains_key(LABEL_INTERNAL)
+                || image.labels.get(LABEL_ENGINE) != Some(&self.id)
+            {
                 continue;
             }
             let Some(address) = image.labels.get(LABEL_ADDRESS) else {
