@@ -443,6 +443,37 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     let (_, running, _) = container(&format!("{runner}-web")).expect("the container");
     assert!(running);
 
+    // A build whose base image is on the registry pulls it with the same credentials.
+    remove_local(&tag);
+    let deriving = unique_stack("auth-base");
+    let _deriving_guard = StackGuard::new(&deriving);
+    let derived = temp_dir("auth-base");
+    std::fs::create_dir_all(derived.join("app")).unwrap();
+    std::fs::write(
+        derived.join("app/Dockerfile"),
+        format!("FROM {tag}\nRUN true\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        derived.join("main.stack"),
+        format!(
+            "stack \"{deriving}\"\nimage \"derived\" {{ build = {{ context = \"./app\" }} }}\n"
+        ),
+    )
+    .unwrap();
+    let derived = derived.to_string_lossy().into_owned();
+    let out = failed(&["apply", &derived, "--auto-approve"], &no_config);
+    assert!(stderr(&out).contains("build failed"), "{}", stderr(&out));
+    let out = ok(&["apply", &derived, "--auto-approve"], &with_helper);
+    assert!(
+        stderr(&out).contains("image.derived (create): built"),
+        "{}",
+        stderr(&out)
+    );
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains(AUTH_PASSWORD));
+    }
+
     // A helper that is not installed is a clear error, before any pull.
     remove_local(&tag);
     let missing = temp_dir("docker-config-missing-helper");

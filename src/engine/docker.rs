@@ -489,10 +489,20 @@ impl DockerEngine {
         if let Some(target) = &build.target {
             options = options.target(target);
         }
+        // The registries of the base images, with the docker CLI's credentials for them.
+        let dockerfile_text =
+            std::fs::read_to_string(Path::new(&build.context).join(&build.dockerfile))
+                .unwrap_or_default();
+        let mut registries: HashMap<String, DockerCredentials> = HashMap::new();
+        for base in base_images(&dockerfile_text, &build.args) {
+            if let Some(credentials) = self.credentials_for(&base, &what).await? {
+                registries.insert(registry_of(&base), credentials);
+            }
+        }
         let docker = self.patient(LONG_TIMEOUT);
         let mut output = docker.build_image(
             options.build(),
-            None,
+            (!registries.is_empty()).then_some(registries),
             Some(bollard::body_full(archive.into())),
         );
         let mut tail: VecDeque<String> = VecDeque::new();
@@ -1371,6 +1381,50 @@ fn with_default_tag(reference: &str) -> String {
     }
 }
 
+/// The images a Dockerfile builds `FROM` (build args and `ARG` defaults
+/// substituted; stages and `scratch` left out): the images the build pulls.
+fn base_images(dockerfile: &str, args: &BTreeMap<String, String>) -> Vec<String> {
+    let mut defaults: BTreeMap<String, String> = BTreeMap::new();
+    let mut stages: Vec<String> = Vec::new();
+    let mut images = Vec::new();
+    let substitute = |word: &str, defaults: &BTreeMap<String, String>| {
+        let mut out = word.to_string();
+        for (name, value) in defaults.iter().chain(args) {
+            out = out
+                .replace(&format!("${{{name}}}"), value)
+                .replace(&format!("${name}"), value);
+        }
+        out
+    };
+    for line in dockerfile.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match words.next().map(str::to_ascii_uppercase).as_deref() {
+            Some("ARG") if images.is_empty() => {
+                if let Some((name, value)) = words.next().and_then(|w| w.split_once('=')) {
+                    defaults.insert(name.to_string(), value.trim_matches('"').to_string());
+                }
+            }
+            Some("FROM") => {
+                let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+                let Some(image) = rest.first().map(|w| substitute(w, &defaults)) else {
+                    continue;
+                };
+                let earlier_stage = stages.contains(&image.to_ascii_lowercase());
+                if image != "scratch" && !image.contains('$') && !earlier_stage {
+                    images.push(image);
+                }
+                if let [_, r#as, name] = rest.as_slice()
+                    && r#as.eq_ignore_ascii_case("as")
+                {
+                    stages.push(name.to_ascii_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+    images
+}
+
 fn push_line(tail: &mut VecDeque<String>, line: &str) {
     if line.trim().is_empty() {
         return;
@@ -1687,5 +1741,25 @@ mod tests {
         assert_eq!(fixed.headers()["content-type"], "application/json");
         let plain = url_safe_registry_auth(request("eyJ1c2VyIjoiYSJ9"));
         assert_eq!(plain.headers()["x-registry-auth"], "eyJ1c2VyIjoiYSJ9");
+    }
+}
+
+#[cfg(test)]
+mod base_image_tests {
+    use super::*;
+
+    #[test]
+    fn base_images_are_the_froms_a_build_pulls() {
+        let dockerfile = "ARG BASE=alpine:3.20\nARG TAG\nFROM ${BASE} AS build\nRUN make\nfrom registry.example.com:5000/run:$TAG\nFROM build\nFROM --platform=linux/amd64 scratch\nFROM busybox AS final\n";
+        let args = BTreeMap::from([("TAG".to_string(), "1.2".to_string())]);
+        assert_eq!(
+            base_images(dockerfile, &args),
+            [
+                "alpine:3.20",
+                "registry.example.com:5000/run:1.2",
+                "busybox"
+            ]
+        );
+        assert!(base_images("FROM $UNKNOWN\n", &BTreeMap::new()).is_empty());
     }
 }
