@@ -87,44 +87,72 @@ impl Resource {
     /// Hash of what the resource is; `extra` holds hashes of images it runs,
     /// so a rebuilt image changes the containers that use it.
     pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
-        let mut h = HashWriter(Sha256::new());
-        let hashed;
-        let spec = match spec {
+        match spec {
+            // What Docker updates on a live container is compared live, not
+            // through the hash: labels cannot change after an update. The
+            // fields are set aside on a copy of the few values, not of the spec.
+            Spec::Container(c)
+                if c.restart != "no" || c.run.memory.is_some() || c.run.cpus.is_some() =>
+            {
+                let mut plain = c.clone();
+                plain.restart = "no".into();
+                plain.run.memory = None;
+                plain.run.cpus = None;
+                hash_of(kind, name, &Spec::Container(plain), extra)
+            }
             // A build is identified by its content, not by where the checkout
             // lies: moving the project (or a CI runner's workspace) changes nothing.
-            Spec::Image(image) if image.build.is_some() => {
-                let mut unlocated = (**image).clone();
+            Spec::Image(image) if image.build.as_ref().is_some_and(|b| !b.context.is_empty()) => {
+                let mut unlocated = image.clone();
                 if let Some(b) = &mut unlocated.build {
                     b.context.clear();
                 }
-                hashed = Spec::Image(Box::new(unlocated));
-                &hashed
+                hash_of(kind, name, &Spec::Image(unlocated), extra)
             }
-            // What Docker updates on a live container is compared live, not
-            // through the hash: labels cannot change after an update.
-            Spec::Container(c) => {
-                let mut fixed = (**c).clone();
-                fixed.restart = String::new();
-                fixed.run.memory = None;
-                fixed.run.cpus = None;
-                hashed = Spec::Container(Box::new(fixed));
-                &hashed
-            }
-            spec => spec,
-        };
-        // Serialized in chunks rather than token by token; writing to a
-        // hasher cannot fail, and serializing these types cannot either.
-        {
-            let mut buffered = std::io::BufWriter::with_capacity(4096, &mut h);
-            let _ = serde_json::to_writer(&mut buffered, &(kind, name, spec));
-            let _ = std::io::Write::flush(&mut buffered);
+            spec => hash_of(kind, name, spec, extra),
         }
-        for e in extra {
-            h.0.update(b"\0");
-            h.0.update(e.as_bytes());
-        }
-        crate::eval::builtins::hex(&h.0.finalize())
     }
+
+    /// [`Resource::compute_hash`] without copying a container's spec: the
+    /// fields left out are set aside while hashing and put back.
+    pub fn compute_hash_in_place(
+        kind: Kind,
+        name: &str,
+        spec: &mut Spec,
+        extra: &[&str],
+    ) -> String {
+        let set_aside = match spec {
+            Spec::Container(c) => Some((
+                std::mem::replace(&mut c.restart, "no".into()),
+                c.run.memory.take(),
+                c.run.cpus.take(),
+            )),
+            _ => None,
+        };
+        let hash = Resource::compute_hash(kind, name, spec, extra);
+        if let (Spec::Container(c), Some((restart, memory, cpus))) = (spec, set_aside) {
+            c.restart = restart;
+            c.run.memory = memory;
+            c.run.cpus = cpus;
+        }
+        hash
+    }
+}
+
+fn hash_of(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
+    let mut h = HashWriter(Sha256::new());
+    // Serialized in chunks rather than token by token; writing to a
+    // hasher cannot fail, and serializing these types cannot either.
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(4096, &mut h);
+        let _ = serde_json::to_writer(&mut buffered, &(kind, name, spec));
+        let _ = std::io::Write::flush(&mut buffered);
+    }
+    for e in extra {
+        h.0.update(b"\0");
+        h.0.update(e.as_bytes());
+    }
+    crate::eval::builtins::hex(&h.0.finalize())
 }
 
 /// Feeds serialized bytes straight into a hasher.

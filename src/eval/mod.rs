@@ -1142,12 +1142,13 @@ impl<'p> Evaluator<'p> {
             .and_then(|a| self.resource_by_address(a))
             .map(|r| r.hash.clone());
         let extra: Vec<&str> = image_hash.iter().map(String::as_str).collect();
-        let hash = Resource::compute_hash(kind, &name, &normalized.spec, &extra);
+        let mut spec = normalized.spec;
+        let hash = Resource::compute_hash_in_place(kind, &name, &mut spec, &extra);
         Ok(Resource {
             address: decl.address.to_string(),
             kind,
             name,
-            spec: normalized.spec,
+            spec,
             depends_on: deps
                 .into_iter()
                 .map(|(a, condition)| Dependency {
