@@ -111,11 +111,16 @@ pub async fn raw_client() -> Result<Docker, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The list filter for the objects labelled with `stack`.
+pub fn stack_filter(stack: &str) -> HashMap<&'static str, Vec<String>> {
+    HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])])
+}
+
 /// Removes the containers (the lock and record too), networks, volumes and
 /// images labelled with `stack`.
 async fn remove_stack(stack: &str) -> Result<(), String> {
     let docker = raw_client().await?;
-    let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+    let filters = stack_filter(stack);
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::default()

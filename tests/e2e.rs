@@ -2,7 +2,6 @@
 //! apply, re-plan to "No changes.", show drift when changed by hand, and
 //! destroy cleanly; saved plans, locks and secrets behave as documented.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -12,10 +11,10 @@ use bollard::query_parameters::{
     InspectContainerOptions, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
-use stackc::engine::{Engine, Holder, LABEL_STACK};
+use stackc::engine::{Engine, Holder};
 
 use crate::docker_support::{
-    StackGuard, block_on, docker, raw_client, temp_dir, test_image, unique_stack,
+    StackGuard, block_on, docker, raw_client, stack_filter, temp_dir, test_image, unique_stack,
 };
 use crate::support::{root, stackc, stderr, stdout};
 
@@ -110,7 +109,7 @@ fn with_vars<'a>(command: &'a [&'a str], vars: &'a [String]) -> Vec<&'a str> {
 fn containers(stack: &str) -> Vec<String> {
     block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        let filters = stack_filter(stack);
         let list = docker
             .list_containers(Some(
                 ListContainersOptionsBuilder::default()
@@ -134,7 +133,7 @@ fn containers(stack: &str) -> Vec<String> {
 fn volumes(stack: &str) -> Vec<String> {
     block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        let filters = stack_filter(stack);
         let list = docker
             .list_volumes(Some(
                 ListVolumesOptionsBuilder::default()
@@ -681,7 +680,7 @@ fn builds_ignore_what_dockerignore_excludes_and_a_failed_build_changes_nothing()
     ok(&["destroy", &path, "--auto-approve"]);
     let images = block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
+        let filters = stack_filter(&stack);
         docker
             .list_images(Some(
                 bollard::query_parameters::ListImagesOptionsBuilder::default()

@@ -960,19 +960,13 @@ impl<'p> Evaluator<'p> {
             .filter(|(k, _)| *k == kind)
             .map(|(_, n)| n.as_str())
             .collect();
-        let mut d = Diagnostic::new(
-            ErrorCode::UnknownResource,
-            format!("there is no {kind} named `{name}`"),
-        )
-        .label(span, "referenced here");
-        d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
-            Some(if names.is_empty() {
-                format!("no {kind} is declared in this module")
-            } else {
-                format!("the {kind}s are: {}", names.join(", "))
-            })
-        });
-        Err(self.error(d))
+        Err(self.error(not_declared(
+            &kind.to_string(),
+            &format!("{kind}s"),
+            name,
+            &names,
+            span,
+        )))
     }
 
     fn resource_ref(&mut self, inst: usize, kind: Kind, name: &str, span: Span) -> R<Value> {
@@ -1211,19 +1205,8 @@ impl<'p> Evaluator<'p> {
                     .filter(|(a, _)| a == alias)
                     .map(|(_, n)| n.as_str())
                     .collect();
-                let mut d = Diagnostic::new(
-                    ErrorCode::UnknownResource,
-                    format!("there is no `{alias}` instance named `{name}`"),
-                )
-                .label(span, "referenced here");
-                d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
-                    Some(if names.is_empty() {
-                        format!("no `{alias}` instance is declared in this module")
-                    } else {
-                        format!("the `{alias}` instances are: {}", names.join(", "))
-                    })
-                });
-                Err(self.error(d))
+                let what = format!("`{alias}` instance");
+                Err(self.error(not_declared(&what, &format!("{what}s"), name, &names, span)))
             }
         }
     }
@@ -1992,6 +1975,23 @@ fn as_f64(v: &Value) -> f64 {
         Value::Float(f) => *f,
         _ => 0.0,
     }
+}
+
+/// "there is no container named `x`", with the closest name or the list of them.
+fn not_declared(what: &str, plural: &str, name: &str, names: &[&str], span: Span) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::UnknownResource,
+        format!("there is no {what} named `{name}`"),
+    )
+    .label(span, "referenced here");
+    d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
+        Some(if names.is_empty() {
+            format!("no {what} is declared in this module")
+        } else {
+            format!("the {plural} are: {}", names.join(", "))
+        })
+    });
+    d
 }
 
 fn expected_bool(v: &Value, span: Span) -> Diagnostic {
