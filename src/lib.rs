@@ -19,6 +19,7 @@ pub mod apply;
 pub mod context;
 pub mod deployment;
 pub mod diagnostic;
+pub mod digest;
 pub mod driver;
 pub mod engine;
 pub mod eval;

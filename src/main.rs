@@ -3,18 +3,19 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use stackc::apply::{ApplyOptions, Interrupt, Job, Outcome, Progress};
+use stackc::apply::{ApplyOptions, Interrupt, Outcome, Progress};
 use stackc::deployment::Deployment;
 use stackc::diagnostic::{RenderOptions, render_all};
 use stackc::driver::{self, Compilation};
 use stackc::engine::docker::DockerEngine;
 use stackc::engine::{Engine, Holder};
-use stackc::plan::{self, PlanOptions, SavedPlan};
-use stackc::session::{self, LockError};
+use stackc::plan::{self, Plan, PlanOptions, SavedPlan};
+use stackc::session::{self, Answer, Finished, Mode, Request, SessionError};
 
 /// Compiling is allocation-heavy; mimalloc makes it markedly faster (docs/performance.md).
 #[global_allocator]
@@ -199,28 +200,48 @@ impl Vars {
     }
 }
 
-/// A failure the user sees: a message, and help when there is some.
-struct Failure {
-    message: String,
-    help: Option<String>,
+/// Why a command ends with a non-zero exit.
+enum Failure {
+    /// A message, and help when there is some.
+    Message {
+        message: String,
+        help: Option<String>,
+    },
+    /// Diagnostics, already printed.
+    Reported,
+    /// Ctrl-C twice: exit 130, as a shell expects after SIGINT.
+    Aborted,
 }
 
 impl Failure {
     fn new(message: impl Into<String>) -> Failure {
-        Failure {
+        Failure::Message {
             message: message.into(),
             help: None,
         }
     }
+}
 
-    fn help(mut self, help: impl Into<String>) -> Failure {
-        self.help = Some(help.into());
-        self
+impl From<SessionError> for Failure {
+    fn from(e: SessionError) -> Failure {
+        match e {
+            SessionError::Aborted => Failure::Aborted,
+            e => Failure::Message {
+                help: e.help(),
+                message: e.to_string(),
+            },
+        }
     }
 }
 
 impl From<stackc::engine::EngineError> for Failure {
     fn from(e: stackc::engine::EngineError) -> Failure {
+        Failure::new(e.to_string())
+    }
+}
+
+impl From<plan::PlanFileError> for Failure {
+    fn from(e: plan::PlanFileError) -> Failure {
         Failure::new(e.to_string())
     }
 }
@@ -240,7 +261,27 @@ fn main() -> ExitCode {
             };
         }
     };
-    let result = match cli.command {
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(Failure::Message { message, help }) => {
+            let error = if color() {
+                "\x1b[31;1merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{error}: {message}");
+            if let Some(help) = help {
+                eprintln!("  help: {help}");
+            }
+            ExitCode::from(1)
+        }
+        Err(Failure::Reported) => ExitCode::from(1),
+        Err(Failure::Aborted) => ExitCode::from(130),
+    }
+}
+
+fn run(command: Command) -> Outcome_ {
+    match command {
         Command::Check(source) => check(&source),
         Command::Compile {
             source,
@@ -252,28 +293,74 @@ fn main() -> ExitCode {
             json,
             show_secrets,
         } => output(&args, &vars, json, show_secrets),
-        command => engine_command(command),
-    };
-    match result {
-        Ok(code) => code,
-        Err(f) => {
-            let color = color();
-            let error = if color {
-                "\x1b[31;1merror\x1b[0m"
-            } else {
-                "error"
-            };
-            eprintln!("{error}: {}", f.message);
-            if let Some(help) = f.help {
-                eprintln!("  help: {help}");
-            }
-            ExitCode::from(1)
+        Command::Plan {
+            source,
+            engine,
+            selection,
+            out,
+            format,
+            detailed_exitcode,
+        } => on_engine(async move {
+            plan_command(
+                &source,
+                &engine,
+                &selection,
+                out.as_deref(),
+                format,
+                detailed_exitcode,
+            )
+            .await
+        }),
+        Command::Apply {
+            source,
+            stack_path,
+            vars,
+            engine,
+            selection,
+            run,
+        } => on_engine(async move {
+            apply_command(
+                &source,
+                stack_path.as_deref(),
+                &vars,
+                &engine,
+                &selection,
+                &run,
+            )
+            .await
+        }),
+        Command::Destroy {
+            source,
+            engine,
+            run,
+        } => on_engine(async move { destroy_command(&source, &engine, &run).await }),
+        Command::Status {
+            source,
+            engine,
+            json,
+        } => on_engine(async move { status_command(&source, &engine, json).await }),
+        Command::Unlock { source, engine } => {
+            on_engine(async move { unlock_command(&source, &engine).await })
         }
     }
 }
 
+/// Runs an engine command on the async runtime.
+fn on_engine(command: impl Future<Output = Outcome_>) -> Outcome_ {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?
+        .block_on(command)
+}
+
 fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && color()
 }
 
 fn render_options() -> RenderOptions {
@@ -283,13 +370,19 @@ fn render_options() -> RenderOptions {
     }
 }
 
-/// Compiles, or reports the diagnostics (`Err` carries the exit code).
-fn compiled(options: &driver::Options) -> Result<Deployment, ExitCode> {
+/// Compiles, or prints the diagnostics.
+fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
     let Compilation { sources, result } = driver::compile(options);
     result.map_err(|diags| {
         eprint!("{}", render_all(&diags, &sources, render_options()));
-        ExitCode::from(1)
+        Failure::Reported
     })
+}
+
+/// Pretty JSON; a value that cannot be encoded is an error, never empty output.
+fn json(value: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(format!("cannot encode the output as JSON: {e}")))
 }
 
 /// The process ends next: freeing a large deployment piece by piece would
@@ -300,10 +393,7 @@ fn exit_now<T>(done: T) -> ExitCode {
 }
 
 fn check(source: &Source) -> Outcome_ {
-    let d = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
+    let d = compiled(&source.vars.options(&source.path))?;
     let n = d.resources.len();
     let plural = if n == 1 { "" } else { "s" };
     eprintln!("ok: stack `{}` with {n} resource{plural}", d.stack);
@@ -311,59 +401,28 @@ fn check(source: &Source) -> Outcome_ {
 }
 
 fn compile(source: &Source, show_secrets: bool) -> Outcome_ {
-    let d = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
+    let d = compiled(&source.vars.options(&source.path))?;
     print!("{}", d.to_json(show_secrets));
     Ok(exit_now(d))
 }
 
-fn output(args: &[String], vars: &Vars, json: bool, show_secrets: bool) -> Outcome_ {
+fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Outcome_ {
     let is_stack = |a: &str| Path::new(a).is_dir() || a.ends_with(".stack");
     let (name, path) = match args {
-        [] => (None, ".".to_string()),
-        [one] if is_stack(one) => (None, one.clone()),
-        [one] => (Some(one.clone()), ".".to_string()),
-        [name, path, ..] => (Some(name.clone()), path.clone()),
+        [] => (None, "."),
+        [one] if is_stack(one) => (None, one.as_str()),
+        [one] => (Some(one.as_str()), "."),
+        [name, path, ..] => (Some(name.as_str()), path.as_str()),
     };
-    let d = match compiled(&vars.options(Path::new(&path))) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
-    let doc: serde_json::Value = serde_json::from_str(&d.to_json(show_secrets)).unwrap_or_default();
-    let outputs = doc
-        .get("outputs")
-        .and_then(|o| o.as_object())
-        .cloned()
-        .unwrap_or_default();
-    let values: serde_json::Map<String, serde_json::Value> = outputs
-        .iter()
-        .map(|(k, v)| (k.clone(), v.get("value").cloned().unwrap_or_default()))
-        .collect();
+    let d = compiled(&vars.options(Path::new(path)))?;
     match name {
-        Some(name) => {
-            let Some(value) = values.get(&name) else {
-                let names: Vec<&str> = values.keys().map(String::as_str).collect();
-                let mut f = Failure::new(format!("the stack has no output `{name}`"));
-                if let Some(m) = stackc::diagnostic::did_you_mean(&name, names.iter().copied()) {
-                    f = f.help(m);
-                } else if !names.is_empty() {
-                    f = f.help(format!("its outputs are: {}", names.join(", ")));
-                }
-                return Err(f);
-            };
-            match (json, value) {
-                (false, serde_json::Value::String(s)) => println!("{s}"),
-                (_, v) => println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()),
-            }
-        }
-        None if json => println!(
-            "{}",
-            serde_json::to_string_pretty(&values).unwrap_or_default()
-        ),
+        Some(name) => match session::output(&d, name, show_secrets)? {
+            serde_json::Value::String(s) if !as_json => println!("{s}"),
+            value => println!("{}", json(&value)?),
+        },
+        None if as_json => println!("{}", json(&session::outputs(&d, show_secrets))?),
         None => {
-            for (k, v) in &values {
+            for (k, v) in session::outputs(&d, show_secrets) {
                 println!("{k} = {v}");
             }
         }
@@ -371,88 +430,8 @@ fn output(args: &[String], vars: &Vars, json: bool, show_secrets: bool) -> Outco
     Ok(ExitCode::SUCCESS)
 }
 
-fn engine_command(command: Command) -> Outcome_ {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async move {
-        match command {
-            Command::Plan {
-                source,
-                engine,
-                selection,
-                out,
-                format,
-                detailed_exitcode,
-            } => {
-                plan_command(
-                    &source,
-                    &engine,
-                    &selection,
-                    out.as_deref(),
-                    format,
-                    detailed_exitcode,
-                )
-                .await
-            }
-            Command::Apply {
-                source,
-                stack_path,
-                vars,
-                engine,
-                selection,
-                run,
-            } => {
-                apply_command(
-                    &source,
-                    stack_path.as_deref(),
-                    &vars,
-                    &engine,
-                    &selection,
-                    &run,
-                )
-                .await
-            }
-            Command::Destroy {
-                source,
-                engine,
-                run,
-            } => destroy_command(&source, &engine, &run).await,
-            Command::Status {
-                source,
-                engine,
-                json,
-            } => status_command(&source, &engine, json).await,
-            Command::Unlock { source, engine } => unlock_command(&source, &engine).await,
-            _ => Ok(ExitCode::SUCCESS),
-        }
-    })
-}
-
 async fn connect(args: &EngineArgs) -> Result<DockerEngine, Failure> {
-    DockerEngine::connect(args.host.as_deref())
-        .await
-        .map_err(Failure::from)
-}
-
-fn plan_options(selection: &Selection, deployment: &Deployment) -> Result<PlanOptions, Failure> {
-    for a in selection.target.iter().chain(&selection.replace) {
-        if deployment.resource(a).is_none() {
-            let addresses = deployment.resources.iter().map(|r| r.address.as_str());
-            let mut f = Failure::new(format!("the stack has no resource `{a}`"));
-            if let Some(m) = stackc::diagnostic::did_you_mean(a, addresses) {
-                f = f.help(m);
-            }
-            return Err(f);
-        }
-    }
-    Ok(PlanOptions {
-        targets: selection.target.clone(),
-        replace: selection.replace.clone(),
-        destroy: false,
-    })
+    Ok(DockerEngine::connect(args.host.as_deref()).await?)
 }
 
 async fn plan_command(
@@ -463,39 +442,26 @@ async fn plan_command(
     format: Format,
     detailed_exitcode: bool,
 ) -> Outcome_ {
-    let deployment = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
-    let options = plan_options(selection, &deployment)?;
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let options = session::selection(&deployment, &selection.target, &selection.replace)?;
     let engine = connect(engine_args).await?;
     let (plan, live) = session::plan(&engine, &deployment, &options).await?;
     match format {
-        Format::Human => print!(
-            "{}",
-            plan::human(&plan, std::io::stdout().is_terminal() && color())
-        ),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan).unwrap_or_default()
-        ),
+        Format::Human => print!("{}", plan::human(&plan, stdout_color())),
+        Format::Json => println!("{}", json(&plan)?),
         Format::Markdown => print!("{}", plan::markdown(&plan)),
     }
+    let changes = plan.has_changes();
     if let Some(out) = out {
-        let saved = SavedPlan::new(
-            plan.clone(),
-            deployment,
-            live.fingerprint(),
-            engine.describe(),
-        );
-        plan::write_plan_file(out, &saved).map_err(Failure::new)?;
+        let saved = SavedPlan::new(plan, deployment, live.fingerprint(), engine.describe());
+        plan::write_plan_file(out, &saved)?;
         eprintln!(
             "Saved the plan to {}; apply it with `stackc apply {}`.",
             out.display(),
             out.display()
         );
     }
-    Ok(if detailed_exitcode && plan.has_changes() {
+    Ok(if detailed_exitcode && changes {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -507,42 +473,6 @@ fn is_plan_file(path: &Path) -> bool {
     path.is_file() && path.extension().is_none_or(|e| e != "stack")
 }
 
-async fn take_lock(
-    engine: &dyn Engine,
-    stack: &str,
-    operation: &str,
-    timeout: Duration,
-) -> Result<(), Failure> {
-    let holder = Holder::me(operation);
-    session::lock(engine, stack, &holder, timeout, |other| {
-        eprintln!("The stack `{stack}` is locked by {other}; waiting up to {}…", stackc::units::format_duration(timeout.as_millis() as i64));
-    })
-    .await
-    .map_err(|e| match e {
-        LockError::Held(other) => Failure::new(format!("the stack `{stack}` is locked by {other}"))
-            .help("wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `stackc unlock`"),
-        LockError::Engine(e) => Failure::from(e),
-    })
-}
-
-/// Asks "yes?" on a terminal; without one, refuses unless approved beforehand.
-fn confirm(question: &str, auto_approve: bool) -> Result<bool, Failure> {
-    if auto_approve {
-        return Ok(true);
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(
-            Failure::new("stdin is not a terminal, so there is no one to confirm")
-                .help("pass --auto-approve to go ahead without confirmation"),
-        );
-    }
-    eprint!("\n{question}\n  Only 'yes' will be accepted: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    Ok(answer.trim() == "yes")
-}
-
 async fn apply_command(
     target: &Path,
     stack_path: Option<&Path>,
@@ -552,167 +482,184 @@ async fn apply_command(
     run: &RunArgs,
 ) -> Outcome_ {
     let saved = if is_plan_file(target) {
-        Some(plan::read_plan_file(target).map_err(Failure::new)?)
+        Some(plan::read_plan_file(target)?)
     } else {
         None
     };
     let deployment = match &saved {
-        Some(s) => {
-            if s.deployment.stack != s.stack {
-                return Err(Failure::new(format!(
-                    "{} was made for another stack (`{}`)",
-                    target.display(),
-                    s.deployment.stack
-                )));
-            }
+        Some(saved) => {
             if let Some(path) = stack_path {
-                let here = match compiled(&vars.options(path)) {
-                    Ok(d) => d,
-                    Err(code) => return Ok(code),
-                };
-                if here.stack != s.stack {
-                    return Err(Failure::new(format!(
-                        "{} is a plan for the stack `{}`, not `{}`",
-                        target.display(),
-                        s.stack,
-                        here.stack
-                    )));
-                }
+                session::check_plan_stack(target, saved, &compiled(&vars.options(path))?)?;
             }
-            s.deployment.clone()
+            saved.deployment.clone()
         }
-        None => match compiled(&vars.options(target)) {
-            Ok(d) => d,
-            Err(code) => return Ok(code),
-        },
+        None => compiled(&vars.options(target))?,
     };
-    let options = plan_options(selection, &deployment)?;
+    let selection = session::selection(&deployment, &selection.target, &selection.replace)?;
     let engine = connect(engine_args).await?;
-    let stack = deployment.stack.clone();
-    take_lock(&engine, &stack, "apply", run.lock_timeout).await?;
-    let result = apply_locked(&engine, &deployment, saved.as_ref(), &options, run, false).await;
-    let _ = engine.unlock(&stack).await;
-    result
+    let request = run.request(&deployment, saved.as_ref(), selection, Mode::Apply);
+    run_session(&engine, &request).await
 }
 
-async fn apply_locked(
-    engine: &dyn Engine,
-    deployment: &Deployment,
-    saved: Option<&SavedPlan>,
-    options: &PlanOptions,
-    run: &RunArgs,
-    destroying: bool,
-) -> Outcome_ {
-    let (mut plan, live) = session::plan(engine, deployment, options).await?;
-    if let Some(saved) = saved {
-        if live.fingerprint() != saved.fingerprint {
-            return Err(Failure::new(
-                "the plan is stale: the stack's objects changed since it was made",
-            )
-            .help("make a new plan with `stackc plan --out FILE`"));
-        }
-        plan = saved.plan.clone();
-    }
-    if destroying && !run.allow_data_loss {
-        let kept = session::keep_volumes(&mut plan);
-        for v in &kept {
-            eprintln!("Keeping {v}: volumes are removed only with --allow-data-loss.");
-        }
-    }
-    let stdout_color = std::io::stdout().is_terminal() && color();
-    print!("{}", plan::human(&plan, stdout_color));
-    if !plan.has_changes() {
-        // Still record what is in place (the first apply of an already-converged stack).
-        let job = Job {
+async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArgs) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let engine = connect(engine_args).await?;
+    let request = run.request(&deployment, None, PlanOptions::default(), Mode::Destroy);
+    run_session(&engine, &request).await
+}
+
+impl RunArgs {
+    fn request<'a>(
+        &self,
+        deployment: &'a Deployment,
+        saved: Option<&'a SavedPlan>,
+        selection: PlanOptions,
+        mode: Mode,
+    ) -> Request<'a> {
+        Request {
             deployment,
-            plan: &plan,
-            live: &live,
-        };
-        session::apply(
-            engine,
-            job,
-            &ApplyOptions::default(),
-            &Progress::captured(),
-            &Interrupt::default(),
-            destroying,
-        )
-        .await?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let at_risk = session::data_loss(&plan);
-    if !at_risk.is_empty() && !run.allow_data_loss {
-        return Err(Failure::new(format!(
-            "this would delete or replace {} and lose the data",
-            at_risk.join(", ")
-        ))
-        .help("run again with --allow-data-loss if the data may go"));
-    }
-    if saved.is_none() {
-        let question = if destroying {
-            "Do you really want to destroy these objects?"
-        } else {
-            "Do you want to perform these actions?"
-        };
-        if !confirm(question, run.auto_approve)? {
-            eprintln!("Cancelled: nothing was changed.");
-            return Ok(ExitCode::from(1));
+            saved,
+            selection,
+            mode,
+            allow_data_loss: self.allow_data_loss,
+            auto_approve: self.auto_approve,
+            lock_timeout: self.lock_timeout,
+            apply: ApplyOptions {
+                parallelism: self.parallelism as usize,
+                wait_timeout: self.wait_timeout,
+            },
         }
     }
-    let live_display = std::io::stderr().is_terminal();
-    let progress = std::sync::Arc::new(Progress::new(live_display, color()));
-    let interrupt = Interrupt::default();
-    let watcher = {
-        let interrupt = interrupt.clone();
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if interrupt.press() == 1 {
+}
+
+/// Runs `apply` or `destroy`, with Ctrl-C watched from the start: once
+/// stops new work (or cancels before any), twice abandons it; the library
+/// releases the lock either way.
+async fn run_session(engine: &dyn Engine, request: &Request<'_>) -> Outcome_ {
+    let terminal = Terminal {
+        progress: std::sync::Arc::new(Progress::new(std::io::stderr().is_terminal(), color())),
+        applying: std::sync::Arc::new(AtomicBool::new(false)),
+        interrupt: Interrupt::default(),
+    };
+    let watcher = tokio::spawn(terminal.watch_ctrl_c()?);
+    let ticker = tokio::spawn(terminal.tick());
+    let finished = session::run(engine, request, &terminal, &terminal.interrupt).await;
+    ticker.abort();
+    watcher.abort();
+    terminal.progress.clear();
+    match finished? {
+        Finished::Unchanged => Ok(ExitCode::SUCCESS),
+        Finished::Cancelled => {
+            eprintln!("Cancelled: nothing was changed.");
+            Ok(ExitCode::from(1))
+        }
+        Finished::Applied { plan, outcome } => report(&outcome, &plan, request.mode),
+    }
+}
+
+/// The user at a terminal (or a CI log): what [`session::run`] shows and asks.
+struct Terminal {
+    progress: std::sync::Arc<Progress>,
+    /// Whether changes have started: what a first Ctrl-C means depends on it.
+    applying: std::sync::Arc<AtomicBool>,
+    interrupt: Interrupt,
+}
+
+impl Terminal {
+    /// Counts Ctrl-C presses. The handler is installed before this returns:
+    /// a press that came before the watching task first ran would be lost.
+    fn watch_ctrl_c(&self) -> Result<impl Future<Output = ()> + use<>, Failure> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut presses = signal(SignalKind::interrupt())
+            .map_err(|e| Failure::new(format!("cannot watch for Ctrl-C: {e}")))?;
+        let (interrupt, progress, applying) = (
+            self.interrupt.clone(),
+            self.progress.clone(),
+            self.applying.clone(),
+        );
+        Ok(async move {
+            while presses.recv().await.is_some() {
+                if interrupt.press() > 1 {
+                    progress.note("Aborted.");
+                } else if applying.load(Ordering::SeqCst) {
                     progress.note(
                         "Interrupted: finishing the running actions; press Ctrl-C again to abort.",
                     );
-                } else {
-                    progress.note("Aborted.");
-                    std::process::exit(130);
                 }
             }
         })
-    };
-    let ticker = {
-        let progress = progress.clone();
-        tokio::spawn(async move {
+    }
+
+    fn tick(&self) -> impl Future<Output = ()> + use<> {
+        let progress = self.progress.clone();
+        async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 progress.tick();
             }
-        })
-    };
-    let options = ApplyOptions {
-        parallelism: run.parallelism as usize,
-        wait_timeout: run.wait_timeout,
-    };
-    let job = Job {
-        deployment,
-        plan: &plan,
-        live: &live,
-    };
-    let outcome = session::apply(engine, job, &options, &progress, &interrupt, destroying).await;
-    ticker.abort();
-    watcher.abort();
-    progress.clear();
-    let outcome = outcome?;
-    report(&outcome, &plan, destroying)
+        }
+    }
 }
 
-fn report(outcome: &Outcome, plan: &plan::Plan, destroying: bool) -> Outcome_ {
+#[async_trait::async_trait]
+impl session::Ui for Terminal {
+    fn waiting_for_lock(&self, stack: &str, holder: &Holder, timeout: Duration) {
+        let timeout = stackc::units::format_duration(timeout.as_millis() as i64);
+        eprintln!("The stack `{stack}` is locked by {holder}; waiting up to {timeout}…");
+    }
+
+    fn keeping_volume(&self, address: &str) {
+        eprintln!("Keeping {address}: volumes are removed only with --allow-data-loss.");
+    }
+
+    fn plan(&self, plan: &Plan) {
+        print!("{}", plan::human(plan, stdout_color()));
+    }
+
+    /// Asks on the terminal; a Ctrl-C at the prompt answers no.
+    async fn confirm(&self, question: &str) -> Answer {
+        if !std::io::stdin().is_terminal() {
+            return Answer::NoOneToAsk;
+        }
+        eprint!("\n{question}\n  Only 'yes' will be accepted: ");
+        let _ = std::io::stderr().flush();
+        // A thread of its own: a blocked read must not keep the process alive.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            let _ = tx.send(answer);
+        });
+        tokio::select! {
+            answer = rx => match answer {
+                Ok(a) if a.trim() == "yes" => Answer::Yes,
+                _ => Answer::No,
+            },
+            () = self.interrupt.first_press() => {
+                eprintln!();
+                Answer::No
+            }
+        }
+    }
+
+    fn applying(&self) {
+        self.applying.store(true, Ordering::SeqCst);
+    }
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+}
+
+fn report(outcome: &Outcome, plan: &Plan, mode: Mode) -> Outcome_ {
     if outcome.succeeded() {
         let s = plan.summary;
-        if destroying {
-            eprintln!("\nDestroy complete: {} destroyed.", s.destroy);
-        } else {
-            eprintln!(
+        match mode {
+            Mode::Destroy => eprintln!("\nDestroy complete: {} destroyed.", s.destroy),
+            Mode::Apply => eprintln!(
                 "\nApply complete: {} added, {} changed, {} destroyed.",
                 s.add, s.change, s.destroy
-            );
+            ),
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -740,44 +687,24 @@ fn report(outcome: &Outcome, plan: &plan::Plan, destroying: bool) -> Outcome_ {
         }
     }
     eprint!("{text}");
-    Err(Failure::new(if outcome.interrupted {
-        "the apply was interrupted"
-    } else {
-        "the apply failed"
+    Err(Failure::Message {
+        message: if outcome.interrupted {
+            "the apply was interrupted"
+        } else {
+            "the apply failed"
+        }
+        .into(),
+        help: Some("run `stackc apply` again: it continues from where this one stopped".into()),
     })
-    .help("run `stackc apply` again: it continues from where this one stopped"))
 }
 
-async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArgs) -> Outcome_ {
-    let deployment = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
-    let engine = connect(engine_args).await?;
-    let stack = deployment.stack.clone();
-    take_lock(&engine, &stack, "destroy", run.lock_timeout).await?;
-    let options = PlanOptions {
-        destroy: true,
-        ..PlanOptions::default()
-    };
-    let result = apply_locked(&engine, &deployment, None, &options, run, true).await;
-    let _ = engine.unlock(&stack).await;
-    result
-}
-
-async fn status_command(source: &Source, engine_args: &EngineArgs, json: bool) -> Outcome_ {
-    let deployment = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
+async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
     let engine = connect(engine_args).await?;
     let (plan, live) = session::plan(&engine, &deployment, &PlanOptions::default()).await?;
     let rows = stackc::status::rows(&deployment, &plan, &live);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+    if as_json {
+        println!("{}", json(&rows)?);
     } else {
         print!("{}", stackc::status::table(&rows));
     }
@@ -785,10 +712,7 @@ async fn status_command(source: &Source, engine_args: &EngineArgs, json: bool) -
 }
 
 async fn unlock_command(source: &Source, engine_args: &EngineArgs) -> Outcome_ {
-    let deployment = match compiled(&source.vars.options(&source.path)) {
-        Ok(d) => d,
-        Err(code) => return Ok(code),
-    };
+    let deployment = compiled(&source.vars.options(&source.path))?;
     let engine = connect(engine_args).await?;
     if engine.unlock(&deployment.stack).await? {
         eprintln!("Unlocked the stack `{}`.", deployment.stack);

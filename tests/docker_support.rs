@@ -196,7 +196,7 @@ pub fn build_resource(
     context: &Path,
     args: BTreeMap<String, String>,
 ) -> Resource {
-    let spec = Spec::Image(Box::new(ImageSpec {
+    let mut spec = Spec::Image(Box::new(ImageSpec {
         reference: None,
         build: Some(BuildSpec {
             context: context.to_string_lossy().into_owned(),
@@ -212,7 +212,7 @@ pub fn build_resource(
         address: address.into(),
         kind: Kind::Image,
         name: tag.into(),
-        hash: Resource::compute_hash(Kind::Image, tag, &spec, &[]),
+        hash: Resource::compute_hash(Kind::Image, tag, &mut spec, &[]),
         spec,
         depends_on: Vec::new(),
         sensitive_paths: Vec::new(),

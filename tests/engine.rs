@@ -126,12 +126,12 @@ fn docker_engine_conforms() {
 
 // ---- resources, as the compiler would make them ----
 
-fn resource(stack: &str, kind: Kind, name: &str, spec: Spec, sensitive: &[&str]) -> Resource {
+fn resource(stack: &str, kind: Kind, name: &str, mut spec: Spec, sensitive: &[&str]) -> Resource {
     let object = format!("{stack}-{name}");
     Resource {
         address: format!("{kind}.{name}"),
         kind,
-        hash: Resource::compute_hash(kind, &object, &spec, &[]),
+        hash: Resource::compute_hash(kind, &object, &mut spec, &[]),
         name: object,
         spec,
         depends_on: Vec::new(),

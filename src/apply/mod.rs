@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -42,17 +41,44 @@ impl Default for ApplyOptions {
     }
 }
 
-/// Counts Ctrl-C presses: one stops new actions; the CLI aborts on the second.
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<AtomicUsize>);
+/// Counts Ctrl-C presses: the first stops new actions, the second aborts.
+#[derive(Debug, Clone)]
+pub struct Interrupt(Arc<tokio::sync::watch::Sender<usize>>);
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt(Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
 
 impl Interrupt {
+    /// Counts a press; returns how many there have been.
     pub fn press(&self) -> usize {
-        self.0.fetch_add(1, Ordering::SeqCst) + 1
+        let mut presses = 0;
+        self.0.send_modify(|n| {
+            *n += 1;
+            presses = *n;
+        });
+        presses
     }
 
     pub fn pressed(&self) -> bool {
-        self.0.load(Ordering::SeqCst) > 0
+        *self.0.borrow() > 0
+    }
+
+    /// Resolves at the first press.
+    pub async fn first_press(&self) {
+        self.presses(1).await;
+    }
+
+    /// Resolves at the second press: the user wants out now.
+    pub async fn aborted(&self) {
+        self.presses(2).await;
+    }
+
+    async fn presses(&self, n: usize) {
+        // The sender lives in `self`, so the channel never closes while waiting.
+        let _ = self.0.subscribe().wait_for(|p| *p >= n).await;
     }
 }
 

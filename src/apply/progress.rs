@@ -96,9 +96,11 @@ impl Progress {
         self.paint("2", &format!("running: {}{more}", items.join(", ")))
     }
 
-    /// Redraws the status line (called periodically on a terminal).
+    /// Redraws the status line (called periodically on a terminal); while
+    /// nothing runs it leaves the terminal alone (a prompt may be on it).
     pub fn tick(&self) {
-        if self.live && self.captured.is_none() {
+        let idle = self.running.lock().map_or(true, |r| r.is_empty());
+        if self.live && self.captured.is_none() && !idle {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[K{}", self.status());
             let _ = err.flush();

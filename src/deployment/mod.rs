@@ -86,19 +86,24 @@ pub const SECRET_MASK: &str = "(secret)";
 impl Resource {
     /// Hash of what the resource is; `extra` holds hashes of images it runs,
     /// so a rebuilt image changes the containers that use it.
-    pub fn compute_hash(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
+    ///
+    /// What Docker updates on a live container (restart policy, memory,
+    /// cpus) is compared live, not through the hash: labels cannot change
+    /// after an update. Those fields are set aside while hashing and put
+    /// back, so the spec is never copied.
+    pub fn compute_hash(kind: Kind, name: &str, spec: &mut Spec, extra: &[&str]) -> String {
         match spec {
-            // What Docker updates on a live container is compared live, not
-            // through the hash: labels cannot change after an update. The
-            // fields are set aside on a copy of the few values, not of the spec.
-            Spec::Container(c)
-                if c.restart != "no" || c.run.memory.is_some() || c.run.cpus.is_some() =>
-            {
-                let mut plain = c.clone();
-                plain.restart = "no".into();
-                plain.run.memory = None;
-                plain.run.cpus = None;
-                hash_of(kind, name, &Spec::Container(plain), extra)
+            Spec::Container(c) => {
+                let restart = std::mem::replace(&mut c.restart, "no".into());
+                let memory = c.run.memory.take();
+                let cpus = c.run.cpus.take();
+                let hash = hash_of(kind, name, spec, extra);
+                if let Spec::Container(c) = spec {
+                    c.restart = restart;
+                    c.run.memory = memory;
+                    c.run.cpus = cpus;
+                }
+                hash
             }
             // A build is identified by its content, not by where the checkout
             // lies: moving the project (or a CI runner's workspace) changes nothing.
@@ -111,31 +116,6 @@ impl Resource {
             }
             spec => hash_of(kind, name, spec, extra),
         }
-    }
-
-    /// [`Resource::compute_hash`] without copying a container's spec: the
-    /// fields left out are set aside while hashing and put back.
-    pub fn compute_hash_in_place(
-        kind: Kind,
-        name: &str,
-        spec: &mut Spec,
-        extra: &[&str],
-    ) -> String {
-        let set_aside = match spec {
-            Spec::Container(c) => Some((
-                std::mem::replace(&mut c.restart, "no".into()),
-                c.run.memory.take(),
-                c.run.cpus.take(),
-            )),
-            _ => None,
-        };
-        let hash = Resource::compute_hash(kind, name, spec, extra);
-        if let (Spec::Container(c), Some((restart, memory, cpus))) = (spec, set_aside) {
-            c.restart = restart;
-            c.run.memory = memory;
-            c.run.cpus = cpus;
-        }
-        hash
     }
 }
 
@@ -152,7 +132,7 @@ fn hash_of(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
         h.0.update(b"\0");
         h.0.update(e.as_bytes());
     }
-    crate::eval::builtins::hex(&h.0.finalize())
+    crate::digest::hex(&h.0.finalize())
 }
 
 /// Feeds serialized bytes straight into a hasher.
@@ -196,28 +176,40 @@ impl Deployment {
 fn mask(doc: &mut serde_json::Value, deployment: &Deployment) {
     if let Some(resources) = doc.get_mut("resources").and_then(|r| r.as_array_mut()) {
         for (json, resource) in resources.iter_mut().zip(&deployment.resources) {
-            let Some(spec) = json.get_mut("spec") else {
-                continue;
-            };
-            for path in &resource.sensitive_paths {
-                if let Some(v) = spec.pointer_mut(path) {
-                    *v = serde_json::Value::String(SECRET_MASK.to_string());
-                }
+            if let Some(spec) = json.get_mut("spec") {
+                mask_paths(spec, &resource.sensitive_paths);
             }
         }
     }
     if let Some(outputs) = doc.get_mut("outputs").and_then(|o| o.as_object_mut()) {
         for (name, out) in outputs.iter_mut() {
-            let (Some(output), Some(value)) = (deployment.outputs.get(name), out.get_mut("value"))
-            else {
-                continue;
-            };
-            for path in &output.sensitive_paths {
-                if let Some(v) = value.pointer_mut(path) {
-                    *v = serde_json::Value::String(SECRET_MASK.to_string());
-                }
+            if let (Some(output), Some(value)) =
+                (deployment.outputs.get(name), out.get_mut("value"))
+            {
+                mask_paths(value, &output.sensitive_paths);
             }
         }
+    }
+}
+
+/// Replaces the values at these JSON pointers with [`SECRET_MASK`]: the one
+/// way secrets are hidden in anything shown or stored.
+pub fn mask_paths(value: &mut serde_json::Value, sensitive_paths: &[String]) {
+    for path in sensitive_paths {
+        if let Some(v) = value.pointer_mut(path) {
+            *v = serde_json::Value::String(SECRET_MASK.to_string());
+        }
+    }
+}
+
+impl OutputValue {
+    /// The value, secrets masked unless `show_secrets`.
+    pub fn shown(&self, show_secrets: bool) -> serde_json::Value {
+        let mut value = self.value.clone();
+        if !show_secrets {
+            mask_paths(&mut value, &self.sensitive_paths);
+        }
+        value
     }
 }
 

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::deployment::{Millis, Resource, RunSpec, SECRET_MASK};
+use crate::deployment::{Millis, Resource, RunSpec};
 use crate::types::Kind;
 
 /// The stack an object belongs to.
@@ -52,11 +52,7 @@ pub fn labels(stack: &str, resource: &Resource) -> BTreeMap<String, String> {
 /// The resource's spec as JSON with every secret replaced by `(secret)`.
 pub fn masked_spec(resource: &Resource) -> serde_json::Value {
     let mut spec = serde_json::to_value(&resource.spec).unwrap_or(serde_json::Value::Null);
-    for path in &resource.sensitive_paths {
-        if let Some(v) = spec.pointer_mut(path) {
-            *v = serde_json::Value::String(SECRET_MASK.to_string());
-        }
-    }
+    crate::deployment::mask_paths(&mut spec, &resource.sensitive_paths);
     spec
 }
 

@@ -1137,7 +1137,7 @@ impl<'p> Evaluator<'p> {
             .map(|r| r.hash.clone());
         let extra: Vec<&str> = image_hash.iter().map(String::as_str).collect();
         let mut spec = normalized.spec;
-        let hash = Resource::compute_hash_in_place(kind, &name, &mut spec, &extra);
+        let hash = Resource::compute_hash(kind, &name, &mut spec, &extra);
         Ok(Resource {
             address: decl.address.to_string(),
             kind,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, diff};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
-pub use saved::{SavedPlan, read_plan_file, write_plan_file};
+pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 
 use crate::types::Kind;
 

@@ -1,0 +1,122 @@
+//! Why a command could not do what it was asked: each with the message and
+//! the help the user sees.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::engine::{EngineError, Holder};
+use crate::plan::PlanFileError;
+
+#[derive(Debug)]
+pub enum SessionError {
+    Engine(EngineError),
+    PlanFile(PlanFileError),
+    /// Another process holds the stack's lock.
+    Locked {
+        stack: String,
+        holder: Holder,
+    },
+    /// `--target` or `--replace` names no resource of the stack.
+    NoResource {
+        address: String,
+        suggestion: Option<String>,
+    },
+    /// `stackc output NAME` names no output.
+    NoOutput {
+        name: String,
+        outputs: Vec<String>,
+    },
+    /// A saved plan applied with a stack path that compiles to another stack.
+    PlanOfOtherStack {
+        file: PathBuf,
+        planned: String,
+        given: String,
+    },
+    /// The stack's objects changed since the saved plan was made.
+    Stale,
+    /// The plan deletes or replaces these volumes, and data loss was not allowed.
+    DataLoss(Vec<String>),
+    /// Confirmation is needed and no one can give it (stdin is not a terminal).
+    NoOneToConfirm,
+    /// Ctrl-C pressed twice: the running actions were abandoned.
+    Aborted,
+}
+
+impl SessionError {
+    /// What to do about it, when there is something.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            SessionError::Locked { .. } => Some(
+                "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `stackc unlock`".into(),
+            ),
+            SessionError::NoResource { suggestion, .. } => suggestion.clone(),
+            SessionError::NoOutput { name, outputs } => {
+                crate::diagnostic::did_you_mean(name, outputs.iter().map(String::as_str)).or_else(
+                    || (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", "))),
+                )
+            }
+            SessionError::Stale => Some("make a new plan with `stackc plan --out FILE`".into()),
+            SessionError::DataLoss(_) => {
+                Some("run again with --allow-data-loss if the data may go".into())
+            }
+            SessionError::NoOneToConfirm => {
+                Some("pass --auto-approve to go ahead without confirmation".into())
+            }
+            SessionError::Engine(_)
+            | SessionError::PlanFile(_)
+            | SessionError::PlanOfOtherStack { .. }
+            | SessionError::Aborted => None,
+        }
+    }
+}
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionError::Engine(e) => write!(f, "{e}"),
+            SessionError::PlanFile(e) => write!(f, "{e}"),
+            SessionError::Locked { stack, holder } => {
+                write!(f, "the stack `{stack}` is locked by {holder}")
+            }
+            SessionError::NoResource { address, .. } => {
+                write!(f, "the stack has no resource `{address}`")
+            }
+            SessionError::NoOutput { name, .. } => write!(f, "the stack has no output `{name}`"),
+            SessionError::PlanOfOtherStack {
+                file,
+                planned,
+                given,
+            } => write!(
+                f,
+                "{} is a plan for the stack `{planned}`, not `{given}`",
+                file.display()
+            ),
+            SessionError::Stale => {
+                f.write_str("the plan is stale: the stack's objects changed since it was made")
+            }
+            SessionError::DataLoss(volumes) => write!(
+                f,
+                "this would delete or replace {} and lose the data",
+                volumes.join(", ")
+            ),
+            SessionError::NoOneToConfirm => {
+                f.write_str("stdin is not a terminal, so there is no one to confirm")
+            }
+            SessionError::Aborted => f.write_str("aborted"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl From<EngineError> for SessionError {
+    fn from(e: EngineError) -> SessionError {
+        SessionError::Engine(e)
+    }
+}
+
+impl From<PlanFileError> for SessionError {
+    fn from(e: PlanFileError) -> SessionError {
+        SessionError::PlanFile(e)
+    }
+}

@@ -1,0 +1,171 @@
+//! What the commands do, apart from talking to the user: observe, plan,
+//! lock, apply and record; and the decisions on the way (which addresses a
+//! selection may name, whether a saved plan fits, what an output is).
+//! `main.rs` only parses arguments, calls these and renders.
+
+mod error;
+mod lock;
+mod run;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::SessionError;
+pub use lock::{LockError, Locked, lock, locked};
+pub use run::{Answer, Finished, Mode, Request, Ui, run};
+
+use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};
+use crate::deployment::{Deployment, Spec};
+use crate::engine::{Engine, EngineError, LiveState};
+use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
+use crate::types::Kind;
+
+/// The image references whose presence a plan needs (images pulled by `ref`).
+pub fn image_refs(deployment: &Deployment) -> Vec<String> {
+    deployment
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::Image(i) => i.reference.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Live state and the plan against it.
+pub async fn plan(
+    engine: &dyn Engine,
+    deployment: &Deployment,
+    options: &PlanOptions,
+) -> Result<(Plan, LiveState), EngineError> {
+    let live = engine
+        .observe(&deployment.stack, &image_refs(deployment))
+        .await?;
+    let plan = plan::diff(deployment, &live, options);
+    Ok((plan, live))
+}
+
+/// The volumes a plan would delete or replace: allowed only with `--allow-data-loss`.
+pub fn data_loss(plan: &Plan) -> Vec<String> {
+    plan.actions()
+        .filter(|c| c.data_loss)
+        .map(|c| c.address.clone())
+        .collect()
+}
+
+/// For `destroy` without `--allow-data-loss`: volumes are kept.
+pub fn keep_volumes(plan: &mut Plan) -> Vec<String> {
+    let kept: Vec<String> = plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.kind == Kind::Volume && c.action() == Action::Delete)
+        .map(|c| c.address.clone())
+        .collect();
+    plan.resource_changes
+        .retain(|c| !(c.kind == Kind::Volume && c.action() == Action::Delete));
+    plan.summary.destroy -= kept.len();
+    kept
+}
+
+/// Applies a plan and records what is left in place. The caller holds the lock.
+pub async fn apply(
+    engine: &dyn Engine,
+    job: Job<'_>,
+    options: &ApplyOptions,
+    progress: &Progress,
+    interrupt: &Interrupt,
+    destroying: bool,
+) -> Result<Outcome, EngineError> {
+    let outcome = apply::apply(engine, job, options, progress, interrupt).await;
+    // The record is what exists now, however the apply ended: the next plan starts from it.
+    record(engine, job.deployment, destroying).await?;
+    Ok(outcome)
+}
+
+/// Records the addresses in place now (none after a destroy), so the next
+/// plan tells an object deleted by hand from one never made.
+pub async fn record(
+    engine: &dyn Engine,
+    deployment: &Deployment,
+    destroying: bool,
+) -> Result<(), EngineError> {
+    if destroying {
+        return engine.write_record(&deployment.stack, None).await;
+    }
+    let after = engine
+        .observe(&deployment.stack, &image_refs(deployment))
+        .await?;
+    engine
+        .write_record(
+            &deployment.stack,
+            Some(&apply::record_of(deployment, &after)),
+        )
+        .await
+}
+
+/// The plan options for `--target` and `--replace`, each of which must
+/// name a resource of the stack.
+pub fn selection(
+    deployment: &Deployment,
+    targets: &[String],
+    replace: &[String],
+) -> Result<PlanOptions, SessionError> {
+    for address in targets.iter().chain(replace) {
+        if deployment.resource(address).is_none() {
+            let addresses = deployment.resources.iter().map(|r| r.address.as_str());
+            return Err(SessionError::NoResource {
+                address: address.clone(),
+                suggestion: crate::diagnostic::did_you_mean(address, addresses),
+            });
+        }
+    }
+    Ok(PlanOptions {
+        targets: targets.to_vec(),
+        replace: replace.to_vec(),
+        destroy: false,
+    })
+}
+
+/// A saved plan applied with a stack path must be a plan of that stack.
+pub fn check_plan_stack(
+    file: &Path,
+    saved: &SavedPlan,
+    here: &Deployment,
+) -> Result<(), SessionError> {
+    if here.stack == saved.stack {
+        return Ok(());
+    }
+    Err(SessionError::PlanOfOtherStack {
+        file: file.to_path_buf(),
+        planned: saved.stack.clone(),
+        given: here.stack.clone(),
+    })
+}
+
+/// The stack's outputs by name, secrets masked unless `show_secrets`.
+pub fn outputs(
+    deployment: &Deployment,
+    show_secrets: bool,
+) -> serde_json::Map<String, serde_json::Value> {
+    deployment
+        .outputs
+        .iter()
+        .map(|(name, o)| (name.clone(), o.shown(show_secrets)))
+        .collect()
+}
+
+/// One output, secrets masked unless `show_secrets`.
+pub fn output(
+    deployment: &Deployment,
+    name: &str,
+    show_secrets: bool,
+) -> Result<serde_json::Value, SessionError> {
+    match deployment.outputs.get(name) {
+        Some(o) => Ok(o.shown(show_secrets)),
+        None => Err(SessionError::NoOutput {
+            name: name.to_string(),
+            outputs: deployment.outputs.keys().cloned().collect(),
+        }),
+    }
+}

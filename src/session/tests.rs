@@ -1,0 +1,379 @@
+//! Each decision of `apply` and `destroy`, on the in-memory engine.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::*;
+use crate::engine::memory::MemoryEngine;
+use crate::engine::{Holder, Lock};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// Compiles a stack from source text.
+fn deploy(source: &str) -> Deployment {
+    let dir = std::env::temp_dir().join(format!(
+        "stackc-session-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.stack"), source).unwrap();
+    let options = crate::driver::Options {
+        path: dir.clone(),
+        vars: vec!["password=hunter2".into()],
+        var_files: vec![],
+    };
+    let compiled = crate::driver::compile(&options);
+    let _ = std::fs::remove_dir_all(&dir);
+    compiled.result.unwrap()
+}
+
+fn stack(driver: &str) -> Deployment {
+    deploy(&format!(
+        r#"
+stack "s"
+param password: secret
+volume "data" {{ driver = "{driver}" }}
+container "db" {{
+  image   = "busybox:1.36"
+  env     = {{ PASSWORD = password }}
+  mounts  = ["data:/data"]
+}}
+output "url" = "db://root:${{password}}@db"
+output "port" = 5432
+"#
+    ))
+}
+
+fn engine() -> MemoryEngine {
+    let e = MemoryEngine::new();
+    e.allow_pull("busybox:1.36");
+    e
+}
+
+/// A user who answers `answer`, and what they were shown.
+struct Scripted {
+    answer: Answer,
+    asked: Mutex<Vec<String>>,
+    kept: Mutex<Vec<String>>,
+    shown: Mutex<Vec<Plan>>,
+    progress: Progress,
+}
+
+impl Scripted {
+    fn answering(answer: Answer) -> Scripted {
+        Scripted {
+            answer,
+            asked: Mutex::default(),
+            kept: Mutex::default(),
+            shown: Mutex::default(),
+            progress: Progress::captured(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Ui for Scripted {
+    fn waiting_for_lock(&self, _: &str, _: &Holder, _: Duration) {}
+
+    fn keeping_volume(&self, address: &str) {
+        self.kept.lock().unwrap().push(address.into());
+    }
+
+    fn plan(&self, plan: &Plan) {
+        self.shown.lock().unwrap().push(plan.clone());
+    }
+
+    async fn confirm(&self, question: &str) -> Answer {
+        self.asked.lock().unwrap().push(question.into());
+        self.answer
+    }
+
+    fn applying(&self) {}
+
+    fn progress(&self) -> &Progress {
+        &self.progress
+    }
+}
+
+fn request(d: &Deployment, mode: Mode) -> Request<'_> {
+    Request {
+        deployment: d,
+        saved: None,
+        selection: PlanOptions::default(),
+        mode,
+        allow_data_loss: false,
+        auto_approve: true,
+        lock_timeout: Duration::ZERO,
+        apply: ApplyOptions::default(),
+    }
+}
+
+async fn run_with(
+    e: &MemoryEngine,
+    r: &Request<'_>,
+    ui: &Scripted,
+) -> Result<Finished, SessionError> {
+    run(e, r, ui, &Interrupt::default()).await
+}
+
+async fn applied(e: &MemoryEngine, d: &Deployment) {
+    let ui = Scripted::answering(Answer::Yes);
+    match run_with(e, &request(d, Mode::Apply), &ui).await.unwrap() {
+        Finished::Applied { outcome, .. } => assert!(outcome.succeeded(), "{outcome:?}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The lock is free: another process could take it now.
+async fn assert_unlocked(e: &MemoryEngine) {
+    let other = Holder::me("test");
+    assert_eq!(e.lock("s", &other).await.unwrap(), Lock::Acquired);
+    e.unlock("s").await.unwrap();
+}
+
+#[tokio::test]
+async fn apply_asks_and_a_no_changes_nothing() {
+    let e = engine();
+    let d = stack("local");
+    let ui = Scripted::answering(Answer::No);
+    let r = Request {
+        auto_approve: false,
+        ..request(&d, Mode::Apply)
+    };
+    assert!(matches!(
+        run_with(&e, &r, &ui).await,
+        Ok(Finished::Cancelled)
+    ));
+    assert_eq!(
+        *ui.asked.lock().unwrap(),
+        ["Do you want to perform these actions?"]
+    );
+    assert!(
+        e.calls().iter().all(|c| !c.starts_with("create")),
+        "{:?}",
+        e.calls()
+    );
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn without_a_terminal_apply_needs_auto_approve() {
+    let e = engine();
+    let d = stack("local");
+    let ui = Scripted::answering(Answer::NoOneToAsk);
+    let r = Request {
+        auto_approve: false,
+        ..request(&d, Mode::Apply)
+    };
+    let err = run_with(&e, &r, &ui).await.unwrap_err();
+    assert!(matches!(err, SessionError::NoOneToConfirm));
+    assert_eq!(
+        err.help().as_deref(),
+        Some("pass --auto-approve to go ahead without confirmation")
+    );
+    assert!(e.calls().iter().all(|c| !c.starts_with("create")));
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn a_replaced_volume_needs_allow_data_loss() {
+    let e = engine();
+    applied(&e, &stack("local")).await;
+    let changed = stack("other");
+    let ui = Scripted::answering(Answer::Yes);
+    let err = run_with(&e, &request(&changed, Mode::Apply), &ui)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "this would delete or replace volume.data and lose the data"
+    );
+    // The plan was shown first, so the reviewer sees what would be lost.
+    assert_eq!(ui.shown.lock().unwrap().len(), 1);
+    assert_eq!(e.names(Kind::Volume), ["s-data"]);
+    assert_unlocked(&e).await;
+
+    let allowed = Request {
+        allow_data_loss: true,
+        ..request(&changed, Mode::Apply)
+    };
+    let finished = run_with(&e, &allowed, &ui).await.unwrap();
+    assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
+}
+
+#[tokio::test]
+async fn destroy_keeps_volumes_unless_data_loss_is_allowed() {
+    let e = engine();
+    let d = stack("local");
+    applied(&e, &d).await;
+    let ui = Scripted::answering(Answer::Yes);
+    let finished = run_with(&e, &request(&d, Mode::Destroy), &ui)
+        .await
+        .unwrap();
+    assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
+    assert_eq!(*ui.kept.lock().unwrap(), ["volume.data"]);
+    assert!(e.names(Kind::Container).is_empty());
+    assert_eq!(e.names(Kind::Volume), ["s-data"]);
+
+    let all = Request {
+        allow_data_loss: true,
+        ..request(&d, Mode::Destroy)
+    };
+    run_with(&e, &all, &ui).await.unwrap();
+    assert!(e.names(Kind::Volume).is_empty());
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn a_converged_stack_is_recorded_without_changes() {
+    let e = engine();
+    let d = stack("local");
+    applied(&e, &d).await;
+    // As if the record had been lost (or the objects made by an older stackc).
+    e.write_record("s", None).await.unwrap();
+    let ui = Scripted::answering(Answer::No);
+    let finished = run_with(&e, &request(&d, Mode::Apply), &ui).await.unwrap();
+    assert!(matches!(finished, Finished::Unchanged));
+    assert!(ui.asked.lock().unwrap().is_empty());
+    let live = e.observe("s", &[]).await.unwrap();
+    let record = live.record.expect("the record is written again");
+    assert!(record.addresses.contains("container.db"), "{record:?}");
+}
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_once_the_objects_changed() {
+    let e = engine();
+    let d = stack("local");
+    let (plan, live) = plan(&e, &d, &PlanOptions::default()).await.unwrap();
+    let saved = SavedPlan::new(plan, d.clone(), live.fingerprint(), "memory".into());
+    applied(&e, &d).await;
+    let ui = Scripted::answering(Answer::No);
+    let r = Request {
+        saved: Some(&saved),
+        auto_approve: false,
+        ..request(&d, Mode::Apply)
+    };
+    let err = run_with(&e, &r, &ui).await.unwrap_err();
+    assert!(matches!(err, SessionError::Stale), "{err}");
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn a_fresh_saved_plan_is_applied_without_asking() {
+    let e = engine();
+    let d = stack("local");
+    let (plan, live) = plan(&e, &d, &PlanOptions::default()).await.unwrap();
+    let saved = SavedPlan::new(plan, d.clone(), live.fingerprint(), "memory".into());
+    let ui = Scripted::answering(Answer::No);
+    let r = Request {
+        saved: Some(&saved),
+        auto_approve: false,
+        ..request(&d, Mode::Apply)
+    };
+    let finished = run_with(&e, &r, &ui).await.unwrap();
+    assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
+    assert!(ui.asked.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_saved_plan_must_be_for_the_stack_given() {
+    let d = stack("local");
+    let saved = SavedPlan::new(
+        Plan {
+            format_version: crate::plan::FORMAT_VERSION,
+            stack: "s".into(),
+            drift: vec![],
+            resource_changes: vec![],
+            summary: Default::default(),
+        },
+        d.clone(),
+        String::new(),
+        String::new(),
+    );
+    assert!(check_plan_stack(Path::new("p.plan"), &saved, &d).is_ok());
+    let other = deploy("stack \"t\"\nparam password: secret\n");
+    let err = check_plan_stack(Path::new("p.plan"), &saved, &other).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "p.plan is a plan for the stack `s`, not `t`"
+    );
+}
+
+#[tokio::test]
+async fn a_held_lock_is_reported_and_left_alone() {
+    let e = engine();
+    let d = stack("local");
+    let other = Holder::me("apply");
+    assert_eq!(e.lock("s", &other).await.unwrap(), Lock::Acquired);
+    let ui = Scripted::answering(Answer::Yes);
+    let err = run_with(&e, &request(&d, Mode::Apply), &ui)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("the stack `s` is locked by "),
+        "{err}"
+    );
+    assert!(err.help().unwrap().contains("stackc unlock"));
+    // Still the other process's.
+    assert!(matches!(e.lock("s", &Holder::me("x")).await.unwrap(), Lock::HeldBy(h) if h == other));
+}
+
+#[tokio::test]
+async fn the_lock_is_released_when_the_work_is_abandoned() {
+    let e = engine();
+    let interrupt = Interrupt::default();
+    let presses = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        interrupt.press();
+        interrupt.press();
+    };
+    let holder = Holder::me("apply");
+    let work = std::future::pending::<()>();
+    let (ended, ()) = tokio::join!(
+        locked(&e, "s", &holder, Duration::ZERO, |_| {}, &interrupt, work),
+        presses
+    );
+    assert!(matches!(ended, Locked::Aborted));
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn an_interrupt_before_any_change_cancels() {
+    let e = engine();
+    let d = stack("local");
+    let interrupt = Interrupt::default();
+    interrupt.press();
+    let ui = Scripted::answering(Answer::Yes);
+    let finished = run(&e, &request(&d, Mode::Apply), &ui, &interrupt)
+        .await
+        .unwrap();
+    assert!(matches!(finished, Finished::Cancelled));
+    assert!(e.calls().iter().all(|c| !c.starts_with("create")));
+}
+
+#[test]
+fn targets_must_name_resources() {
+    let d = stack("local");
+    let ok = selection(&d, &["container.db".into()], &[]).unwrap();
+    assert_eq!(ok.targets, ["container.db"]);
+    let err = selection(&d, &[], &["container.dd".into()]).unwrap_err();
+    assert_eq!(err.to_string(), "the stack has no resource `container.dd`");
+    assert_eq!(err.help().as_deref(), Some("did you mean `container.db`?"));
+}
+
+#[test]
+fn outputs_mask_secrets_unless_asked() {
+    let d = stack("local");
+    assert_eq!(output(&d, "url", false).unwrap(), "(secret)");
+    assert_eq!(output(&d, "url", true).unwrap(), "db://root:hunter2@db");
+    assert_eq!(output(&d, "port", false).unwrap(), 5432);
+    let all = outputs(&d, false);
+    assert_eq!(all.keys().collect::<Vec<_>>(), ["port", "url"]);
+    let err = output(&d, "urls", false).unwrap_err();
+    assert_eq!(err.to_string(), "the stack has no output `urls`");
+    assert_eq!(err.help().as_deref(), Some("did you mean `url`?"));
+    let err = output(&d, "zzz", false).unwrap_err();
+    assert_eq!(err.help().as_deref(), Some("its outputs are: port, url"));
+}
