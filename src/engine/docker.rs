@@ -472,10 +472,10 @@ impl DockerEngine {
         let context = PathBuf::from(&build.context);
         let dockerfile = build.dockerfile.clone();
         let archive =
-            tokio::task::spawn_blocking(move || crate::context::tar(&context, &dockerfile))
+            tokio::task::spawn_blocking(move || crate::build_context::tar(&context, &dockerfile))
                 .await
                 .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what.clone()))?
-                .map_err(|e| EngineError::new(ErrorKind::Other, e).about(what.clone()))?;
+                .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what.clone()))?;
         let args: HashMap<String, String> = build.args.clone().into_iter().collect();
         let mut labels: HashMap<String, String> = labels(stack, resource).into_iter().collect();
         labels.insert(LABEL_ENGINE.into(), self.id.clone());
