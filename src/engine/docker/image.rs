@@ -30,15 +30,17 @@ impl DockerEngine {
         what: &str,
     ) -> Result<Option<DockerCredentials>, EngineError> {
         let source = self.credentials.clone();
-        let registry = registry_of(reference);
-        let wanted = registry.clone();
-        let found = tokio::task::spawn_blocking(move || source.lookup(&wanted))
+        let image = reference.to_string();
+        let found = tokio::task::spawn_blocking(move || source.for_image(&image))
             .await
             .map_err(|e| EngineError::new(ErrorKind::Other, e.to_string()).about(what))?;
         found.map_err(|e| {
             EngineError::new(
                 ErrorKind::Other,
-                format!("cannot get the credentials for registry {registry}: {e}"),
+                format!(
+                    "cannot get the credentials for registry {}: {e}",
+                    registry_of(reference)
+                ),
             )
             .about(what)
         })
