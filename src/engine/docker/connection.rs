@@ -179,12 +179,10 @@ pub(super) async fn connect(endpoint: &Endpoint) -> Result<Connection, EngineErr
     let docker = client(host, REQUEST_TIMEOUT, bollard::API_DEFAULT_VERSION)
         .map_err(|e| unavailable(chain(&e)))?
         .with_request_modifier(url_safe_registry_auth);
-    let docker = answer(docker.negotiate_version())
-        .await
-        .map_err(unavailable)?;
-    answer(docker.ping()).await.map_err(unavailable)?;
+    let docker = answer(docker.negotiate_version(), &unavailable).await?;
+    answer(docker.ping(), &unavailable).await?;
     let version = docker.client_version();
-    let info = answer(docker.info()).await.map_err(unavailable)?;
+    let info = answer(docker.info(), &unavailable).await?;
     Ok(Connection {
         docker,
         api: (version.major_version, version.minor_version),
@@ -192,13 +190,18 @@ pub(super) async fn connect(endpoint: &Endpoint) -> Result<Connection, EngineErr
     })
 }
 
-/// The answer to one request made while connecting, or why there is none.
+/// The answer to one request made while connecting; without one, the
+/// engine is `unavailable` for the reason given.
 async fn answer<T>(
     request: impl Future<Output = Result<T, bollard::errors::Error>>,
-) -> Result<T, String> {
+    unavailable: impl Fn(String) -> EngineError,
+) -> Result<T, EngineError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, request).await {
-        Ok(answer) => answer.map_err(|e| chain(&e)),
-        Err(_) => Err(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())),
+        Ok(answer) => answer.map_err(|e| unavailable(chain(&e))),
+        Err(_) => Err(unavailable(format!(
+            "no answer within {}s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
     }
 }
 
@@ -213,11 +216,11 @@ impl DockerEngine {
         self.patient(grace + REQUEST_TIMEOUT)
     }
 
-    /// A client whose requests may take `seconds`, never less than an ordinary one.
+    /// A client whose requests may take `seconds` (more than an ordinary one).
     fn patient(&self, seconds: u64) -> Docker {
         self.docker
             .clone()
-            .with_timeout(Duration::from_secs(seconds.max(REQUEST_TIMEOUT)))
+            .with_timeout(Duration::from_secs(seconds))
     }
 }
 
