@@ -411,3 +411,52 @@ pub(super) fn display_name(c: &ContainerInspectResponse, id: &str) -> String {
 pub(super) fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policies_read_back_as_the_spec_spells_them() {
+        for restart in [
+            "no",
+            "always",
+            "unless-stopped",
+            "on-failure",
+            "on-failure:3",
+        ] {
+            assert_eq!(restart_name(Some(&restart_policy(restart))), restart);
+        }
+        assert_eq!(restart_name(None), "no");
+    }
+
+    #[test]
+    fn stop_timeouts_round_up_to_whole_seconds() {
+        assert_eq!(seconds_up(Millis(0)), 0);
+        assert_eq!(seconds_up(Millis(1)), 1);
+        assert_eq!(seconds_up(Millis(10_000)), 10);
+        assert_eq!(seconds_up(Millis(-5)), 0);
+    }
+
+    #[test]
+    fn a_state_without_a_status_is_read_from_its_flags() {
+        let state = |s: ContainerState| state_of(Some(&s));
+        assert_eq!(state_of(None), State::Dead);
+        assert_eq!(
+            state(ContainerState {
+                running: Some(true),
+                ..Default::default()
+            }),
+            State::Running {
+                health: Health::None
+            }
+        );
+        assert_eq!(
+            state(ContainerState {
+                exit_code: Some(3),
+                ..Default::default()
+            }),
+            State::Exited { code: 3 }
+        );
+    }
+}
