@@ -114,6 +114,7 @@ impl fmt::Display for IgnorePatternError {
 
 impl std::error::Error for IgnorePatternError {}
 
+/// The `map_err` of reading `path`.
 fn unreadable(path: &Path) -> impl FnOnce(io::Error) -> BuildContextError + '_ {
     move |source| BuildContextError::Unreadable {
         path: path.to_path_buf(),
