@@ -16,7 +16,7 @@
 //! [`session`] puts these together for the commands (lock, plan, apply, record).
 
 pub mod apply;
-pub mod context;
+pub mod build_context;
 pub mod deployment;
 pub mod diagnostic;
 pub mod digest;

@@ -1167,7 +1167,7 @@ fn docker_ignores_images_another_engine_built() {
             ),
         )
         .expect("write");
-        let archive = stackc::context::tar(&dir, "Dockerfile").expect("tar");
+        let archive = stackc::build_context::tar(&dir, "Dockerfile").expect("tar");
         let raw = raw_client().await.expect("a bollard client");
         let tag = format!("{stack}-foreign:1");
         let options = bollard::query_parameters::BuildImageOptionsBuilder::default()

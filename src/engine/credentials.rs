@@ -22,9 +22,10 @@
 //! A secret found here is only ever handed to the engine: it is never
 //! printed, and no error message holds it.
 
-use std::io::Write;
+use std::fmt;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 use base64::Engine as _;
 use bollard::auth::DockerCredentials;
@@ -35,6 +36,118 @@ pub const DOCKER_HUB: &str = "https://index.docker.io/v1/";
 const TOKEN_USERNAME: &str = "<token>";
 /// How much of a failing helper's output goes into an error message.
 const HELPER_MESSAGE_MAX: usize = 300;
+
+/// Why the credentials for a registry cannot be had. No message holds a secret.
+#[derive(Debug)]
+pub enum CredentialError {
+    /// The docker CLI's `config.json` cannot be read.
+    Unreadable { file: PathBuf, source: io::Error },
+    /// `config.json` is no JSON; where, never what: the file holds secrets.
+    InvalidJson {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+    },
+    /// The `auth` of an `auths` entry is not base64 of `user:password`.
+    BadAuth {
+        registry: String,
+        file: PathBuf,
+        /// What it is not: `valid base64`, `valid UTF-8`, `` `user:password` in base64 ``.
+        not: &'static str,
+    },
+    /// A helper name that could reach outside the helper path (`../x`).
+    HelperName { name: String, whence: String },
+    /// `program` is not on the helper path. `whence`, here and below, says
+    /// where the configuration names the helper: credsStore in `config.json`, …
+    HelperMissing { program: String, whence: String },
+    HelperRun {
+        program: String,
+        whence: String,
+        source: io::Error,
+    },
+    /// The helper failed; `said` is the start of its message.
+    HelperFailed {
+        program: String,
+        whence: String,
+        registry: String,
+        status: ExitStatus,
+        said: String,
+    },
+    /// The helper succeeded without a JSON answer (its output is not shown).
+    HelperAnswer {
+        program: String,
+        whence: String,
+        registry: String,
+    },
+}
+
+impl fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialError::Unreadable { file, source } => {
+                write!(f, "cannot read `{}`: {source}", file.display())
+            }
+            CredentialError::InvalidJson { file, line, column } => write!(
+                f,
+                "`{}` is not valid JSON (line {line}, column {column})",
+                file.display()
+            ),
+            CredentialError::BadAuth {
+                registry,
+                file,
+                not,
+            } => write!(
+                f,
+                "the `auth` of {registry} in `{}` is not {not}",
+                file.display()
+            ),
+            CredentialError::HelperName { name, whence } => write!(
+                f,
+                "the credential helper name `{name}` ({whence}) is not a plain name"
+            ),
+            CredentialError::HelperMissing { program, whence } => write!(
+                f,
+                "the credential helper `{program}` ({whence}) is not installed: it is not on PATH"
+            ),
+            CredentialError::HelperRun {
+                program,
+                whence,
+                source,
+            } => write!(
+                f,
+                "cannot run the credential helper `{program}` ({whence}): {source}"
+            ),
+            CredentialError::HelperFailed {
+                program,
+                whence,
+                registry,
+                status,
+                said,
+            } => write!(
+                f,
+                "the credential helper `{program}` ({whence}) failed for {registry} ({status}): {said}"
+            ),
+            CredentialError::HelperAnswer {
+                program,
+                whence,
+                registry,
+            } => write!(
+                f,
+                "the credential helper `{program}` ({whence}) answered something other than JSON credentials for {registry}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CredentialError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CredentialError::Unreadable { source, .. }
+            | CredentialError::HelperRun { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
 
 /// The registry an image reference lives in, as the docker CLI keys its
 /// credentials: `127.0.0.1:5000` for `127.0.0.1:5000/app:1`, `localhost`
@@ -84,33 +197,31 @@ impl CredentialSource {
     }
 
     /// The credentials for pulling or pushing `reference`.
-    pub fn for_image(&self, reference: &str) -> Result<Option<DockerCredentials>, String> {
+    pub fn for_image(&self, reference: &str) -> Result<Option<DockerCredentials>, CredentialError> {
         self.lookup(&registry_of(reference))
     }
 
     /// The credentials for `registry` (as [`registry_of`] names it), or
     /// `None` for anonymous access. Errors never hold a secret.
-    pub fn lookup(&self, registry: &str) -> Result<Option<DockerCredentials>, String> {
+    pub fn lookup(&self, registry: &str) -> Result<Option<DockerCredentials>, CredentialError> {
         let Some(file) = self.config_file() else {
             return Ok(None);
         };
         let text = match std::fs::read_to_string(&file) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read `{}`: {e}", file.display())),
+            Err(source) => return Err(CredentialError::Unreadable { file, source }),
         };
         if text.trim().is_empty() {
             return Ok(None);
         }
         // The error says where, never what: the file holds secrets.
-        let config: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "`{}` is not valid JSON (line {}, column {})",
-                file.display(),
-                e.line(),
-                e.column()
-            )
-        })?;
+        let config: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| CredentialError::InvalidJson {
+                file: file.clone(),
+                line: e.line(),
+                column: e.column(),
+            })?;
         let helper_of = config
             .get("credHelpers")
             .and_then(|h| h.get(registry))
@@ -151,33 +262,37 @@ impl CredentialSource {
         helper: &str,
         registry: &str,
         whence: &str,
-    ) -> Result<Option<DockerCredentials>, String> {
+    ) -> Result<Option<DockerCredentials>, CredentialError> {
         let program = format!("docker-credential-{helper}");
         if helper.contains(['/', '\\']) || helper.starts_with('.') {
-            return Err(format!(
-                "the credential helper name `{helper}` ({whence}) is not a plain name"
-            ));
+            return Err(CredentialError::HelperName {
+                name: helper.to_string(),
+                whence: whence.to_string(),
+            });
         }
-        let command = self.find_helper(&program).ok_or_else(|| {
-            format!(
-                "the credential helper `{program}` ({whence}) is not installed: it is not on PATH"
-            )
-        })?;
+        let command = self
+            .find_helper(&program)
+            .ok_or_else(|| CredentialError::HelperMissing {
+                program: program.clone(),
+                whence: whence.to_string(),
+            })?;
+        let cannot_run = |source| CredentialError::HelperRun {
+            program: program.clone(),
+            whence: whence.to_string(),
+            source,
+        };
         let mut command = Command::new(&command);
         command
             .arg("get")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = spawn(&mut command)
-            .map_err(|e| format!("cannot run the credential helper `{program}` ({whence}): {e}"))?;
+        let mut child = spawn(&mut command).map_err(cannot_run)?;
         if let Some(mut stdin) = child.stdin.take() {
             // A helper that exits without reading is judged by its answer.
             let _ = stdin.write_all(registry.as_bytes());
         }
-        let output = child
-            .wait_with_output()
-            .map_err(|e| format!("cannot run the credential helper `{program}` ({whence}): {e}"))?;
+        let output = child.wait_with_output().map_err(cannot_run)?;
         if !output.status.success() {
             let said = String::from_utf8_lossy(&output.stdout).trim().to_string();
             if said.contains("credentials not found") {
@@ -193,16 +308,20 @@ impl CredentialSource {
             if said.is_empty() {
                 said = "(no message)".into();
             }
-            return Err(format!(
-                "the credential helper `{program}` ({whence}) failed for {registry} ({}): {said}",
-                output.status
-            ));
+            return Err(CredentialError::HelperFailed {
+                program,
+                whence: whence.to_string(),
+                registry: registry.to_string(),
+                status: output.status,
+                said,
+            });
         }
-        let answer: serde_json::Value = serde_json::from_slice(&output.stdout).map_err(|_| {
-            format!(
-                "the credential helper `{program}` ({whence}) answered something other than JSON credentials for {registry}"
-            )
-        })?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&output.stdout).map_err(|_| CredentialError::HelperAnswer {
+                program,
+                whence: whence.to_string(),
+                registry: registry.to_string(),
+            })?;
         let field = |name: &str| {
             answer
                 .get(name)
@@ -283,7 +402,7 @@ fn from_auths_entry(
     entry: &serde_json::Value,
     registry: &str,
     file: &Path,
-) -> Result<Option<DockerCredentials>, String> {
+) -> Result<Option<DockerCredentials>, CredentialError> {
     let field = |name: &str| {
         entry
             .get(name)
@@ -298,11 +417,10 @@ fn from_auths_entry(
         ..Default::default()
     };
     if let Some(auth) = field("auth") {
-        let bad = |what: &str| {
-            format!(
-                "the `auth` of {registry} in `{}` is not {what}",
-                file.display()
-            )
+        let bad = |not| CredentialError::BadAuth {
+            registry: registry.to_string(),
+            file: file.to_path_buf(),
+            not,
         };
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
@@ -427,7 +545,7 @@ esac
         assert_eq!(s.helper_path, None);
         let s = CredentialSource::from_env(&env(&[]));
         assert_eq!(s.config_file(), None);
-        assert_eq!(s.lookup("127.0.0.1:5000"), Ok(None));
+        assert_eq!(s.lookup("127.0.0.1:5000").unwrap(), None);
     }
 
     #[test]
@@ -436,12 +554,12 @@ esac
             config_dir: Some(temp_dir("none")),
             helper_path: None,
         };
-        assert_eq!(s.lookup("127.0.0.1:5000"), Ok(None));
-        assert_eq!(source("").lookup(DOCKER_HUB), Ok(None));
-        assert_eq!(source("{}").lookup(DOCKER_HUB), Ok(None));
+        assert_eq!(s.lookup("127.0.0.1:5000").unwrap(), None);
+        assert_eq!(source("").lookup(DOCKER_HUB).unwrap(), None);
+        assert_eq!(source("{}").lookup(DOCKER_HUB).unwrap(), None);
         let s = source(r#"{"auths": {"other:5000": {"auth": "dTpw"}, "127.0.0.1:5000": {}}}"#);
-        assert_eq!(s.lookup("127.0.0.1:5000"), Ok(None));
-        assert_eq!(s.for_image("nginx:1.27"), Ok(None));
+        assert_eq!(s.lookup("127.0.0.1:5000").unwrap(), None);
+        assert_eq!(s.for_image("nginx:1.27").unwrap(), None);
     }
 
     #[test]
@@ -496,19 +614,20 @@ esac
     #[test]
     fn bad_auth_and_bad_json_are_errors_without_the_secret() {
         let s = source(r#"{"auths": {"127.0.0.1:5000": {"auth": "not base64 s3cr3t!"}}}"#);
-        let e = s.lookup("127.0.0.1:5000").unwrap_err();
+        let e = s.lookup("127.0.0.1:5000").unwrap_err().to_string();
         assert!(e.contains("is not valid base64"), "{e}");
         assert!(!e.contains("s3cr3t"), "{e}");
         let config = format!(
             r#"{{"auths": {{"h.example": {{"auth": "{}"}}}}}}"#,
             b64("nocolon-s3cr3t")
         );
-        let e = source(&config).lookup("h.example").unwrap_err();
+        let e = source(&config).lookup("h.example").unwrap_err().to_string();
         assert!(e.contains("`user:password`"), "{e}");
         assert!(!e.contains("s3cr3t"), "{e}");
         let e = source(r#"{"auths": {"h": {"auth": "s3cr3t"#)
             .lookup("h")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is not valid JSON"), "{e}");
         assert!(!e.contains("s3cr3t"), "{e}");
     }
@@ -533,9 +652,9 @@ esac
         assert_eq!(c.identitytoken.as_deref(), Some("a-token"));
         assert_eq!(user_password(&c), (None, None), "`<token>` is no user name");
         // "credentials not found": none, and no error.
-        assert_eq!(s.for_image("other.example/app"), Ok(None));
+        assert_eq!(s.for_image("other.example/app").unwrap(), None);
         // A registry without a helper of its own and no credsStore: auths.
-        assert_eq!(s.for_image("nginx"), Ok(None));
+        assert_eq!(s.for_image("nginx").unwrap(), None);
     }
 
     #[cfg(unix)]
@@ -560,7 +679,7 @@ esac
             (Some("other-user"), Some("other-secret"))
         );
         // The store is the source for what it does not know, as with the docker CLI.
-        assert_eq!(s.for_image("unknown.example/app"), Ok(None));
+        assert_eq!(s.for_image("unknown.example/app").unwrap(), None);
     }
 
     #[cfg(unix)]
@@ -571,21 +690,21 @@ esac
         );
         helper(&s, "broken", "echo 'keychain is locked' >&2; exit 2\n");
         helper(&s, "liar", "echo 'Secret: s3cr3t, not JSON'\n");
-        let e = s.lookup("a.example").unwrap_err();
+        let e = s.lookup("a.example").unwrap_err().to_string();
         assert!(
             e.contains("docker-credential-broken") && e.contains("keychain is locked"),
             "{e}"
         );
-        let e = s.lookup("b.example").unwrap_err();
+        let e = s.lookup("b.example").unwrap_err().to_string();
         assert!(e.contains("something other than JSON"), "{e}");
         assert!(!e.contains("s3cr3t"), "{e}");
-        let e = s.lookup("c.example").unwrap_err();
+        let e = s.lookup("c.example").unwrap_err().to_string();
         assert!(
             e.contains("`docker-credential-absent`") && e.contains("not installed"),
             "{e}"
         );
         assert!(e.contains("credHelpers of c.example"), "{e}");
-        let e = s.lookup("d.example").unwrap_err();
+        let e = s.lookup("d.example").unwrap_err().to_string();
         assert!(e.contains("not a plain name"), "{e}");
     }
 
@@ -594,6 +713,6 @@ esac
     fn a_helper_without_a_secret_gives_none() {
         let s = source(r#"{"credsStore": "empty"}"#);
         helper(&s, "empty", r#"printf '{"Username":"","Secret":""}'"#);
-        assert_eq!(s.lookup("x.example"), Ok(None));
+        assert_eq!(s.lookup("x.example").unwrap(), None);
     }
 }

@@ -1,5 +1,5 @@
 //! Engines: where a deployment lives. The planner and the applier only ever
-//! see this trait; `docker.rs` talks to a real Docker engine through
+//! see this trait; `docker/` talks to a real Docker engine through
 //! bollard, `memory.rs` is an in-memory fake with the same behaviour (one
 //! conformance suite runs against both).
 //!

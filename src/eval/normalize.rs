@@ -362,7 +362,7 @@ impl Normalizer<'_, '_> {
             .get("target")
             .and_then(|v| v.to_text())
             .map(|(t, _)| t.to_string());
-        let content_hash = match crate::context::hash(
+        let content_hash = match crate::build_context::hash(
             Path::new(&context),
             &dockerfile,
             &args,
@@ -370,7 +370,7 @@ impl Normalizer<'_, '_> {
         ) {
             Ok(h) => h,
             Err(e) => {
-                self.error_code(ErrorCode::FileError, "build", e, None);
+                self.error_code(ErrorCode::FileError, "build", e.to_string(), None);
                 return None;
             }
         };

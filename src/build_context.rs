@@ -2,10 +2,125 @@
 //! content hash that decides whether an image must be rebuilt.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+/// Why a build context cannot be read, hashed or archived.
+#[derive(Debug)]
+pub enum BuildContextError {
+    /// The context directory itself cannot be read.
+    Context {
+        root: PathBuf,
+        source: io::Error,
+    },
+    NotADirectory {
+        root: PathBuf,
+    },
+    /// A file or directory of the context cannot be read.
+    Unreadable {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// A line of the context's `.dockerignore` is no valid pattern.
+    Dockerignore {
+        path: PathBuf,
+        error: IgnorePatternError,
+    },
+    NoDockerfile {
+        path: PathBuf,
+    },
+    /// A file cannot be added to the archive.
+    Archive {
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// The archive cannot be finished.
+    ArchiveEnd {
+        root: PathBuf,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for BuildContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildContextError::Context { root, source } => {
+                write!(f, "build context `{}`: {source}", root.display())
+            }
+            BuildContextError::NotADirectory { root } => {
+                write!(f, "build context `{}` is not a directory", root.display())
+            }
+            BuildContextError::Unreadable { path, source } => {
+                write!(f, "cannot read `{}`: {source}", path.display())
+            }
+            BuildContextError::Dockerignore { path, error } => {
+                write!(f, "{}: {error}", path.display())
+            }
+            BuildContextError::NoDockerfile { path } => {
+                write!(f, "no Dockerfile at `{}`", path.display())
+            }
+            BuildContextError::Archive { path, source } => write!(
+                f,
+                "cannot add `{}` to the build context: {source}",
+                path.display()
+            ),
+            BuildContextError::ArchiveEnd { root, source } => write!(
+                f,
+                "cannot write the build context of `{}`: {source}",
+                root.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildContextError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildContextError::Context { source, .. }
+            | BuildContextError::Unreadable { source, .. }
+            | BuildContextError::Archive { source, .. }
+            | BuildContextError::ArchiveEnd { source, .. } => Some(source),
+            BuildContextError::Dockerignore { error, .. } => Some(error),
+            BuildContextError::NotADirectory { .. } | BuildContextError::NoDockerfile { .. } => {
+                None
+            }
+        }
+    }
+}
+
+/// A `.dockerignore` line that is no valid pattern.
+#[derive(Debug, Clone)]
+pub struct IgnorePatternError {
+    /// 1-based.
+    pub line: usize,
+    /// The line as written, without surrounding spaces.
+    pub pattern: String,
+    pub reason: globset::ErrorKind,
+}
+
+impl fmt::Display for IgnorePatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: invalid pattern `{}`: {}",
+            self.line, self.pattern, self.reason
+        )
+    }
+}
+
+impl std::error::Error for IgnorePatternError {}
+
+/// The `map_err` of reading `path`.
+fn unreadable(path: &Path) -> impl FnOnce(io::Error) -> BuildContextError + '_ {
+    move |source| BuildContextError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    }
+}
 
 /// One file (or symlink) of a build context.
 #[derive(Debug, Clone)]
@@ -21,24 +136,23 @@ pub struct ContextFile {
 /// The files of a build context: every file under `root` that its
 /// `.dockerignore` does not exclude (the Dockerfile and `.dockerignore`
 /// themselves are always sent, as Docker sends them), sorted by path.
-pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, String> {
-    let meta =
-        fs::metadata(root).map_err(|e| format!("build context `{}`: {e}", root.display()))?;
+pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, BuildContextError> {
+    let meta = fs::metadata(root).map_err(|source| BuildContextError::Context {
+        root: root.to_path_buf(),
+        source,
+    })?;
     if !meta.is_dir() {
-        return Err(format!(
-            "build context `{}` is not a directory",
-            root.display()
-        ));
+        return Err(BuildContextError::NotADirectory {
+            root: root.to_path_buf(),
+        });
     }
     let ignore = Ignore::read(root)?;
     let dockerfile = clean(dockerfile);
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, prefix)) = dirs.pop() {
-        let entries =
-            fs::read_dir(&dir).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
+        for entry in fs::read_dir(&dir).map_err(unreadable(&dir))? {
+            let entry = entry.map_err(unreadable(&dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let relative = if prefix.is_empty() {
                 name
@@ -46,8 +160,7 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, String> 
                 format!("{prefix}/{name}")
             };
             let path = entry.path();
-            let meta = fs::symlink_metadata(&path)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            let meta = fs::symlink_metadata(&path).map_err(unreadable(&path))?;
             let always = relative == dockerfile || relative == ".dockerignore";
             if meta.is_dir() {
                 // An excluded directory is skipped whole unless an exception may re-include something in it.
@@ -60,8 +173,7 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, String> 
                 continue;
             }
             if meta.file_type().is_symlink() {
-                let link = fs::read_link(&path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                let link = fs::read_link(&path).map_err(unreadable(&path))?;
                 out.push(ContextFile {
                     relative,
                     path,
@@ -94,16 +206,17 @@ pub struct Ignore {
 
 impl Ignore {
     /// The `.dockerignore` of `root`, or nothing when there is none.
-    pub fn read(root: &Path) -> Result<Ignore, String> {
+    pub fn read(root: &Path) -> Result<Ignore, BuildContextError> {
         let path = root.join(".dockerignore");
         match fs::read_to_string(&path) {
-            Ok(text) => Ignore::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
-            Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+            Ok(text) => Ignore::parse(&text)
+                .map_err(|error| BuildContextError::Dockerignore { path, error }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Ignore::default()),
+            Err(e) => Err(unreadable(&path)(e)),
         }
     }
 
-    pub fn parse(text: &str) -> Result<Ignore, String> {
+    pub fn parse(text: &str) -> Result<Ignore, IgnorePatternError> {
         let mut patterns = Vec::new();
         for (n, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
             if line.starts_with('#') {
@@ -122,7 +235,11 @@ impl Ignore {
                 .literal_separator(true)
                 .backslash_escape(true)
                 .build()
-                .map_err(|e| format!("line {}: invalid pattern `{line}`: {}", n + 1, e.kind()))?;
+                .map_err(|e| IgnorePatternError {
+                    line: n + 1,
+                    pattern: line.to_string(),
+                    reason: e.kind().clone(),
+                })?;
             patterns.push((glob.compile_matcher(), exception));
         }
         Ok(Ignore { patterns })
@@ -195,11 +312,13 @@ pub fn hash(
     dockerfile: &str,
     args: &BTreeMap<String, String>,
     target: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, BuildContextError> {
     let files = files(root, dockerfile)?;
     let dockerfile_path = root.join(dockerfile);
     if !dockerfile_path.is_file() {
-        return Err(format!("no Dockerfile at `{}`", dockerfile_path.display()));
+        return Err(BuildContextError::NoDockerfile {
+            path: dockerfile_path,
+        });
     }
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
@@ -221,8 +340,7 @@ pub fn hash(
             }
             None => {
                 field(if f.executable { b"exec" } else { b"file" });
-                let content = fs::read(&f.path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", f.path.display()))?;
+                let content = fs::read(&f.path).map_err(unreadable(&f.path))?;
                 field(&content);
             }
         }
@@ -234,7 +352,7 @@ pub fn hash(
 /// the context's files (see [`files`]; symbolic links kept as links), with fixed
 /// owners, times and modes (0644, or 0755 for executables) so that the same
 /// content always makes the same archive.
-pub fn tar(root: &Path, dockerfile: &str) -> Result<Vec<u8>, String> {
+pub fn tar(root: &Path, dockerfile: &str) -> Result<Vec<u8>, BuildContextError> {
     let files = files(root, dockerfile)?;
     let mut archive = tar::Builder::new(Vec::new());
     archive.mode(tar::HeaderMode::Deterministic);
@@ -242,19 +360,17 @@ pub fn tar(root: &Path, dockerfile: &str) -> Result<Vec<u8>, String> {
     for f in &files {
         archive
             .append_path_with_name(&f.path, &f.relative)
-            .map_err(|e| {
-                format!(
-                    "cannot add `{}` to the build context: {e}",
-                    f.path.display()
-                )
+            .map_err(|source| BuildContextError::Archive {
+                path: f.path.clone(),
+                source,
             })?;
     }
-    archive.into_inner().map_err(|e| {
-        format!(
-            "cannot write the build context of `{}`: {e}",
-            root.display()
-        )
-    })
+    archive
+        .into_inner()
+        .map_err(|source| BuildContextError::ArchiveEnd {
+            root: root.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -353,7 +469,7 @@ mod tests {
 
     #[test]
     fn a_bad_pattern_names_its_line() {
-        let e = Ignore::parse("ok\n[unclosed\n").unwrap_err();
+        let e = Ignore::parse("ok\n[unclosed\n").unwrap_err().to_string();
         assert!(e.starts_with("line 2: invalid pattern `[unclosed`"), "{e}");
     }
 
