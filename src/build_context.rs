@@ -345,7 +345,7 @@ pub fn hash(
             }
         }
     }
-    Ok(crate::eval::builtins::hex(&h.finalize()))
+    Ok(crate::digest::hex(&h.finalize()))
 }
 
 /// The build context as a tar archive, as the engine's build API takes it:

@@ -175,7 +175,7 @@ impl LiveState {
             h.update(reference.as_bytes());
             h.update(if *present { b"+" } else { b"-" });
         }
-        crate::eval::builtins::hex(&h.finalize())
+        crate::digest::hex(&h.finalize())
     }
 }
 

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bollard::{BollardRequest, Docker};
-use sha2::{Digest, Sha256};
 
 use super::DockerEngine;
 use super::error::chain;
@@ -95,7 +94,7 @@ fn current_context(config_dir: &Path) -> Option<String> {
 }
 
 fn context_endpoint(config_dir: &Path, name: &str) -> Result<Endpoint, EngineError> {
-    let digest = crate::eval::builtins::hex(&Sha256::digest(name.as_bytes()));
+    let digest = crate::digest::sha256_hex(name.as_bytes());
     let meta = config_dir
         .join("contexts")
         .join("meta")
