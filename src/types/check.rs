@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use super::{Kind, ModuleId, Namespace, TYPE_NAMES, Type, named_type};
 use crate::deployment::schema;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
-use crate::eval::builtins::{self, SignatureError};
+use super::builtins::{self, SignatureError};
 use crate::resolve::{Module, Program};
 use crate::source::Span;
 use crate::syntax::ast::*;

@@ -1,5 +1,6 @@
 //! Types of the language, and the static checker that runs before evaluation.
 
+pub mod builtins;
 pub mod check;
 
 use std::fmt;
