@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
+use super::builtins::{self, SignatureError};
+use super::operators::{self, Operand};
 use super::{Kind, ModuleId, Namespace, TYPE_NAMES, Type, named_type};
 use crate::deployment::schema;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
-use super::builtins::{self, SignatureError};
 use crate::resolve::{Module, Program};
 use crate::source::Span;
 use crate::syntax::ast::*;
@@ -733,16 +734,17 @@ impl<'a> Checker<'a> {
             ExprKind::Call(name, args) => self.call(name, args, e.span),
             ExprKind::Unary(op, x) => {
                 let t = non_null(self.infer(x));
-                match (op, &t) {
-                    (_, Type::Any) => Type::Any,
-                    (UnaryOp::Not, Type::Bool) => Type::Bool,
-                    (UnaryOp::Neg, Type::Int | Type::Port) => Type::Int,
-                    (UnaryOp::Neg, Type::Float | Type::Duration | Type::Size) => t,
-                    (UnaryOp::Not, _) => {
+                let shape = operators::unary(*op, Operand::of_type(&t));
+                match (op, &t, shape) {
+                    (_, Type::Any, _) => Type::Any,
+                    // A port negated is no port.
+                    (_, Type::Port, Some(_)) => Type::Int,
+                    (_, _, Some(_)) => t,
+                    (UnaryOp::Not, _, None) => {
                         self.errors.push(operand_error("!", &t, x.span));
                         Type::Bool
                     }
-                    (UnaryOp::Neg, _) => {
+                    (UnaryOp::Neg, _, None) => {
                         self.errors.push(operand_error("-", &t, x.span));
                         Type::Any
                     }
@@ -988,58 +990,8 @@ impl<'a> Checker<'a> {
                 _ => Any,
             };
         }
-        let num = |t: &Type| matches!(t, Int | Port | Float);
-        let int = |t: &Type| matches!(t, Int | Port);
-        let result = match op {
-            BinaryOp::Eq | BinaryOp::Ne => Some(Bool),
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                let ok = (num(&ta) && num(&tb))
-                    || (ta.is_stringy() && tb.is_stringy())
-                    || (ta == Duration && tb == Duration)
-                    || (ta == Size && tb == Size);
-                ok.then_some(Bool)
-            }
-            BinaryOp::Add => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (x, y) if x.is_stringy() && y.is_stringy() => Some(String),
-                (List(_), List(_)) => Some(Type::join(&ta, &tb)),
-                (Record(x), Record(y)) => {
-                    let mut merged = (**x).clone();
-                    for (k, t) in y.iter() {
-                        merged.insert(k.clone(), t.clone());
-                    }
-                    Some(Record(Arc::new(merged)))
-                }
-                (Record(_) | Map(_), Record(_) | Map(_)) => Some(Type::map(Any)),
-                (Duration, Duration) => Some(Duration),
-                (Size, Size) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Sub => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, Duration) => Some(Duration),
-                (Size, Size) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Mul => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, y) | (y, Duration) if int(y) => Some(Duration),
-                (Size, y) | (y, Size) if int(y) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Div => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, y) if int(y) => Some(Duration),
-                (Size, y) if int(y) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Rem => (int(&ta) && int(&tb)).then_some(Int),
-            BinaryOp::And | BinaryOp::Or => Some(Bool),
-        };
+        let shape = operators::binary(op, Operand::of_type(&ta), Operand::of_type(&tb));
+        let result = shape.map(|shape| result_type(shape, &ta, &tb));
         match result {
             Some(t) => t,
             None => {
@@ -1061,6 +1013,30 @@ impl<'a> Checker<'a> {
                 Any
             }
         }
+    }
+}
+
+/// The type of an operator's result of that shape, from its operands' types.
+fn result_type(shape: Operand, a: &Type, b: &Type) -> Type {
+    match shape {
+        Operand::Bool => Type::Bool,
+        Operand::Int => Type::Int,
+        Operand::Float => Type::Float,
+        Operand::String => Type::String,
+        Operand::Duration => Type::Duration,
+        Operand::Size => Type::Size,
+        Operand::List => Type::join(a, b),
+        Operand::Map => match (a, b) {
+            (Type::Record(x), Type::Record(y)) => {
+                let mut merged = (**x).clone();
+                for (k, t) in y.iter() {
+                    merged.insert(k.clone(), t.clone());
+                }
+                Type::Record(Arc::new(merged))
+            }
+            _ => Type::map(Type::Any),
+        },
+        Operand::Other => Type::Any,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod builtins;
 pub mod check;
+pub mod operators;
 
 use std::fmt;
 use std::sync::Arc;
