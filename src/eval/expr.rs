@@ -310,8 +310,8 @@ impl<'p> Evaluator<'p> {
             (Some(_), Value::Bool(b)) => Some(Value::Bool(!b)),
             (Some(_), Value::Float(f)) => Some(Value::Float(-f)),
             (Some(_), Value::Int(i)) => negated(*i, Value::Int),
-            (Some(_), Value::Duration(d)) => Some(Value::Duration(-d)),
-            (Some(_), Value::Size(s)) => Some(Value::Size(-s)),
+            (Some(_), Value::Duration(d)) => negated(*d, Value::Duration),
+            (Some(_), Value::Size(s)) => negated(*s, Value::Size),
             _ => {
                 let symbol = if op == UnaryOp::Not { "!" } else { "-" };
                 return Err(self.error(errors::unary_operand(symbol, &v, at)));
