@@ -30,7 +30,7 @@ use self::memo::{Memo, Node};
 use self::scope::{Env, Scope};
 use self::structure::{InstanceDeclared, ResourceDeclared, StructState};
 use self::value::{Show, Value};
-pub use self::vars::{VarInput, VarValue, needs_literal};
+pub use self::vars::{VarInput, VarValue, read_vars};
 use crate::deployment::{self, Deployment, Resource};
 use crate::diagnostic::Diagnostic;
 use crate::resolve::{Module, Program};

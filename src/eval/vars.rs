@@ -1,11 +1,17 @@
 //! `--var NAME=VALUE` and `--var-file` values, read according to the type
 //! of the parameter they set.
 
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
 use super::value::{Map, Value};
 use crate::diagnostic::{Diagnostic, ErrorCode};
-use crate::source::Span;
-use crate::syntax::ast::Expr;
+use crate::resolve::Module;
+use crate::source::{SourceMap, Span};
+use crate::syntax::{self, ast::Expr};
 use crate::types::Type;
+use crate::types::check::resolve_type;
 use crate::units::{parse_duration, parse_size};
 
 /// One value given for a root parameter.
@@ -25,6 +31,133 @@ pub enum VarValue {
     Expr(Expr),
     /// A member of a JSON var file.
     Json(serde_json::Value),
+}
+
+/// Reads var files, in order, and `NAME=VALUE`s, which win over them, into
+/// one value per parameter of the stack's root module.
+pub fn read_vars(
+    vars: &[String],
+    var_files: &[PathBuf],
+    root: &Module,
+    sources: &mut SourceMap,
+) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
+    let mut inputs: IndexMap<String, VarInput> = IndexMap::new();
+    let mut errors = Vec::new();
+    for file in var_files {
+        match read_var_file(file, sources) {
+            Ok(entries) => {
+                for v in entries {
+                    inputs.insert(v.name.clone(), v);
+                }
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    for raw in vars {
+        let Some((name, text)) = raw.split_once('=') else {
+            // The text is not shown: it may be a secret given without its name.
+            errors.push(
+                Diagnostic::new(ErrorCode::InvalidVariable, "a `--var` is not NAME=VALUE").help(
+                    "write `--var NAME=VALUE` (the value given is not shown: it may be secret)",
+                ),
+            );
+            continue;
+        };
+        let name = name.trim().to_string();
+        let ty = root
+            .params
+            .get(&name)
+            .map(|p| resolve_type(&p.ty, &mut Vec::new()));
+        // Values of secret (or unknown) parameters never appear in diagnostics.
+        let source_name = format!("--var {name}");
+        let id = if ty.as_ref().is_some_and(|t| !t.contains_secret()) {
+            sources.add(source_name, None, text.to_string())
+        } else {
+            sources.add_sensitive(source_name, None, text.to_string())
+        };
+        let span = Span::new(id, 0, text.len());
+        let value = match ty {
+            Some(t) if needs_literal(&t) && !(matches!(t, Type::Optional(_)) && text == "null") => {
+                // Sizes and structured values are written as literals: `512MiB`, `[80, 443]`.
+                match syntax::parse_expr(&sources.get(id).text, id) {
+                    Ok(e) => VarValue::Expr(e),
+                    Err(d) => {
+                        errors.push(d);
+                        continue;
+                    }
+                }
+            }
+            _ => VarValue::Text(text.to_string()),
+        };
+        inputs.insert(name.clone(), VarInput { name, span, value });
+    }
+    if errors.is_empty() {
+        Ok(inputs.into_values().collect())
+    } else {
+        Err(errors)
+    }
+}
+
+/// A var file: `NAME = literal` lines, or one JSON object.
+fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![Diagnostic::new(
+            ErrorCode::InvalidVariable,
+            format!("cannot read var file `{}`: {e}", path.display()),
+        )]
+    })?;
+    let id = sources.add_sensitive(
+        path.display().to_string(),
+        path.parent().map(Path::to_path_buf),
+        text,
+    );
+    let text = &sources.get(id).text;
+    if text.trim_start().starts_with('{') {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| {
+                let offset = offset_of(text, e.line(), e.column());
+                vec![
+                    Diagnostic::new(
+                        ErrorCode::InvalidVariable,
+                        format!("var file is not a JSON object: {e}"),
+                    )
+                    .label(Span::new(id, offset, offset), "here"),
+                ]
+            })?;
+        return Ok(object
+            .into_iter()
+            .map(|(name, value)| {
+                let quoted = format!("\"{name}\"");
+                let start = text.find(&quoted).unwrap_or(0);
+                let span = Span::new(id, start, start + quoted.len());
+                VarInput {
+                    name,
+                    span,
+                    value: VarValue::Json(value),
+                }
+            })
+            .collect());
+    }
+    let entries = syntax::parse_var_file(text, id)?;
+    Ok(entries
+        .into_iter()
+        .map(|(name, e)| VarInput {
+            name: name.node,
+            span: e.span,
+            value: VarValue::Expr(e),
+        })
+        .collect())
+}
+
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            return (offset + column.saturating_sub(1)).min(text.len());
+        }
+        offset += l.len();
+    }
+    text.len()
 }
 
 pub(super) enum Parsed<'a> {
@@ -169,7 +302,7 @@ pub(super) fn from_json(j: &serde_json::Value, ty: &Type) -> Value {
 }
 
 /// Whether a var's text must be parsed as a literal expression for this type.
-pub fn needs_literal(ty: &Type) -> bool {
+fn needs_literal(ty: &Type) -> bool {
     match ty {
         Type::Optional(inner) => needs_literal(inner),
         Type::String
