@@ -1,6 +1,7 @@
 //! `--var NAME=VALUE` and `--var-file` values, read according to the type
 //! of the parameter they set.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -124,15 +125,14 @@ fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, 
                     .label(Span::new(id, offset, offset), "here"),
                 ]
             })?;
+        let keys = json_keys(text);
         return Ok(object
             .into_iter()
             .map(|(name, value)| {
-                let quoted = format!("\"{name}\"");
-                let start = text.find(&quoted).unwrap_or(0);
-                let span = Span::new(id, start, start + quoted.len());
+                let (start, end) = keys.get(&name).copied().unwrap_or((0, 0));
                 VarInput {
+                    span: Span::new(id, start, end),
                     name,
-                    span,
                     value: VarValue::Json(value),
                 }
             })
@@ -147,6 +147,44 @@ fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, 
             value: VarValue::Expr(e),
         })
         .collect())
+}
+
+/// Where each key of a JSON object is written (quotes included), by its
+/// decoded name; of a key written twice, the last, whose value is the one kept.
+fn json_keys(text: &str) -> HashMap<String, (usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut keys = HashMap::new();
+    let mut depth = 0usize;
+    // Whether the next string at depth 1 is a key: after `{` or `,`, not `:`.
+    let mut key_next = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => {
+                depth += 1;
+                key_next = depth == 1;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => key_next = true,
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = (i + 1).min(bytes.len());
+                if depth == 1 && key_next {
+                    if let Ok(name) = serde_json::from_str::<String>(&text[start..end]) {
+                        keys.insert(name, (start, end));
+                    }
+                    key_next = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    keys
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
@@ -315,5 +353,50 @@ fn needs_literal(ty: &Type) -> bool {
         | Type::Duration => false,
         Type::Resource(_) => false,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each var of a var file with `text`, and where its span starts and ends.
+    fn var_spans(file_name: &str, text: &str) -> Vec<(String, u32, u32)> {
+        let path = std::env::temp_dir().join(format!("stackc-{}-{file_name}", std::process::id()));
+        std::fs::write(&path, text).expect("write the var file");
+        let vars = read_var_file(&path, &mut SourceMap::default());
+        let _ = std::fs::remove_file(&path);
+        let mut spans: Vec<(String, u32, u32)> = vars
+            .expect("a valid var file")
+            .into_iter()
+            .map(|v| (v.name, v.span.start, v.span.end))
+            .collect();
+        spans.sort();
+        spans
+    }
+
+    #[test]
+    fn json_vars_point_at_their_own_key() {
+        // `"b"` is a value before it is a key, and a key of a nested object.
+        let text = r#"{"a": "b", "b": 1, "c": {"b": 2, "c": "x"}, "d\u0065": "\"e\""}"#;
+        let spans = var_spans("keys.json", text);
+        let shown: Vec<(&str, &str)> = spans
+            .iter()
+            .map(|(n, s, e)| (n.as_str(), &text[*s as usize..*e as usize]))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("a", r#""a""#),
+                ("b", r#""b""#),
+                ("c", r#""c""#),
+                ("de", r#""d\u0065""#)
+            ]
+        );
+        let starts: Vec<u32> = spans.iter().map(|(_, s, _)| *s).collect();
+        assert_eq!(starts, [1, 11, 19, 44]);
+        // A key given twice: its last value is the one kept, and shown.
+        let spans = var_spans("twice.json", r#"{"x": 1, "x": 2}"#);
+        assert_eq!(spans, [("x".to_string(), 9, 12)]);
     }
 }
