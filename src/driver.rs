@@ -46,7 +46,7 @@ pub fn compile(options: &Options) -> Compilation {
             Ok(handle) => handle.join().unwrap_or_else(|_| Compilation {
                 sources: SourceMap::default(),
                 result: Err(vec![Diagnostic::new(
-                    ErrorCode::Syntax,
+                    ErrorCode::Internal,
                     "internal error: the compiler crashed",
                 )]),
             }),
