@@ -1,5 +1,6 @@
 //! The diagnostics of evaluation.
 
+use std::path::Path;
 use std::rc::Rc;
 
 use super::builtins::CallError;
@@ -50,6 +51,41 @@ pub(super) fn unknown_var<'a>(
         })
     });
     d
+}
+
+/// A `--var` without `=`; its text is not shown: it may be a secret given without its name.
+pub(super) fn var_without_name() -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidVariable, "a `--var` is not NAME=VALUE")
+        .help("write `--var NAME=VALUE` (the value given is not shown: it may be secret)")
+}
+
+pub(super) fn unreadable_var_file(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("cannot read var file `{}`: {e}", path.display()),
+    )
+}
+
+pub(super) fn not_a_json_object(e: &serde_json::Error, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("var file is not a JSON object: {e}"),
+    )
+    .label(span, "here")
+}
+
+/// A var's value that its parameter's type does not take.
+pub(super) fn invalid_var(span: Span, message: String) -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidVariable, message).label(span, "this value")
+}
+
+pub(super) fn var_not_literal(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        "a variable's value must be a literal",
+    )
+    .label(span, "names and function calls are not allowed here")
+    .help("write the value itself: a number, a string in quotes, a list or a record")
 }
 
 pub(super) fn assertion_failed(message: &str, span: Span) -> Diagnostic {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::errors;
 use super::value::{Map, Value};
-use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::diagnostic::Diagnostic;
 use crate::resolve::Module;
 use crate::source::{SourceMap, Span};
 use crate::syntax::{self, ast::Expr};
@@ -57,11 +58,7 @@ pub fn read_vars(
     for raw in vars {
         let Some((name, text)) = raw.split_once('=') else {
             // The text is not shown: it may be a secret given without its name.
-            errors.push(
-                Diagnostic::new(ErrorCode::InvalidVariable, "a `--var` is not NAME=VALUE").help(
-                    "write `--var NAME=VALUE` (the value given is not shown: it may be secret)",
-                ),
-            );
+            errors.push(errors::var_without_name());
             continue;
         };
         let name = name.trim().to_string();
@@ -101,12 +98,8 @@ pub fn read_vars(
 
 /// A var file: `NAME = literal` lines, or one JSON object.
 fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![Diagnostic::new(
-            ErrorCode::InvalidVariable,
-            format!("cannot read var file `{}`: {e}", path.display()),
-        )]
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![errors::unreadable_var_file(path, &e)])?;
     let id = sources.add_sensitive(
         path.display().to_string(),
         path.parent().map(Path::to_path_buf),
@@ -117,13 +110,7 @@ fn read_var_file(path: &Path, sources: &mut SourceMap) -> Result<Vec<VarInput>, 
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
             .map_err(|e| {
                 let offset = offset_of(text, e.line(), e.column());
-                vec![
-                    Diagnostic::new(
-                        ErrorCode::InvalidVariable,
-                        format!("var file is not a JSON object: {e}"),
-                    )
-                    .label(Span::new(id, offset, offset), "here"),
-                ]
+                vec![errors::not_a_json_object(&e, Span::new(id, offset, offset))]
             })?;
         let keys = json_keys(text);
         return Ok(object
@@ -215,10 +202,6 @@ pub(super) fn parse<'a>(var: &'a VarInput, ty: &Type) -> Result<Parsed<'a>, Diag
     }
 }
 
-fn invalid(var: &VarInput, message: String) -> Diagnostic {
-    Diagnostic::new(ErrorCode::InvalidVariable, message).label(var.span, "this value")
-}
-
 fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>, Diagnostic> {
     let base = match ty {
         Type::Optional(inner) if text == "null" && !inner.is_stringy() => {
@@ -231,8 +214,8 @@ fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>
     Ok(Parsed::Value(match base {
         Type::String | Type::Secret | Type::Enum(_) => Value::str(text),
         Type::Int | Type::Port => Value::Int(text.trim().parse().map_err(|_| {
-            invalid(
-                var,
+            errors::invalid_var(
+                var.span,
                 format!(
                     "`{name}` is {}, and `{text}` is not an integer",
                     article(base)
@@ -240,8 +223,8 @@ fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>
             )
         })?),
         Type::Float => Value::Float(text.trim().parse().map_err(|_| {
-            invalid(
-                var,
+            errors::invalid_var(
+                var.span,
                 format!("`{name}` is a float, and `{text}` is not a number"),
             )
         })?),
@@ -249,21 +232,21 @@ fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => {
-                return Err(invalid(
-                    var,
+                return Err(errors::invalid_var(
+                    var.span,
                     format!("`{name}` is a bool: write `true` or `false`, not `{text}`"),
                 ));
             }
         },
         Type::Duration => Value::Duration(parse_duration(text.trim()).ok_or_else(|| {
-            invalid(
-                var,
+            errors::invalid_var(
+                var.span,
                 format!("`{name}` is a duration, like `10s` or `1h30m`, not `{text}`"),
             )
         })?),
         Type::Resource(k) => {
-            return Err(invalid(
-                var,
+            return Err(errors::invalid_var(
+                var.span,
                 format!("`{name}` is a {k} reference and cannot be set from the command line"),
             ));
         }
@@ -285,12 +268,7 @@ pub(super) fn literal_only(e: &Expr) -> Result<(), Diagnostic> {
     };
     crate::resolve::free_names(e, &mut Vec::new(), &mut visit);
     match bad {
-        Some(span) => Err(Diagnostic::new(
-            ErrorCode::InvalidVariable,
-            "a variable's value must be a literal",
-        )
-        .label(span, "names and function calls are not allowed here")
-        .help("write the value itself: a number, a string in quotes, a list or a record")),
+        Some(span) => Err(errors::var_not_literal(span)),
         None => Ok(()),
     }
 }
