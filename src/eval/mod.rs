@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::rc::Rc;
 
 use self::memo::{Memo, Node};
-use self::scope::{Env, Scope};
+use self::scope::Scope;
 use self::structure::{InstanceDeclared, ResourceDeclared, StructState};
 use self::value::{Show, Value};
 pub use self::vars::{VarInput, VarValue, read_vars};
@@ -229,12 +229,11 @@ impl<'p> Evaluator<'p> {
             let _ = self.output(inst, name, span);
         }
         for (assert, env) in &structure.asserts {
-            self.assertion(inst, assert, env);
+            self.assertion(Scope::new(inst, env), assert);
         }
     }
 
-    fn assertion(&mut self, inst: usize, assert: &'p Assert, env: &Env<'p>) {
-        let scope = Scope::new(inst, env);
+    fn assertion(&mut self, scope: Scope<'_, 'p>, assert: &'p Assert) {
         let Ok(cond) = self.eval(scope, &assert.cond) else {
             return;
         };

@@ -92,14 +92,15 @@ impl<'p> Evaluator<'p> {
         self.collectors.push(BTreeSet::new());
         // First what is declared outside loops and conditions: loop heads may refer to it.
         let mut s = Structure::default();
+        let top = Scope::new(inst, &None);
         let mut ok = true;
         for item in &module.body {
             if let Item::Resource(r) = item {
-                ok &= self.declare(inst, r, &None, &mut s).is_ok();
+                ok &= self.declare(top, r, &mut s).is_ok();
             }
         }
         self.instances[inst].structure = StructState::Building(Rc::new(s.clone()));
-        ok &= self.expand(inst, &module.body, None, &mut s, true).is_ok();
+        ok &= self.expand(top, &module.body, &mut s, true).is_ok();
         self.collectors.pop();
         self.leave();
         let s = Rc::new(s);
@@ -153,27 +154,25 @@ impl<'p> Evaluator<'p> {
     /// Declares what `items` declare; `declared` when their plain resources already are.
     fn expand(
         &mut self,
-        inst: usize,
+        scope: Scope<'_, 'p>,
         items: &'p [Item],
-        env: Env<'p>,
         s: &mut Structure<'p>,
         declared: bool,
     ) -> R<()> {
-        let scope = Scope::new(inst, &env);
         let mut ok = true;
         for item in items {
             let r = match item {
                 Item::Resource(_) if declared => Ok(()),
-                Item::Resource(r) => self.declare(inst, r, &env, s),
-                Item::For(f) => self.expand_for(inst, f, &env, s),
+                Item::Resource(r) => self.declare(scope, r, s),
+                Item::For(f) => self.expand_for(scope, f, s),
                 Item::If(i) => match self.eval(scope, &i.cond) {
                     Ok(Value::Bool(c)) => {
                         let block = if c { &i.then } else { &i.otherwise };
-                        let frame = self.new_frame(env.clone(), Vec::new(), block);
+                        let frame = self.new_frame(scope.env.clone(), Vec::new(), block);
                         if !frame.lets.is_empty() {
                             s.frames.push(frame.clone());
                         }
-                        self.expand(inst, block, Some(frame), s, false)
+                        self.expand(Scope::new(scope.inst, &Some(frame)), block, s, false)
                     }
                     Ok(other) => Err(self.error(errors::expected_bool(&other, i.cond.span))),
                     Err(e) => Err(e),
@@ -188,11 +187,11 @@ impl<'p> Evaluator<'p> {
                             first,
                         )));
                     }
-                    s.outputs.insert(name, (o, env.clone()));
+                    s.outputs.insert(name, (o, scope.env.clone()));
                     Ok(())
                 }),
                 Item::Assert(a) => {
-                    s.asserts.push((a, env.clone()));
+                    s.asserts.push((a, scope.env.clone()));
                     Ok(())
                 }
                 _ => Ok(()),
@@ -204,12 +203,11 @@ impl<'p> Evaluator<'p> {
 
     fn expand_for(
         &mut self,
-        inst: usize,
+        scope: Scope<'_, 'p>,
         f: &'p ForItems,
-        env: &Env<'p>,
         s: &mut Structure<'p>,
     ) -> R<()> {
-        let (iter, deps) = self.collecting(|ev| ev.eval(Scope::new(inst, env), &f.iter));
+        let (iter, deps) = self.collecting(|ev| ev.eval(scope, &f.iter));
         let pairs = self.iteration(iter?, &f.vars, f.iter.span)?;
         let mut ok = true;
         for (key, value) in pairs {
@@ -217,11 +215,14 @@ impl<'p> Evaluator<'p> {
             if let Some(k) = &f.vars.key {
                 vars.push((k.node.as_str(), key, deps.clone()));
             }
-            let frame = self.new_frame(env.clone(), vars, &f.body);
+            let frame = self.new_frame(scope.env.clone(), vars, &f.body);
             if !frame.lets.is_empty() {
                 s.frames.push(frame.clone());
             }
-            ok &= self.expand(inst, &f.body, Some(frame), s, false).is_ok();
+            let env = Some(frame);
+            ok &= self
+                .expand(Scope::new(scope.inst, &env), &f.body, s, false)
+                .is_ok();
         }
         if ok { Ok(()) } else { Err(Reported) }
     }
@@ -262,12 +263,12 @@ impl<'p> Evaluator<'p> {
 
     fn declare(
         &mut self,
-        inst: usize,
+        scope: Scope<'_, 'p>,
         r: &'p ResourceDecl,
-        env: &Env<'p>,
         s: &mut Structure<'p>,
     ) -> R<()> {
-        let name_value = self.eval(Scope::new(inst, env), &r.name)?;
+        let (inst, env) = (scope.inst, scope.env);
+        let name_value = self.eval(scope, &r.name)?;
         let name = self.name_text(&name_value, r.name.span, "resource name")?;
         if !valid_name(&name) {
             return Err(self.error(errors::invalid_name("resource name", &name, r.name.span)));
