@@ -2,6 +2,7 @@
 
 pub mod builtins;
 pub mod check;
+mod errors;
 pub mod operators;
 
 use std::fmt;
