@@ -80,7 +80,7 @@ impl<'p> Evaluator<'p> {
                 let v = self.eval(scope, x)?;
                 self.unary(*op, v, x.span, e.span)
             }
-            ExprKind::Binary(op, a, b) => self.binary(scope, *op, (a, b), e.span),
+            ExprKind::Binary(op, a, b) => self.binary(scope, *op, a, b, e.span),
             ExprKind::If(c, a, b) => match self.eval(scope, c)? {
                 Value::Bool(true) => self.eval(scope, a),
                 Value::Bool(false) => self.eval(scope, b),
@@ -324,7 +324,8 @@ impl<'p> Evaluator<'p> {
         &mut self,
         scope: Scope<'_, 'p>,
         op: BinaryOp,
-        (a, b): (&'p Expr, &'p Expr),
+        a: &'p Expr,
+        b: &'p Expr,
         span: Span,
     ) -> R<Value> {
         let left = self.eval(scope, a)?;
