@@ -32,6 +32,8 @@ macro_rules! error_codes {
 }
 
 error_codes! {
+    // A bug in stackc, not in the input: no input should ever cause one.
+    Internal = "E0001", "internal compiler error — please report";
     Syntax = "E0101", "syntax error";
     InvalidEscape = "E0102", "unknown escape sequence in a string";
     NumberTooLarge = "E0103", "number literal out of range";

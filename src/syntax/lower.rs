@@ -109,7 +109,7 @@ fn next<'i>(pairs: &mut Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
     // in this file, reported rather than panicking.
     pairs.next().ok_or_else(|| {
         Diagnostic::new(
-            ErrorCode::Syntax,
+            ErrorCode::Internal,
             "internal error: unexpected parse tree shape",
         )
     })
@@ -620,7 +620,7 @@ impl Lower {
 
     fn unexpected(&self, span: Span) -> Diagnostic {
         Diagnostic::new(
-            ErrorCode::Syntax,
+            ErrorCode::Internal,
             "internal error: unexpected parse tree shape",
         )
         .label(span, "here")

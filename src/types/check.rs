@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use super::{Kind, ModuleId, Namespace, TYPE_NAMES, Type, named_type};
+use super::builtins::{self, SignatureError};
+use super::errors;
+use super::operators::{self, Operand};
+use super::{Kind, ModuleId, Namespace, Type, named_type};
 use crate::deployment::schema;
-use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
-use crate::eval::builtins::{self, SignatureError};
+use crate::diagnostic::Diagnostic;
 use crate::resolve::{Module, Program};
 use crate::source::Span;
 use crate::syntax::ast::*;
@@ -68,11 +70,7 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
         TypeExprKind::Name(name) => match named_type(name) {
             Some(t) => t,
             None => {
-                let mut d =
-                    Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
-                        .label(te.span, "not a type");
-                d.help = did_you_mean(name, TYPE_NAMES.iter().copied());
-                errors.push(d);
+                errors.push(errors::unknown_type(name, te.span));
                 Type::Any
             }
         },
@@ -82,13 +80,7 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
                 "list" => Type::list(inner),
                 "map" => Type::map(inner),
                 other => {
-                    errors.push(
-                        Diagnostic::new(
-                            ErrorCode::UnknownType,
-                            format!("`{other}` takes no type argument"),
-                        )
-                        .label(name.span, "only `list[T]` and `map[T]` take one"),
-                    );
+                    errors.push(errors::type_takes_no_argument(other, name.span));
                     Type::Any
                 }
             }
@@ -99,14 +91,7 @@ pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
             for (name, t) in fields {
                 let t = resolve_type(t, errors);
                 if let Some(first) = first.insert(&name.node, name.span) {
-                    errors.push(
-                        Diagnostic::new(
-                            ErrorCode::DuplicateKey,
-                            format!("field `{}` is listed twice", name.node),
-                        )
-                        .label(name.span, "again here")
-                        .label(first, "first listed here"),
-                    );
+                    errors.push(errors::field_listed_twice(&name.node, name.span, first));
                 }
                 map.insert(name.node.clone(), t);
             }
@@ -260,24 +245,13 @@ impl<'a> Checker<'a> {
         for field in &r.fields {
             let Some(name) = field.key.static_name() else {
                 self.infer_key(&field.key);
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::UnknownField,
-                        "field names of a resource must be written out",
-                    )
-                    .label(field.key.span(), "built at evaluation"),
-                );
+                self.errors
+                    .push(errors::field_name_not_written(field.key.span()));
                 continue;
             };
             if let Some(first) = seen.insert(name, field.key.span()) {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::DuplicateKey,
-                        format!("field `{name}` is set twice"),
-                    )
-                    .label(field.key.span(), "set again here")
-                    .label(first, "first set here"),
-                );
+                self.errors
+                    .push(errors::field_set_twice(name, field.key.span(), first));
             }
             names.push((name, field));
         }
@@ -287,30 +261,25 @@ impl<'a> Checker<'a> {
                     Some(def) => self.check(&field.value, &def.accepted),
                     None => {
                         self.infer(&field.value);
-                        let mut d = Diagnostic::new(
-                            ErrorCode::UnknownField,
-                            format!("{kind} has no field `{name}`"),
-                        )
-                        .label(field.key.span(), "unknown field");
-                        d.help = did_you_mean(name, schema::fields(kind).iter().map(|f| f.name));
-                        self.errors.push(d);
+                        let fields = schema::fields(kind).iter().map(|f| f.name);
+                        self.errors.push(errors::unknown_resource_field(
+                            kind,
+                            name,
+                            fields,
+                            field.key.span(),
+                        ));
                     }
                 }
             }
             for def in schema::fields(kind).iter().filter(|d| d.required) {
                 if !seen.contains_key(def.name) {
-                    self.errors.push(
-                        Diagnostic::new(
-                            ErrorCode::MissingField,
-                            format!(
-                                "{kind} `{}` needs the field `{}`",
-                                display_name(&r.name),
-                                def.name
-                            ),
-                        )
-                        .label(r.kind.span.to(r.name.span), format!("no `{}`", def.name))
-                        .help(format!("add `{} = …` ({})", def.name, def.ty)),
-                    );
+                    self.errors.push(errors::missing_resource_field(
+                        kind,
+                        &r.name,
+                        def.name,
+                        &def.ty,
+                        r.kind.span.to(r.name.span),
+                    ));
                 }
             }
         } else if let Some(import) = self.module.imports.get(&r.kind.node) {
@@ -326,18 +295,13 @@ impl<'a> Checker<'a> {
                     Some(t) => self.check(&field.value, t),
                     None => {
                         self.infer(&field.value);
-                        let mut d = Diagnostic::new(
-                            ErrorCode::UnknownField,
-                            format!("module `{}` has no parameter `{name}`", r.kind.node),
-                        )
-                        .label(field.key.span(), "unknown parameter");
-                        d.help = did_you_mean(name, param_types.keys().copied()).or_else(|| {
-                            Some(format!(
-                                "its parameters are: {}",
-                                param_types.keys().copied().collect::<Vec<_>>().join(", ")
-                            ))
-                        });
-                        self.errors.push(d);
+                        let params: Vec<&str> = param_types.keys().copied().collect();
+                        self.errors.push(errors::unknown_module_parameter(
+                            &r.kind.node,
+                            name,
+                            &params,
+                            field.key.span(),
+                        ));
                     }
                 }
             }
@@ -347,18 +311,13 @@ impl<'a> Checker<'a> {
                         .get(pname.as_str())
                         .cloned()
                         .unwrap_or(Type::Any);
-                    self.errors.push(
-                        Diagnostic::new(
-                            ErrorCode::MissingField,
-                            format!(
-                                "`{} \"{}\"` needs the parameter `{pname}`",
-                                r.kind.node,
-                                display_name(&r.name)
-                            ),
-                        )
-                        .label(r.kind.span.to(r.name.span), format!("no `{pname}`"))
-                        .help(format!("add `{pname} = …` ({t})")),
-                    );
+                    self.errors.push(errors::missing_module_parameter(
+                        &r.kind.node,
+                        &r.name,
+                        pname,
+                        &t,
+                        r.kind.span.to(r.name.span),
+                    ));
                 }
             }
         } else {
@@ -367,15 +326,8 @@ impl<'a> Checker<'a> {
             }
             let mut candidates: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
             candidates.extend(self.module.imports.keys().map(String::as_str));
-            let mut d = Diagnostic::new(
-                ErrorCode::UnknownKind,
-                format!("unknown resource kind `{}`", r.kind.node),
-            )
-            .label(r.kind.span, "not a kind");
-            d.help = did_you_mean(&r.kind.node, candidates.iter().copied()).or_else(|| {
-                Some("the kinds are image, network, volume, container, service, and imported module aliases".into())
-            });
-            self.errors.push(d);
+            self.errors
+                .push(errors::unknown_kind(&r.kind.node, &candidates, r.kind.span));
         }
     }
 
@@ -404,13 +356,13 @@ impl<'a> Checker<'a> {
             Type::Optional(t) => self.loop_types(&t.clone(), vars, span),
             Type::Map(t) => {
                 if vars.key.is_none() {
-                    self.errors.push(single_var_over_map(span));
+                    self.errors.push(errors::map_loop_with_one_variable(span));
                 }
                 (Type::String, (**t).clone())
             }
             Type::Record(fields) => {
                 if vars.key.is_none() {
-                    self.errors.push(single_var_over_map(span));
+                    self.errors.push(errors::map_loop_with_one_variable(span));
                 }
                 let joined = fields
                     .values()
@@ -421,14 +373,7 @@ impl<'a> Checker<'a> {
             }
             Type::Any => (Type::Any, Type::Any),
             other => {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::TypeMismatch,
-                        format!("cannot iterate over {}", article(other)),
-                    )
-                    .label(span, format!("this is {}", article(other)))
-                    .help("loops go over lists (`range(n)` counts) and maps (`for k, v in m`)"),
-                );
+                self.errors.push(errors::not_iterable(other, span));
                 (Type::Any, Type::Any)
             }
         }
@@ -451,14 +396,7 @@ impl<'a> Checker<'a> {
             return Type::Namespace(Namespace::Module(import.module));
         }
         if self.module.fns.contains_key(name) || builtins::is_builtin(name) {
-            self.errors.push(
-                Diagnostic::new(
-                    ErrorCode::TypeMismatch,
-                    format!("`{name}` is a function, not a value"),
-                )
-                .label(span, "used as a value")
-                .help(format!("call it: `{name}(…)`")),
-            );
+            self.errors.push(errors::function_as_value(name, span));
             return Type::Any;
         }
         let mut candidates: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
@@ -466,10 +404,8 @@ impl<'a> Checker<'a> {
         candidates.extend(self.module.lets.keys().map(String::as_str));
         candidates.extend(self.module.imports.keys().map(String::as_str));
         candidates.extend(Kind::ALL.iter().map(|k| k.as_str()));
-        let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`"))
-            .label(span, "not defined");
-        d.help = did_you_mean(name, candidates.iter().copied());
-        self.errors.push(d);
+        self.errors
+            .push(errors::unknown_name(name, &candidates, span));
         Type::Any
     }
 
@@ -566,18 +502,13 @@ impl<'a> Checker<'a> {
         let have = self.infer(e);
         if let (Some(s), Some(values)) = (e.as_plain_string(), enum_values(want)) {
             if !values.iter().any(|v| v == s) {
-                let mut d = Diagnostic::new(
-                    ErrorCode::TypeMismatch,
-                    format!("`\"{s}\"` is not one of {want}"),
-                )
-                .label(e.span, "not allowed here");
-                d.help = did_you_mean(s, values.iter().map(String::as_str));
-                self.errors.push(d);
+                self.errors
+                    .push(errors::not_in_enum(s, want, values, e.span));
             }
             return;
         }
         if !want.accepts(&have) {
-            self.errors.push(mismatch(want, &have, e.span));
+            self.errors.push(errors::mismatch(want, &have, e.span));
         }
     }
 
@@ -596,7 +527,7 @@ impl<'a> Checker<'a> {
             };
             if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
                 self.errors
-                    .push(duplicate_key(name, field.key.span(), first));
+                    .push(errors::duplicate_key(name, field.key.span(), first));
             }
             match target {
                 RecordTarget::Map(t) => self.check(&field.value, t),
@@ -604,19 +535,12 @@ impl<'a> Checker<'a> {
                     Some(t) => self.check(&field.value, t),
                     None => {
                         self.infer(&field.value);
-                        let mut d = Diagnostic::new(
-                            ErrorCode::UnknownField,
-                            format!("unknown field `{name}`"),
-                        )
-                        .label(field.key.span(), "not expected here");
-                        d.help =
-                            did_you_mean(name, want.keys().map(String::as_str)).or_else(|| {
-                                Some(format!(
-                                    "expected fields: {}",
-                                    want.keys().cloned().collect::<Vec<_>>().join(", ")
-                                ))
-                            });
-                        self.errors.push(d);
+                        let expected: Vec<&str> = want.keys().map(String::as_str).collect();
+                        self.errors.push(errors::unknown_record_field(
+                            name,
+                            &expected,
+                            field.key.span(),
+                        ));
                     }
                 },
             }
@@ -628,11 +552,8 @@ impl<'a> Checker<'a> {
                     && !seen.contains_key(name)
                     && !matches!(t, Type::Optional(_) | Type::Any)
                 {
-                    self.errors.push(
-                        Diagnostic::new(ErrorCode::MissingField, format!("missing field `{name}`"))
-                            .label(e.span, format!("needs `{name}`"))
-                            .help(format!("add `{name} = …` ({t})")),
-                    );
+                    self.errors
+                        .push(errors::missing_record_field(name, t, e.span));
                 }
             }
         }
@@ -651,11 +572,7 @@ impl<'a> Checker<'a> {
                     if let StrPart::Interp(x) = p {
                         let t = self.infer(x);
                         if !interpolates(&t) {
-                            self.errors.push(
-                                Diagnostic::new(ErrorCode::TypeMismatch, format!("cannot interpolate {}", article(&t)))
-                                    .label(x.span, format!("this is {}", article(&t)))
-                                    .help("only strings, numbers, bools, durations, sizes and references interpolate; use `join` for lists"),
-                            );
+                            self.errors.push(errors::not_interpolable(&t, x.span));
                         }
                     }
                 }
@@ -681,8 +598,11 @@ impl<'a> Checker<'a> {
                     match field.key.static_name() {
                         Some(name) => {
                             if let Some(first) = seen.insert(name.to_string(), field.key.span()) {
-                                self.errors
-                                    .push(duplicate_key(name, field.key.span(), first));
+                                self.errors.push(errors::duplicate_key(
+                                    name,
+                                    field.key.span(),
+                                    first,
+                                ));
                             }
                             out.insert(name.to_string(), t);
                         }
@@ -733,17 +653,18 @@ impl<'a> Checker<'a> {
             ExprKind::Call(name, args) => self.call(name, args, e.span),
             ExprKind::Unary(op, x) => {
                 let t = non_null(self.infer(x));
-                match (op, &t) {
-                    (_, Type::Any) => Type::Any,
-                    (UnaryOp::Not, Type::Bool) => Type::Bool,
-                    (UnaryOp::Neg, Type::Int | Type::Port) => Type::Int,
-                    (UnaryOp::Neg, Type::Float | Type::Duration | Type::Size) => t,
-                    (UnaryOp::Not, _) => {
-                        self.errors.push(operand_error("!", &t, x.span));
+                let shape = operators::unary(*op, Operand::of_type(&t));
+                match (op, &t, shape) {
+                    (_, Type::Any, _) => Type::Any,
+                    // A port negated is no port.
+                    (_, Type::Port, Some(_)) => Type::Int,
+                    (_, _, Some(_)) => t,
+                    (UnaryOp::Not, _, None) => {
+                        self.errors.push(errors::unary_operand("!", &t, x.span));
                         Type::Bool
                     }
-                    (UnaryOp::Neg, _) => {
-                        self.errors.push(operand_error("-", &t, x.span));
+                    (UnaryOp::Neg, _, None) => {
+                        self.errors.push(errors::unary_operand("-", &t, x.span));
                         Type::Any
                     }
                 }
@@ -766,19 +687,8 @@ impl<'a> Checker<'a> {
             Type::Resource(k) => match (k, n) {
                 (_, "name") | (Kind::Container, "hostname") => Type::String,
                 _ => {
-                    let members = if *k == Kind::Container {
-                        "`.name` and `.hostname`"
-                    } else {
-                        "`.name`"
-                    };
-                    self.errors.push(
-                        Diagnostic::new(
-                            ErrorCode::NoSuchMember,
-                            format!("a {k} reference has no attribute `{n}`"),
-                        )
-                        .label(name.span, "unknown attribute")
-                        .help(format!("a {k} reference has {members}")),
-                    );
+                    self.errors
+                        .push(errors::no_reference_attribute(*k, n, name.span));
                     Type::Any
                 }
             },
@@ -791,20 +701,9 @@ impl<'a> Checker<'a> {
                     None if types.dynamic_outputs => Type::Any,
                     None => {
                         let module = self.program.module(*m);
-                        let mut d = Diagnostic::new(
-                            ErrorCode::NoSuchMember,
-                            format!("module `{}` has no output `{n}`", module.name),
-                        )
-                        .label(name.span, "unknown output");
-                        d.help = did_you_mean(n, types.outputs.keys().map(String::as_str)).or_else(
-                            || {
-                                Some(format!(
-                                    "its outputs are: {}",
-                                    types.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-                                ))
-                            },
-                        );
-                        self.errors.push(d);
+                        let outputs: Vec<&str> = types.outputs.keys().map(String::as_str).collect();
+                        self.errors
+                            .push(errors::no_output(&module.name, n, &outputs, name.span));
                         Type::Any
                     }
                 }
@@ -812,26 +711,16 @@ impl<'a> Checker<'a> {
             Type::Record(fields) => match fields.get(n) {
                 Some(t) => t.clone(),
                 None => {
-                    let mut d = Diagnostic::new(
-                        ErrorCode::NoSuchMember,
-                        format!("the record has no field `{n}`"),
-                    )
-                    .label(name.span, "unknown field");
-                    d.help = did_you_mean(n, fields.keys().map(String::as_str));
-                    self.errors.push(d);
+                    let names = fields.keys().map(String::as_str);
+                    self.errors
+                        .push(errors::no_record_field(n, names, name.span));
                     Type::Any
                 }
             },
             Type::Map(t) => (**t).clone(),
             Type::Optional(t) => self.member(&t.clone(), name),
             other => {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::NoSuchMember,
-                        format!("{} has no attribute `{n}`", article(other)),
-                    )
-                    .label(name.span, "unknown attribute"),
-                );
+                self.errors.push(errors::no_attribute(other, n, name.span));
                 Type::Any
             }
         }
@@ -864,13 +753,9 @@ impl<'a> Checker<'a> {
                     Some(key) => match fields.get(key) {
                         Some(t) => t.clone(),
                         None => {
-                            let mut d = Diagnostic::new(
-                                ErrorCode::NoSuchMember,
-                                format!("the record has no field `{key}`"),
-                            )
-                            .label(index.span, "unknown field");
-                            d.help = did_you_mean(key, fields.keys().map(String::as_str));
-                            self.errors.push(d);
+                            let names = fields.keys().map(String::as_str);
+                            self.errors
+                                .push(errors::no_record_field(key, names, index.span));
                             Type::Any
                         }
                     },
@@ -880,14 +765,7 @@ impl<'a> Checker<'a> {
             Type::Optional(inner) => self.index(&inner.clone(), index, span),
             other => {
                 self.infer(index);
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::TypeMismatch,
-                        format!("cannot index {}", article(other)),
-                    )
-                    .label(span, "indexed here")
-                    .help("lists take `[int]`, maps and records `[\"key\"]`, kinds `[\"name\"]`"),
-                );
+                self.errors.push(errors::not_indexable(other, span));
                 Type::Any
             }
         }
@@ -900,19 +778,9 @@ impl<'a> Checker<'a> {
                 for a in args {
                     self.infer(a);
                 }
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::ArgumentCount,
-                        format!(
-                            "`{n}` takes {} argument{}, but {} {} given",
-                            params.len(),
-                            plural(params.len()),
-                            args.len(),
-                            were(args.len())
-                        ),
-                    )
-                    .label(span, "wrong number of arguments"),
-                );
+                let takes = params.len().to_string();
+                self.errors
+                    .push(errors::argument_count(n, &takes, args.len(), span));
             } else {
                 for (a, t) in args.iter().zip(&params) {
                     self.check(a, t);
@@ -925,29 +793,13 @@ impl<'a> Checker<'a> {
             return match builtins::signature(n, &types) {
                 Ok(t) => t,
                 Err(SignatureError::Arity(expected)) => {
-                    self.errors.push(
-                        Diagnostic::new(
-                            ErrorCode::ArgumentCount,
-                            format!(
-                                "`{n}` takes {expected} argument{}, but {} {} given",
-                                if expected == "1" { "" } else { "s" },
-                                args.len(),
-                                were(args.len())
-                            ),
-                        )
-                        .label(span, "wrong number of arguments"),
-                    );
+                    self.errors
+                        .push(errors::argument_count(n, &expected, args.len(), span));
                     Type::Any
                 }
                 Err(SignatureError::Arg(i, what)) => {
-                    let found = &types[i];
-                    self.errors.push(
-                        Diagnostic::new(
-                            ErrorCode::TypeMismatch,
-                            format!("`{n}` expects {what}, found {}", article(found)),
-                        )
-                        .label(args[i].span, format!("this is {}", article(found))),
-                    );
+                    self.errors
+                        .push(errors::builtin_argument(n, &what, &types[i], args[i].span));
                     Type::Any
                 }
             };
@@ -957,13 +809,8 @@ impl<'a> Checker<'a> {
         }
         let mut candidates: Vec<&str> = builtins::NAMES.to_vec();
         candidates.extend(self.module.fns.keys().map(String::as_str));
-        let mut d = Diagnostic::new(
-            ErrorCode::UnknownFunction,
-            format!("unknown function `{n}`"),
-        )
-        .label(name.span, "not a function");
-        d.help = did_you_mean(n, candidates.iter().copied());
-        self.errors.push(d);
+        self.errors
+            .push(errors::unknown_function(n, &candidates, name.span));
         Type::Any
     }
 
@@ -988,79 +835,40 @@ impl<'a> Checker<'a> {
                 _ => Any,
             };
         }
-        let num = |t: &Type| matches!(t, Int | Port | Float);
-        let int = |t: &Type| matches!(t, Int | Port);
-        let result = match op {
-            BinaryOp::Eq | BinaryOp::Ne => Some(Bool),
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                let ok = (num(&ta) && num(&tb))
-                    || (ta.is_stringy() && tb.is_stringy())
-                    || (ta == Duration && tb == Duration)
-                    || (ta == Size && tb == Size);
-                ok.then_some(Bool)
-            }
-            BinaryOp::Add => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (x, y) if x.is_stringy() && y.is_stringy() => Some(String),
-                (List(_), List(_)) => Some(Type::join(&ta, &tb)),
-                (Record(x), Record(y)) => {
-                    let mut merged = (**x).clone();
-                    for (k, t) in y.iter() {
-                        merged.insert(k.clone(), t.clone());
-                    }
-                    Some(Record(Arc::new(merged)))
-                }
-                (Record(_) | Map(_), Record(_) | Map(_)) => Some(Type::map(Any)),
-                (Duration, Duration) => Some(Duration),
-                (Size, Size) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Sub => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, Duration) => Some(Duration),
-                (Size, Size) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Mul => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, y) | (y, Duration) if int(y) => Some(Duration),
-                (Size, y) | (y, Size) if int(y) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Div => match (&ta, &tb) {
-                (x, y) if int(x) && int(y) => Some(Int),
-                (x, y) if num(x) && num(y) => Some(Float),
-                (Duration, y) if int(y) => Some(Duration),
-                (Size, y) if int(y) => Some(Size),
-                _ => None,
-            },
-            BinaryOp::Rem => (int(&ta) && int(&tb)).then_some(Int),
-            BinaryOp::And | BinaryOp::Or => Some(Bool),
-        };
+        let shape = operators::binary(op, Operand::of_type(&ta), Operand::of_type(&tb));
+        let result = shape.map(|shape| result_type(shape, &ta, &tb));
         match result {
             Some(t) => t,
             None => {
-                let mut d = Diagnostic::new(
-                    ErrorCode::InvalidOperands,
-                    format!(
-                        "cannot apply `{}` to {} and {}",
-                        op.symbol(),
-                        article(&ta),
-                        article(&tb)
-                    ),
-                )
-                .label(a.span, article(&ta).to_string())
-                .label(b.span, article(&tb).to_string());
-                if op == BinaryOp::Add && (ta.is_stringy() || tb.is_stringy()) {
-                    d = d.help("build the string with interpolation: \"${a}${b}\"");
-                }
-                self.errors.push(d);
+                self.errors
+                    .push(errors::operands(op, &ta, &tb, a.span, b.span));
                 Any
             }
         }
+    }
+}
+
+/// The type of an operator's result of that shape, from its operands' types.
+fn result_type(shape: Operand, a: &Type, b: &Type) -> Type {
+    match shape {
+        Operand::Bool => Type::Bool,
+        Operand::Int => Type::Int,
+        Operand::Float => Type::Float,
+        Operand::String => Type::String,
+        Operand::Duration => Type::Duration,
+        Operand::Size => Type::Size,
+        Operand::List => Type::join(a, b),
+        Operand::Map => match (a, b) {
+            (Type::Record(x), Type::Record(y)) => {
+                let mut merged = (**x).clone();
+                for (k, t) in y.iter() {
+                    merged.insert(k.clone(), t.clone());
+                }
+                Type::Record(Arc::new(merged))
+            }
+            _ => Type::map(Type::Any),
+        },
+        Operand::Other => Type::Any,
     }
 }
 
@@ -1152,69 +960,4 @@ pub fn article(t: &Type) -> String {
         _ if s.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {s}"),
         _ => format!("a {s}"),
     }
-}
-
-fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
-    let mut d = Diagnostic::new(
-        ErrorCode::TypeMismatch,
-        format!("expected {}, found {}", article(want), article(have)),
-    )
-    .label(span, format!("this is {}", article(have)));
-    let base = match want {
-        Type::Optional(t) => t,
-        t => t,
-    };
-    match (base, have) {
-        (_, Type::Namespace(super::Namespace::Kind(k))) => {
-            d = d.help(format!("refer to one {k}: `{k}.NAME` or `{k}[\"NAME\"]`"))
-        }
-        (Type::Duration, Type::Int) => {
-            d = d.help("write a duration with its unit: 10s, 500ms, 1h30m")
-        }
-        (Type::Size, Type::Int) => d = d.help("write a size with its unit: 512MiB, 1GiB"),
-        (Type::String, Type::Int | Type::Float | Type::Bool) => {
-            d = d.help("write it in quotes, or interpolate: \"${x}\"")
-        }
-        _ => {}
-    }
-    d
-}
-
-fn duplicate_key(name: &str, span: Span, first: Span) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::DuplicateKey,
-        format!("key `{name}` is given twice"),
-    )
-    .label(span, "given again here")
-    .label(first, "first given here")
-}
-
-fn operand_error(op: &str, t: &Type, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::InvalidOperands,
-        format!("cannot apply `{op}` to {}", article(t)),
-    )
-    .label(span, format!("this is {}", article(t)))
-}
-
-fn single_var_over_map(span: Span) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::TypeMismatch,
-        "a loop over a map needs two variables",
-    )
-    .label(span, "this is a map")
-    .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`")
-}
-
-fn display_name(e: &Expr) -> String {
-    e.as_plain_string()
-        .map_or_else(|| "…".to_string(), str::to_string)
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn were(n: usize) -> &'static str {
-    if n == 1 { "was" } else { "were" }
 }

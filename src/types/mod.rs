@@ -1,6 +1,9 @@
 //! Types of the language, and the static checker that runs before evaluation.
 
+pub mod builtins;
 pub mod check;
+mod errors;
+pub mod operators;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,505 @@
+//! The diagnostics of evaluation.
+
+use std::path::Path;
+use std::rc::Rc;
+
+use super::builtins::CallError;
+use super::conform::Mismatch;
+use super::normalize::FieldError;
+use super::value::{Map, Value};
+use crate::deployment;
+use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::source::Span;
+use crate::syntax::ast::BinaryOp;
+
+pub(super) fn invalid_name(what: &str, name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidName,
+        format!("`{name}` is not a valid {what}"),
+    )
+    .label(span, "invalid name")
+    .help(
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit (at most 63)",
+    )
+}
+
+pub(super) fn unnamed_stack(dir: &str) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidName,
+        format!("cannot name the stack after the directory `{dir}`"),
+    )
+    .help("name it in main.stack: `stack \"myapp\"`")
+}
+
+/// A `--var` for a parameter the stack does not have.
+pub(super) fn unknown_var<'a>(
+    name: &str,
+    span: Span,
+    params: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("the stack has no parameter `{name}`"),
+    )
+    .label(span, "set here");
+    d.help = did_you_mean(name, params.clone()).or_else(|| {
+        let names: Vec<&str> = params.collect();
+        Some(if names.is_empty() {
+            "the stack has no parameters".into()
+        } else {
+            format!("its parameters are: {}", names.join(", "))
+        })
+    });
+    d
+}
+
+/// A `--var` without `=`; its text is not shown: it may be a secret given without its name.
+pub(super) fn var_without_name() -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidVariable, "a `--var` is not NAME=VALUE")
+        .help("write `--var NAME=VALUE` (the value given is not shown: it may be secret)")
+}
+
+pub(super) fn unreadable_var_file(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("cannot read var file `{}`: {e}", path.display()),
+    )
+}
+
+pub(super) fn not_a_json_object(e: &serde_json::Error, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("var file is not a JSON object: {e}"),
+    )
+    .label(span, "here")
+}
+
+/// A var's value that its parameter's type does not take.
+pub(super) fn invalid_var(span: Span, message: String) -> Diagnostic {
+    Diagnostic::new(ErrorCode::InvalidVariable, message).label(span, "this value")
+}
+
+pub(super) fn var_not_literal(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        "a variable's value must be a literal",
+    )
+    .label(span, "names and function calls are not allowed here")
+    .help("write the value itself: a number, a string in quotes, a list or a record")
+}
+
+pub(super) fn assertion_failed(message: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::AssertionFailed,
+        format!("assertion failed: {message}"),
+    )
+    .label(span, "this is false")
+}
+
+/// A loop head or condition that needs the resources being declared.
+pub(super) fn structure_cycle(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::EvalCycle,
+        format!(
+            "a `for` or `if` of {what} refers to the resources that the `for`s and `if`s declare"
+        ),
+    )
+    .label(span, "needs the resources while they are being declared")
+    .help("loop over values that do not come from this module's resources")
+}
+
+/// `path` runs from the value needed to the value needing it again.
+pub(super) fn value_cycle(label: &str, path: &[String], span: Span) -> Diagnostic {
+    let message = format!("{label} depends on itself: {}", path.join(" → "));
+    Diagnostic::new(ErrorCode::EvalCycle, message)
+        .label(
+            span,
+            format!("{label} is needed here while it is being computed"),
+        )
+        .help("break the cycle: one of these values must not need the other")
+}
+
+pub(super) fn duplicate_output(name: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::Duplicate,
+        format!("output `{name}` is defined twice"),
+    )
+    .label(span, "defined again here")
+    .label(first, "first defined here")
+}
+
+pub(super) fn map_loop_with_one_variable(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        "a loop over a map needs two variables",
+    )
+    .label(span, "this is a map")
+    .help("write `for key, value in …`, or loop over `keys(…)` or `values(…)`")
+}
+
+pub(super) fn not_iterable(v: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("cannot iterate over {}", v.describe()),
+    )
+    .label(span, format!("this is {}", v.describe()))
+}
+
+pub(super) fn secret_name(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::SecretExposed,
+        format!("a secret cannot be used in a {what}"),
+    )
+    .label(span, "built from a secret")
+    .help("names are shown in plans, logs and Docker; keep secrets in values")
+}
+
+pub(super) fn name_not_string(what: &str, v: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("a {what} must be a string, found {}", v.describe()),
+    )
+    .label(span, "here")
+}
+
+pub(super) fn duplicate_resource(what: &str, span: Span, first: Span) -> Diagnostic {
+    let d = Diagnostic::new(
+        ErrorCode::DuplicateResource,
+        format!("{what} is defined twice"),
+    );
+    if span == first {
+        // One declaration, reached twice by a loop.
+        d.label(span, "this name is the same in two iterations of the loop")
+            .help("names built in a loop must differ in each iteration, e.g. \"api-${i}\"")
+    } else {
+        d.label(span, "defined again here")
+            .label(first, "first defined here")
+            .help("give each resource of a kind its own name")
+    }
+}
+
+/// A parameter neither given nor defaulted; `root` for the stack's own.
+pub(super) fn missing_param(name: &str, span: Span, root: bool) -> Diagnostic {
+    let help = if root {
+        format!("pass `--var {name}=…` or put `{name} = …` in a --var-file")
+    } else {
+        format!("set `{name} = …` in the module instance")
+    };
+    Diagnostic::new(
+        ErrorCode::MissingParam,
+        format!("parameter `{name}` is not set"),
+    )
+    .label(span, format!("`{name}` has no default"))
+    .help(help)
+}
+
+pub(super) fn no_output<'a>(
+    instance: &str,
+    module: &str,
+    name: &str,
+    outputs: impl Iterator<Item = &'a str>,
+    span: Span,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::NoSuchMember,
+        format!("{instance} has no output `{name}`"),
+    )
+    .label(span, format!("module {module}"));
+    d.help = did_you_mean(name, outputs);
+    d
+}
+
+/// A value that does not conform to its type; `what` names what it is for.
+pub(super) fn mismatch(m: Mismatch, what: &str, span: Span) -> Diagnostic {
+    let at = if m.path.is_empty() {
+        String::new()
+    } else {
+        format!(" at `{}`", m.path)
+    };
+    let code = if m.out_of_range {
+        ErrorCode::InvalidValue
+    } else {
+        ErrorCode::TypeMismatch
+    };
+    let mut d = Diagnostic::new(code, format!("invalid {what}{at}: {}", m.message))
+        .label(span, "this value");
+    d.help = m.help;
+    d
+}
+
+/// "there is no container named `x`", with the closest name or the list of them.
+pub(super) fn not_declared(
+    what: &str,
+    plural: &str,
+    name: &str,
+    names: &[&str],
+    span: Span,
+) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::UnknownResource,
+        format!("there is no {what} named `{name}`"),
+    )
+    .label(span, "referenced here");
+    d.help = did_you_mean(name, names.iter().copied()).or_else(|| {
+        Some(if names.is_empty() {
+            format!("no {what} is declared in this module")
+        } else {
+            format!("the {plural} are: {}", names.join(", "))
+        })
+    });
+    d
+}
+
+pub(super) fn self_dependency(address: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::DependencyCycle,
+        format!("`{address}` depends on itself"),
+    )
+    .label(span, "lists the resource it is in")
+    .help("remove it from its own `depends_on`")
+}
+
+/// A field value Docker would not take; `field` is the value, whose
+/// secrets the message never shows.
+pub(super) fn invalid_field(e: FieldError, field: Option<&Value>, span: Span) -> Diagnostic {
+    let mut secrets = Vec::new();
+    if let Some(v) = field {
+        secret_texts(v, &mut secrets);
+    }
+    let mut d = Diagnostic::new(e.code, mask(&e.message, &secrets))
+        .label(span, format!("in `{}`", e.field));
+    d.help = e.help.map(|h| mask(&h, &secrets));
+    d
+}
+
+/// Every secret string inside a value.
+fn secret_texts(v: &Value, out: &mut Vec<Rc<str>>) {
+    match v {
+        Value::Str(s) if s.secret && !s.text.is_empty() => out.push(s.text.clone()),
+        Value::List(xs) => xs.iter().for_each(|x| secret_texts(x, out)),
+        Value::Map(m) => m.values().for_each(|x| secret_texts(x, out)),
+        _ => {}
+    }
+}
+
+/// The message with every secret, and every `quoted` part of one, shown as `(secret)`.
+fn mask(text: &str, secrets: &[Rc<str>]) -> String {
+    if secrets.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in text.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts are between backticks: values quoted by the message.
+        let quoted = i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part));
+        out.push_str(if quoted {
+            deployment::SECRET_MASK
+        } else {
+            part
+        });
+    }
+    for s in secrets {
+        out = out.replace(&**s, deployment::SECRET_MASK);
+    }
+    out
+}
+
+/// Resources that depend on each other in a cycle, each labelled where declared.
+pub(super) fn resource_cycle(addresses: &[&str], spans: &[Option<Span>]) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::DependencyCycle,
+        format!(
+            "resources depend on each other in a cycle: {} → {}",
+            addresses.join(" → "),
+            addresses[0]
+        ),
+    )
+    .help("remove a reference or a `depends_on` entry so that one can be created first");
+    for (address, span) in addresses.iter().zip(spans) {
+        if let Some(span) = span {
+            d = d.label(*span, format!("`{address}`"));
+        }
+    }
+    d
+}
+
+/// Two resources of a kind that would get one Docker name, each labelled where declared.
+pub(super) fn name_conflict(
+    kind: impl std::fmt::Display,
+    name: &str,
+    resources: [(&str, Option<Span>); 2],
+) -> Diagnostic {
+    let [(first, _), (second, _)] = resources;
+    let mut d = Diagnostic::new(
+        ErrorCode::NameConflict,
+        format!("`{first}` and `{second}` would both be the {kind} `{name}`"),
+    )
+    .help("rename one of them");
+    for (address, span) in resources {
+        if let Some(span) = span {
+            d = d.label(span, format!("`{address}`"));
+        }
+    }
+    d
+}
+
+/// A name bound nowhere; a kind or module alias used as a value says so.
+pub(super) fn unknown_name(name: &str, is_namespace: bool, span: Span) -> Diagnostic {
+    let what = if is_namespace {
+        format!("`{name}` is a kind, not a value: write `{name}.NAME` or `{name}[\"NAME\"]`")
+    } else {
+        format!("unknown name `{name}`")
+    };
+    Diagnostic::new(ErrorCode::UnknownName, what).label(span, "here")
+}
+
+pub(super) fn duplicate_key(key: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::DuplicateKey,
+        format!("key `{key}` is given twice"),
+    )
+    .label(span, "again here")
+}
+
+pub(super) fn duplicate_comprehension_key(key: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::DuplicateKey,
+        format!("the comprehension makes the key `{key}` twice"),
+    )
+    .label(span, "this key")
+}
+
+pub(super) fn expected_bool(v: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("expected a bool, found {}", v.describe()),
+    )
+    .label(span, format!("this is {}", v.describe()))
+}
+
+pub(super) fn not_interpolable(v: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("cannot interpolate {}", v.describe()),
+    )
+    .label(span, format!("this is {}", v.describe()))
+    .help(
+        "only strings, numbers, bools, durations, sizes and references interpolate; use `join` for lists",
+    )
+}
+
+pub(super) fn no_reference_attribute(
+    kind: impl std::fmt::Display,
+    name: &str,
+    span: Span,
+) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::NoSuchMember,
+        format!("a {kind} reference has no attribute `{name}`"),
+    )
+    .label(span, "unknown attribute")
+}
+
+pub(super) fn no_field(name: &str, record: &Map, span: Span) -> Diagnostic {
+    let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no field `{name}`"))
+        .label(span, "not in the record");
+    d.help = did_you_mean(name, record.keys().map(String::as_str));
+    d
+}
+
+pub(super) fn no_attribute(v: &Value, name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::NoSuchMember,
+        format!("{} has no attribute `{name}`", v.describe()),
+    )
+    .label(span, format!("this is {}", v.describe()))
+}
+
+pub(super) fn index_out_of_range(index: i64, len: usize, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::IndexOutOfRange,
+        format!("index {index} is out of range for a list of {len} items"),
+    )
+    .label(span, "this index")
+}
+
+/// A key not in a map; a secret key is neither shown nor matched to others.
+pub(super) fn no_key(key: &str, secret: bool, map: &Map, span: Span) -> Diagnostic {
+    let shown = if secret {
+        "(secret)".to_string()
+    } else {
+        format!("\"{key}\"")
+    };
+    let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no key {shown}"))
+        .label(span, "not in the map");
+    if !secret {
+        d.help = did_you_mean(key, map.keys().map(String::as_str));
+    }
+    d
+}
+
+pub(super) fn not_indexable(v: &Value, index: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TypeMismatch,
+        format!("cannot index {} with {}", v.describe(), index.describe()),
+    )
+    .label(span, "this index")
+}
+
+pub(super) fn argument_count(function: &str, params: usize, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::ArgumentCount,
+        format!("`{function}` takes {params} arguments"),
+    )
+    .label(span, "here")
+}
+
+pub(super) fn builtin_failed(function: &str, e: CallError, span: Span) -> Diagnostic {
+    let (code, message) = match e {
+        CallError::File(m) => (ErrorCode::FileError, m),
+        CallError::Argument(m) => (ErrorCode::InvalidArgument, m),
+    };
+    Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call")
+}
+
+/// `!x` or `-x` of a value the operator does not take.
+pub(super) fn unary_operand(symbol: &str, v: &Value, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidOperands,
+        format!("cannot apply `{symbol}` to {}", v.describe()),
+    )
+    .label(span, "here")
+}
+
+/// `a op b` of values the operator does not take; one label when `a == b`.
+pub(super) fn operands(op: BinaryOp, l: &Value, r: &Value, a: Span, b: Span) -> Diagnostic {
+    let mut d = Diagnostic::new(
+        ErrorCode::InvalidOperands,
+        format!(
+            "cannot apply `{}` to {} and {}",
+            op.symbol(),
+            l.describe(),
+            r.describe()
+        ),
+    )
+    .label(a, l.describe());
+    if a != b {
+        d = d.label(b, r.describe());
+    }
+    d
+}
+
+pub(super) fn division_by_zero(span: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::Arithmetic, "division by zero").label(span, "divides by zero")
+}
+
+pub(super) fn not_finite(span: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::Arithmetic, "the result is not a finite number").label(span, "here")
+}
+
+pub(super) fn overflow(span: Span) -> Diagnostic {
+    Diagnostic::new(ErrorCode::Arithmetic, "arithmetic overflow")
+        .label(span, "the result does not fit in 64 bits")
+}

@@ -1,0 +1,458 @@
+//! From a resource's checked field values to its normalized spec: defaults
+//! filled, short forms expanded, values validated, secrets located. Images,
+//! networks and volumes are here; containers and services in `container`,
+//! and the parsing of short forms in `short_forms`.
+
+mod container;
+mod short_forms;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::rc::Rc;
+
+use self::short_forms::{split_words, valid_cidr, valid_reference};
+use super::value::{Map, Value};
+use crate::deployment::*;
+use crate::diagnostic::ErrorCode;
+use crate::types::Kind;
+
+/// Finds a resource of the same module instance by kind and name: (address, Docker name).
+pub type Lookup<'a> = dyn Fn(Kind, &str) -> Option<(Rc<str>, Rc<str>)> + 'a;
+
+/// What normalization needs to know beyond the field values.
+pub struct Context<'a> {
+    pub docker_name: &'a str,
+    /// Directory relative paths resolve against; `None` in stdlib modules.
+    pub dir: Option<&'a Path>,
+    /// Networks and volumes named by a string resolve to the ones declared
+    /// in the same module instance; other names are external objects.
+    pub lookup: &'a Lookup<'a>,
+}
+
+/// A value the schema's types accept but Docker would not.
+#[derive(Debug)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    pub help: Option<String>,
+    pub code: ErrorCode,
+}
+
+pub struct Normalized {
+    pub spec: Spec,
+    pub sensitive_paths: Vec<String>,
+    /// The image resource a container or service runs, if any.
+    pub image: Option<Rc<str>>,
+    /// Resources referred to by name (`"data:/srv"`, `networks = ["backend"]`).
+    pub implicit_deps: Vec<Rc<str>>,
+}
+
+/// A resource's evaluated fields, in source order, with the span of each value.
+#[derive(Default)]
+pub struct Fields<'a> {
+    entries: Vec<(&'a str, Value, crate::source::Span)>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn push(&mut self, name: &'a str, value: Value, span: crate::source::Span) {
+        self.entries.push((name, value, span));
+    }
+
+    /// A field's value; a few fields, so a scan beats hashing.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, v, _)| v)
+    }
+
+    pub fn span(&self, name: &str) -> Option<crate::source::Span> {
+        self.entries
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, _, s)| *s)
+    }
+}
+
+pub fn normalize(
+    kind: Kind,
+    fields: &Fields<'_>,
+    ctx: &Context<'_>,
+) -> Result<Normalized, Vec<FieldError>> {
+    let mut n = Normalizer {
+        ctx,
+        sensitive: Vec::new(),
+        errors: Vec::new(),
+        image: None,
+        implicit: Vec::new(),
+    };
+    let spec = match kind {
+        Kind::Image => Spec::Image(Box::new(n.image_spec(fields))),
+        Kind::Network => Spec::Network(Box::new(n.network(fields))),
+        Kind::Volume => Spec::Volume(Box::new(n.volume(fields))),
+        Kind::Container => Spec::Container(Box::new(n.container(fields))),
+        Kind::Service => Spec::Service(Box::new(n.service(fields))),
+    };
+    if n.errors.is_empty() {
+        let mut sensitive_paths = n.sensitive;
+        sensitive_paths.sort();
+        sensitive_paths.dedup();
+        Ok(Normalized {
+            spec,
+            sensitive_paths,
+            image: n.image,
+            implicit_deps: n.implicit,
+        })
+    } else {
+        Err(n.errors)
+    }
+}
+
+struct Normalizer<'c, 'a> {
+    ctx: &'c Context<'a>,
+    sensitive: Vec<String>,
+    errors: Vec<FieldError>,
+    image: Option<Rc<str>>,
+    implicit: Vec<Rc<str>>,
+}
+
+fn get<'f>(fields: &'f Fields<'_>, name: &str) -> Option<&'f Value> {
+    fields.get(name).filter(|v| !matches!(v, Value::Null))
+}
+
+fn items(v: Option<&Value>) -> &[Value] {
+    match v {
+        Some(Value::List(xs)) => xs,
+        _ => &[],
+    }
+}
+
+fn entries(v: Option<&Value>) -> Vec<(&str, &Value)> {
+    match v {
+        Some(Value::Map(m)) => m
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Null))
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Normalizer<'_, '_> {
+    fn error(&mut self, field: &str, message: impl Into<String>, help: Option<&str>) {
+        self.errors.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+            help: help.map(str::to_string),
+            code: ErrorCode::InvalidValue,
+        });
+    }
+
+    fn error_code(
+        &mut self,
+        code: ErrorCode,
+        field: &str,
+        message: impl Into<String>,
+        help: Option<&str>,
+    ) {
+        self.error(field, message, help);
+        if let Some(last) = self.errors.last_mut() {
+            last.code = code;
+        }
+    }
+
+    /// The Docker name of a network or volume given as a reference or a
+    /// name: a declared one of that name (a dependency), else an external one.
+    fn object_name(&mut self, v: &Value, kind: Kind, field: &str) -> Option<String> {
+        match v {
+            Value::Ref(r) => Some(r.name.to_string()),
+            Value::Str(s) if s.secret => {
+                self.error_code(
+                    ErrorCode::SecretExposed,
+                    field,
+                    format!("a {kind} name cannot be built from a secret"),
+                    Some("names are shown in plans and by Docker; keep secrets in values"),
+                );
+                None
+            }
+            Value::Str(s) => match (self.ctx.lookup)(kind, &s.text) {
+                Some((address, name)) => {
+                    self.implicit.push(address);
+                    Some(name.to_string())
+                }
+                None => Some(s.text.to_string()),
+            },
+            _ => None,
+        }
+    }
+
+    /// The text of a scalar, recording its pointer when it is secret.
+    fn text(&mut self, v: &Value, pointer: impl FnOnce() -> String) -> String {
+        match v.to_text() {
+            Some((t, secret)) => {
+                if secret {
+                    self.sensitive.push(pointer());
+                }
+                t.to_string()
+            }
+            None => String::new(),
+        }
+    }
+
+    fn opt_text(&mut self, fields: &Fields<'_>, name: &str) -> Option<String> {
+        get(fields, name).map(|v| self.text(v, || format!("/{name}")))
+    }
+
+    fn bool(fields: &Fields<'_>, name: &str) -> bool {
+        matches!(get(fields, name), Some(Value::Bool(true)))
+    }
+
+    fn string_map(&mut self, v: Option<&Value>, field: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, v) in entries(v) {
+            let text = self.text(v, || format!("/{field}/{}", pointer_segment(k)));
+            out.insert(k.to_string(), text);
+        }
+        out
+    }
+
+    fn labels(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
+        let labels = self.string_map(get(fields, "labels"), "labels");
+        for key in labels.keys() {
+            if key.starts_with("io.stackc.") {
+                self.error(
+                    "labels",
+                    format!("label `{key}` uses the reserved prefix `io.stackc.`"),
+                    Some("stackc sets these labels itself"),
+                );
+            }
+        }
+        labels
+    }
+
+    fn duration(fields: &Fields<'_>, name: &str, default: i64) -> Millis {
+        match get(fields, name) {
+            Some(Value::Duration(ms)) => Millis(*ms),
+            _ => Millis(default),
+        }
+    }
+
+    fn non_negative(&mut self, field: &str, d: Millis) -> Millis {
+        if d.0 < 0 {
+            self.error(field, format!("`{field}` cannot be negative"), None);
+        }
+        d
+    }
+
+    /// `command`/`entrypoint`: a list of words, or a string split like a shell would.
+    fn words(&mut self, fields: &Fields<'_>, name: &str) -> Option<Vec<String>> {
+        match get(fields, name)? {
+            Value::List(xs) => Some(
+                xs.iter()
+                    .enumerate()
+                    .map(|(i, x)| self.text(x, || format!("/{name}/{i}")))
+                    .collect(),
+            ),
+            v => {
+                let (text, secret) = v.to_text()?;
+                match split_words(&text) {
+                    Some(words) => {
+                        if secret {
+                            self.sensitive
+                                .extend((0..words.len()).map(|i| format!("/{name}/{i}")));
+                        }
+                        Some(words)
+                    }
+                    None => {
+                        self.error(
+                            name,
+                            format!("`{name}` has an unclosed quote"),
+                            Some("or write it as a list of words"),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ image
+
+    fn image_spec(&mut self, fields: &Fields<'_>) -> ImageSpec {
+        let reference = self.reference_text(fields, "ref");
+        let push = Self::bool(fields, "push");
+        let mut tag = self.reference_text(fields, "tag");
+        let build = match get(fields, "build") {
+            Some(Value::Map(b)) => self.build(b),
+            _ => None,
+        };
+        match (get(fields, "ref"), get(fields, "build")) {
+            (Some(_), Some(_)) => self.error(
+                "build",
+                "an image has either `ref` or `build`, not both",
+                None,
+            ),
+            (None, None) => self.error(
+                "ref",
+                "an image needs `ref` (to pull) or `build`",
+                Some("`ref = \"nginx:1.27\"` or `build = { context = \"./app\" }`"),
+            ),
+            _ => {}
+        }
+        if let Some(r) = &reference {
+            if !valid_reference(r) {
+                self.error(
+                    "ref",
+                    format!("`{r}` is not a valid image reference"),
+                    Some("like `nginx:1.27` or `registry:5000/team/app:1.0`"),
+                );
+            }
+            if tag.is_some() {
+                self.error(
+                    "tag",
+                    "`tag` names what a build produces; a `ref` image is already named",
+                    None,
+                );
+            }
+            if push {
+                self.error("push", "only built images can be pushed", None);
+            }
+        }
+        if let Some(t) = &tag
+            && !valid_reference(t)
+        {
+            self.error(
+                "tag",
+                format!("`{t}` is not a valid image reference"),
+                Some("like `app:1.0` or `127.0.0.1:5000/app:1.0`"),
+            );
+        }
+        if let Some(b) = &build
+            && tag.is_none()
+        {
+            if push {
+                self.error(
+                    "push",
+                    "pushing needs a `tag` naming the registry",
+                    Some("`tag = \"127.0.0.1:5000/app:1.0\"`"),
+                );
+            }
+            let short = b.content_hash.get(..12).unwrap_or(&b.content_hash);
+            tag = Some(format!("{}:{short}", self.ctx.docker_name));
+        }
+        ImageSpec {
+            reference,
+            build,
+            tag,
+            push,
+        }
+    }
+
+    fn build(&mut self, b: &Map) -> Option<BuildSpec> {
+        let context_text = b
+            .get("context")
+            .and_then(|v| v.to_text())
+            .map(|(t, _)| t.to_string())?;
+        let context = self.path(&context_text, "build")?;
+        let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
+            Some((t, _)) => t.to_string(),
+            None => "Dockerfile".to_string(),
+        };
+        let mut args = BTreeMap::new();
+        for (k, v) in entries(b.get("args")) {
+            let text = self.text(v, || format!("/build/args/{}", pointer_segment(k)));
+            args.insert(k.to_string(), text);
+        }
+        let target = b
+            .get("target")
+            .and_then(|v| v.to_text())
+            .map(|(t, _)| t.to_string());
+        let content_hash = match crate::build_context::hash(
+            Path::new(&context),
+            &dockerfile,
+            &args,
+            target.as_deref(),
+        ) {
+            Ok(h) => h,
+            Err(e) => {
+                self.error_code(ErrorCode::FileError, "build", e.to_string(), None);
+                return None;
+            }
+        };
+        Some(BuildSpec {
+            context,
+            dockerfile,
+            args,
+            target,
+            content_hash,
+        })
+    }
+
+    /// An absolute path for a path relative to the source file.
+    fn path(&mut self, p: &str, field: &str) -> Option<String> {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            return Some(crate::resolve::normalize(path).display().to_string());
+        }
+        let Some(dir) = self.ctx.dir else {
+            self.error(
+                field,
+                format!("relative path `{p}` in a standard library module"),
+                Some("pass an absolute path as a parameter"),
+            );
+            return None;
+        };
+        let joined = dir.join(path);
+        let absolute = std::path::absolute(&joined).unwrap_or(joined);
+        Some(crate::resolve::normalize(&absolute).display().to_string())
+    }
+
+    /// An image reference given as text: shown everywhere, so never secret.
+    fn reference_text(&mut self, fields: &Fields<'_>, field: &str) -> Option<String> {
+        let v = get(fields, field)?;
+        if v.is_secret() {
+            self.error_code(
+                ErrorCode::SecretExposed,
+                field,
+                "an image reference cannot be built from a secret",
+                Some("image references are shown in plans and by Docker; keep secrets in values"),
+            );
+            return None;
+        }
+        v.to_text().map(|(t, _)| t.to_string())
+    }
+
+    // ------------------------------------------------------------ network, volume
+
+    fn network(&mut self, fields: &Fields<'_>) -> NetworkSpec {
+        let subnet = self.opt_text(fields, "subnet");
+        if let Some(s) = &subnet
+            && !valid_cidr(s)
+        {
+            self.error(
+                "subnet",
+                format!("`{s}` is not a subnet in CIDR notation"),
+                Some("like `10.20.0.0/16`"),
+            );
+        }
+        NetworkSpec {
+            driver: self
+                .opt_text(fields, "driver")
+                .unwrap_or_else(|| "bridge".into()),
+            internal: Self::bool(fields, "internal"),
+            attachable: Self::bool(fields, "attachable"),
+            subnet,
+            labels: self.labels(fields),
+        }
+    }
+
+    fn volume(&mut self, fields: &Fields<'_>) -> VolumeSpec {
+        VolumeSpec {
+            driver: self
+                .opt_text(fields, "driver")
+                .unwrap_or_else(|| "local".into()),
+            options: self.string_map(get(fields, "options"), "options"),
+            labels: self.labels(fields),
+        }
+    }
+}
