@@ -1,6 +1,8 @@
 //! Types of the language, and the static checker that runs before evaluation.
 
 pub mod check;
+#[cfg(test)]
+mod check_tests;
 
 use std::fmt;
 use std::sync::Arc;
