@@ -1,7 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The integration tests: one binary, one module per area.
 
-mod cases;
 mod cli;
 mod docker_support;
 mod e2e;
