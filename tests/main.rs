@@ -6,6 +6,7 @@ mod docker_support;
 mod e2e;
 mod engine;
 mod errors_catalogue;
+mod exact_output;
 mod examples;
 mod fuzz;
 mod planner;
