@@ -19,7 +19,7 @@ use stackc::driver::{Options, compile};
 #[allow(dead_code)]
 mod support;
 
-use support::{case_vars, redact, root};
+use support::root;
 
 fn main() {
     let args = Arguments::from_args();
@@ -105,6 +105,23 @@ fn run_case(path: &Path) -> String {
         Err(diagnostics) => render_all(&diagnostics, &compilation.sources, RenderOptions::PLAIN),
     };
     redact(&text)
+}
+
+/// Replaces machine-specific absolute paths so snapshots hold on any checkout.
+pub fn redact(text: &str) -> String {
+    let root = root();
+    let root = root.to_string_lossy();
+    text.replace(root.as_ref(), "[ROOT]")
+}
+
+/// `# var: NAME=VALUE` lines at the top of a case file.
+pub fn case_vars(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# var: "))
+        .map(|v| v.trim().to_string())
+        .collect()
 }
 
 /// Absolute paths are redacted to `[ROOT]`, but the hash of a spec holding

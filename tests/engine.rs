@@ -19,9 +19,9 @@ use stackc::engine::{
 use stackc::types::Kind;
 
 use crate::docker_support::{
-    StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, temp_dir, test_image,
-    unique_stack,
+    StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, test_image, unique_stack,
 };
+use crate::support::temp_dir;
 
 const MIB: i64 = 1024 * 1024;
 /// An image no registry has (and none is reachable here anyway).

@@ -12,13 +12,6 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Replaces machine-specific absolute paths so snapshots hold on any checkout.
-pub fn redact(text: &str) -> String {
-    let root = root();
-    let root = root.to_string_lossy();
-    text.replace(root.as_ref(), "[ROOT]")
-}
-
 /// A fresh, empty directory under the system's temporary directory:
 /// `stackc-<what>-<pid>-<n>`.
 pub fn temp_dir(what: &str) -> PathBuf {
@@ -30,6 +23,19 @@ pub fn temp_dir(what: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
+/// A fresh temporary directory holding a stack: `main.stack`, and `files`
+/// (path, text) beside it.
+pub fn stack_dir(what: &str, main: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = temp_dir(what);
+    std::fs::write(dir.join("main.stack"), main).unwrap();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
     dir
 }
 
@@ -128,16 +134,6 @@ pub fn ok(args: &[&str]) -> Output {
     exits(0, args, &[])
 }
 
-/// `# var: NAME=VALUE` lines at the top of a case file.
-pub fn case_vars(path: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .take_while(|l| l.starts_with('#'))
-        .filter_map(|l| l.strip_prefix("# var: "))
-        .map(|v| v.trim().to_string())
-        .collect()
-}
-
 /// Compiles a stack from source text.
 pub fn deploy(source: &str, vars: &[&str]) -> Deployment {
     deploy_with(source, vars, &[])
@@ -146,13 +142,7 @@ pub fn deploy(source: &str, vars: &[&str]) -> Deployment {
 /// Compiles a stack from source text, with other files beside it; a
 /// compilation error fails the test, showing the diagnostics.
 pub fn deploy_with(source: &str, vars: &[&str], files: &[(&str, &str)]) -> Deployment {
-    let dir = temp_dir("deploy");
-    std::fs::write(dir.join("main.stack"), source).unwrap();
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    let dir = stack_dir("deploy", source, files);
     let options = stackc::driver::Options {
         path: dir.clone(),
         vars: vars.iter().map(|v| v.to_string()).collect(),
