@@ -1,14 +1,93 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Golden tests: every `.stack` file under `tests/cases/` is compiled and its
 //! rendered diagnostics (no colour, 100 columns) or its deployment JSON is
-//! snapshotted beside it. Regenerate with `cargo insta test --review`.
+//! snapshotted beside it, as `snapshots/<stem>.snap`. Regenerate with
+//! `cargo insta test --review`.
+//!
+//! A test target of its own (`harness = false`, run by libtest-mimic): each
+//! case file is one test, named `cases::<directory>::<stem>`, found when the
+//! tests run, so adding a case needs no code. Filter as usual:
+//! `cargo test --test cases E0302`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use libtest_mimic::{Arguments, Trial};
 use stackc::deployment::{Deployment, Spec};
 use stackc::diagnostic::{RenderOptions, render_all};
 use stackc::driver::{Options, compile};
 
-use crate::support::{case_vars, redact, root};
+#[allow(dead_code)]
+mod support;
+
+use support::root;
+
+fn main() {
+    let args = Arguments::from_args();
+    // Tests run from the package root, so diagnostics name files relative to it.
+    std::env::set_current_dir(root()).expect("cd to the package root");
+    libtest_mimic::run(&args, trials()).exit();
+}
+
+/// One trial per case file, sorted by name.
+fn trials() -> Vec<Trial> {
+    let base = root().join("tests/cases");
+    let mut files = Vec::new();
+    case_files(&base, &mut files);
+    files.sort();
+    if files.is_empty() {
+        return vec![Trial::test("cases", move || {
+            Err(format!("no .stack files under {}", base.display()).into())
+        })];
+    }
+    files
+        .into_iter()
+        .map(|path| Trial::test(trial_name(&base, &path), move || check_case(&path)))
+        .collect()
+}
+
+/// Every `.stack` file below `dir`.
+fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            case_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "stack") {
+            out.push(path);
+        }
+    }
+}
+
+/// `tests/cases/errors/E0302_unknown_field.stack` → `cases::errors::E0302_unknown_field`.
+fn trial_name(base: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(base).unwrap_or(path).with_extension("");
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    format!("cases::{}", parts.join("::"))
+}
+
+/// Compiles one case and compares it with `snapshots/<stem>.snap` beside it.
+fn check_case(path: &Path) -> Result<(), libtest_mimic::Failed> {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or("a case file has a name")?
+        .to_string();
+    let dir = path
+        .parent()
+        .ok_or("a case has a directory")?
+        .join("snapshots");
+    insta::with_settings!({
+        snapshot_path => dir,
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+        input_file => path,
+    }, {
+        insta::assert_snapshot!(name, run_case(path));
+    });
+    Ok(())
+}
 
 fn run_case(path: &Path) -> String {
     let relative = path.strip_prefix(root()).unwrap_or(path);
@@ -28,6 +107,23 @@ fn run_case(path: &Path) -> String {
     redact(&text)
 }
 
+/// Replaces machine-specific absolute paths so snapshots hold on any checkout.
+pub fn redact(text: &str) -> String {
+    let root = root();
+    let root = root.to_string_lossy();
+    text.replace(root.as_ref(), "[ROOT]")
+}
+
+/// `# var: NAME=VALUE` lines at the top of a case file.
+pub fn case_vars(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# var: "))
+        .map(|v| v.trim().to_string())
+        .collect()
+}
+
 /// Absolute paths are redacted to `[ROOT]`, but the hash of a spec holding
 /// one (a bind mount's source) still depends on where the repository is
 /// checked out: such hashes are masked too. (Image hashes leave out the
@@ -41,33 +137,4 @@ fn mask_checkout_hashes(deployment: &mut Deployment) {
             r.hash = "[HASH OF A SPEC WITH A CHECKOUT PATH]".to_string();
         }
     }
-}
-
-#[test]
-fn cases() {
-    // Tests run from the package root, so diagnostics name files relative to it.
-    std::env::set_current_dir(root()).expect("cd to the package root");
-    insta::glob!("cases/**/*.stack", |path| {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("case")
-            .to_string();
-        let dir = path
-            .parent()
-            .expect("a case has a directory")
-            .join("snapshots");
-        insta::with_settings!({
-            snapshot_path => dir,
-            // `glob!` suffixes names with the path below the common base of all
-            // matches (`name@ok__name.stack`) once cases sit in several directories;
-            // the snapshot is `snapshots/<stem>.snap` beside its input instead.
-            snapshot_suffix => "",
-            prepend_module_to_snapshot => false,
-            omit_expression => true,
-            input_file => path,
-        }, {
-            insta::assert_snapshot!(name, run_case(path));
-        });
-    });
 }

@@ -1,6 +1,6 @@
 //! The command line: exit codes, streams, help.
 
-use crate::support::{stackc, stderr, stdout};
+use crate::support::{stack_dir, stackc, stderr, stdout};
 
 #[test]
 fn compile_prints_json_on_stdout_and_exits_0() {
@@ -119,19 +119,17 @@ fn errors_in_var_files_never_show_their_text() {
 
 #[test]
 fn var_files_may_be_json_objects_and_var_wins() {
-    let dir = std::env::temp_dir().join(format!("stackc-varfile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("main.stack"),
+    let dir = stack_dir(
+        "varfile",
         "stack \"vars\"\nparam replicas: int = 1\nparam timeout: duration = 1s\nparam tags: list[string] = []\nparam name: string = \"x\"\noutput \"all\" = { replicas = replicas, timeout = timeout, tags = tags, name = name }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("prod.json"),
-        r#"{ "replicas": 3, "timeout": "1m30s", "tags": ["a", "b"], "name": "json" }"#,
-    )
-    .unwrap();
-    std::fs::write(dir.join("prod.vars"), "name = \"lines\"\nreplicas = 2\n").unwrap();
+        &[
+            (
+                "prod.json",
+                r#"{ "replicas": 3, "timeout": "1m30s", "tags": ["a", "b"], "name": "json" }"#,
+            ),
+            ("prod.vars", "name = \"lines\"\nreplicas = 2\n"),
+        ],
+    );
     let path = dir.to_string_lossy().into_owned();
     let json = dir.join("prod.json").to_string_lossy().into_owned();
     let lines = dir.join("prod.vars").to_string_lossy().into_owned();

@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bollard::Docker;
+use bollard::models::{ContainerSummary, ImageSummary, Volume};
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
@@ -16,6 +17,8 @@ use stackc::deployment::{BuildSpec, ImageSpec, Resource, Spec};
 use stackc::engine::docker::{DockerEngine, resolve_host};
 use stackc::engine::{Engine, LABEL_STACK, quiet};
 use stackc::types::Kind;
+
+use crate::support::{make_executable, temp_dir, write_executable};
 
 /// The image tests run: busybox on an empty base, serving `/www` over HTTP on port 80.
 pub const TEST_IMAGE: &str = "stackc-test/busybox:2";
@@ -60,6 +63,14 @@ pub fn unique_stack(test: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+/// For a test on the real engine: a stack of its own (see [`unique_stack`])
+/// with its guard, or `None` — the test is then skipped, saying why — when
+/// no engine answers.
+pub fn docker_stack(test: &str) -> Option<StackGuard> {
+    block_on(docker())?;
+    Some(StackGuard::new(&unique_stack(test)))
 }
 
 /// Removes every object labelled with its stack when made and when dropped,
@@ -112,25 +123,57 @@ pub async fn raw_client() -> Result<Docker, String> {
 }
 
 /// The list filter for the objects labelled with `stack`.
-pub fn stack_filter(stack: &str) -> HashMap<&'static str, Vec<String>> {
+fn stack_filter(stack: &str) -> HashMap<&'static str, Vec<String>> {
     HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])])
+}
+
+/// The containers labelled with `stack`, stopped ones too (stackc's own lock
+/// and record included).
+pub async fn stack_containers(
+    docker: &Docker,
+    stack: &str,
+) -> Result<Vec<ContainerSummary>, String> {
+    let filters = stack_filter(stack);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The volumes labelled with `stack`.
+pub async fn stack_volumes(docker: &Docker, stack: &str) -> Result<Vec<Volume>, String> {
+    let filters = stack_filter(stack);
+    let options = ListVolumesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let list = docker
+        .list_volumes(Some(options))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(list.volumes.unwrap_or_default())
+}
+
+/// The images labelled with `stack`.
+pub async fn stack_images(docker: &Docker, stack: &str) -> Result<Vec<ImageSummary>, String> {
+    let filters = stack_filter(stack);
+    let options = ListImagesOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    docker
+        .list_images(Some(options))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Removes the containers (the lock and record too), networks, volumes and
 /// images labelled with `stack`.
 async fn remove_stack(stack: &str) -> Result<(), String> {
     let docker = raw_client().await?;
-    let filters = stack_filter(stack);
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-    for c in containers {
+    for c in stack_containers(&docker, stack).await? {
         if let Some(id) = c.id {
             let _ = docker
                 .remove_container(
@@ -140,6 +183,7 @@ async fn remove_stack(stack: &str) -> Result<(), String> {
                 .await;
         }
     }
+    let filters = stack_filter(stack);
     let networks = docker
         .list_networks(Some(
             ListNetworksOptionsBuilder::default()
@@ -153,15 +197,7 @@ async fn remove_stack(stack: &str) -> Result<(), String> {
             let _ = docker.remove_network(&id).await;
         }
     }
-    let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-    for v in volumes.volumes.unwrap_or_default() {
+    for v in stack_volumes(&docker, stack).await? {
         let _ = docker
             .remove_volume(
                 &v.name,
@@ -169,15 +205,7 @@ async fn remove_stack(stack: &str) -> Result<(), String> {
             )
             .await;
     }
-    let images = docker
-        .list_images(Some(
-            ListImagesOptionsBuilder::default()
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-    for image in images {
+    for image in stack_images(&docker, stack).await? {
         let _ = docker
             .remove_image(
                 &image.id,
@@ -219,28 +247,6 @@ pub fn build_resource(
     }
 }
 
-/// A fresh directory under the system's temporary directory.
-pub fn temp_dir(what: &str) -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "stackc-{what}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
-}
-
-#[cfg(unix)]
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-#[cfg(not(unix))]
-fn make_executable(_path: &Path) {}
-
 /// `stackc-test/busybox:2`, built once per process through the engine's
 /// build API (never the docker CLI) and never removed: other tests and test
 /// processes may be using it. Building twice at once is harmless: the second
@@ -277,15 +283,13 @@ async fn build_test_image() -> Result<(), String> {
     std::fs::copy(busybox, dir.join("busybox")).map_err(|e| e.to_string())?;
     make_executable(&dir.join("busybox"));
     for tool in ["pg_isready", "redis-cli", "mysqladmin"] {
-        let path = dir.join(tool);
-        std::fs::write(&path, "#!/bin/sh\nexit 0\n").map_err(|e| e.to_string())?;
-        make_executable(&path);
+        write_executable(&dir.join(tool), "#!/bin/sh\nexit 0\n");
     }
     // Servers the stdlib modules run as their command: they just keep running.
-    let server = dir.join("redis-server");
-    std::fs::write(&server, "#!/bin/sh\nexec httpd -f -p 6379 -h /www\n")
-        .map_err(|e| e.to_string())?;
-    make_executable(&server);
+    write_executable(
+        &dir.join("redis-server"),
+        "#!/bin/sh\nexec httpd -f -p 6379 -h /www\n",
+    );
     std::fs::write(dir.join("index.html"), "<h1>stackc test</h1>\n").map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("Dockerfile"),

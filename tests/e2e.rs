@@ -4,35 +4,25 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
 use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, ListVolumesOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    InspectContainerOptions, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use stackc::engine::{Engine, Holder};
 
 use crate::docker_support::{
-    StackGuard, block_on, docker, raw_client, stack_filter, temp_dir, test_image, unique_stack,
+    StackGuard, block_on, docker, docker_stack, raw_client, stack_containers, stack_images,
+    stack_volumes, test_image, unique_stack,
 };
-use crate::support::{root, stackc, stderr, stdout};
+use crate::support::{
+    command, copy_tree, ok, root, run, stack_dir, stackc_env, stderr, stdout, temp_dir,
+};
 
 /// A copy of an example, renamed to a stack of its own.
 fn example(name: &str, stack: &str) -> PathBuf {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap().flatten() {
-            let target = to.join(entry.file_name());
-            if entry.path().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
-    }
     let dir = temp_dir(&format!("e2e-{name}"));
-    copy(&root().join("examples").join(name), &dir);
+    copy_tree(&root().join("examples").join(name), &dir);
     let main = dir.join("main.stack");
     let text = std::fs::read_to_string(&main)
         .unwrap()
@@ -75,28 +65,6 @@ fn http_status(port: u16) -> String {
     String::new()
 }
 
-fn run(args: &[&str]) -> Output {
-    let out = stackc(args);
-    eprintln!(
-        "$ stackc {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = run(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stackc {} failed",
-        args.join(" ")
-    );
-    out
-}
-
 fn with_vars<'a>(command: &'a [&'a str], vars: &'a [String]) -> Vec<&'a str> {
     let mut args = command.to_vec();
     for v in vars {
@@ -109,17 +77,9 @@ fn with_vars<'a>(command: &'a [&'a str], vars: &'a [String]) -> Vec<&'a str> {
 fn containers(stack: &str) -> Vec<String> {
     block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = stack_filter(stack);
-        let list = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
+        let mut names: Vec<String> = stack_containers(&docker, stack)
             .await
-            .unwrap();
-        let mut names: Vec<String> = list
+            .unwrap()
             .into_iter()
             .flat_map(|c| c.names.unwrap_or_default())
             .map(|n| n.trim_start_matches('/').to_string())
@@ -133,31 +93,18 @@ fn containers(stack: &str) -> Vec<String> {
 fn volumes(stack: &str) -> Vec<String> {
     block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = stack_filter(stack);
-        let list = docker
-            .list_volumes(Some(
-                ListVolumesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap();
-        list.volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| v.name)
-            .collect()
+        let list = stack_volumes(&docker, stack).await.unwrap();
+        list.into_iter().map(|v| v.name).collect()
     })
 }
 
 #[test]
 fn hello_applies_converges_repairs_drift_and_destroys() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("hello") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let image = test_image();
-    let stack = unique_stack("hello");
-    let _guard = StackGuard::new(&stack);
     let dir = example("hello", &stack);
     let path = dir.to_string_lossy().into_owned();
     let port = free_ports(&[]);
@@ -428,12 +375,11 @@ fn webapp_keeps_secrets_saved_plans_go_stale_and_volumes_need_consent() {
 
 #[test]
 fn shop_builds_waits_for_health_rebuilds_on_change_and_leaves_other_stacks_alone() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("shop") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let image = test_image();
-    let stack = unique_stack("shop");
-    let _guard = StackGuard::new(&stack);
     let dir = example("shop", &stack);
     let path = dir.to_string_lossy().into_owned();
     let base = free_ports(&[1, 100]);
@@ -505,7 +451,7 @@ fn shop_builds_waits_for_health_rebuilds_on_change_and_leaves_other_stacks_alone
 
 #[test]
 fn no_engine_is_a_clear_error() {
-    let out = crate::support::stackc_env(
+    let out = stackc_env(
         &["plan", "examples/hello"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
@@ -521,10 +467,7 @@ fn no_engine_is_a_clear_error() {
 /// Runs `stackc apply`, interrupts it (SIGINT) `presses` times once `ready` shows on stderr.
 fn interrupted_apply(path: &str, presses: usize, ready: &str) -> (Option<i32>, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stackc"))
-        .args(["apply", path, "--auto-approve"])
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
+    let mut child = command(&["apply", path, "--auto-approve"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -557,20 +500,18 @@ fn interrupted_apply(path: &str, presses: usize, ready: &str) -> (Option<i32>, S
 
 #[test]
 fn ctrl_c_finishes_running_work_and_a_second_one_aborts() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("ctrlc") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let image = test_image();
-    let stack = unique_stack("ctrlc");
-    let _guard = StackGuard::new(&stack);
-    let dir = temp_dir("e2e-ctrlc");
-    std::fs::write(
-        dir.join("main.stack"),
-        format!(
+    let dir = stack_dir(
+        "e2e-ctrlc",
+        &format!(
             "stack \"{stack}\"\ncontainer \"db\" {{ image = \"{image}\", health = {{ cmd = [\"false\"], interval = 1s }} }}\ncontainer \"app\" {{ image = \"{image}\", depends_on = [{{ on = container.db, condition = \"healthy\" }}] }}\n"
         ),
-    )
-    .unwrap();
+        &[],
+    );
     let path = dir.to_string_lossy().into_owned();
     // One Ctrl-C: app was waiting for db to be healthy; the wait stops, nothing new starts.
     let (code, err) = interrupted_apply(&path, 1, "container.db (create): created and started");
@@ -604,27 +545,25 @@ fn container_id(name: &str) -> Option<String> {
 
 #[test]
 fn builds_ignore_what_dockerignore_excludes_and_a_failed_build_changes_nothing() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("build") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let image = test_image();
-    let stack = unique_stack("build");
-    let _guard = StackGuard::new(&stack);
-    let dir = temp_dir("e2e-build");
     let port = free_ports(&[]);
-    std::fs::create_dir_all(dir.join("app/logs")).unwrap();
-    std::fs::write(
-        dir.join("main.stack"),
-        format!(
+    let dockerfile = "ARG BASE\nFROM ${BASE}\nCOPY index.html /www/index.html\n";
+    let dir = stack_dir(
+        "e2e-build",
+        &format!(
             "stack \"{stack}\"\nimage \"site\" {{ build = {{ context = \"./app\", args = {{ BASE = \"{image}\" }} }} }}\ncontainer \"web\" {{ image = image.site, ports = [\"127.0.0.1:{port}:80\"] }}\n"
         ),
-    )
-    .unwrap();
-    let dockerfile = "ARG BASE\nFROM ${BASE}\nCOPY index.html /www/index.html\n";
-    std::fs::write(dir.join("app/Dockerfile"), dockerfile).unwrap();
-    std::fs::write(dir.join("app/.dockerignore"), "logs\n*.tmp\n").unwrap();
-    std::fs::write(dir.join("app/index.html"), "one\n").unwrap();
-    std::fs::write(dir.join("app/logs/build.log"), "a\n").unwrap();
+        &[
+            ("app/Dockerfile", dockerfile),
+            ("app/.dockerignore", "logs\n*.tmp\n"),
+            ("app/index.html", "one\n"),
+            ("app/logs/build.log", "a\n"),
+        ],
+    );
     let path = dir.to_string_lossy().into_owned();
     ok(&["apply", &path, "--auto-approve"]);
     let first = container_id(&format!("{stack}-web")).unwrap();
@@ -673,16 +612,7 @@ fn builds_ignore_what_dockerignore_excludes_and_a_failed_build_changes_nothing()
     ok(&["destroy", &path, "--auto-approve"]);
     let images = block_on(async {
         let docker = raw_client().await.unwrap();
-        let filters = stack_filter(&stack);
-        docker
-            .list_images(Some(
-                bollard::query_parameters::ListImagesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap()
-            .len()
+        stack_images(&docker, &stack).await.unwrap().len()
     });
     assert_eq!(images, 0, "destroy removes the images the stack built");
 }

@@ -19,9 +19,9 @@ use stackc::engine::{
 use stackc::types::Kind;
 
 use crate::docker_support::{
-    StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, temp_dir, test_image,
-    unique_stack,
+    StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, test_image, unique_stack,
 };
+use crate::support::temp_dir;
 
 const MIB: i64 = 1024 * 1024;
 /// An image no registry has (and none is reachable here anyway).
@@ -1067,8 +1067,7 @@ fn the_engine_is_found_like_the_docker_cli_finds_it() {
 
     // A context: its endpoint is in meta.json under the SHA-256 of its name.
     let name = "remote";
-    let hash =
-        stackc::eval::builtins::hex(&<sha2::Sha256 as sha2::Digest>::digest(name.as_bytes()));
+    let hash = stackc::digest::sha256_hex(name.as_bytes());
     let meta = config.join("contexts/meta").join(&hash);
     std::fs::create_dir_all(&meta).expect("mkdir");
     std::fs::write(

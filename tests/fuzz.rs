@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use stackc::driver::{Options, compile};
 
-use crate::support::root;
+use crate::support::{copy_tree, root, temp_dir};
 
 /// Fragments that stress the lexer, the parser and the evaluator.
 const TOKENS: &[&str] = &[
@@ -149,18 +149,6 @@ fn inputs(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn mutated_inputs_never_crash_the_compiler() {
     let mutants: usize = std::env::var("STACKC_FUZZ_MUTANTS")
@@ -168,8 +156,7 @@ fn mutated_inputs_never_crash_the_compiler() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
     // A private copy of the inputs, so imports and files next to them still resolve.
-    let work = std::env::temp_dir().join(format!("stackc-fuzz-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
+    let work = temp_dir("fuzz");
     for dir in ["tests/cases", "examples", "stdlib"] {
         copy_tree(&root().join(dir), &work.join(dir));
     }

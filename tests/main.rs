@@ -1,12 +1,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The integration tests: one binary, one module per area.
 
-mod cases;
 mod cli;
 mod docker_support;
 mod e2e;
 mod engine;
 mod errors_catalogue;
+mod exact_output;
 mod examples;
 mod fuzz;
 mod planner;

@@ -2,8 +2,6 @@
 //! says is what apply then does, drift is found and repaired, failures stop
 //! cleanly and the next apply converges.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use stackc::apply::{ApplyOptions, Interrupt, Job, Outcome, Progress};
 use stackc::deployment::Deployment;
 use stackc::engine::memory::{Behaviour, MemoryEngine};
@@ -12,48 +10,9 @@ use stackc::plan::{self, Action, DriftKind, Plan, PlanOptions};
 use stackc::session;
 use stackc::types::Kind;
 
-static N: AtomicUsize = AtomicUsize::new(0);
+use crate::support::{deploy, deploy_with};
 
-/// Compiles a stack from source text.
-pub fn deploy(source: &str, vars: &[&str]) -> Deployment {
-    deploy_with(source, vars, &[])
-}
-
-/// Compiles a stack from source text, with other files beside it.
-pub fn deploy_with(source: &str, vars: &[&str], files: &[(&str, &str)]) -> Deployment {
-    let dir = std::env::temp_dir().join(format!(
-        "stackc-planner-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.stack"), source).unwrap();
-    for (name, text) in files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    let options = stackc::driver::Options {
-        path: dir.clone(),
-        vars: vars.iter().map(|v| v.to_string()).collect(),
-        var_files: vec![],
-    };
-    let compiled = stackc::driver::compile(&options);
-    let _ = std::fs::remove_dir_all(&dir);
-    match compiled.result {
-        Ok(d) => d,
-        Err(diags) => panic!(
-            "{}",
-            stackc::diagnostic::render_all(
-                &diags,
-                &compiled.sources,
-                stackc::diagnostic::RenderOptions::PLAIN
-            )
-        ),
-    }
-}
-
-fn engine() -> MemoryEngine {
+pub fn engine() -> MemoryEngine {
     let e = MemoryEngine::new();
     for image in ["busybox:1.36", "busybox:1.37", "postgres:16"] {
         e.allow_pull(image);
@@ -61,7 +20,7 @@ fn engine() -> MemoryEngine {
     e
 }
 
-async fn plan_of(engine: &MemoryEngine, d: &Deployment) -> Plan {
+pub async fn plan_of(engine: &MemoryEngine, d: &Deployment) -> Plan {
     session::plan(engine, d, &PlanOptions::default())
         .await
         .unwrap()
@@ -91,7 +50,7 @@ async fn apply_with(
     (plan, outcome, progress.lines())
 }
 
-async fn apply(engine: &MemoryEngine, d: &Deployment) -> (Plan, Outcome) {
+pub async fn apply(engine: &MemoryEngine, d: &Deployment) -> (Plan, Outcome) {
     let (plan, outcome, _) =
         apply_with(engine, d, &PlanOptions::default(), &Interrupt::default()).await;
     (plan, outcome)

@@ -7,58 +7,22 @@
 //! tags it pushed or pulled included (never the shared test image).
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use base64::Engine as _;
 use bollard::query_parameters::RemoveImageOptionsBuilder;
 
 use crate::docker_support::{
-    StackGuard, block_on, docker, raw_client, temp_dir, test_image, unique_stack,
+    StackGuard, block_on, docker_stack, raw_client, test_image, unique_stack,
 };
 use crate::registry_support::{
     AUTH_PASSWORD, AUTH_USER, auth_registry, manifest_digest, registry, tags,
 };
-use crate::support::{stackc_env, stderr, stdout};
-
-/// Runs the stackc binary with `env`, echoing what it said.
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = stackc_env(args, env);
-    eprintln!(
-        "$ stackc {}\n{}{}",
-        args.join(" "),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
-
-fn ok(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = run(args, env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stackc {} failed",
-        args.join(" ")
-    );
-    out
-}
-
-fn failed(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = run(args, env);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "stackc {} should have failed",
-        args.join(" ")
-    );
-    out
-}
+use crate::support::{exits, stack_dir, stderr, stdout, temp_dir, write_executable};
 
 /// A stack directory holding `main.stack` and, with `content`, a build
 /// context `app/` whose image is the test image plus `/www/hello.txt`.
-fn stack_dir(main: &str, content: Option<&str>) -> PathBuf {
-    let dir = temp_dir("registry-stack");
-    std::fs::write(dir.join("main.stack"), main).unwrap();
+fn stack_with_app(main: &str, content: Option<&str>) -> PathBuf {
+    let dir = stack_dir("registry-stack", main, &[]);
     if let Some(content) = content {
         set_content(&dir, content);
     }
@@ -160,25 +124,24 @@ impl Drop for LocalTags {
 
 #[test]
 fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
-    if block_on(docker()).is_none() {
+    let Some(builder_guard) = docker_stack("push") else {
         return;
-    }
+    };
+    let builder = builder_guard.stack.clone();
     let Some(registry) = registry() else {
         return;
     };
-    let builder = unique_stack("push");
-    let _builder_guard = StackGuard::new(&builder);
     let repository = format!("stackc-test/{builder}");
     let tag = format!("{registry}/{repository}:1");
     let _tags = LocalTags(vec![tag.clone()]);
-    let dir = stack_dir(
+    let dir = stack_with_app(
         &format!("stack \"{builder}\"\n{}", pushed_image(&tag)),
         // Content of its own: a layer the registry does not have yet.
         Some(&format!("{builder}: one\n")),
     );
     let path = dir.to_string_lossy().into_owned();
 
-    let applied = ok(&["apply", &path, "--auto-approve"], &[]);
+    let applied = exits(0, &["apply", &path, "--auto-approve"], &[]);
     let said = stderr(&applied);
     assert!(said.contains("image.app (create): built"), "{said}");
     assert!(said.contains(&format!("pushing {tag}")), "{said}");
@@ -188,13 +151,13 @@ fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
     );
     assert_eq!(tags(registry, &repository), ["1"]);
     let first = manifest_digest(registry, &repository, "1").expect("the pushed manifest");
-    assert!(stdout(&ok(&["plan", &path], &[])).contains("No changes."));
+    assert!(stdout(&exits(0, &["plan", &path], &[])).contains("No changes."));
 
     // New content under the same tag: rebuilt, pushed again, the old build removed.
     set_content(&dir, &format!("{builder}: two\n"));
-    let plan = stdout(&ok(&["plan", &path], &[]));
+    let plan = stdout(&exits(0, &["plan", &path], &[]));
     assert!(plan.contains("-/+ image.app"), "{plan}");
-    let again = ok(&["apply", &path, "--auto-approve"], &[]);
+    let again = exits(0, &["apply", &path, "--auto-approve"], &[]);
     assert!(
         stderr(&again).contains(&format!("pushing {tag}: Pushed")),
         "{}",
@@ -205,7 +168,7 @@ fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
         first, second,
         "the registry has the new build under the tag"
     );
-    assert!(stdout(&ok(&["plan", &path], &[])).contains("No changes."));
+    assert!(stdout(&exits(0, &["plan", &path], &[])).contains("No changes."));
     let built = image_id(&tag);
 
     // Without the local copy, another stack running the tag pulls it.
@@ -213,7 +176,7 @@ fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
     assert!(!present(&tag));
     let runner = unique_stack("pull");
     let _runner_guard = StackGuard::new(&runner);
-    let pulling = stack_dir(
+    let pulling = stack_with_app(
         &format!(
             "stack \"{runner}\"\nimage \"app\" {{ ref = \"{tag}\" }}\n{}",
             web("image.app")
@@ -221,10 +184,10 @@ fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
         None,
     );
     let pulling = pulling.to_string_lossy().into_owned();
-    let plan = stdout(&ok(&["plan", &pulling], &[]));
+    let plan = stdout(&exits(0, &["plan", &pulling], &[]));
     assert!(plan.contains("+ image.app"), "{plan}");
     assert!(plan.contains(&format!("pull {tag}")), "{plan}");
-    let applied = ok(&["apply", &pulling, "--auto-approve"], &[]);
+    let applied = exits(0, &["apply", &pulling, "--auto-approve"], &[]);
     let said = stderr(&applied);
     assert!(said.contains("image.app (create): pulled"), "{said}");
     assert!(said.contains(&format!("pulling {tag}")), "{said}");
@@ -235,33 +198,32 @@ fn registry_push_then_pull_by_tag_after_removing_the_local_copy() {
     let (_, running, image) = container(&format!("{runner}-web")).expect("the container");
     assert!(running, "the container runs the pulled image");
     assert_eq!(image, built, "the pulled image is the one pushed");
-    assert!(stdout(&ok(&["plan", &pulling], &[])).contains("No changes."));
+    assert!(stdout(&exits(0, &["plan", &pulling], &[])).contains("No changes."));
 
     // Destroy never removes a pulled image.
-    ok(&["destroy", &pulling, "--auto-approve"], &[]);
+    exits(0, &["destroy", &pulling, "--auto-approve"], &[]);
     assert!(present(&tag));
 }
 
 #[test]
 fn registry_pull_of_an_absent_tag_names_the_image() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("absent") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let Some(registry) = registry() else {
         return;
     };
-    let stack = unique_stack("absent");
-    let _guard = StackGuard::new(&stack);
     let tag = format!("{registry}/stackc-test/{stack}:missing");
     let _tags = LocalTags(vec![tag.clone()]);
-    let dir = stack_dir(
+    let dir = stack_with_app(
         &format!(
             "stack \"{stack}\"\nimage \"app\" {{ ref = \"{tag}\" }}\n{}",
             web("image.app")
         ),
         None,
     );
-    let out = failed(&["apply", &dir.to_string_lossy(), "--auto-approve"], &[]);
+    let out = exits(1, &["apply", &dir.to_string_lossy(), "--auto-approve"], &[]);
     let said = stderr(&out);
     assert!(said.contains(&format!("image {tag}")), "{said}");
     assert!(said.contains("cannot pull it"), "{said}");
@@ -270,21 +232,20 @@ fn registry_pull_of_an_absent_tag_names_the_image() {
 
 #[test]
 fn registry_unreachable_push_names_the_image_and_leaves_the_containers() {
-    if block_on(docker()).is_none() {
+    let Some(guard) = docker_stack("unreachable") else {
         return;
-    }
+    };
+    let stack = guard.stack.clone();
     let image = test_image();
-    let stack = unique_stack("unreachable");
-    let _guard = StackGuard::new(&stack);
     // Nothing listens there.
     let tag = format!("127.0.0.1:5999/stackc-test/{stack}:1");
     let _tags = LocalTags(vec![tag.clone()]);
-    let dir = stack_dir(
+    let dir = stack_with_app(
         &format!("stack \"{stack}\"\n{}", web(&format!("\"{image}\""))),
         Some("one\n"),
     );
     let path = dir.to_string_lossy().into_owned();
-    ok(&["apply", &path, "--auto-approve"], &[]);
+    exits(0, &["apply", &path, "--auto-approve"], &[]);
     let name = format!("{stack}-web");
     let (before, running, _) = container(&name).expect("the container");
     assert!(running);
@@ -298,7 +259,7 @@ fn registry_unreachable_push_names_the_image_and_leaves_the_containers() {
         ),
     )
     .unwrap();
-    let out = failed(&["apply", &path, "--auto-approve"], &[]);
+    let out = exits(1, &["apply", &path, "--auto-approve"], &[]);
     let said = stderr(&out);
     assert!(said.contains(&format!("image {tag}")), "{said}");
     assert!(said.contains("cannot push it to 127.0.0.1:5999"), "{said}");
@@ -310,7 +271,7 @@ fn registry_unreachable_push_names_the_image_and_leaves_the_containers() {
     );
     // Removed, so the next plan builds and pushes it again.
     assert!(!present(&tag));
-    let plan = stdout(&ok(&["plan", &path], &[]));
+    let plan = stdout(&exits(0, &["plan", &path], &[]));
     assert!(plan.contains("+ image.app"), "{plan}");
 }
 
@@ -328,18 +289,12 @@ fn standard_auth_header(registry: &str) -> String {
 }
 
 #[cfg(unix)]
-fn executable(path: &Path, text: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-#[cfg(unix)]
 #[test]
 fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
-    if block_on(docker()).is_none() {
+    let Some(builder_guard) = docker_stack("auth-push") else {
         return;
-    }
+    };
+    let builder = builder_guard.stack.clone();
     let Some(registry) = auth_registry() else {
         return;
     };
@@ -347,11 +302,9 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
         standard_auth_header(registry).contains(['+', '/']),
         "the password must need URL-safe base64"
     );
-    let builder = unique_stack("auth-push");
-    let _builder_guard = StackGuard::new(&builder);
     let tag = format!("{registry}/stackc-test/{builder}:1");
     let _tags = LocalTags(vec![tag.clone()]);
-    let dir = stack_dir(
+    let dir = stack_with_app(
         &format!("stack \"{builder}\"\n{}", pushed_image(&tag)),
         Some(&format!("{builder}: secret content\n")),
     );
@@ -360,7 +313,7 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     // No credentials: the registry refuses, and the error names the image.
     let empty = temp_dir("docker-config-empty");
     let no_config = [("DOCKER_CONFIG", empty.to_str().unwrap())];
-    let out = failed(&["apply", &path, "--auto-approve"], &no_config);
+    let out = exits(1, &["apply", &path, "--auto-approve"], &no_config);
     let said = stderr(&out);
     assert!(said.contains(&format!("image {tag}")), "{said}");
     assert!(said.contains("cannot push it"), "{said}");
@@ -379,7 +332,7 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     )
     .unwrap();
     let with_auths = [("DOCKER_CONFIG", config.to_str().unwrap())];
-    let out = ok(&["apply", &path, "--auto-approve"], &with_auths);
+    let out = exits(0, &["apply", &path, "--auto-approve"], &with_auths);
     assert!(
         stderr(&out).contains(&format!("pushing {tag}: Pushed")),
         "{}",
@@ -399,7 +352,7 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     .unwrap();
     let bin = helped.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    executable(
+    write_executable(
         &bin.join("docker-credential-stackctest"),
         &format!(
             "#!/bin/sh\nread -r server || true\n[ \"$server\" = \"{registry}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{AUTH_USER}\",\"Secret\":\"{AUTH_PASSWORD}\"}}' \"$server\"\n"
@@ -416,7 +369,7 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     ];
     let runner = unique_stack("auth-pull");
     let _runner_guard = StackGuard::new(&runner);
-    let pulling = stack_dir(
+    let pulling = stack_with_app(
         &format!(
             "stack \"{runner}\"\nimage \"app\" {{ ref = \"{tag}\" }}\n{}",
             web("image.app")
@@ -425,13 +378,13 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     );
     let pulling = pulling.to_string_lossy().into_owned();
     // Anonymous pulls are refused too.
-    let out = failed(&["apply", &pulling, "--auto-approve"], &no_config);
+    let out = exits(1, &["apply", &pulling, "--auto-approve"], &no_config);
     assert!(
         stderr(&out).contains(&format!("image {tag}: cannot pull it")),
         "{}",
         stderr(&out)
     );
-    let out = ok(&["apply", &pulling, "--auto-approve"], &with_helper);
+    let out = exits(0, &["apply", &pulling, "--auto-approve"], &with_helper);
     assert!(
         stderr(&out).contains(&format!("pulling {tag}")),
         "{}",
@@ -447,24 +400,17 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     remove_local(&tag);
     let deriving = unique_stack("auth-base");
     let _deriving_guard = StackGuard::new(&deriving);
-    let derived = temp_dir("auth-base");
-    std::fs::create_dir_all(derived.join("app")).unwrap();
-    std::fs::write(
-        derived.join("app/Dockerfile"),
-        format!("FROM {tag}\nRUN true\n"),
-    )
-    .unwrap();
-    std::fs::write(
-        derived.join("main.stack"),
-        format!(
+    let derived = stack_dir(
+        "auth-base",
+        &format!(
             "stack \"{deriving}\"\nimage \"derived\" {{ build = {{ context = \"./app\" }} }}\n"
         ),
-    )
-    .unwrap();
+        &[("app/Dockerfile", &format!("FROM {tag}\nRUN true\n"))],
+    );
     let derived = derived.to_string_lossy().into_owned();
-    let out = failed(&["apply", &derived, "--auto-approve"], &no_config);
+    let out = exits(1, &["apply", &derived, "--auto-approve"], &no_config);
     assert!(stderr(&out).contains("build failed"), "{}", stderr(&out));
-    let out = ok(&["apply", &derived, "--auto-approve"], &with_helper);
+    let out = exits(0, &["apply", &derived, "--auto-approve"], &with_helper);
     assert!(
         stderr(&out).contains("image.derived (create): built"),
         "{}",
@@ -484,11 +430,12 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
     .unwrap();
     let other = unique_stack("auth-missing");
     let _other_guard = StackGuard::new(&other);
-    let third = stack_dir(
+    let third = stack_with_app(
         &format!("stack \"{other}\"\nimage \"app\" {{ ref = \"{tag}\" }}\n"),
         None,
     );
-    let out = failed(
+    let out = exits(
+        1,
         &["apply", &third.to_string_lossy(), "--auto-approve"],
         &[("DOCKER_CONFIG", missing.to_str().unwrap())],
     );

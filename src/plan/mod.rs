@@ -7,6 +7,8 @@
 mod diff;
 mod render;
 mod saved;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,8 @@
 //! imports, lets and functions.
 
 mod cycles;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use cycles::{find_cycles, free_names};
 

@@ -3,5 +3,7 @@
 pub mod ast;
 mod lower;
 mod parser;
+#[cfg(test)]
+mod tests;
 
 pub use lower::{parse_expr, parse_file, parse_var_file};

@@ -4,6 +4,8 @@ pub mod builtins;
 pub mod check;
 mod errors;
 pub mod operators;
+#[cfg(test)]
+mod check_tests;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,0 +1,175 @@
+//! The checker through `check_program`: literals are checked against the
+//! type they are wanted as, so errors point at the wrong element or field;
+//! optional fields may be left out.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::check_program;
+use crate::diagnostic::ErrorCode;
+use crate::resolve;
+use crate::source::SourceMap;
+
+/// One error as (code, message, help, the text under its first label).
+type Found = (ErrorCode, String, Option<String>, String);
+
+/// Loads `text` as a one-file stack and checks it.
+fn check(text: &str) -> Vec<Found> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let file = std::env::temp_dir().join(format!("stackc-check-{}-{n}.stack", std::process::id()));
+    std::fs::write(&file, text).expect("write");
+    let mut sources = SourceMap::default();
+    let loaded = resolve::load(&file, &mut sources);
+    let _ = std::fs::remove_file(&file);
+    let program = loaded.unwrap_or_else(|e| panic!("does not load: {}", e[0].message));
+    check_program(&program)
+        .into_iter()
+        .map(|d| {
+            let under = d
+                .primary_span()
+                .map(|s| sources.text(s).to_string())
+                .unwrap_or_default();
+            (d.code, d.message, d.help, under)
+        })
+        .collect()
+}
+
+fn one(text: &str) -> Found {
+    let mut found = check(text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    found.remove(0)
+}
+
+fn clean(text: &str) {
+    let found = check(text);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_wrong_list_element_is_pointed_at_not_the_list() {
+    let (code, message, _, under) = one("let ports: list[int] = [1, \"two\", 3]\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "expected an int, found a string");
+    assert_eq!(under, "\"two\"");
+}
+
+#[test]
+fn a_wrong_field_deep_in_a_literal_is_pointed_at() {
+    let (code, message, _, under) = one(
+        "let xs: list[{ name: string, port: int }] = [\n  { name = \"a\", port = 1 },\n  { name = \"b\", port = \"80\" },\n]\n",
+    );
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "expected an int, found a string");
+    assert_eq!(under, "\"80\"");
+}
+
+#[test]
+fn both_branches_of_an_if_are_checked_against_the_wanted_type() {
+    let (code, message, _, under) = one("let x: int = if 1 > 0 then 1 else \"one\"\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "expected an int, found a string");
+    assert_eq!(under, "\"one\"");
+    let (_, message, _, under) = one("let x: int = if 1 then 1 else 2\n");
+    assert_eq!(message, "expected a bool, found an int");
+    assert_eq!(under, "1");
+}
+
+#[test]
+fn without_a_wanted_type_a_literal_is_inferred_whole() {
+    // A let without a type: the list is inferred, and only its use is checked.
+    let (code, _, _, under) = one("let xs = [1, 2]\nlet n: string = xs\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(under, "xs");
+}
+
+#[test]
+fn an_unknown_record_field_suggests_the_closest_and_a_missing_one_is_named() {
+    let found = check("let r: { name: string, port: int } = { name = \"a\", prot = 1 }\n");
+    let summary: Vec<(ErrorCode, &str, Option<&str>, &str)> = found
+        .iter()
+        .map(|(c, m, h, u)| (*c, m.as_str(), h.as_deref(), u.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                ErrorCode::UnknownField,
+                "unknown field `prot`",
+                Some("did you mean `port`?"),
+                "prot"
+            ),
+            (
+                ErrorCode::MissingField,
+                "missing field `port`",
+                Some("add `port = …` (int)"),
+                "{ name = \"a\", prot = 1 }"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_field_with_nothing_close_lists_the_fields() {
+    let (code, _, help, under) =
+        one("let r: { name: string, port: int? } = { name = \"a\", zzzzzz = 1 }\n");
+    assert_eq!(code, ErrorCode::UnknownField);
+    assert_eq!(help.as_deref(), Some("expected fields: name, port"));
+    assert_eq!(under, "zzzzzz");
+}
+
+#[test]
+fn optional_fields_may_be_left_out_or_null_but_are_still_typed() {
+    clean("let r: { name: string, port: int? } = { name = \"a\" }\n");
+    clean("let r: { name: string, port: int? } = { name = \"a\", port = null }\n");
+    clean("let r: { name: string, port: int? } = { name = \"a\", port = 8080 }\n");
+    let (code, message, _, under) =
+        one("let r: { name: string, port: int? } = { name = \"a\", port = \"8080\" }\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "expected an int or null, found a string");
+    assert_eq!(under, "\"8080\"");
+}
+
+#[test]
+fn null_is_only_accepted_where_optional() {
+    clean("let x: int? = null\n");
+    let (code, message, _, under) = one("let x: int = null\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "expected an int, found null");
+    assert_eq!(under, "null");
+}
+
+#[test]
+fn a_key_given_twice_in_a_literal_is_e0415() {
+    let (code, message, _, under) = one("let r: { a: int } = { a = 1, a = 2 }\n");
+    assert_eq!(code, ErrorCode::DuplicateKey);
+    assert_eq!(message, "key `a` is given twice");
+    assert_eq!(under, "a");
+}
+
+#[test]
+fn an_enum_literal_outside_the_enum_suggests_a_member() {
+    clean("let p: \"always\" | \"never\" = \"never\"\n");
+    let (code, message, help, under) = one("let p: \"always\" | \"never\" = \"alwyas\"\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(message, "`\"alwyas\"` is not one of \"always\" | \"never\"");
+    assert_eq!(help.as_deref(), Some("did you mean `always`?"));
+    assert_eq!(under, "\"alwyas\"");
+}
+
+#[test]
+fn resource_fields_are_checked_against_the_kind_schema() {
+    let (code, message, help, under) =
+        one("container \"c\" {\n  image = \"busybox\"\n  restrat = \"always\"\n}\n");
+    assert_eq!(code, ErrorCode::UnknownField);
+    assert_eq!(message, "container has no field `restrat`");
+    assert_eq!(help.as_deref(), Some("did you mean `restart`?"));
+    assert_eq!(under, "restrat");
+    let (code, _, help, under) =
+        one("container \"c\" {\n  image = \"busybox\"\n  memory = 512\n}\n");
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(
+        help.as_deref(),
+        Some("write a size with its unit: 512MiB, 1GiB")
+    );
+    assert_eq!(under, "512");
+}
