@@ -138,24 +138,6 @@ pub fn did_you_mean<'a>(
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
-/// Diagnostics of one phase, kept in the order found.
-#[derive(Debug, Default)]
-pub struct Diagnostics(pub Vec<Diagnostic>);
-
-impl Diagnostics {
-    pub fn push(&mut self, d: Diagnostic) {
-        self.0.push(d);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn extend(&mut self, other: Diagnostics) {
-        self.0.extend(other.0);
-    }
-}
-
 /// How rendered diagnostics look.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions {

@@ -2,10 +2,10 @@
 
 use serde::Serialize;
 
+use crate::deployment::Kind;
 use crate::deployment::{Deployment, Spec};
 use crate::engine::LiveState;
 use crate::plan::{Action, Plan};
-use crate::types::Kind;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Row {

@@ -13,10 +13,10 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
 };
+use stackc::deployment::Kind;
 use stackc::deployment::{BuildSpec, ImageSpec, Resource, Spec};
 use stackc::engine::docker::{DockerEngine, resolve_host};
 use stackc::engine::{Engine, LABEL_STACK, quiet};
-use stackc::types::Kind;
 
 use crate::support::{make_executable, temp_dir, write_executable};
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use stackc::deployment::Kind;
 use stackc::deployment::{
     ContainerSpec, HealthSpec, Millis, MountSpec, NetworkAttachment, NetworkSpec, PortSpec,
     Resource, RunSpec, Spec, VolumeSpec,
@@ -16,7 +17,6 @@ use stackc::engine::{
     Engine, EngineError, ErrorKind, Health, Holder, LiveObject, LiveState, Lock, Record, State,
     masked_spec, quiet,
 };
-use stackc::types::Kind;
 
 use crate::docker_support::{
     StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, test_image, unique_stack,

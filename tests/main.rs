@@ -9,6 +9,7 @@ mod errors_catalogue;
 mod exact_output;
 mod examples;
 mod fuzz;
+mod layers;
 mod planner;
 mod registry;
 mod registry_support;

@@ -4,11 +4,11 @@
 
 use stackc::apply::{ApplyOptions, Interrupt, Job, Outcome, Progress};
 use stackc::deployment::Deployment;
+use stackc::deployment::Kind;
 use stackc::engine::memory::{Behaviour, MemoryEngine};
 use stackc::engine::{Engine, Holder, Lock};
 use stackc::plan::{self, Action, DriftKind, Plan, PlanOptions};
 use stackc::session;
-use stackc::types::Kind;
 
 use crate::support::{deploy, deploy_with};
 

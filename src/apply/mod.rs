@@ -19,10 +19,10 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 pub use progress::Progress;
 
+use crate::deployment::Kind;
 use crate::deployment::{Condition, Deployment, Resource, Spec};
 use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
 use crate::plan::{Action, Change, Plan};
-use crate::types::Kind;
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {

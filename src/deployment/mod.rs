@@ -2,7 +2,7 @@
 //! filled and every short form expanded, so two sources that mean the same
 //! thing produce the same bytes.
 
-pub mod schema;
+mod kind;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use kind::Kind;
 pub use spec::*;
-
-use crate::types::Kind;
 
 /// Bumped whenever the JSON shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::deployment::Kind;
 use crate::deployment::{Millis, Resource, RunSpec};
-use crate::types::Kind;
 
 /// The stack an object belongs to.
 pub const LABEL_STACK: &str = "io.stackc.stack";

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-
 use super::value::{Map, Show, Value, format_float};
 
 /// Where `file` may read: the calling file's directory, within the stack's.
@@ -262,9 +261,7 @@ fn call_plain(name: &str, args: &[Value]) -> Result<Value, String> {
             })?,
             other => return Err(format!("cannot convert {} to an int", other.describe())),
         }),
-        ("sha256", [s]) => {
-            Value::str(crate::digest::sha256_hex(text(s, "a string")?.as_bytes()))
-        }
+        ("sha256", [s]) => Value::str(crate::digest::sha256_hex(text(s, "a string")?.as_bytes())),
         ("lookup", [m, k, default]) => map(m)?
             .get(&text(k, "a key string")?)
             .cloned()

@@ -4,7 +4,7 @@
 use super::value::{Map, Show, Value};
 use crate::diagnostic::did_you_mean;
 use crate::types::Type;
-use crate::types::check::article;
+use crate::types::article;
 
 /// Why a value does not fit, and where inside it.
 #[derive(Debug)]

@@ -5,9 +5,9 @@ use super::scope::Scope;
 use super::value::{Map, Value};
 use super::{Evaluator, R, errors};
 use crate::deployment;
+use crate::deployment::Kind;
 use crate::source::Span;
 use crate::syntax::ast::*;
-use crate::types::Kind;
 use crate::types::check::resolve_type;
 use crate::types::operators::{self, Operand};
 

@@ -10,9 +10,10 @@ use super::scope::Scope;
 use super::structure::{ResourceDeclared, ResourceKey};
 use super::value::{InstanceRef, ResourceRef, Value};
 use super::{Evaluator, HashMap, R, Reported, ResourceMemo, errors};
-use crate::deployment::{self, Condition, Dependency, OutputValue, Resource, schema};
+use crate::deployment::Kind;
+use crate::deployment::{self, Condition, Dependency, OutputValue, Resource};
 use crate::source::Span;
-use crate::types::Kind;
+use crate::types::schema;
 use crate::units::format_duration;
 
 impl<'p> Evaluator<'p> {

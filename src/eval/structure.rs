@@ -12,9 +12,9 @@ use super::memo::{Deps, Node};
 use super::scope::{Env, Frame, Scope};
 use super::value::Value;
 use super::{Evaluator, HashMap, Instance, R, Reported, errors, valid_name};
+use crate::deployment::Kind;
 use crate::source::Span;
 use crate::syntax::ast::*;
-use crate::types::Kind;
 
 pub(super) struct ResourceDeclared<'p> {
     pub inst: usize,

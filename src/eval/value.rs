@@ -8,7 +8,8 @@ use indexmap::IndexMap;
 /// Records and maps: insertion-ordered, with a fixed fast hasher.
 pub type Map = IndexMap<String, Value, foldhash::fast::FixedState>;
 
-use crate::types::{Kind, ModuleId};
+use crate::deployment::Kind;
+use crate::resolve::ModuleId;
 use crate::units::format_duration;
 
 /// A string, possibly built from a secret.

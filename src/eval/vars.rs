@@ -257,7 +257,7 @@ fn parse_text<'a>(var: &'a VarInput, text: &str, ty: &Type) -> Result<Parsed<'a>
 }
 
 fn article(t: &Type) -> String {
-    crate::types::check::article(t)
+    crate::types::article(t)
 }
 
 /// Var files and structured `--var` values hold literals only.

@@ -22,8 +22,6 @@ pub struct PlanOptions {
 /// Fields Docker changes on a live container; a change to any other forces a replacement.
 const UPDATABLE: &[&str] = &["restart", "memory", "cpus"];
 
-const SECRET_CHANGED: &str = "(secret changed)";
-
 /// The plan that takes `live` to `desired`.
 pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Plan {
     let mut by_address: BTreeMap<&str, Vec<&LiveObject>> = BTreeMap::new();

@@ -16,7 +16,10 @@ pub use diff::{PlanOptions, diff};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 
-use crate::types::Kind;
+use crate::deployment::Kind;
+
+/// Shown as the new value of a secret that changes (the old one shows as `(secret)`).
+pub const SECRET_CHANGED: &str = "(secret changed)";
 
 /// Bumped whenever the plan JSON changes incompatibly (`docs/plan-format.md`).
 pub const FORMAT_VERSION: u32 = 1;

@@ -59,9 +59,7 @@ fn verb(c: &Change) -> &'static str {
 fn show(v: &Json) -> String {
     match v {
         Json::Null => "null".into(),
-        Json::String(s) if s == crate::deployment::SECRET_MASK || s == "(secret changed)" => {
-            s.clone()
-        }
+        Json::String(s) if s == crate::deployment::SECRET_MASK || s == SECRET_CHANGED => s.clone(),
         v => v.to_string(),
     }
 }

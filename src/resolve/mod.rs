@@ -13,11 +13,15 @@ use std::path::{Component, Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use crate::deployment::Kind;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
 use crate::source::{SourceId, SourceMap, Span, Spanned};
 use crate::stdlib;
 use crate::syntax::{self, ast};
-use crate::types::{Kind, ModuleId};
+
+/// Index of a loaded module (file) in the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModuleId(pub usize);
 
 /// Every module of a compilation; module 0 is the root.
 #[derive(Debug)]

@@ -1,7 +1,8 @@
 //! What the commands do, apart from talking to the user: observe, plan,
 //! lock, apply and record; and the decisions on the way (which addresses a
 //! selection may name, whether a saved plan fits, what an output is).
-//! `main.rs` only parses arguments, calls these and renders.
+//! The command line (`src/bin/stackc/`) only parses arguments, calls these
+//! and renders.
 
 mod error;
 mod lock;
@@ -16,10 +17,10 @@ pub use lock::{LockError, Locked, lock, locked};
 pub use run::{Answer, Finished, Mode, Request, Ui, run};
 
 use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};
+use crate::deployment::Kind;
 use crate::deployment::{Deployment, Spec};
 use crate::engine::{Engine, EngineError, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
-use crate::types::Kind;
 
 /// The image references whose presence a plan needs (images pulled by `ref`).
 pub fn image_refs(deployment: &Deployment) -> Vec<String> {

@@ -1,7 +1,8 @@
 //! The diagnostics of the static check.
 
-use super::check::article;
-use super::{Kind, Namespace, TYPE_NAMES, Type};
+use super::article;
+use super::{Namespace, TYPE_NAMES, Type};
+use crate::deployment::Kind;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Expr};

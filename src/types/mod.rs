@@ -2,63 +2,21 @@
 
 pub mod builtins;
 pub mod check;
-mod errors;
-pub mod operators;
 #[cfg(test)]
 mod check_tests;
+mod errors;
+pub mod operators;
+pub mod schema;
 
 use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 
 pub use check::{ModuleTypes, check_program};
 
-/// The built-in resource kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Image,
-    Network,
-    Volume,
-    Container,
-    Service,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Image,
-        Kind::Network,
-        Kind::Volume,
-        Kind::Container,
-        Kind::Service,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Image => "image",
-            Kind::Network => "network",
-            Kind::Volume => "volume",
-            Kind::Container => "container",
-            Kind::Service => "service",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Index of a loaded module (file) in the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ModuleId(pub usize);
+use crate::deployment::Kind;
+use crate::resolve::ModuleId;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Type {
@@ -290,6 +248,26 @@ pub const TYPE_NAMES: &[&str] = &[
     "container",
     "service",
 ];
+
+/// "a string", "an int", "a list[string]".
+pub fn article(t: &Type) -> String {
+    let s = t.to_string();
+    match t {
+        Type::Union(members) => {
+            let parts: Vec<String> = members.iter().map(article).collect();
+            match parts.split_last() {
+                Some((last, init)) if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+                _ => parts.join(""),
+            }
+        }
+        Type::Optional(inner) => format!("{} or null", article(inner)),
+        Type::Null | Type::Namespace(_) | Type::AnyResource => s,
+        Type::Record(_) => "a record".to_string(),
+        Type::Enum(_) => format!("one of {s}"),
+        _ if s.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {s}"),
+        _ => format!("a {s}"),
+    }
+}
 
 #[cfg(test)]
 mod tests {

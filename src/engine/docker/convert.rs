@@ -13,11 +13,11 @@ use bollard::models::{
 };
 
 use super::LABEL_INTERNAL;
+use crate::deployment::Kind;
 use crate::deployment::{
     ContainerSpec, Millis, NetworkSpec, Resource, RunSpec, VolumeSpec, pointer_segment,
 };
 use crate::engine::{Actual, Health, LABEL_ADDRESS, LABEL_HASH, LABEL_SPEC, LiveObject, State};
-use crate::types::Kind;
 
 // ---- to Docker ----
 

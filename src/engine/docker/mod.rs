@@ -38,8 +38,8 @@ use super::credentials::CredentialSource;
 use super::{
     Engine, EngineError, ErrorKind, Holder, LiveObject, LiveState, Lock, Record, Report, State,
 };
+use crate::deployment::Kind;
 use crate::deployment::{Millis, Resource, RunSpec, Spec};
-use crate::types::Kind;
 
 /// Marks stackc's own bookkeeping objects: `lock` and `record` on a stack's
 /// two internal containers, `true` on the internal image. Objects carrying it

@@ -14,10 +14,10 @@ use super::convert::{image_name, live_container, parse_spec, plain, short};
 use super::error::not_found;
 use super::internal::parse_record;
 use super::{DockerEngine, LABEL_ENGINE, LABEL_INTERNAL, LABEL_RECORD};
+use crate::deployment::Kind;
 use crate::engine::{
     Actual, EngineError, LABEL_ADDRESS, LABEL_HASH, LABEL_STACK, LiveObject, LiveState, State,
 };
-use crate::types::Kind;
 
 /// Container and image inspects run at most this many at once.
 const INSPECT_CONCURRENCY: usize = 8;

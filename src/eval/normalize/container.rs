@@ -6,11 +6,11 @@ use std::rc::Rc;
 
 use super::short_forms::{parse_port, valid_reference};
 use super::{Fields, Normalizer, get, items};
-use crate::deployment::schema::{PROTOCOLS, RESTART_POLICIES};
+use crate::deployment::Kind;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
 use crate::eval::value::{Map, Value};
-use crate::types::Kind;
+use crate::types::schema::{PROTOCOLS, RESTART_POLICIES};
 
 impl Normalizer<'_, '_> {
     fn image_ref(&mut self, fields: &Fields<'_>) -> String {

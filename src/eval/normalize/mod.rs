@@ -12,9 +12,9 @@ use std::rc::Rc;
 
 use self::short_forms::{split_words, valid_cidr, valid_reference};
 use super::value::{Map, Value};
+use crate::deployment::Kind;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
-use crate::types::Kind;
 
 /// Finds a resource of the same module instance by kind and name: (address, Docker name).
 pub type Lookup<'a> = dyn Fn(Kind, &str) -> Option<(Rc<str>, Rc<str>)> + 'a;

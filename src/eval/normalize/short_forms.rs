@@ -2,7 +2,7 @@
 //! references and subnets.
 
 use crate::deployment::PortSpec;
-use crate::deployment::schema::PROTOCOLS;
+use crate::types::schema::PROTOCOLS;
 
 /// Splits a command line into words: whitespace separates, quotes group,
 /// backslash escapes. `None` for an unclosed quote.

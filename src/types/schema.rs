@@ -3,7 +3,8 @@
 
 use std::sync::LazyLock;
 
-use crate::types::{Kind, Type};
+use super::Type;
+use crate::deployment::Kind;
 
 pub struct FieldDef {
     pub name: &'static str,

@@ -1,0 +1,215 @@
+//! The command line: every command, flag and argument (clap).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use stackc::apply::ApplyOptions;
+use stackc::deployment::Deployment;
+use stackc::driver;
+use stackc::plan::{PlanOptions, SavedPlan};
+use stackc::session::{Mode, Request};
+
+#[derive(Parser)]
+#[command(
+    name = "stackc",
+    version,
+    about = "Typed Docker stacks: compile .stack files, plan and apply them"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Parse, resolve, type-check and evaluate; print diagnostics
+    Check(Source),
+    /// Print the normalized deployment as JSON
+    Compile {
+        #[command(flatten)]
+        source: Source,
+        /// Show secret values instead of "(secret)"
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Show what apply would change on the engine
+    Plan {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        selection: Selection,
+        /// Save the plan for `stackc apply FILE` (written with mode 0600: it holds secrets)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on errors
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan, confirm and make the changes; or apply a saved plan file
+    Apply {
+        /// A stack directory or .stack file, or a plan file saved by `plan --out`
+        #[arg(default_value = ".", value_name = "PATH|PLANFILE")]
+        source: PathBuf,
+        /// With a plan file: the stack it must have been made for
+        #[arg(value_name = "PATH")]
+        stack_path: Option<PathBuf>,
+        #[command(flatten)]
+        vars: Vars,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        selection: Selection,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Remove every object of the stack (volumes only with --allow-data-loss)
+    Destroy {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// List the stack's live objects, with drift against the source
+    Status {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the stack's outputs
+    Output {
+        /// An output name, a stack path, or both (NAME PATH)
+        #[arg(num_args = 0..=2)]
+        args: Vec<String>,
+        #[command(flatten)]
+        vars: Vars,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        /// Show secret values instead of "(secret)"
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Break a stack's lock left by a process that was killed
+    Unlock {
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// Where the stack is and how its parameters are set.
+#[derive(Args)]
+pub(crate) struct Source {
+    /// A stack directory (holding main.stack) or a .stack file
+    #[arg(default_value = ".")]
+    pub(crate) path: PathBuf,
+    #[command(flatten)]
+    pub(crate) vars: Vars,
+}
+
+#[derive(Args)]
+pub(crate) struct Vars {
+    /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub(crate) vars: Vec<String>,
+    /// Read parameters from a file of `NAME = literal` lines or a JSON object (repeatable)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub(crate) var_files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct EngineArgs {
+    /// The Docker engine (`unix:///var/run/docker.sock`, `tcp://host:2375`); default: DOCKER_HOST, the docker context, the local socket
+    #[arg(long, short = 'H', value_name = "HOST")]
+    pub(crate) host: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct Selection {
+    /// Plan only this resource and what it depends on (repeatable)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) target: Vec<String>,
+    /// Replace this resource even if unchanged (repeatable)
+    #[arg(long, value_name = "ADDRESS")]
+    pub(crate) replace: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub(crate) auto_approve: bool,
+    /// At most this many actions at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) parallelism: u64,
+    /// Wait this long for another apply's lock (0: fail at once)
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub(crate) lock_timeout: Duration,
+    /// How long to wait for a dependency to become healthy or complete
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub(crate) wait_timeout: Duration,
+    /// Allow deleting or replacing volumes (their data is lost)
+    #[arg(long)]
+    pub(crate) allow_data_loss: bool,
+}
+
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    stackc::units::parse_duration(s)
+        .filter(|ms| *ms >= 0)
+        .map(|ms| Duration::from_millis(ms as u64))
+        .ok_or_else(|| format!("`{s}` is not a duration like 30s or 5m"))
+}
+
+impl Vars {
+    pub(crate) fn options(&self, path: &Path) -> driver::Options {
+        driver::Options {
+            path: path.to_path_buf(),
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+        }
+    }
+}
+
+impl RunArgs {
+    pub(crate) fn request<'a>(
+        &self,
+        deployment: &'a Deployment,
+        saved: Option<&'a SavedPlan>,
+        selection: PlanOptions,
+        mode: Mode,
+    ) -> Request<'a> {
+        Request {
+            deployment,
+            saved,
+            selection,
+            mode,
+            allow_data_loss: self.allow_data_loss,
+            auto_approve: self.auto_approve,
+            lock_timeout: self.lock_timeout,
+            apply: ApplyOptions {
+                parallelism: self.parallelism as usize,
+                wait_timeout: self.wait_timeout,
+            },
+        }
+    }
+}

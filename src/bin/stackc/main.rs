@@ -1,0 +1,357 @@
+//! The `stackc` command line: arguments → driver and engine → rendering → exit code.
+
+mod args;
+mod terminal;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use stackc::deployment::Deployment;
+use stackc::diagnostic::{RenderOptions, render_all};
+use stackc::driver::{self, Compilation};
+use stackc::engine::Engine;
+use stackc::engine::docker::DockerEngine;
+use stackc::plan::{self, PlanOptions, SavedPlan};
+use stackc::session::{self, Mode, SessionError};
+
+use args::{Cli, Command, EngineArgs, Format, RunArgs, Selection, Source, Vars};
+use terminal::run_session;
+
+/// Compiling is allocation-heavy; mimalloc makes it markedly faster (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Why a command ends with a non-zero exit.
+pub(crate) enum Failure {
+    /// A message, and help when there is some.
+    Message {
+        message: String,
+        help: Option<String>,
+    },
+    /// Diagnostics, already printed.
+    Reported,
+    /// Ctrl-C twice: exit 130, as a shell expects after SIGINT.
+    Aborted,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Failure {
+        Failure::Message {
+            message: message.into(),
+            help: None,
+        }
+    }
+}
+
+impl From<SessionError> for Failure {
+    fn from(e: SessionError) -> Failure {
+        match e {
+            SessionError::Aborted => Failure::Aborted,
+            e => Failure::Message {
+                help: e.help(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<stackc::engine::EngineError> for Failure {
+    fn from(e: stackc::engine::EngineError) -> Failure {
+        Failure::new(e.to_string())
+    }
+}
+
+impl From<plan::PlanFileError> for Failure {
+    fn from(e: plan::PlanFileError) -> Failure {
+        Failure::new(e.to_string())
+    }
+}
+
+pub(crate) type Outcome_ = Result<ExitCode, Failure>;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Usage errors exit 1 like every other error; help and version exit 0.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(Failure::Message { message, help }) => {
+            let error = if color() {
+                "\x1b[31;1merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{error}: {message}");
+            if let Some(help) = help {
+                eprintln!("  help: {help}");
+            }
+            ExitCode::from(1)
+        }
+        Err(Failure::Reported) => ExitCode::from(1),
+        Err(Failure::Aborted) => ExitCode::from(130),
+    }
+}
+
+fn run(command: Command) -> Outcome_ {
+    match command {
+        Command::Check(source) => check(&source),
+        Command::Compile {
+            source,
+            show_secrets,
+        } => compile(&source, show_secrets),
+        Command::Output {
+            args,
+            vars,
+            json,
+            show_secrets,
+        } => output(&args, &vars, json, show_secrets),
+        Command::Plan {
+            source,
+            engine,
+            selection,
+            out,
+            format,
+            detailed_exitcode,
+        } => on_engine(async move {
+            plan_command(
+                &source,
+                &engine,
+                &selection,
+                out.as_deref(),
+                format,
+                detailed_exitcode,
+            )
+            .await
+        }),
+        Command::Apply {
+            source,
+            stack_path,
+            vars,
+            engine,
+            selection,
+            run,
+        } => on_engine(async move {
+            apply_command(
+                &source,
+                stack_path.as_deref(),
+                &vars,
+                &engine,
+                &selection,
+                &run,
+            )
+            .await
+        }),
+        Command::Destroy {
+            source,
+            engine,
+            run,
+        } => on_engine(async move { destroy_command(&source, &engine, &run).await }),
+        Command::Status {
+            source,
+            engine,
+            json,
+        } => on_engine(async move { status_command(&source, &engine, json).await }),
+        Command::Unlock { source, engine } => {
+            on_engine(async move { unlock_command(&source, &engine).await })
+        }
+    }
+}
+
+/// Runs an engine command on the async runtime.
+fn on_engine(command: impl Future<Output = Outcome_>) -> Outcome_ {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?
+        .block_on(command)
+}
+
+pub(crate) fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub(crate) fn stdout_color() -> bool {
+    std::io::stdout().is_terminal() && color()
+}
+
+fn render_options() -> RenderOptions {
+    RenderOptions {
+        color: color(),
+        ..RenderOptions::PLAIN
+    }
+}
+
+/// Compiles, or prints the diagnostics.
+fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
+    let Compilation { sources, result } = driver::compile(options);
+    result.map_err(|diags| {
+        eprint!("{}", render_all(&diags, &sources, render_options()));
+        Failure::Reported
+    })
+}
+
+/// Pretty JSON; a value that cannot be encoded is an error, never empty output.
+fn json(value: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::new(format!("cannot encode the output as JSON: {e}")))
+}
+
+/// The process ends next: freeing a large deployment piece by piece would
+/// only cost time (as in compilers generally).
+fn exit_now<T>(done: T) -> ExitCode {
+    std::mem::forget(done);
+    ExitCode::SUCCESS
+}
+
+fn check(source: &Source) -> Outcome_ {
+    let d = compiled(&source.vars.options(&source.path))?;
+    let n = d.resources.len();
+    let plural = if n == 1 { "" } else { "s" };
+    eprintln!("ok: stack `{}` with {n} resource{plural}", d.stack);
+    Ok(exit_now(d))
+}
+
+fn compile(source: &Source, show_secrets: bool) -> Outcome_ {
+    let d = compiled(&source.vars.options(&source.path))?;
+    print!("{}", d.to_json(show_secrets));
+    Ok(exit_now(d))
+}
+
+fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Outcome_ {
+    let is_stack = |a: &str| Path::new(a).is_dir() || a.ends_with(".stack");
+    let (name, path) = match args {
+        [] => (None, "."),
+        [one] if is_stack(one) => (None, one.as_str()),
+        [one] => (Some(one.as_str()), "."),
+        [name, path, ..] => (Some(name.as_str()), path.as_str()),
+    };
+    let d = compiled(&vars.options(Path::new(path)))?;
+    match name {
+        Some(name) => match session::output(&d, name, show_secrets)? {
+            serde_json::Value::String(s) if !as_json => println!("{s}"),
+            value => println!("{}", json(&value)?),
+        },
+        None if as_json => println!("{}", json(&session::outputs(&d, show_secrets))?),
+        None => {
+            for (k, v) in session::outputs(&d, show_secrets) {
+                println!("{k} = {v}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect(args: &EngineArgs) -> Result<DockerEngine, Failure> {
+    Ok(DockerEngine::connect(args.host.as_deref()).await?)
+}
+
+async fn plan_command(
+    source: &Source,
+    engine_args: &EngineArgs,
+    selection: &Selection,
+    out: Option<&Path>,
+    format: Format,
+    detailed_exitcode: bool,
+) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let options = session::selection(&deployment, &selection.target, &selection.replace)?;
+    let engine = connect(engine_args).await?;
+    let (plan, live) = session::plan(&engine, &deployment, &options).await?;
+    match format {
+        Format::Human => print!("{}", plan::human(&plan, stdout_color())),
+        Format::Json => println!("{}", json(&plan)?),
+        Format::Markdown => print!("{}", plan::markdown(&plan)),
+    }
+    let changes = plan.has_changes();
+    if let Some(out) = out {
+        let saved = SavedPlan::new(plan, deployment, live.fingerprint(), engine.describe());
+        plan::write_plan_file(out, &saved)?;
+        eprintln!(
+            "Saved the plan to {}; apply it with `stackc apply {}`.",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if detailed_exitcode && changes {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Is this a plan file rather than a stack?
+fn is_plan_file(path: &Path) -> bool {
+    path.is_file() && path.extension().is_none_or(|e| e != "stack")
+}
+
+async fn apply_command(
+    target: &Path,
+    stack_path: Option<&Path>,
+    vars: &Vars,
+    engine_args: &EngineArgs,
+    selection: &Selection,
+    run: &RunArgs,
+) -> Outcome_ {
+    let saved = if is_plan_file(target) {
+        Some(plan::read_plan_file(target)?)
+    } else {
+        None
+    };
+    let deployment = match &saved {
+        Some(saved) => {
+            if let Some(path) = stack_path {
+                session::check_plan_stack(target, saved, &compiled(&vars.options(path))?)?;
+            }
+            saved.deployment.clone()
+        }
+        None => compiled(&vars.options(target))?,
+    };
+    let selection = session::selection(&deployment, &selection.target, &selection.replace)?;
+    let engine = connect(engine_args).await?;
+    let request = run.request(&deployment, saved.as_ref(), selection, Mode::Apply);
+    run_session(&engine, &request).await
+}
+
+async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArgs) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let engine = connect(engine_args).await?;
+    let request = run.request(&deployment, None, PlanOptions::default(), Mode::Destroy);
+    run_session(&engine, &request).await
+}
+
+async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let engine = connect(engine_args).await?;
+    let (plan, live) = session::plan(&engine, &deployment, &PlanOptions::default()).await?;
+    let rows = stackc::status::rows(&deployment, &plan, &live);
+    if as_json {
+        println!("{}", json(&rows)?);
+    } else {
+        print!("{}", stackc::status::table(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn unlock_command(source: &Source, engine_args: &EngineArgs) -> Outcome_ {
+    let deployment = compiled(&source.vars.options(&source.path))?;
+    let engine = connect(engine_args).await?;
+    if engine.unlock(&deployment.stack).await? {
+        eprintln!("Unlocked the stack `{}`.", deployment.stack);
+    } else {
+        eprintln!("The stack `{}` was not locked.", deployment.stack);
+    }
+    Ok(ExitCode::SUCCESS)
+}

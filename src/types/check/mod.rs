@@ -1,0 +1,473 @@
+//! The static checker: names, types, resource fields and module parameters,
+//! checked before anything is evaluated. Where a type is not known
+//! statically it is `Any` and the evaluator checks the value instead.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+
+use super::builtins::{self, SignatureError};
+use super::errors;
+use super::operators::{self, Operand};
+use super::schema;
+use super::{Namespace, Type, named_type};
+use crate::deployment::Kind;
+use crate::diagnostic::Diagnostic;
+use crate::resolve::ModuleId;
+use crate::resolve::{Module, Program};
+use crate::source::Span;
+use crate::syntax::ast::*;
+
+mod expr;
+
+/// What importers need to know of a checked module.
+#[derive(Debug, Default, Clone)]
+pub struct ModuleTypes {
+    pub outputs: IndexMap<String, Type>,
+    /// Some output names are built at evaluation (interpolated, or in blocks).
+    pub dynamic_outputs: bool,
+}
+
+/// Checks every module, imported modules first.
+pub fn check_program(program: &Program) -> Vec<Diagnostic> {
+    let mut done: HashMap<ModuleId, ModuleTypes> = HashMap::new();
+    let mut errors = Vec::new();
+    for id in dependency_order(program) {
+        let module = program.module(id);
+        let mut checker = Checker::new(program, module, &done);
+        checker.check_module();
+        errors.extend(checker.errors);
+        let types = checker.outputs;
+        done.insert(id, types);
+    }
+    errors
+}
+
+/// Modules ordered so that each comes after everything it imports.
+fn dependency_order(program: &Program) -> Vec<ModuleId> {
+    fn visit(
+        program: &Program,
+        id: ModuleId,
+        seen: &mut HashSet<ModuleId>,
+        out: &mut Vec<ModuleId>,
+    ) {
+        if !seen.insert(id) {
+            return;
+        }
+        for import in program.module(id).imports.values() {
+            visit(program, import.module, seen, out);
+        }
+        out.push(id);
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for m in &program.modules {
+        visit(program, m.id, &mut seen, &mut out);
+    }
+    out
+}
+
+/// Converts a written type, reporting unknown names.
+pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
+    match &te.kind {
+        TypeExprKind::Name(name) => match named_type(name) {
+            Some(t) => t,
+            None => {
+                errors.push(errors::unknown_type(name, te.span));
+                Type::Any
+            }
+        },
+        TypeExprKind::Generic(name, arg) => {
+            let inner = resolve_type(arg, errors);
+            match name.node.as_str() {
+                "list" => Type::list(inner),
+                "map" => Type::map(inner),
+                other => {
+                    errors.push(errors::type_takes_no_argument(other, name.span));
+                    Type::Any
+                }
+            }
+        }
+        TypeExprKind::Record(fields) => {
+            let mut map = IndexMap::new();
+            let mut first: HashMap<&str, Span> = HashMap::new();
+            for (name, t) in fields {
+                let t = resolve_type(t, errors);
+                if let Some(first) = first.insert(&name.node, name.span) {
+                    errors.push(errors::field_listed_twice(&name.node, name.span, first));
+                }
+                map.insert(name.node.clone(), t);
+            }
+            Type::Record(Arc::new(map))
+        }
+        TypeExprKind::Enum(values) => Type::Enum(values.iter().map(|v| v.node.clone()).collect()),
+        TypeExprKind::Optional(inner) => Type::optional(resolve_type(inner, errors)),
+    }
+}
+
+struct Checker<'a> {
+    program: &'a Program,
+    module: &'a Module,
+    imported: &'a HashMap<ModuleId, ModuleTypes>,
+    params: HashMap<String, Type>,
+    let_types: HashMap<String, Type>,
+    in_progress: HashSet<String>,
+    fn_types: HashMap<String, (Vec<Type>, Option<Type>)>,
+    fn_returns: HashMap<String, Type>,
+    locals: Vec<(String, Type)>,
+    outputs: ModuleTypes,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        program: &'a Program,
+        module: &'a Module,
+        imported: &'a HashMap<ModuleId, ModuleTypes>,
+    ) -> Self {
+        let mut errors = Vec::new();
+        let params = module
+            .params
+            .iter()
+            .map(|(n, p)| (n.clone(), resolve_type(&p.ty, &mut errors)))
+            .collect();
+        let fn_types = module
+            .fns
+            .iter()
+            .map(|(n, f)| {
+                let ps = f
+                    .params
+                    .iter()
+                    .map(|(_, t)| resolve_type(t, &mut errors))
+                    .collect();
+                let ret = f.ret.as_ref().map(|t| resolve_type(t, &mut errors));
+                (n.clone(), (ps, ret))
+            })
+            .collect();
+        Checker {
+            program,
+            module,
+            imported,
+            params,
+            let_types: HashMap::new(),
+            in_progress: HashSet::new(),
+            fn_types,
+            fn_returns: HashMap::new(),
+            locals: Vec::new(),
+            outputs: ModuleTypes::default(),
+            errors,
+        }
+    }
+
+    fn check_module(&mut self) {
+        let module = self.module;
+        for (name, p) in &module.params {
+            if let Some(default) = &p.default {
+                let t = self.params.get(name).cloned().unwrap_or(Type::Any);
+                self.check(default, &t);
+            }
+        }
+        for name in module.lets.keys() {
+            self.let_type(name);
+        }
+        for name in module.fns.keys() {
+            self.fn_return(name);
+        }
+        self.items(&module.body, true);
+    }
+
+    // ------------------------------------------------------------ items
+
+    fn items(&mut self, items: &'a [Item], top: bool) {
+        // Block lets are visible in the whole block, whatever their order.
+        let mark = self.locals.len();
+        if !top {
+            for item in items {
+                if let Item::Let(l) = item {
+                    self.locals.push((l.name.node.clone(), Type::Any));
+                }
+            }
+            for (i, item) in items
+                .iter()
+                .filter_map(|i| if let Item::Let(l) = i { Some(l) } else { None })
+                .enumerate()
+            {
+                let t = match &item.ty {
+                    Some(te) => {
+                        let t = resolve_type(te, &mut self.errors);
+                        self.check(&item.value, &t);
+                        t
+                    }
+                    None => self.infer(&item.value),
+                };
+                self.locals[mark + i].1 = t;
+            }
+        }
+        for item in items {
+            match item {
+                Item::Resource(r) => self.resource(r),
+                Item::For(f) => {
+                    let iter = self.infer(&f.iter);
+                    let (key, value) = self.loop_types(&iter, &f.vars, f.iter.span);
+                    let n = self.bind(&f.vars, key, value);
+                    self.items(&f.body, false);
+                    self.locals.truncate(self.locals.len() - n);
+                }
+                Item::If(i) => {
+                    self.check(&i.cond, &Type::Bool);
+                    self.items(&i.then, false);
+                    self.items(&i.otherwise, false);
+                }
+                Item::Output(o) => {
+                    self.check(&o.name, &Type::String);
+                    let t = self.infer(&o.value);
+                    match o.name.as_plain_string() {
+                        // A second output of the same name is reported by evaluation,
+                        // which sees every output, including those built in blocks.
+                        Some(name) if top => {
+                            self.outputs.outputs.insert(name.to_string(), t);
+                        }
+                        _ => self.outputs.dynamic_outputs = true,
+                    }
+                }
+                Item::Assert(a) => {
+                    self.check(&a.cond, &Type::Bool);
+                    self.check(&a.message, &Type::String);
+                }
+                // Top-level tables are checked by `check_module`; block lets above.
+                Item::Let(_) | Item::Param(_) | Item::Fn(_) | Item::Import(_) | Item::Stack(_) => {}
+            }
+        }
+        self.locals.truncate(mark);
+    }
+
+    fn resource(&mut self, r: &'a ResourceDecl) {
+        self.check(&r.name, &Type::String);
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut names = Vec::new();
+        for field in &r.fields {
+            let Some(name) = field.key.static_name() else {
+                self.infer_key(&field.key);
+                self.errors
+                    .push(errors::field_name_not_written(field.key.span()));
+                continue;
+            };
+            if let Some(first) = seen.insert(name, field.key.span()) {
+                self.errors
+                    .push(errors::field_set_twice(name, field.key.span(), first));
+            }
+            names.push((name, field));
+        }
+        if let Some(kind) = Kind::parse(&r.kind.node) {
+            for (name, field) in &names {
+                match schema::field_def(kind, name) {
+                    Some(def) => self.check(&field.value, &def.accepted),
+                    None => {
+                        self.infer(&field.value);
+                        let fields = schema::fields(kind).iter().map(|f| f.name);
+                        self.errors.push(errors::unknown_resource_field(
+                            kind,
+                            name,
+                            fields,
+                            field.key.span(),
+                        ));
+                    }
+                }
+            }
+            for def in schema::fields(kind).iter().filter(|d| d.required) {
+                if !seen.contains_key(def.name) {
+                    self.errors.push(errors::missing_resource_field(
+                        kind,
+                        &r.name,
+                        def.name,
+                        &def.ty,
+                        r.kind.span.to(r.name.span),
+                    ));
+                }
+            }
+        } else if let Some(import) = self.module.imports.get(&r.kind.node) {
+            let target = self.program.module(import.module);
+            let mut errors = Vec::new();
+            let param_types: IndexMap<&str, Type> = target
+                .params
+                .iter()
+                .map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors)))
+                .collect();
+            for (name, field) in &names {
+                match param_types.get(name) {
+                    Some(t) => self.check(&field.value, t),
+                    None => {
+                        self.infer(&field.value);
+                        let params: Vec<&str> = param_types.keys().copied().collect();
+                        self.errors.push(errors::unknown_module_parameter(
+                            &r.kind.node,
+                            name,
+                            &params,
+                            field.key.span(),
+                        ));
+                    }
+                }
+            }
+            for (pname, p) in &target.params {
+                if p.default.is_none() && !seen.contains_key(pname.as_str()) {
+                    let t = param_types
+                        .get(pname.as_str())
+                        .cloned()
+                        .unwrap_or(Type::Any);
+                    self.errors.push(errors::missing_module_parameter(
+                        &r.kind.node,
+                        &r.name,
+                        pname,
+                        &t,
+                        r.kind.span.to(r.name.span),
+                    ));
+                }
+            }
+        } else {
+            for field in &r.fields {
+                self.infer(&field.value);
+            }
+            let mut candidates: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            candidates.extend(self.module.imports.keys().map(String::as_str));
+            self.errors
+                .push(errors::unknown_kind(&r.kind.node, &candidates, r.kind.span));
+        }
+    }
+
+    fn infer_key(&mut self, key: &Key) {
+        if let Key::Str(e) = key {
+            self.check(e, &Type::String);
+        }
+    }
+
+    // ------------------------------------------------------------ names
+
+    fn bind(&mut self, vars: &LoopVars, key: Type, value: Type) -> usize {
+        self.locals.push((vars.value.node.clone(), value));
+        match &vars.key {
+            Some(k) => {
+                self.locals.push((k.node.clone(), key));
+                2
+            }
+            None => 1,
+        }
+    }
+
+    fn loop_types(&mut self, iter: &Type, vars: &LoopVars, span: Span) -> (Type, Type) {
+        match iter {
+            Type::List(t) => (Type::Int, (**t).clone()),
+            Type::Optional(t) => self.loop_types(&t.clone(), vars, span),
+            Type::Map(t) => {
+                if vars.key.is_none() {
+                    self.errors.push(errors::map_loop_with_one_variable(span));
+                }
+                (Type::String, (**t).clone())
+            }
+            Type::Record(fields) => {
+                if vars.key.is_none() {
+                    self.errors.push(errors::map_loop_with_one_variable(span));
+                }
+                let joined = fields
+                    .values()
+                    .cloned()
+                    .reduce(|a, b| Type::join(&a, &b))
+                    .unwrap_or(Type::Any);
+                (Type::String, joined)
+            }
+            Type::Any => (Type::Any, Type::Any),
+            other => {
+                self.errors.push(errors::not_iterable(other, span));
+                (Type::Any, Type::Any)
+            }
+        }
+    }
+
+    fn lookup(&mut self, name: &str, span: Span) -> Type {
+        if let Some((_, t)) = self.locals.iter().rev().find(|(n, _)| n == name) {
+            return t.clone();
+        }
+        if let Some(t) = self.params.get(name) {
+            return t.clone();
+        }
+        if self.module.lets.contains_key(name) {
+            return self.let_type(name);
+        }
+        if let Some(kind) = Kind::parse(name) {
+            return Type::Namespace(Namespace::Kind(kind));
+        }
+        if let Some(import) = self.module.imports.get(name) {
+            return Type::Namespace(Namespace::Module(import.module));
+        }
+        if self.module.fns.contains_key(name) || builtins::is_builtin(name) {
+            self.errors.push(errors::function_as_value(name, span));
+            return Type::Any;
+        }
+        let mut candidates: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
+        candidates.extend(self.module.params.keys().map(String::as_str));
+        candidates.extend(self.module.lets.keys().map(String::as_str));
+        candidates.extend(self.module.imports.keys().map(String::as_str));
+        candidates.extend(Kind::ALL.iter().map(|k| k.as_str()));
+        self.errors
+            .push(errors::unknown_name(name, &candidates, span));
+        Type::Any
+    }
+
+    fn let_type(&mut self, name: &str) -> Type {
+        if let Some(t) = self.let_types.get(name) {
+            return t.clone();
+        }
+        let Some(l) = self.module.lets.get(name) else {
+            return Type::Any;
+        };
+        if !self.in_progress.insert(name.to_string()) {
+            return Type::Any; // a cycle, reported by resolve
+        }
+        // Top-level lets see only module scope, never the caller's locals.
+        let saved = std::mem::take(&mut self.locals);
+        let t = match &l.ty {
+            Some(te) => {
+                let t = resolve_type(te, &mut self.errors);
+                self.check(&l.value, &t);
+                t
+            }
+            None => self.infer(&l.value),
+        };
+        self.locals = saved;
+        self.in_progress.remove(name);
+        self.let_types.insert(name.to_string(), t.clone());
+        t
+    }
+
+    fn fn_return(&mut self, name: &str) -> Type {
+        if let Some(t) = self.fn_returns.get(name) {
+            return t.clone();
+        }
+        let (Some(f), Some((params, ret))) =
+            (self.module.fns.get(name), self.fn_types.get(name).cloned())
+        else {
+            return Type::Any;
+        };
+        if !self.in_progress.insert(format!("fn {name}")) {
+            return ret.unwrap_or(Type::Any);
+        }
+        let saved = std::mem::take(&mut self.locals);
+        self.locals = f
+            .params
+            .iter()
+            .zip(params)
+            .map(|((n, _), t)| (n.node.clone(), t))
+            .collect();
+        let t = match &ret {
+            Some(r) => {
+                self.check(&f.body, r);
+                r.clone()
+            }
+            None => self.infer(&f.body),
+        };
+        self.locals = saved;
+        self.in_progress.remove(&format!("fn {name}"));
+        self.fn_returns.insert(name.to_string(), t.clone());
+        t
+    }
+}

@@ -1,0 +1,83 @@
+//! The crate's layers import only downward: a module may use the modules
+//! listed before it, never those after. Checked on the source text, so a
+//! new upward import fails here with the file and the line.
+
+use std::path::Path;
+
+/// From the bottom up. A module's submodules belong to it.
+const LAYERS: &[&str] = &[
+    "units",
+    "digest",
+    "build_context",
+    "source",
+    "diagnostic",
+    "stdlib",
+    "syntax",
+    "deployment",
+    "resolve",
+    "types",
+    "eval",
+    "driver",
+    "engine",
+    "plan",
+    "apply",
+    "status",
+    "session",
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| *l == module)
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn layers_import_only_downward() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut upward = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let first = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let own = first.trim_end_matches(".rs");
+        // lib.rs and the command line (bin/) sit above every layer.
+        let Some(own_layer) = layer_of(own) else {
+            assert!(
+                ["lib", "bin"].contains(&own),
+                "{} is in no layer: add `{own}` to LAYERS",
+                relative.display()
+            );
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for (i, _) in line.match_indices("crate::") {
+                let used: String = line[i + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(used_layer) = layer_of(&used)
+                    && used_layer > own_layer
+                {
+                    upward.push(format!("{}:{}: {}", relative.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(upward.is_empty(), "upward imports:\n{}", upward.join("\n"));
+}
