@@ -105,6 +105,12 @@ impl Diagnostic {
         }
     }
 
+    /// A bug in stackc, not in the input: said so, with what to do.
+    pub fn internal(message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(ErrorCode::Internal, message)
+            .help("this is a bug in stackc: please report it, with the input that caused it")
+    }
+
     pub fn label(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
         self.labels.push(Label {
             span,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::deployment::Deployment;
-use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::diagnostic::Diagnostic;
 use crate::eval;
 use crate::resolve;
 use crate::source::SourceMap;
@@ -45,8 +45,7 @@ pub fn compile(options: &Options) -> Compilation {
         {
             Ok(handle) => handle.join().unwrap_or_else(|_| Compilation {
                 sources: SourceMap::default(),
-                result: Err(vec![Diagnostic::new(
-                    ErrorCode::Internal,
+                result: Err(vec![Diagnostic::internal(
                     "internal error: the compiler crashed",
                 )]),
             }),

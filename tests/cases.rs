@@ -100,7 +100,7 @@ fn run_case(path: &Path) -> String {
     let text = match compilation.result {
         Ok(mut deployment) => {
             mask_checkout_hashes(&mut deployment);
-            deployment.to_json(false)
+            deployment.to_json(false).unwrap()
         }
         Err(diagnostics) => render_all(&diagnostics, &compilation.sources, RenderOptions::PLAIN),
     };

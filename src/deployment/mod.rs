@@ -157,17 +157,14 @@ impl Deployment {
     }
 
     /// The JSON document `stackc compile` prints; secrets masked unless `show_secrets`.
-    pub fn to_json(&self, show_secrets: bool) -> String {
-        let mut doc = match serde_json::to_value(self) {
-            Ok(v) => v,
-            Err(e) => return format!("{{\"error\": \"{e}\"}}"),
-        };
+    pub fn to_json(&self, show_secrets: bool) -> Result<String, serde_json::Error> {
+        let mut doc = serde_json::to_value(self)?;
         if !show_secrets {
             mask(&mut doc, self);
         }
-        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        let mut out = serde_json::to_string_pretty(&doc)?;
         out.push('\n');
-        out
+        Ok(out)
     }
 }
 

@@ -107,12 +107,9 @@ fn inner_of(mut pairs: Pairs<'_, Rule>) -> Result<Pairs<'_, Rule>> {
 fn next<'i>(pairs: &mut Pairs<'i, Rule>) -> Result<Pair<'i, Rule>> {
     // The grammar guarantees the shapes lowered here; a mismatch is a bug
     // in this file, reported rather than panicking.
-    pairs.next().ok_or_else(|| {
-        Diagnostic::new(
-            ErrorCode::Internal,
-            "internal error: unexpected parse tree shape",
-        )
-    })
+    pairs
+        .next()
+        .ok_or_else(|| Diagnostic::internal("internal error: unexpected parse tree shape"))
 }
 
 struct Lower {
@@ -619,11 +616,7 @@ impl Lower {
     }
 
     fn unexpected(&self, span: Span) -> Diagnostic {
-        Diagnostic::new(
-            ErrorCode::Internal,
-            "internal error: unexpected parse tree shape",
-        )
-        .label(span, "here")
+        Diagnostic::internal("internal error: unexpected parse tree shape").label(span, "here")
     }
 }
 

@@ -226,7 +226,10 @@ fn check(source: &Source) -> Outcome_ {
 
 fn compile(source: &Source, show_secrets: bool) -> Outcome_ {
     let d = compiled(&source.vars.options(&source.path))?;
-    print!("{}", d.to_json(show_secrets));
+    let text = d
+        .to_json(show_secrets)
+        .map_err(|e| Failure::new(format!("cannot encode the deployment as JSON: {e}")))?;
+    print!("{text}");
     Ok(exit_now(d))
 }
 
