@@ -2,8 +2,6 @@
 
 pub mod builtins;
 pub mod check;
-#[cfg(test)]
-mod check_tests;
 mod errors;
 pub mod operators;
 pub mod schema;

@@ -20,6 +20,8 @@ use crate::source::Span;
 use crate::syntax::ast::*;
 
 mod expr;
+#[cfg(test)]
+mod tests;
 
 /// What importers need to know of a checked module.
 #[derive(Debug, Default, Clone)]
