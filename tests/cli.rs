@@ -175,3 +175,26 @@ fn every_command_has_help() {
         assert!(stdout(&out).contains("Usage: stackc"), "{}", stdout(&out));
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    // Enough JSON that the writer is still writing when the pipe closes.
+    let dir = stack_dir(
+        "cli-pipe",
+        "stack \"pipe\"\nfor i in range(3000) {\n  container \"api-${i}\" { image = \"busybox:1.36\" }\n}\n",
+        &[],
+    );
+    let mut child = crate::support::command(&["compile", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.is_empty(), "{err}");
+}

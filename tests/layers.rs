@@ -40,6 +40,40 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// The top-level modules a path after `crate::` names: `eval::x` or
+/// `{eval, plan::Plan}` (a group on one line).
+fn modules_named(rest: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    match rest.strip_prefix('{') {
+        Some(group) => {
+            let group = group.split('}').next().unwrap_or("");
+            let mut depth = 0;
+            let mut names = vec![ident(group)];
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => names.push(ident(&group[i + 1..])),
+                    _ => {}
+                }
+            }
+            names
+        }
+        None => vec![ident(rest)],
+    }
+}
+
+#[test]
+fn a_group_import_names_each_module() {
+    assert_eq!(modules_named("eval::Value;"), ["eval"]);
+    assert_eq!(modules_named("{eval, plan::Plan};"), ["eval", "plan"]);
+}
+
 #[test]
 fn layers_import_only_downward() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -67,14 +101,12 @@ fn layers_import_only_downward() {
         let text = std::fs::read_to_string(&file).unwrap();
         for (n, line) in text.lines().enumerate() {
             for (i, _) in line.match_indices("crate::") {
-                let used: String = line[i + "crate::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if let Some(used_layer) = layer_of(&used)
-                    && used_layer > own_layer
-                {
-                    upward.push(format!("{}:{}: {}", relative.display(), n + 1, line.trim()));
+                for used in modules_named(&line[i + "crate::".len()..]) {
+                    if let Some(used_layer) = layer_of(&used)
+                        && used_layer > own_layer
+                    {
+                        upward.push(format!("{}:{}: {}", relative.display(), n + 1, line.trim()));
+                    }
                 }
             }
         }

@@ -127,7 +127,11 @@ async fn under_lock(
         destroy: destroying,
         ..request.selection.clone()
     };
-    let (mut plan, live) = plan(engine, deployment, &options).await?;
+    // Until the changes start, Ctrl-C cancels: planning is cut short.
+    let (mut plan, live) = tokio::select! {
+        planned = plan(engine, deployment, &options) => planned?,
+        () = interrupt.first_press() => return Ok(Finished::Cancelled),
+    };
     if let Some(saved) = request.saved {
         if live.fingerprint() != saved.fingerprint {
             return Err(SessionError::Stale);
@@ -140,6 +144,9 @@ async fn under_lock(
         }
     }
     ui.plan(&plan);
+    if interrupt.pressed() {
+        return Ok(Finished::Cancelled);
+    }
     if !plan.has_changes() {
         // Still record what is in place (the first apply of an already-converged stack).
         record(engine, deployment, destroying).await?;
@@ -153,6 +160,7 @@ async fn under_lock(
         match ui.confirm(mode.question()).await {
             Answer::Yes => {}
             Answer::No => return Ok(Finished::Cancelled),
+            Answer::NoOneToAsk if interrupt.pressed() => return Ok(Finished::Cancelled),
             Answer::NoOneToAsk => return Err(SessionError::NoOneToConfirm),
         }
     }

@@ -351,6 +351,80 @@ async fn an_interrupt_before_any_change_cancels() {
         .unwrap();
     assert!(matches!(finished, Finished::Cancelled));
     assert!(e.calls().iter().all(|c| !c.starts_with("create")));
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn an_interrupt_cancels_even_when_nothing_would_change() {
+    let e = engine();
+    let d = stack("local");
+    applied(&e, &d).await;
+    e.write_record("s", None).await.unwrap();
+    let interrupt = Interrupt::default();
+    interrupt.press();
+    let ui = Scripted::answering(Answer::Yes);
+    let finished = run(&e, &request(&d, Mode::Apply), &ui, &interrupt)
+        .await
+        .unwrap();
+    assert!(matches!(finished, Finished::Cancelled));
+    // Cancelled means nothing is written, not even the record.
+    assert!(e.observe("s", &[]).await.unwrap().record.is_none());
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn an_interrupt_while_waiting_for_the_lock_cancels_and_leaves_the_lock() {
+    let e = engine();
+    let d = stack("local");
+    let other = Holder::me("apply");
+    assert_eq!(e.lock("s", &other).await.unwrap(), Lock::Acquired);
+    let interrupt = Interrupt::default();
+    let r = Request {
+        lock_timeout: Duration::from_secs(60),
+        ..request(&d, Mode::Apply)
+    };
+    let ui = Scripted::answering(Answer::Yes);
+    let press = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        interrupt.press();
+    };
+    let (finished, ()) = tokio::join!(run(&e, &r, &ui, &interrupt), press);
+    assert!(matches!(finished, Ok(Finished::Cancelled)), "{finished:?}");
+    assert!(matches!(e.lock("s", &Holder::me("x")).await.unwrap(), Lock::HeldBy(h) if h == other));
+}
+
+/// A user who presses Ctrl-C at the prompt (the terminal answers no).
+struct Interrupting<'a>(&'a Interrupt, Scripted);
+
+#[async_trait::async_trait]
+impl Ui for Interrupting<'_> {
+    fn waiting_for_lock(&self, _: &str, _: &Holder, _: Duration) {}
+    fn keeping_volume(&self, _: &str) {}
+    fn plan(&self, _: &Plan) {}
+    async fn confirm(&self, _: &str) -> Answer {
+        self.0.press();
+        Answer::NoOneToAsk
+    }
+    fn applying(&self) {}
+    fn progress(&self) -> &Progress {
+        &self.1.progress
+    }
+}
+
+#[tokio::test]
+async fn an_interrupt_at_the_prompt_cancels() {
+    let e = engine();
+    let d = stack("local");
+    let interrupt = Interrupt::default();
+    let ui = Interrupting(&interrupt, Scripted::answering(Answer::No));
+    let r = Request {
+        auto_approve: false,
+        ..request(&d, Mode::Apply)
+    };
+    let finished = run(&e, &r, &ui, &interrupt).await.unwrap();
+    assert!(matches!(finished, Finished::Cancelled));
+    assert!(e.calls().iter().all(|c| !c.starts_with("create")));
+    assert_unlocked(&e).await;
 }
 
 #[test]

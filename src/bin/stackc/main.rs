@@ -3,7 +3,7 @@
 mod args;
 mod terminal;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -31,8 +31,9 @@ pub(crate) enum Failure {
         message: String,
         help: Option<String>,
     },
-    /// Diagnostics, already printed.
-    Reported,
+    /// Nothing more to say: the diagnostics are printed, or the reader of
+    /// stdout went away (`stackc plan | head`).
+    Silent,
     /// Ctrl-C twice: exit 130, as a shell expects after SIGINT.
     Aborted,
 }
@@ -99,7 +100,7 @@ fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
-        Err(Failure::Reported) => ExitCode::from(1),
+        Err(Failure::Silent) => ExitCode::from(1),
         Err(Failure::Aborted) => ExitCode::from(130),
     }
 }
@@ -199,8 +200,22 @@ fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
     let Compilation { sources, result } = driver::compile(options);
     result.map_err(|diags| {
         eprint!("{}", render_all(&diags, &sources, render_options()));
-        Failure::Reported
+        Failure::Silent
     })
+}
+
+/// Writes to stdout. A reader that went away (`stackc plan | head`) ends
+/// the command quietly, as it would a shell tool, instead of a panic.
+fn print_out(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::Silent),
+        Err(e) => Err(Failure::new(format!("cannot write the output: {e}"))),
+    }
 }
 
 /// Pretty JSON; a value that cannot be encoded is an error, never empty output.
@@ -229,7 +244,7 @@ fn compile(source: &Source, show_secrets: bool) -> Outcome_ {
     let text = d
         .to_json(show_secrets)
         .map_err(|e| Failure::new(format!("cannot encode the deployment as JSON: {e}")))?;
-    print!("{text}");
+    print_out(&text)?;
     Ok(exit_now(d))
 }
 
@@ -244,13 +259,13 @@ fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Ou
     let d = compiled(&vars.options(Path::new(path)))?;
     match name {
         Some(name) => match session::output(&d, name, show_secrets)? {
-            serde_json::Value::String(s) if !as_json => println!("{s}"),
-            value => println!("{}", json(&value)?),
+            serde_json::Value::String(s) if !as_json => print_out(&format!("{s}\n"))?,
+            value => print_out(&format!("{}\n", json(&value)?))?,
         },
-        None if as_json => println!("{}", json(&session::outputs(&d, show_secrets))?),
+        None if as_json => print_out(&format!("{}\n", json(&session::outputs(&d, show_secrets))?))?,
         None => {
             for (k, v) in session::outputs(&d, show_secrets) {
-                println!("{k} = {v}");
+                print_out(&format!("{k} = {v}\n"))?;
             }
         }
     }
@@ -274,9 +289,9 @@ async fn plan_command(
     let engine = connect(engine_args).await?;
     let (plan, live) = session::plan(&engine, &deployment, &options).await?;
     match format {
-        Format::Human => print!("{}", plan::human(&plan, stdout_color())),
-        Format::Json => println!("{}", json(&plan)?),
-        Format::Markdown => print!("{}", plan::markdown(&plan)),
+        Format::Human => print_out(&plan::human(&plan, stdout_color()))?,
+        Format::Json => print_out(&format!("{}\n", json(&plan)?))?,
+        Format::Markdown => print_out(&plan::markdown(&plan))?,
     }
     let changes = plan.has_changes();
     if let Some(out) = out {
@@ -341,9 +356,9 @@ async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool
     let (plan, live) = session::plan(&engine, &deployment, &PlanOptions::default()).await?;
     let rows = stackc::status::rows(&deployment, &plan, &live);
     if as_json {
-        println!("{}", json(&rows)?);
+        print_out(&format!("{}\n", json(&rows)?))?;
     } else {
-        print!("{}", stackc::status::table(&rows));
+        print_out(&stackc::status::table(&rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

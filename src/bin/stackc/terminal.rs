@@ -62,7 +62,12 @@ impl Terminal {
         );
         Ok(async move {
             while presses.recv().await.is_some() {
-                if interrupt.press() > 1 {
+                let n = interrupt.press();
+                if n > 2 {
+                    // The abort is waiting on the engine to release the lock: go now.
+                    progress.note("Quit: the lock may be left; `stackc unlock` breaks it.");
+                    std::process::exit(130);
+                } else if n == 2 {
                     progress.note("Aborted.");
                 } else if applying.load(Ordering::SeqCst) {
                     progress.note(
@@ -96,7 +101,10 @@ impl session::Ui for Terminal {
     }
 
     fn plan(&self, plan: &Plan) {
-        print!("{}", plan::human(plan, stdout_color()));
+        // A closed stdout must not stop the apply: its progress is on stderr.
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(plan::human(plan, stdout_color()).as_bytes());
+        let _ = stdout.flush();
     }
 
     /// Asks on the terminal; a Ctrl-C at the prompt answers no.
