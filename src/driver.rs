@@ -81,3 +81,28 @@ fn in_order(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     });
     diagnostics
 }
+
+/// Compiles `source` as the `main.stack` of a stack directory of its own,
+/// with `--var` values: how the library's tests make a deployment.
+#[cfg(test)]
+pub(crate) fn compile_text(source: &str, vars: &[&str]) -> Deployment {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "stackc-unit-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("main.stack"), source).expect("write");
+    let compiled = compile(&Options {
+        path: dir.clone(),
+        vars: vars.iter().map(|v| v.to_string()).collect(),
+        var_files: Vec::new(),
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    match compiled.result {
+        Ok(d) => d,
+        Err(ds) => panic!("does not compile: {}", ds[0].message),
+    }
+}

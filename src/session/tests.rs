@@ -1,32 +1,15 @@
 //! Each decision of `apply` and `destroy`, on the in-memory engine.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::*;
 use crate::engine::memory::MemoryEngine;
 use crate::engine::{Holder, Lock};
 
-static N: AtomicUsize = AtomicUsize::new(0);
-
 /// Compiles a stack from source text.
 fn deploy(source: &str) -> Deployment {
-    let dir = std::env::temp_dir().join(format!(
-        "stackc-session-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.stack"), source).unwrap();
-    let options = crate::driver::Options {
-        path: dir.clone(),
-        vars: vec!["password=hunter2".into()],
-        var_files: vec![],
-    };
-    let compiled = crate::driver::compile(&options);
-    let _ = std::fs::remove_dir_all(&dir);
-    compiled.result.unwrap()
+    crate::driver::compile_text(source, &["password=hunter2"])
 }
 
 fn stack(driver: &str) -> Deployment {
