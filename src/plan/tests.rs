@@ -22,6 +22,7 @@ fn deploy(source: &str, vars: &[&str]) -> Deployment {
         path: dir.clone(),
         vars: vars.iter().map(|v| v.to_string()).collect(),
         var_files: Vec::new(),
+        allow_outside: Vec::new(),
     });
     let _ = std::fs::remove_dir_all(&dir);
     match compiled.result {

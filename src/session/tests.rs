@@ -23,6 +23,7 @@ fn deploy(source: &str) -> Deployment {
         path: dir.clone(),
         vars: vec!["password=hunter2".into()],
         var_files: vec![],
+        allow_outside: Vec::new(),
     };
     let compiled = crate::driver::compile(&options);
     let _ = std::fs::remove_dir_all(&dir);
