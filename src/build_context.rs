@@ -364,6 +364,7 @@ pub fn hash(
     target: Option<&str>,
 ) -> Result<String, BuildContextError> {
     let (confinement, files) = walk(root, dockerfile)?;
+    // The Dockerfile must be a regular file inside the context; its content is among `files`.
     dockerfile_text(root, dockerfile)?;
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
