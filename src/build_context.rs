@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::files::{CONTEXT_LIMIT, Confinement, FileError, TEXT_LIMIT};
+
 /// Why a build context cannot be read, hashed or archived.
 #[derive(Debug)]
 pub enum BuildContextError {
@@ -20,6 +22,9 @@ pub enum BuildContextError {
     NotADirectory {
         root: PathBuf,
     },
+    /// A file of the context may not be read: a link leading outside the
+    /// context, a FIFO or device, too much data.
+    File(FileError),
     /// A file or directory of the context cannot be read.
     Unreadable {
         path: PathBuf,
@@ -54,6 +59,7 @@ impl fmt::Display for BuildContextError {
             BuildContextError::NotADirectory { root } => {
                 write!(f, "build context `{}` is not a directory", root.display())
             }
+            BuildContextError::File(e) => write!(f, "build context: {e}"),
             BuildContextError::Unreadable { path, source } => {
                 write!(f, "cannot read `{}`: {source}", path.display())
             }
@@ -85,6 +91,7 @@ impl std::error::Error for BuildContextError {
             | BuildContextError::Archive { source, .. }
             | BuildContextError::ArchiveEnd { source, .. } => Some(source),
             BuildContextError::Dockerignore { error, .. } => Some(error),
+            BuildContextError::File(e) => Some(e),
             BuildContextError::NotADirectory { .. } | BuildContextError::NoDockerfile { .. } => {
                 None
             }
@@ -92,23 +99,18 @@ impl std::error::Error for BuildContextError {
     }
 }
 
-/// A `.dockerignore` line that is no valid pattern.
+/// A `.dockerignore` line that is no valid pattern. The line is not quoted:
+/// a `.dockerignore` may be a link to a file whose text is no one's business.
 #[derive(Debug, Clone)]
 pub struct IgnorePatternError {
     /// 1-based.
     pub line: usize,
-    /// The line as written, without surrounding spaces.
-    pub pattern: String,
     pub reason: globset::ErrorKind,
 }
 
 impl fmt::Display for IgnorePatternError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "line {}: invalid pattern `{}`: {}",
-            self.line, self.pattern, self.reason
-        )
+        write!(f, "line {}: invalid pattern: {}", self.line, self.reason)
     }
 }
 
@@ -137,6 +139,16 @@ pub struct ContextFile {
 /// `.dockerignore` does not exclude (the Dockerfile and `.dockerignore`
 /// themselves are always sent, as Docker sends them), sorted by path.
 pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, BuildContextError> {
+    walk(root, dockerfile).map(|(_, files)| files)
+}
+
+/// [`files`], with the confinement their contents are read through: the
+/// context's own tree, so a link inside it is sent as a link and its target
+/// is never read. Only regular files, at most [`CONTEXT_LIMIT`] together.
+fn walk(
+    root: &Path,
+    dockerfile: &str,
+) -> Result<(Confinement, Vec<ContextFile>), BuildContextError> {
     let meta = fs::metadata(root).map_err(|source| BuildContextError::Context {
         root: root.to_path_buf(),
         source,
@@ -146,7 +158,9 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, BuildCon
             root: root.to_path_buf(),
         });
     }
-    let ignore = Ignore::read(root)?;
+    let confinement = Confinement::new(root, &[]).map_err(BuildContextError::File)?;
+    let ignore = Ignore::read(&confinement, root)?;
+    let mut size = 0;
     let dockerfile = clean(dockerfile);
     let mut out = Vec::new();
     let mut dirs = vec![(root.to_path_buf(), String::new())];
@@ -180,7 +194,20 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, BuildCon
                     executable: false,
                     link: Some(link.to_string_lossy().into_owned()),
                 });
+            } else if !meta.is_file() {
+                let kind = crate::files::describe(meta.file_type());
+                return Err(BuildContextError::File(FileError::NotRegular {
+                    path,
+                    kind,
+                }));
             } else {
+                size += meta.len();
+                if size > CONTEXT_LIMIT {
+                    return Err(BuildContextError::File(FileError::TooLarge {
+                        path: root.to_path_buf(),
+                        limit: CONTEXT_LIMIT,
+                    }));
+                }
                 out.push(ContextFile {
                     relative,
                     path,
@@ -191,7 +218,7 @@ pub fn files(root: &Path, dockerfile: &str) -> Result<Vec<ContextFile>, BuildCon
         }
     }
     out.sort_by(|a, b| a.relative.cmp(&b.relative));
-    Ok(out)
+    Ok((confinement, out))
 }
 
 /// A context's `.dockerignore`, read with Docker's rules: one pattern a
@@ -206,13 +233,17 @@ pub struct Ignore {
 
 impl Ignore {
     /// The `.dockerignore` of `root`, or nothing when there is none.
-    pub fn read(root: &Path) -> Result<Ignore, BuildContextError> {
+    fn read(confinement: &Confinement, root: &Path) -> Result<Ignore, BuildContextError> {
         let path = root.join(".dockerignore");
-        match fs::read_to_string(&path) {
+        match confinement.read_text(&path, TEXT_LIMIT) {
             Ok(text) => Ignore::parse(&text)
                 .map_err(|error| BuildContextError::Dockerignore { path, error }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Ignore::default()),
-            Err(e) => Err(unreadable(&path)(e)),
+            Err(FileError::Unreadable { source, .. })
+                if source.kind() == io::ErrorKind::NotFound =>
+            {
+                Ok(Ignore::default())
+            }
+            Err(e) => Err(BuildContextError::File(e)),
         }
     }
 
@@ -237,7 +268,6 @@ impl Ignore {
                 .build()
                 .map_err(|e| IgnorePatternError {
                     line: n + 1,
-                    pattern: line.to_string(),
                     reason: e.kind().clone(),
                 })?;
             patterns.push((glob.compile_matcher(), exception));
@@ -293,6 +323,26 @@ fn clean(pattern: &str) -> String {
     }
 }
 
+/// The content of a regular file of the context.
+fn read(confinement: &Confinement, f: &ContextFile) -> Result<Vec<u8>, BuildContextError> {
+    confinement
+        .read(&f.path, CONTEXT_LIMIT)
+        .map_err(BuildContextError::File)
+}
+
+/// The text of a build's Dockerfile, which must be a regular file inside its context.
+pub fn dockerfile_text(root: &Path, dockerfile: &str) -> Result<String, BuildContextError> {
+    let path = root.join(dockerfile);
+    let confinement = Confinement::new(root, &[]).map_err(BuildContextError::File)?;
+    match confinement.read_text(&path, TEXT_LIMIT) {
+        Ok(text) => Ok(text),
+        Err(FileError::Unreadable { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Err(BuildContextError::NoDockerfile { path })
+        }
+        Err(e) => Err(BuildContextError::File(e)),
+    }
+}
+
 #[cfg(unix)]
 fn is_executable(meta: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
@@ -313,13 +363,9 @@ pub fn hash(
     args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<String, BuildContextError> {
-    let files = files(root, dockerfile)?;
-    let dockerfile_path = root.join(dockerfile);
-    if !dockerfile_path.is_file() {
-        return Err(BuildContextError::NoDockerfile {
-            path: dockerfile_path,
-        });
-    }
+    let (confinement, files) = walk(root, dockerfile)?;
+    // The Dockerfile must be a regular file inside the context; its content is among `files`.
+    dockerfile_text(root, dockerfile)?;
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -340,8 +386,7 @@ pub fn hash(
             }
             None => {
                 field(if f.executable { b"exec" } else { b"file" });
-                let content = fs::read(&f.path).map_err(unreadable(&f.path))?;
-                field(&content);
+                field(&read(&confinement, f)?);
             }
         }
     }
@@ -353,17 +398,27 @@ pub fn hash(
 /// owners, times and modes (0644, or 0755 for executables) so that the same
 /// content always makes the same archive.
 pub fn tar(root: &Path, dockerfile: &str) -> Result<Vec<u8>, BuildContextError> {
-    let files = files(root, dockerfile)?;
+    let (confinement, files) = walk(root, dockerfile)?;
     let mut archive = tar::Builder::new(Vec::new());
     archive.mode(tar::HeaderMode::Deterministic);
     archive.follow_symlinks(false);
     for f in &files {
-        archive
-            .append_path_with_name(&f.path, &f.relative)
-            .map_err(|source| BuildContextError::Archive {
-                path: f.path.clone(),
-                source,
-            })?;
+        let archived = match &f.link {
+            // A link is archived as a link: its target is not read.
+            Some(_) => archive.append_path_with_name(&f.path, &f.relative),
+            None => {
+                let content = read(&confinement, f)?;
+                let meta = fs::metadata(&f.path).map_err(unreadable(&f.path))?;
+                let mut header = tar::Header::new_gnu();
+                header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
+                header.set_size(content.len() as u64);
+                archive.append_data(&mut header, &f.relative, content.as_slice())
+            }
+        };
+        archived.map_err(|source| BuildContextError::Archive {
+            path: f.path.clone(),
+            source,
+        })?;
     }
     archive
         .into_inner()
@@ -470,7 +525,8 @@ mod tests {
     #[test]
     fn a_bad_pattern_names_its_line() {
         let e = Ignore::parse("ok\n[unclosed\n").unwrap_err().to_string();
-        assert!(e.starts_with("line 2: invalid pattern `[unclosed`"), "{e}");
+        assert!(e.starts_with("line 2: invalid pattern: "), "{e}");
+        assert!(!e.contains("unclosed`"), "the line is not quoted: {e}");
     }
 
     #[test]

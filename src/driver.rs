@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use crate::deployment::Deployment;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, ErrorCode};
 use crate::eval;
+use crate::files::Confinement;
 use crate::resolve;
 use crate::source::SourceMap;
 use crate::types;
@@ -18,6 +19,8 @@ pub struct Options {
     pub vars: Vec<String>,
     /// Var files, in order; `--var` wins over all of them.
     pub var_files: Vec<PathBuf>,
+    /// Directories outside the stack's own that it may read (`--allow-outside`).
+    pub allow_outside: Vec<PathBuf>,
 }
 
 /// The outcome of a compilation: the sources read, and the deployment or
@@ -56,14 +59,25 @@ pub fn compile(options: &Options) -> Compilation {
 
 fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment, Vec<Diagnostic>> {
     let root = resolve::root_file(&options.path).map_err(|d| vec![d])?;
-    let program = resolve::load(&root, sources).map_err(in_order)?;
+    let files = confinement(&root, &options.allow_outside).map_err(|d| vec![d])?;
+    let program = resolve::load(&root, &files, sources).map_err(in_order)?;
     let errors = types::check_program(&program);
     if !errors.is_empty() {
         return Err(in_order(errors));
     }
     let vars = eval::read_vars(&options.vars, &options.var_files, program.root(), sources)
         .map_err(in_order)?;
-    eval::evaluate(&program, sources, &vars).map_err(in_order)
+    eval::evaluate(&program, sources, &vars, &files).map_err(in_order)
+}
+
+/// What a stack may read: the root file's directory tree and the `--allow-outside` ones.
+fn confinement(root: &std::path::Path, allowed: &[PathBuf]) -> Result<Confinement, Diagnostic> {
+    let dir = root
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    Confinement::new(dir, allowed)
+        .map_err(|e| Diagnostic::new(ErrorCode::NotFound, format!("--allow-outside: {e}")))
 }
 
 /// A phase's diagnostics in source order, each reported once (a loop can
@@ -98,7 +112,7 @@ pub(crate) fn compile_text(source: &str, vars: &[&str]) -> Deployment {
     let compiled = compile(&Options {
         path: dir.clone(),
         vars: vars.iter().map(|v| v.to_string()).collect(),
-        var_files: Vec::new(),
+        ..Options::default()
     });
     let _ = std::fs::remove_dir_all(&dir);
     match compiled.result {

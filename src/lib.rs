@@ -23,6 +23,7 @@ pub mod digest;
 pub mod driver;
 pub mod engine;
 pub mod eval;
+pub mod files;
 pub mod plan;
 pub mod resolve;
 pub mod session;

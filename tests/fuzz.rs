@@ -180,6 +180,7 @@ fn mutated_inputs_never_crash_the_compiler() {
                 path: file.clone(),
                 vars,
                 var_files: Vec::new(),
+                allow_outside: Vec::new(),
             };
             let compilation = compile(&options);
             let crashed = compilation.result.as_ref().err().is_some_and(|diags| {

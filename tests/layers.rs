@@ -8,6 +8,7 @@ use std::path::Path;
 const LAYERS: &[&str] = &[
     "units",
     "digest",
+    "files",
     "build_context",
     "source",
     "diagnostic",

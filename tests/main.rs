@@ -8,6 +8,7 @@ mod engine;
 mod errors_catalogue;
 mod exact_output;
 mod examples;
+mod files;
 mod fuzz;
 mod layers;
 mod planner;

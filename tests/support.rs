@@ -147,6 +147,7 @@ pub fn deploy_with(source: &str, vars: &[&str], files: &[(&str, &str)]) -> Deplo
         path: dir.clone(),
         vars: vars.iter().map(|v| v.to_string()).collect(),
         var_files: vec![],
+        allow_outside: Vec::new(),
     };
     let compiled = stackc::driver::compile(&options);
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,19 +5,19 @@
 use std::path::Path;
 
 use super::value::{Map, Show, Value, format_float};
+use crate::files::{Confinement, FileError, TEXT_LIMIT};
 
-/// Where `file` may read: the calling file's directory, within the stack's.
+/// Where `file` may read: relative to the calling file, within the confinement.
 #[derive(Clone, Copy)]
 pub struct Files<'a> {
     /// The calling file's directory; `None` in standard library modules.
     pub dir: Option<&'a Path>,
-    /// The stack's directory (the root file's): `file` never reads outside it.
-    pub root: Option<&'a Path>,
+    pub confinement: &'a Confinement,
 }
 
 /// Why a call failed: a file that cannot be read, or a bad argument.
 pub enum CallError {
-    File(String),
+    File(FileError),
     Argument(String),
 }
 
@@ -42,6 +42,8 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
     }
     let out = if name == "file" {
         read_file(args, files)?
+    } else if name == "secret_file" {
+        read_file(args, files)?.tainted()
     } else {
         call_plain(name, args)?
     };
@@ -55,32 +57,35 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
 }
 
 /// `file(path)`: a file next to the source, never outside the stack's
-/// directory, so a stack compiles the same wherever it is checked out.
+/// directory (or an `--allow-outside` one), so a checkout cannot read the
+/// machine it is planned on. A secret path is never shown.
 fn read_file(args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
-    let [p] = args else {
+    let [path] = args else {
         return Err("`file` takes one path".into());
     };
-    let p = text(p, "a path")?;
-    let (Some(dir), Some(root)) = (files.dir, files.root) else {
+    let p = text(path, "a path")?;
+    let shown = if path.is_secret() { "(secret)" } else { &p };
+    let Some(dir) = files.dir else {
         return Err("`file` is not available in standard library modules".into());
     };
     if Path::new(&p).is_absolute() {
-        return Err(
-            format!("`{p}` is absolute; `file` reads paths relative to the .stack file").into(),
-        );
+        return Err(format!(
+            "`{shown}` is absolute; `file` reads paths relative to the .stack file"
+        )
+        .into());
     }
-    let absolute = |p: &Path| {
-        crate::resolve::normalize(&std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
-    };
-    let path = absolute(&dir.join(&p));
-    let root = absolute(root);
-    if !path.starts_with(&root) {
-        return Err(format!("`{p}` is outside the stack's directory").into());
-    }
-    let shown = crate::resolve::normalize(&dir.join(&p));
-    std::fs::read_to_string(&path)
+    let full = crate::resolve::normalize(&dir.join(&p));
+    files
+        .confinement
+        .read_text(&full, TEXT_LIMIT)
         .map(Value::str)
-        .map_err(|e| CallError::File(format!("cannot read `{}`: {e}", shown.display())))
+        .map_err(|e| {
+            CallError::File(if path.is_secret() {
+                e.shown_as(Path::new(shown))
+            } else {
+                e
+            })
+        })
 }
 
 fn text(v: &Value, what: &str) -> Result<String, String> {

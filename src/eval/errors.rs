@@ -457,11 +457,14 @@ pub(super) fn argument_count(function: &str, params: usize, span: Span) -> Diagn
 }
 
 pub(super) fn builtin_failed(function: &str, e: CallError, span: Span) -> Diagnostic {
-    let (code, message) = match e {
-        CallError::File(m) => (ErrorCode::FileError, m),
-        CallError::Argument(m) => (ErrorCode::InvalidArgument, m),
+    let (code, message, help) = match e {
+        CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
+        CallError::Argument(m) => (ErrorCode::InvalidArgument, m, None),
     };
-    Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call")
+    let mut d =
+        Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call");
+    d.help = help.map(str::to_string);
+    d
 }
 
 /// `!x` or `-x` of a value the operator does not take.

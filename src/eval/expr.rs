@@ -297,7 +297,7 @@ impl<'p> Evaluator<'p> {
         }
         let files = builtins::Files {
             dir: self.sources.dir_of(module.source),
-            root: self.sources.dir_of(self.program.root().source),
+            confinement: self.files,
         };
         builtins::call(&name.node, &values, files)
             .map_err(|e| self.error(errors::builtin_failed(&name.node, e, span)))

@@ -33,6 +33,7 @@ use self::value::{Show, Value};
 pub use self::vars::{VarInput, VarValue, read_vars};
 use crate::deployment::{self, Deployment, Resource};
 use crate::diagnostic::Diagnostic;
+use crate::files::Confinement;
 use crate::resolve::{Module, Program};
 use crate::source::SourceMap;
 use crate::syntax::ast::Assert;
@@ -51,8 +52,9 @@ pub fn evaluate(
     program: &Program,
     sources: &SourceMap,
     vars: &[VarInput],
+    files: &Confinement,
 ) -> Result<Deployment, Vec<Diagnostic>> {
-    let mut ev = Evaluator::new(program, sources, vars);
+    let mut ev = Evaluator::new(program, sources, vars, files);
     let deployment = ev.run();
     match deployment {
         Some(d) if ev.errors.is_empty() => Ok(d),
@@ -84,6 +86,8 @@ enum ResourceMemo {
 struct Evaluator<'p> {
     program: &'p Program,
     sources: &'p SourceMap,
+    /// Where `file()` and image builds may read.
+    files: &'p Confinement,
     stack: String,
     vars: HashMap<&'p str, &'p VarInput>,
     instances: Vec<Instance<'p>>,
@@ -100,10 +104,16 @@ struct Evaluator<'p> {
 }
 
 impl<'p> Evaluator<'p> {
-    fn new(program: &'p Program, sources: &'p SourceMap, vars: &'p [VarInput]) -> Self {
+    fn new(
+        program: &'p Program,
+        sources: &'p SourceMap,
+        vars: &'p [VarInput],
+        files: &'p Confinement,
+    ) -> Self {
         Evaluator {
             program,
             sources,
+            files,
             stack: String::new(),
             vars: vars.iter().map(|v| (v.name.as_str(), v)).collect(),
             instances: Vec::new(),

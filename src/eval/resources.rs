@@ -195,6 +195,7 @@ impl<'p> Evaluator<'p> {
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
             dir: dir.as_deref(),
+            files: self.files,
             lookup: &lookup,
         };
         let normalized = match normalize::normalize(kind, &fields, &ctx) {

@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 
 use crate::deployment::Kind;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::files::{Confinement, FileError, TEXT_LIMIT};
 use crate::source::{SourceId, SourceMap, Span, Spanned};
 use crate::stdlib;
 use crate::syntax::{self, ast};
@@ -92,21 +93,26 @@ pub fn root_file(path: &Path) -> Result<PathBuf, Diagnostic> {
     ))
 }
 
-/// Loads the stack rooted at `root` (a file), with every import.
-pub fn load(root: &Path, sources: &mut SourceMap) -> Result<Program, Vec<Diagnostic>> {
+/// Loads the stack rooted at `root` (a file), with every import, reading
+/// only within `files`.
+pub fn load(
+    root: &Path,
+    files: &Confinement,
+    sources: &mut SourceMap,
+) -> Result<Program, Vec<Diagnostic>> {
     let mut loader = Loader {
         sources: &mut *sources,
+        confinement: files,
         origins: HashMap::new(),
         files: Vec::new(),
         errors: Vec::new(),
     };
-    let text = match std::fs::read_to_string(root) {
+    let text = match read_module(files, root) {
         Ok(t) => t,
         Err(e) => {
-            return Err(vec![Diagnostic::new(
-                ErrorCode::NotFound,
-                format!("cannot read `{}`: {e}", root.display()),
-            )]);
+            let mut d = Diagnostic::new(ErrorCode::NotFound, e.to_string());
+            d.help = e.help().map(str::to_string);
+            return Err(vec![d]);
         }
     };
     let origin = Origin::File(canonical(root));
@@ -159,6 +165,7 @@ struct LoadedFile {
 
 struct Loader<'s> {
     sources: &'s mut SourceMap,
+    confinement: &'s Confinement,
     origins: HashMap<Origin, ModuleId>,
     files: Vec<LoadedFile>,
     errors: Vec<Diagnostic>,
@@ -267,23 +274,32 @@ impl Loader<'_> {
         if let Some(id) = self.origins.get(&origin) {
             return Some(*id);
         }
-        match std::fs::read_to_string(&full) {
+        match read_module(self.confinement, &full) {
             Ok(text) => {
                 let display = full.display().to_string();
                 Some(self.add(origin, display, Some(parent_dir(&full)), text))
             }
             Err(e) => {
-                self.errors.push(
-                    Diagnostic::new(
-                        ErrorCode::ImportNotFound,
-                        format!("cannot read `{}`: {e}", full.display()),
-                    )
-                    .label(path.span, "imported here"),
-                );
+                let mut d = Diagnostic::new(ErrorCode::ImportNotFound, e.to_string())
+                    .label(path.span, "imported here");
+                d.help = e.help().map(str::to_string);
+                self.errors.push(d);
                 None
             }
         }
     }
+}
+
+/// The text of a module: a `.stack` file (its real path's name, so a link
+/// cannot dress up another file), since syntax errors quote what they read.
+fn read_module(files: &Confinement, path: &Path) -> Result<String, FileError> {
+    let real = files.resolve(path)?;
+    if real.extension().is_none_or(|e| e != "stack") {
+        return Err(FileError::NotStack {
+            path: path.to_path_buf(),
+        });
+    }
+    files.read_text(path, TEXT_LIMIT)
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Program, find_cycles, load};
 use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::files::Confinement;
 use crate::source::{SourceId, SourceMap, Span};
 
 /// A stack on disk, removed when dropped.
@@ -37,7 +38,8 @@ impl Stack {
 
     fn load(&self) -> (Result<Program, Vec<Diagnostic>>, SourceMap) {
         let mut sources = SourceMap::default();
-        let program = load(&self.path("main.stack"), &mut sources);
+        let files = Confinement::new(&self.dir, &[]).unwrap();
+        let program = load(&self.path("main.stack"), &files, &mut sources);
         (program, sources)
     }
 

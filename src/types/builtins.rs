@@ -29,6 +29,7 @@ pub const NAMES: &[&str] = &[
     "to_string",
     "to_int",
     "file",
+    "secret_file",
     "sha256",
     "lookup",
 ];
@@ -42,7 +43,7 @@ fn arity(name: &str) -> (usize, Option<usize>) {
     match name {
         "range" => (1, Some(2)),
         "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct"
-        | "sort" | "to_string" | "to_int" | "file" | "sha256" => (1, Some(1)),
+        | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "sha256" => (1, Some(1)),
         "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
         "replace" | "lookup" => (3, Some(3)),
         _ => (1, None),
@@ -125,6 +126,10 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
         "upper" | "lower" | "trim" | "sha256" | "file" => {
             want(0, stringy(&args[0]), "a string")?;
             Type::String
+        }
+        "secret_file" => {
+            want(0, stringy(&args[0]), "a string")?;
+            Type::Secret
         }
         "replace" => {
             for (i, a) in args.iter().enumerate() {

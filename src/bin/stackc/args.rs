@@ -127,6 +127,7 @@ pub(crate) struct Source {
     pub(crate) vars: Vars,
 }
 
+/// How parameters are set, and where the stack may read beyond its directory.
 #[derive(Args)]
 pub(crate) struct Vars {
     /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable)
@@ -135,6 +136,9 @@ pub(crate) struct Vars {
     /// Read parameters from a file of `NAME = literal` lines or a JSON object (repeatable)
     #[arg(long = "var-file", value_name = "FILE")]
     pub(crate) var_files: Vec<PathBuf>,
+    /// Let the stack read files (imports, file(), build contexts) in this directory outside its own (repeatable)
+    #[arg(long = "allow-outside", value_name = "DIR")]
+    pub(crate) allow_outside: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -186,6 +190,7 @@ impl Vars {
             path: path.to_path_buf(),
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
+            allow_outside: self.allow_outside.clone(),
         }
     }
 }

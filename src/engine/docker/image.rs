@@ -167,7 +167,7 @@ impl DockerEngine {
         }
         // The registries of the base images, with the docker CLI's credentials for them.
         let dockerfile_text =
-            std::fs::read_to_string(Path::new(&build.context).join(&build.dockerfile))
+            crate::build_context::dockerfile_text(Path::new(&build.context), &build.dockerfile)
                 .unwrap_or_default();
         let mut registries: HashMap<String, DockerCredentials> = HashMap::new();
         for base in base_images(&dockerfile_text, &build.args) {

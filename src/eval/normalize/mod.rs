@@ -24,6 +24,8 @@ pub struct Context<'a> {
     pub docker_name: &'a str,
     /// Directory relative paths resolve against; `None` in stdlib modules.
     pub dir: Option<&'a Path>,
+    /// Where build contexts may lie.
+    pub files: &'a crate::files::Confinement,
     /// Networks and volumes named by a string resolve to the ones declared
     /// in the same module instance; other names are external objects.
     pub lookup: &'a Lookup<'a>,
@@ -354,6 +356,11 @@ impl Normalizer<'_, '_> {
             .and_then(|v| v.to_text())
             .map(|(t, _)| t.to_string())?;
         let context = self.path(&context_text, "build")?;
+        // The whole context is sent to the engine: it must lie in the stack's tree.
+        if let Err(e) = self.ctx.files.resolve(Path::new(&context)) {
+            self.error_code(ErrorCode::FileError, "build", e.to_string(), e.help());
+            return None;
+        }
         let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
             Some((t, _)) => t.to_string(),
             None => "Dockerfile".to_string(),

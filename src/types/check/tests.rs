@@ -19,7 +19,8 @@ fn check(text: &str) -> Vec<Found> {
     let file = std::env::temp_dir().join(format!("stackc-check-{}-{n}.stack", std::process::id()));
     std::fs::write(&file, text).expect("write");
     let mut sources = SourceMap::default();
-    let loaded = resolve::load(&file, &mut sources);
+    let files = crate::files::Confinement::new(&std::env::temp_dir(), &[]).expect("temp dir");
+    let loaded = resolve::load(&file, &files, &mut sources);
     let _ = std::fs::remove_file(&file);
     let program = loaded.unwrap_or_else(|e| panic!("does not load: {}", e[0].message));
     check_program(&program)
