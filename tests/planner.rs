@@ -281,6 +281,28 @@ async fn a_failure_stops_new_work_and_the_next_apply_converges() {
 }
 
 #[tokio::test]
+async fn a_failure_that_echoes_a_secret_is_masked() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    e.fail(
+        "create",
+        "web-db",
+        "unable to find user hunter-one: no matching entries in passwd file",
+    );
+    let (_, outcome, lines) =
+        apply_with(&e, &d, &PlanOptions::default(), &Interrupt::default()).await;
+    assert_eq!(
+        outcome.failed,
+        [(
+            "container.db".to_string(),
+            "web-db: unable to find user (secret): no matching entries in passwd file".to_string()
+        )]
+    );
+    assert!(lines.iter().any(|l| l.contains("find user (secret)")), "{lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("hunter-one")), "{lines:?}");
+}
+
+#[tokio::test]
 async fn an_interrupted_apply_starts_nothing_new() {
     let e = engine();
     let d = deploy(WEB, &[]);

@@ -198,6 +198,47 @@ pub fn mask_paths(value: &mut serde_json::Value, sensitive_paths: &[String]) {
     }
 }
 
+/// The secret texts of a deployment, to mask in messages that may echo them
+/// (Docker's `unable to find user …`).
+#[derive(Debug, Clone, Default)]
+pub struct SecretTexts(Vec<String>);
+
+impl SecretTexts {
+    /// Every value at a resource's sensitive paths, longest first, so a
+    /// secret that holds another is masked whole.
+    pub fn of(deployment: &Deployment) -> SecretTexts {
+        let mut texts: Vec<String> = Vec::new();
+        for r in &deployment.resources {
+            if r.sensitive_paths.is_empty() {
+                continue;
+            }
+            let Ok(spec) = serde_json::to_value(&r.spec) else {
+                continue;
+            };
+            for path in &r.sensitive_paths {
+                match spec.pointer(path) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => texts.push(s.clone()),
+                    _ => {}
+                }
+            }
+        }
+        texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        texts.dedup();
+        SecretTexts(texts)
+    }
+
+    /// `message` with every secret text replaced by [`SECRET_MASK`].
+    pub fn mask(&self, message: &str) -> String {
+        let mut masked = message.to_string();
+        for secret in &self.0 {
+            if masked.contains(secret.as_str()) {
+                masked = masked.replace(secret.as_str(), SECRET_MASK);
+            }
+        }
+        masked
+    }
+}
+
 impl OutputValue {
     /// The value, secrets masked unless `show_secrets`.
     pub fn shown(&self, show_secrets: bool) -> serde_json::Value {
