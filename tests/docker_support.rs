@@ -240,7 +240,7 @@ pub fn build_resource(
         address: address.into(),
         kind: Kind::Image,
         name: tag.into(),
-        hash: Resource::compute_hash(Kind::Image, tag, &mut spec, &[]),
+        hash: Resource::compute_hash(Kind::Image, tag, &mut spec, &[], &[]),
         spec,
         depends_on: Vec::new(),
         sensitive_paths: Vec::new(),

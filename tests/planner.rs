@@ -218,6 +218,8 @@ async fn a_changed_secret_shows_as_secret_changed_and_never_its_value() {
     let e = engine();
     apply(&e, &deploy(WEB, &[])).await;
     let rotated = deploy(WEB, &["password=hunter-two"]);
+    let db = |d: &Deployment| d.resource("container.db").unwrap().hash.clone();
+    assert_eq!(db(&deploy(WEB, &[])), db(&rotated));
     let plan = plan_of(&e, &rotated).await;
     assert_eq!(
         actions(&plan),
