@@ -464,6 +464,22 @@ fn no_engine_is_a_clear_error() {
     );
 }
 
+#[test]
+fn plain_tcp_warns_once() {
+    // 0.0.0.0 is this machine, not a loopback address: refused at once.
+    let out = stackc_env(
+        &["plan", "examples/hello"],
+        &[("DOCKER_HOST", "tcp://0.0.0.0:1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert_eq!(said.matches("without TLS").count(), 1, "{said}");
+    assert!(
+        said.starts_with("warning: the Docker engine at tcp://0.0.0.0:1 (from DOCKER_HOST) is reached over plain TCP without TLS"),
+        "{said}"
+    );
+}
+
 /// Runs `stackc apply`, interrupts it (SIGINT) `presses` times once `ready` shows on stderr.
 fn interrupted_apply(path: &str, presses: usize, ready: &str) -> (Option<i32>, String) {
     use std::io::BufRead;
