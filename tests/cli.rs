@@ -1,6 +1,6 @@
 //! The command line: exit codes, streams, help.
 
-use crate::support::{stack_dir, stackc, stderr, stdout};
+use crate::support::{stack_dir, stackc, stderr, stdout, temp_dir};
 
 #[test]
 fn compile_prints_json_on_stdout_and_exits_0() {
@@ -174,4 +174,41 @@ fn every_command_has_help() {
         );
         assert!(stdout(&out).contains("Usage: stackc"), "{}", stdout(&out));
     }
+}
+
+/// A stack is what its source or its directory says, never a name mapped
+/// from the directory's: `sa.proj/` and `SA PROJ/` cannot both be `sa-proj`.
+#[test]
+fn a_stack_name_is_never_derived_by_mapping_nor_holds_a_dash() {
+    let parent = temp_dir("stack_identity");
+    let web = "container \"web\" { image = \"busybox:1.36\" }\n";
+    for dir in ["sa.proj", "SA PROJ", "sa-proj"] {
+        let path = parent.join(dir);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("main.stack"), web).unwrap();
+        let out = stackc(&["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{dir}");
+        let said = stderr(&out);
+        assert!(
+            said.contains(&format!(
+                "cannot name the stack after the directory `{dir}`"
+            )) && said.contains("`stack \"sa_proj\"`"),
+            "{said}"
+        );
+    }
+    let path = parent.join("sa_proj");
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::write(path.join("main.stack"), web).unwrap();
+    let out = stackc(&["compile", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"name\": \"sa_proj-web\""));
+    // `a-b` + `c` and `a` + `b-c` would both be `a-b-c`.
+    let named = stack_dir("dashed", "stack \"a-b\"\n", &[]);
+    let out = stackc(&["check", named.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`a-b` is not a valid stack name"),
+        "{}",
+        stderr(&out)
+    );
 }

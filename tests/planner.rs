@@ -300,7 +300,10 @@ async fn a_failure_that_echoes_a_secret_is_masked() {
             "web-db: unable to find user (secret): no matching entries in passwd file".to_string()
         )]
     );
-    assert!(lines.iter().any(|l| l.contains("find user (secret)")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("find user (secret)")),
+        "{lines:?}"
+    );
     assert!(!lines.iter().any(|l| l.contains("hunter-one")), "{lines:?}");
 }
 

@@ -174,30 +174,22 @@ impl<'p> Evaluator<'p> {
         })
     }
 
+    /// The stack's name: `stack "name"`, else the directory's name as it is.
+    /// A stack name holds no `-`, the separator of Docker names, so that two
+    /// stacks never make the same name (`a-b` + `c` and `a` + `b-c`); and a
+    /// directory name is never mapped, so that two directories (`sa.proj`,
+    /// `SA PROJ`) never become one stack.
     fn stack_name(&mut self, root: &Module) -> Option<String> {
         if let Some(name) = &root.stack_name {
-            if !valid_name(&name.node) {
-                self.error(errors::invalid_name("stack name", &name.node, name.span));
+            if !valid_stack_name(&name.node) {
+                self.error(errors::invalid_stack_name(&name.node, name.span));
                 return None;
             }
             return Some(name.node.clone());
         }
         let dir = root.dir_name.clone().unwrap_or_default();
-        let derived: String = dir
-            .to_lowercase()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect::<String>()
-            .trim_matches(['-', '_'])
-            .to_string();
-        if valid_name(&derived) {
-            Some(derived)
+        if valid_stack_name(&dir) {
+            Some(dir)
         } else {
             self.error(errors::unnamed_stack(&dir));
             None
@@ -265,6 +257,11 @@ impl<'p> Evaluator<'p> {
 
 /// Stack and resource names: lowercase letters, digits, `-` and `_`,
 /// starting with a letter or digit (Docker and image-name safe).
+/// A valid name without `-`: see `stack_name`.
+pub fn valid_stack_name(name: &str) -> bool {
+    valid_name(name) && !name.contains('-')
+}
+
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 63
