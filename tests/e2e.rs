@@ -302,6 +302,18 @@ fn webapp_keeps_secrets_saved_plans_go_stale_and_volumes_need_consent() {
             }
         })
         .collect();
+    // The hash leaves the secret out; the live value shows it changed.
+    let db_hash = |vars: &[String]| {
+        let out = stdout(&ok(&with_vars(&["compile", &path], vars)));
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let resources = doc["resources"].as_array().unwrap().clone();
+        resources
+            .into_iter()
+            .find(|r| r["address"] == "container.db")
+            .unwrap()["hash"]
+            .clone()
+    };
+    assert_eq!(db_hash(&vars), db_hash(&changed));
     let saved = ok(&with_vars(&["plan", &path, "--out", &plan_path], &changed));
     assert!(
         stdout(&saved).contains("env.MYSQL_PASSWORD = (secret) -> (secret changed)"),
