@@ -183,7 +183,7 @@ fn compare(
         return (c, None);
     }
     // Secrets are not in the hash: a changed one shows against the live value.
-    if o.hash == r.hash && secret_changes(r, o, &[]).is_empty() {
+    if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
         return unchanged_spec(r, o, jobs, drift);
     }
     // The spec changed in what Docker cannot change in place: field by field,
