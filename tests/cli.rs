@@ -1,6 +1,6 @@
 //! The command line: exit codes, streams, help.
 
-use crate::support::{stack_dir, stackc, stderr, stdout};
+use crate::support::{stack_dir, stackc, stderr, stdout, temp_dir};
 
 #[test]
 fn compile_prints_json_on_stdout_and_exits_0() {
@@ -197,4 +197,42 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.is_empty(), "{err}");
+}
+
+/// A stack is what its source or its directory says, never a name mapped
+/// from the directory's: `sa.proj/` and `SA PROJ/` cannot both be `sa-proj`.
+#[test]
+fn a_stack_name_is_never_derived_by_mapping() {
+    let parent = temp_dir("stack_identity");
+    let web = "container \"web\" { image = \"busybox:1.36\" }\n";
+    for dir in ["sa.proj", "SA PROJ"] {
+        let path = parent.join(dir);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("main.stack"), web).unwrap();
+        let out = stackc(&["check", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{dir}");
+        let said = stderr(&out);
+        assert!(
+            said.contains(&format!(
+                "cannot name the stack after the directory `{dir}`"
+            )) && said.contains("`stack \"sa_proj\"`"),
+            "{said}"
+        );
+    }
+    for dir in ["sa_proj", "sa-proj"] {
+        let path = parent.join(dir);
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::write(path.join("main.stack"), web).unwrap();
+        let out = stackc(&["compile", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).contains(&format!("\"name\": \"{dir}-web\"")));
+    }
+    let named = stack_dir("dashed", "stack \"Shop\"\n", &[]);
+    let out = stackc(&["check", named.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`Shop` is not a valid stack name"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -55,11 +55,13 @@ pub async fn docker() -> Option<DockerEngine> {
     }
 }
 
-/// A stack name no other test (or test process) uses: `t-<test>-<pid>-<n>`.
+/// A stack name no other test (or test process) uses: `t_<test>_<pid>_<n>`.
 pub fn unique_stack(test: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
+    // Stack names hold no `-`.
     format!(
-        "t-{test}-{}-{}",
+        "t_{}_{}_{}",
+        test.replace('-', "_"),
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
@@ -240,7 +242,7 @@ pub fn build_resource(
         address: address.into(),
         kind: Kind::Image,
         name: tag.into(),
-        hash: Resource::compute_hash(Kind::Image, tag, &mut spec, &[]),
+        hash: Resource::compute_hash(Kind::Image, tag, &mut spec, &[], &[]),
         spec,
         depends_on: Vec::new(),
         sensitive_paths: Vec::new(),

@@ -302,6 +302,18 @@ fn webapp_keeps_secrets_saved_plans_go_stale_and_volumes_need_consent() {
             }
         })
         .collect();
+    // The hash leaves the secret out; the live value shows it changed.
+    let db_hash = |vars: &[String]| {
+        let out = stdout(&ok(&with_vars(&["compile", &path], vars)));
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let resources = doc["resources"].as_array().unwrap().clone();
+        resources
+            .into_iter()
+            .find(|r| r["address"] == "container.db")
+            .unwrap()["hash"]
+            .clone()
+    };
+    assert_eq!(db_hash(&vars), db_hash(&changed));
     let saved = ok(&with_vars(&["plan", &path, "--out", &plan_path], &changed));
     assert!(
         stdout(&saved).contains("env.MYSQL_PASSWORD = (secret) -> (secret changed)"),
@@ -461,6 +473,22 @@ fn no_engine_is_a_clear_error() {
             .contains("cannot connect to the Docker engine at unix:///nonexistent/docker.sock"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn plain_tcp_warns_once() {
+    // 0.0.0.0 is this machine, not a loopback address: refused at once.
+    let out = stackc_env(
+        &["plan", "examples/hello"],
+        &[("DOCKER_HOST", "tcp://0.0.0.0:1")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert_eq!(said.matches("without TLS").count(), 1, "{said}");
+    assert!(
+        said.starts_with("warning: the Docker engine at tcp://0.0.0.0:1 (from DOCKER_HOST) is reached over plain TCP without TLS"),
+        "{said}"
     );
 }
 

@@ -128,14 +128,15 @@ fn docker_engine_conforms() {
 
 fn resource(stack: &str, kind: Kind, name: &str, mut spec: Spec, sensitive: &[&str]) -> Resource {
     let object = format!("{stack}-{name}");
+    let sensitive_paths: Vec<String> = sensitive.iter().map(|p| p.to_string()).collect();
     Resource {
         address: format!("{kind}.{name}"),
         kind,
-        hash: Resource::compute_hash(kind, &object, &mut spec, &[]),
+        hash: Resource::compute_hash(kind, &object, &mut spec, &sensitive_paths, &[]),
         name: object,
         spec,
         depends_on: Vec::new(),
-        sensitive_paths: sensitive.iter().map(|p| p.to_string()).collect(),
+        sensitive_paths,
     }
 }
 

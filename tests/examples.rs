@@ -55,3 +55,24 @@ fn every_stdlib_module_is_exercised() {
         );
     }
 }
+
+/// `docker inspect` shows a container's command line to anyone who can read
+/// the engine: std/redis keeps its password in the environment instead.
+#[test]
+fn std_redis_keeps_its_password_off_the_command_line() {
+    let d = crate::support::deploy(
+        "stack \"r\"\nimport \"std/redis\" as redis\nparam pw: secret\nnetwork \"n\" {}\nredis \"cache\" {\n  password = pw\n  network = network.n\n}\n",
+        &["pw=hunter-redis"],
+    );
+    let r = d.resource("redis.cache.container.server").unwrap();
+    assert_eq!(r.sensitive_paths, ["/env/REDISCLI_AUTH"]);
+    let stackc::deployment::Spec::Container(c) = &r.spec else {
+        panic!("a container");
+    };
+    assert_eq!(c.run.env["REDISCLI_AUTH"], "hunter-redis");
+    let words = c.run.command.iter().flatten();
+    let health = c.run.health.iter().flat_map(|h| &h.test);
+    for word in words.chain(health) {
+        assert!(!word.contains("hunter-redis"), "{word}");
+    }
+}

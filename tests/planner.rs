@@ -218,6 +218,8 @@ async fn a_changed_secret_shows_as_secret_changed_and_never_its_value() {
     let e = engine();
     apply(&e, &deploy(WEB, &[])).await;
     let rotated = deploy(WEB, &["password=hunter-two"]);
+    let db = |d: &Deployment| d.resource("container.db").unwrap().hash.clone();
+    assert_eq!(db(&deploy(WEB, &[])), db(&rotated));
     let plan = plan_of(&e, &rotated).await;
     assert_eq!(
         actions(&plan),
@@ -278,6 +280,31 @@ async fn a_failure_stops_new_work_and_the_next_apply_converges() {
     );
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(!plan_of(&e, &d).await.has_changes());
+}
+
+#[tokio::test]
+async fn a_failure_that_echoes_a_secret_is_masked() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    e.fail(
+        "create",
+        "web-db",
+        "unable to find user hunter-one: no matching entries in passwd file",
+    );
+    let (_, outcome, lines) =
+        apply_with(&e, &d, &PlanOptions::default(), &Interrupt::default()).await;
+    assert_eq!(
+        outcome.failed,
+        [(
+            "container.db".to_string(),
+            "web-db: unable to find user (secret): no matching entries in passwd file".to_string()
+        )]
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("find user (secret)")),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("hunter-one")), "{lines:?}");
 }
 
 #[tokio::test]

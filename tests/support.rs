@@ -17,7 +17,8 @@ pub fn root() -> PathBuf {
 pub fn temp_dir(what: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "stackc-{what}-{}-{}",
+        "stackc_{}_{}_{}",
+        what.replace('-', "_"),
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     ));

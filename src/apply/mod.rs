@@ -20,7 +20,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 pub use progress::Progress;
 
 use crate::deployment::Kind;
-use crate::deployment::{Condition, Deployment, Resource, Spec};
+use crate::deployment::{Condition, Deployment, Resource, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
 use crate::plan::{Action, Change, Plan};
 
@@ -148,6 +148,8 @@ struct Ctx<'a> {
     timeout: Duration,
     interrupt: &'a Interrupt,
     progress: &'a Progress,
+    /// Masked in every error and build line: Docker may echo a value.
+    secrets: &'a SecretTexts,
 }
 
 /// Why a step did not succeed.
@@ -194,6 +196,7 @@ pub async fn apply(
             .map(|o| (o.address.clone(), o.id.clone()))
             .collect(),
     );
+    let secrets = SecretTexts::of(deployment);
     let ctx = Ctx {
         engine,
         deployment,
@@ -201,6 +204,7 @@ pub async fn apply(
         timeout: options.wait_timeout,
         interrupt,
         progress,
+        secrets: &secrets,
     };
     let mut running: FuturesUnordered<Running<'_>> = FuturesUnordered::new();
     let mut stopping = false;
@@ -407,7 +411,10 @@ async fn run(
     index: usize,
 ) -> (usize, Result<String, StepError>, Duration) {
     let started = Instant::now();
-    let result = run_step(ctx, &label, step, &waits).await;
+    let result = match run_step(ctx, &label, step, &waits).await {
+        Err(StepError::Failed(error)) => Err(StepError::Failed(ctx.secrets.mask(&error))),
+        result => result,
+    };
     (index, result, started.elapsed())
 }
 
@@ -448,7 +455,10 @@ async fn run_step(
                 remove(engine, old).await?;
             }
             let label = format!("{address} (create)");
-            let report = |line: &str| ctx.progress.note(&format!("{label}: {line}"));
+            let report = |line: &str| {
+                ctx.progress
+                    .note(&format!("{label}: {}", ctx.secrets.mask(line)))
+            };
             let id = engine.create(&deployment.stack, r, &report).await?;
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());

@@ -36,10 +36,12 @@ pub struct Resource {
     pub spec: Spec,
     /// Sorted by address.
     pub depends_on: Vec<Dependency>,
-    /// SHA-256 of the kind, name and spec (secrets included, so a changed
-    /// secret changes the hash; the hash does not reveal them). A container's
-    /// restart policy, memory and cpus are left out: Docker changes them in
-    /// place, and they are compared with the live container instead.
+    /// SHA-256 of the kind, name and spec, secret values replaced by
+    /// [`SECRET_MASK`]: a hash of a secret would let anyone who reads labels
+    /// or plans guess a short one offline. A changed secret is found by
+    /// comparing it with the live value instead. A container's restart
+    /// policy, memory and cpus are left out: Docker changes them in place,
+    /// and they are compared with the live container instead.
     pub hash: String,
     /// JSON pointers (RFC 6901) into `spec` of values built from secrets.
     pub sensitive_paths: Vec<String>,
@@ -84,19 +86,26 @@ pub const SECRET_MASK: &str = "(secret)";
 
 impl Resource {
     /// Hash of what the resource is; `extra` holds hashes of images it runs,
-    /// so a rebuilt image changes the containers that use it.
+    /// so a rebuilt image changes the containers that use it. The values at
+    /// `sensitive_paths` are hashed as [`SECRET_MASK`].
     ///
     /// What Docker updates on a live container (restart policy, memory,
     /// cpus) is compared live, not through the hash: labels cannot change
     /// after an update. Those fields are set aside while hashing and put
     /// back, so the spec is never copied.
-    pub fn compute_hash(kind: Kind, name: &str, spec: &mut Spec, extra: &[&str]) -> String {
+    pub fn compute_hash(
+        kind: Kind,
+        name: &str,
+        spec: &mut Spec,
+        sensitive_paths: &[String],
+        extra: &[&str],
+    ) -> String {
         match spec {
             Spec::Container(c) => {
                 let restart = std::mem::replace(&mut c.restart, "no".into());
                 let memory = c.run.memory.take();
                 let cpus = c.run.cpus.take();
-                let hash = hash_of(kind, name, spec, extra);
+                let hash = hash_of(kind, name, spec, sensitive_paths, extra);
                 if let Spec::Container(c) = spec {
                     c.restart = restart;
                     c.run.memory = memory;
@@ -111,20 +120,33 @@ impl Resource {
                 if let Some(b) = &mut unlocated.build {
                     b.context.clear();
                 }
-                hash_of(kind, name, &Spec::Image(unlocated), extra)
+                hash_of(kind, name, &Spec::Image(unlocated), sensitive_paths, extra)
             }
-            spec => hash_of(kind, name, spec, extra),
+            spec => hash_of(kind, name, spec, sensitive_paths, extra),
         }
     }
 }
 
-fn hash_of(kind: Kind, name: &str, spec: &Spec, extra: &[&str]) -> String {
+fn hash_of(
+    kind: Kind,
+    name: &str,
+    spec: &Spec,
+    sensitive_paths: &[String],
+    extra: &[&str],
+) -> String {
     let mut h = HashWriter(Sha256::new());
     // Serialized in chunks rather than token by token; writing to a
     // hasher cannot fail, and serializing these types cannot either.
     {
         let mut buffered = std::io::BufWriter::with_capacity(4096, &mut h);
-        let _ = serde_json::to_writer(&mut buffered, &(kind, name, spec));
+        if sensitive_paths.is_empty() {
+            let _ = serde_json::to_writer(&mut buffered, &(kind, name, spec));
+        } else {
+            // The same bytes as above (fields keep their order), secrets masked.
+            let mut masked = serde_json::to_value(spec).unwrap_or_default();
+            mask_paths(&mut masked, sensitive_paths);
+            let _ = serde_json::to_writer(&mut buffered, &(kind, name, masked));
+        }
         let _ = std::io::Write::flush(&mut buffered);
     }
     for e in extra {
@@ -195,6 +217,47 @@ pub fn mask_paths(value: &mut serde_json::Value, sensitive_paths: &[String]) {
         if let Some(v) = value.pointer_mut(path) {
             *v = serde_json::Value::String(SECRET_MASK.to_string());
         }
+    }
+}
+
+/// The secret texts of a deployment, to mask in messages that may echo them
+/// (Docker's `unable to find user …`).
+#[derive(Debug, Clone, Default)]
+pub struct SecretTexts(Vec<String>);
+
+impl SecretTexts {
+    /// Every value at a resource's sensitive paths, longest first, so a
+    /// secret that holds another is masked whole.
+    pub fn of(deployment: &Deployment) -> SecretTexts {
+        let mut texts: Vec<String> = Vec::new();
+        for r in &deployment.resources {
+            if r.sensitive_paths.is_empty() {
+                continue;
+            }
+            let Ok(spec) = serde_json::to_value(&r.spec) else {
+                continue;
+            };
+            for path in &r.sensitive_paths {
+                match spec.pointer(path) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => texts.push(s.clone()),
+                    _ => {}
+                }
+            }
+        }
+        texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        texts.dedup();
+        SecretTexts(texts)
+    }
+
+    /// `message` with every secret text replaced by [`SECRET_MASK`].
+    pub fn mask(&self, message: &str) -> String {
+        let mut masked = message.to_string();
+        for secret in &self.0 {
+            if masked.contains(secret.as_str()) {
+                masked = masked.replace(secret.as_str(), SECRET_MASK);
+            }
+        }
+        masked
     }
 }
 

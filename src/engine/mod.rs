@@ -253,6 +253,12 @@ pub enum ErrorKind {
 }
 
 impl EngineError {
+    /// The error with every secret text of the deployment masked.
+    pub fn masked(mut self, secrets: &crate::deployment::SecretTexts) -> EngineError {
+        self.message = secrets.mask(&self.message);
+        self
+    }
+
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> EngineError {
         EngineError {
             kind,

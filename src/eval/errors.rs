@@ -28,7 +28,43 @@ pub(super) fn unnamed_stack(dir: &str) -> Diagnostic {
         ErrorCode::InvalidName,
         format!("cannot name the stack after the directory `{dir}`"),
     )
-    .help("name it in main.stack: `stack \"myapp\"`")
+    .help(format!(
+        "a directory names the stack only when its name is a valid stack name as it is; name it in main.stack: `stack \"{}\"`",
+        suggested_stack_name(dir)
+    ))
+}
+
+pub(super) fn invalid_stack_name(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidName,
+        format!("`{name}` is not a valid stack name"),
+    )
+    .label(span, "invalid name")
+    .help(format!(
+        "use lowercase letters, digits, `-` and `_`, starting with a letter or digit (at most 63): `stack \"{}\"`",
+        suggested_stack_name(name)
+    ))
+}
+
+/// `SA PROJ` → `sa_proj`: a suggestion, never taken silently.
+fn suggested_stack_name(name: &str) -> String {
+    let mapped: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = mapped.trim_matches(['-', '_']);
+    if trimmed.is_empty() {
+        "myapp".into()
+    } else {
+        trimmed.chars().take(63).collect()
+    }
 }
 
 /// A `--var` for a parameter the stack does not have.

@@ -184,30 +184,20 @@ impl<'p> Evaluator<'p> {
         })
     }
 
+    /// The stack's name: `stack "name"`, else the directory's name as it is.
+    /// A directory name is never mapped, so that two directories (`sa.proj`,
+    /// `SA PROJ`) never become one stack.
     fn stack_name(&mut self, root: &Module) -> Option<String> {
         if let Some(name) = &root.stack_name {
             if !valid_name(&name.node) {
-                self.error(errors::invalid_name("stack name", &name.node, name.span));
+                self.error(errors::invalid_stack_name(&name.node, name.span));
                 return None;
             }
             return Some(name.node.clone());
         }
         let dir = root.dir_name.clone().unwrap_or_default();
-        let derived: String = dir
-            .to_lowercase()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect::<String>()
-            .trim_matches(['-', '_'])
-            .to_string();
-        if valid_name(&derived) {
-            Some(derived)
+        if valid_name(&dir) {
+            Some(dir)
         } else {
             self.error(errors::unnamed_stack(&dir));
             None

@@ -260,7 +260,8 @@ impl<'p> Evaluator<'p> {
             .map(|r| r.hash.clone());
         let extra: Vec<&str> = image_hash.iter().map(String::as_str).collect();
         let mut spec = normalized.spec;
-        let hash = Resource::compute_hash(kind, &name, &mut spec, &extra);
+        let hash =
+            Resource::compute_hash(kind, &name, &mut spec, &normalized.sensitive_paths, &extra);
         Ok(Resource {
             address: decl.address.to_string(),
             kind,

@@ -182,7 +182,8 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
-    if o.hash == r.hash {
+    // Secrets are not in the hash: a changed one shows against the live value.
+    if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
         return unchanged_spec(r, o, jobs, drift);
     }
     // The spec changed in what Docker cannot change in place: field by field,
@@ -367,7 +368,9 @@ fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec<FieldChang
 }
 
 /// Secrets whose masked form is unchanged but whose value differs from the
-/// live one (read from the engine, compared in memory, never shown).
+/// live one (read from the engine, compared in memory, never shown). A
+/// secret the engine does not read back cannot be compared: it counts as
+/// unchanged (`--replace` applies a new one).
 fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<FieldChange> {
     let spec = serde_json::to_value(&r.spec).unwrap_or(Json::Null);
     let mut out = Vec::new();
@@ -377,12 +380,8 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
             continue;
         }
         let desired = spec.pointer(pointer).and_then(Json::as_str);
-        let changed = match (desired, o.actual.values.get(pointer)) {
-            (Some(d), Some(live)) => d != live,
-            // Nothing to compare with: the hash says the spec changed.
-            _ => true,
-        };
-        if changed {
+        let live = o.actual.values.get(pointer);
+        if desired.is_some_and(|d| live.is_some_and(|live| d != live)) {
             out.push(FieldChange {
                 path,
                 before: Json::from(SECRET_MASK),

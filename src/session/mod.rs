@@ -18,7 +18,7 @@ pub use run::{Answer, Finished, Mode, Request, Ui, run};
 
 use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};
 use crate::deployment::Kind;
-use crate::deployment::{Deployment, Spec};
+use crate::deployment::{Deployment, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
 
@@ -80,7 +80,9 @@ pub async fn apply(
 ) -> Result<Outcome, EngineError> {
     let outcome = apply::apply(engine, job, options, progress, interrupt).await;
     // The record is what exists now, however the apply ended: the next plan starts from it.
-    record(engine, job.deployment, destroying).await?;
+    record(engine, job.deployment, destroying)
+        .await
+        .map_err(|e| e.masked(&SecretTexts::of(job.deployment)))?;
     Ok(outcome)
 }
 

@@ -13,7 +13,7 @@ use stackc::deployment::Deployment;
 use stackc::diagnostic::{RenderOptions, render_all};
 use stackc::driver::{self, Compilation};
 use stackc::engine::Engine;
-use stackc::engine::docker::DockerEngine;
+use stackc::engine::docker::{DockerEngine, resolve_host};
 use stackc::plan::{self, PlanOptions, SavedPlan};
 use stackc::session::{self, Mode, SessionError};
 
@@ -273,7 +273,11 @@ fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Ou
 }
 
 async fn connect(args: &EngineArgs) -> Result<DockerEngine, Failure> {
-    Ok(DockerEngine::connect(args.host.as_deref()).await?)
+    let endpoint = resolve_host(args.host.as_deref(), &|name| std::env::var(name).ok())?;
+    if let Some(warning) = endpoint.cleartext_warning() {
+        eprintln!("{warning}");
+    }
+    Ok(DockerEngine::connect_to(&endpoint).await?)
 }
 
 async fn plan_command(

@@ -32,6 +32,32 @@ pub struct Endpoint {
     pub tls: bool,
 }
 
+impl Endpoint {
+    /// A warning for an engine reached over plain TCP beyond this machine:
+    /// everything sent to it, registry credentials included, crosses the
+    /// network in clear. A loopback address (an SSH tunnel's end) is quiet.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        let address = self
+            .host
+            .strip_prefix("tcp://")
+            .or_else(|| self.host.strip_prefix("http://"))?;
+        let host = match address.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6),
+            None => address.split([':', '/']).next().unwrap_or(address),
+        };
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        (!loopback).then(|| {
+            format!(
+                "warning: the Docker engine at {} (from {}) is reached over plain TCP without TLS: what stackc sends it, registry credentials and secret values included, can be read on the network; use a unix socket or an SSH tunnel (see docs/engine.md)",
+                self.host, self.source
+            )
+        })
+    }
+}
+
 /// Finds the engine like the docker CLI does: `explicit` (`--host`), else
 /// `DOCKER_HOST`, else the current docker context (`DOCKER_CONTEXT`, else
 /// `currentContext` in `config.json` under `DOCKER_CONFIG` or `~/.docker`;
@@ -251,6 +277,29 @@ fn url_safe_registry_auth(mut request: BollardRequest) -> BollardRequest {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_tcp_beyond_loopback_warns() {
+        let warning = |host: &str| {
+            let endpoint = resolve_host(Some(host), &|_| None).unwrap();
+            endpoint.cleartext_warning()
+        };
+        let w = warning("tcp://10.0.0.5:2375").unwrap();
+        assert!(
+            w.starts_with("warning: the Docker engine at tcp://10.0.0.5:2375 (from --host) is reached over plain TCP without TLS"),
+            "{w}"
+        );
+        assert!(warning("docker.example:2375").is_some());
+        assert!(warning("http://[2001:db8::1]:2375").is_some());
+        for quiet in [
+            "unix:///var/run/docker.sock",
+            "tcp://127.0.0.1:2375",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2375",
+        ] {
+            assert_eq!(warning(quiet), None, "{quiet}");
+        }
+    }
 
     #[test]
     fn registry_auth_headers_are_sent_in_url_safe_base64() {
