@@ -96,6 +96,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         drift,
         resource_changes: changes,
         summary,
+        data_loss_allowed: false,
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Plan {
     /// One entry per resource and per object to delete, sorted by address.
     pub resource_changes: Vec<Change>,
     pub summary: Summary,
+    /// Set when the plan is applied with `--allow-data-loss`: the volumes
+    /// it deletes or replaces lose their data by request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_loss_allowed: bool,
 }
 
 impl Plan {

@@ -101,7 +101,7 @@ fn shown_fields(after: &Json) -> Vec<(String, Json)> {
     out
 }
 
-fn change_lines(c: &Change, style: &Style, out: &mut String) {
+fn change_lines(c: &Change, data_loss_allowed: bool, style: &Style, out: &mut String) {
     let _ = writeln!(out, "  # {} {}", style.bold(&c.address), verb(c));
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
@@ -139,9 +139,14 @@ fn change_lines(c: &Change, style: &Style, out: &mut String) {
         }
     }
     if c.data_loss {
+        let why = if data_loss_allowed {
+            "allowed by --allow-data-loss"
+        } else {
+            "it needs --allow-data-loss"
+        };
         let _ = writeln!(
             out,
-            "      {} this loses the volume's data: it needs --allow-data-loss",
+            "      {} this loses the volume's data: {why}",
             style.red("!")
         );
     }
@@ -185,7 +190,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             style.bold("stackc will perform the following actions:")
         );
         for c in plan.actions() {
-            change_lines(c, &style, &mut out);
+            change_lines(c, plan.data_loss_allowed, &style, &mut out);
         }
     }
     let _ = writeln!(out, "{}", style.bold(&summary_line(plan)));
@@ -213,7 +218,7 @@ pub fn markdown(plan: &Plan) -> String {
     let mut shown = 0;
     for c in &changes {
         let mut detail = String::new();
-        change_lines(c, &style, &mut detail);
+        change_lines(c, plan.data_loss_allowed, &style, &mut detail);
         let section = format!(
             "\n<details><summary><code>{}</code> {} {}</summary>\n\n```diff\n{}```\n</details>\n",
             symbol(c),
