@@ -187,22 +187,23 @@ fn compare(
     if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
         return unchanged_spec(r, o, jobs, drift);
     }
-    // The spec changed in what Docker cannot change in place: field by field,
-    // what a user can see (restart, memory and cpus are not in the hash).
+    // The spec changed in what Docker cannot change in place: every field
+    // that changes is listed, marked whether it is what forces the
+    // replacement (restart, memory and cpus alone are updated in place).
     let after = masked_spec(r);
-    let mut fields: Vec<FieldChange> =
-        field_changes(o.spec.as_ref().unwrap_or(&Json::Null), &after)
-            .into_iter()
-            .filter(|f| r.kind != Kind::Container || !UPDATABLE.contains(&f.path.as_str()))
-            .collect();
+    let mut fields = field_changes(o.spec.as_ref().unwrap_or(&Json::Null), &after);
     fields.extend(secret_changes(r, o, &fields));
     for f in &mut fields {
-        f.forces_replacement = true;
+        f.forces_replacement = r.kind != Kind::Container || !UPDATABLE.contains(&f.path.as_str());
     }
     let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
     c.data_loss = r.kind == Kind::Volume;
-    c.replace_paths = fields.iter().map(|f| f.path.clone()).collect();
-    if fields.is_empty() {
+    c.replace_paths = fields
+        .iter()
+        .filter(|f| f.forces_replacement)
+        .map(|f| f.path.clone())
+        .collect();
+    if c.replace_paths.is_empty() {
         c.reason = Some("what it is built from changed".into());
     }
     c.fields = fields;
@@ -328,7 +329,9 @@ fn unchanged_spec(
     (c, found)
 }
 
-/// Leaf-by-leaf differences of two specs (objects are walked, arrays compared whole).
+/// Leaf-by-leaf differences of two specs: objects are walked key by key,
+/// lists element by element (a removed element has `after` null, an added
+/// one `before` null).
 fn field_changes(before: &Json, after: &Json) -> Vec<FieldChange> {
     let mut out = Vec::new();
     walk(before, after, &mut String::new(), &mut out);
@@ -354,6 +357,20 @@ fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec<FieldChang
                 path.truncate(len);
             }
         }
+        (Json::Array(a), Json::Array(b)) if a != b && !path.is_empty() => {
+            for edit in list_edits(a, b) {
+                let (index, before, after) = match edit {
+                    Edit::Removed(i) => (i, a[i].clone(), Json::Null),
+                    Edit::Added(j) => (j, Json::Null, b[j].clone()),
+                };
+                out.push(FieldChange {
+                    path: format!("{path}[{index}]"),
+                    before,
+                    after,
+                    forces_replacement: false,
+                });
+            }
+        }
         (a, b) if a != b => out.push(FieldChange {
             path: if path.is_empty() {
                 "spec".into()
@@ -368,6 +385,54 @@ fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec<FieldChang
     }
 }
 
+/// One element of a list diff: removed from the old list, or added to the new.
+#[derive(Debug, PartialEq)]
+enum Edit {
+    Removed(usize),
+    Added(usize),
+}
+
+/// The shortest edit from `a` to `b` (longest common subsequence kept),
+/// removals before additions at each place. Lists past a few thousand
+/// elements are replaced whole rather than diffed.
+fn list_edits(a: &[Json], b: &[Json]) -> Vec<Edit> {
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > 4_000_000 {
+        return (0..n)
+            .map(Edit::Removed)
+            .chain((0..m).map(Edit::Added))
+            .collect();
+    }
+    // common[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut common = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if a[i] == b[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut edits) = (0, 0, Vec::new());
+    let mut added = Vec::new();
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            edits.append(&mut added);
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || common[i + 1][j] >= common[i][j + 1]) {
+            edits.push(Edit::Removed(i));
+            i += 1;
+        } else {
+            added.push(Edit::Added(j));
+            j += 1;
+        }
+    }
+    edits.append(&mut added);
+    edits
+}
+
 /// Secrets whose masked form is unchanged but whose value differs from the
 /// live one (read from the engine, compared in memory, never shown). A
 /// secret the engine does not read back cannot be compared: it counts as
@@ -380,9 +445,29 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
         if visible.iter().any(|f| path.starts_with(&f.path)) {
             continue;
         }
-        let desired = spec.pointer(pointer).and_then(Json::as_str);
-        let live = o.actual.values.get(pointer);
-        if desired.is_some_and(|d| live.is_some_and(|live| d != live)) {
+        let Some(desired) = spec.pointer(pointer).and_then(Json::as_str) else {
+            continue;
+        };
+        // A list element may have moved (`command` grew a word before it):
+        // it changed when the live list holds it nowhere.
+        let changed = match list_of(pointer) {
+            Some(list) => {
+                let mut live = o.actual.values.range(format!("{list}/")..);
+                let mut elements = live.by_ref().take_while(|(k, _)| list_of(k) == Some(list));
+                let mut any = false;
+                let found = elements.any(|(_, v)| {
+                    any = true;
+                    v == desired
+                });
+                any && !found
+            }
+            None => o
+                .actual
+                .values
+                .get(pointer)
+                .is_some_and(|live| live != desired),
+        };
+        if changed {
             out.push(FieldChange {
                 path,
                 before: Json::from(SECRET_MASK),
@@ -392,6 +477,12 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
         }
     }
     out
+}
+
+/// The list a pointer is an element of: `/command/2` → `/command`.
+fn list_of(pointer: &str) -> Option<&str> {
+    let (list, index) = pointer.rsplit_once('/')?;
+    (!index.is_empty() && index.chars().all(|c| c.is_ascii_digit())).then_some(list)
 }
 
 /// `/env/DB_URL` → `env.DB_URL`; `/command/2` → `command[2]`.
