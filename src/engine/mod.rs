@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deployment::Kind;
-use crate::deployment::{Millis, Resource, RunSpec};
+use crate::deployment::{Millis, NetworkAttachment, Resource, RunSpec};
 
 /// The stack an object belongs to.
 pub const LABEL_STACK: &str = "io.stackc.stack";
@@ -143,6 +143,9 @@ pub struct Actual {
     pub cpus: Option<f64>,
     /// Values by JSON pointer into the spec: `/env/KEY`, `/command/0`, … (real, unmasked).
     pub values: BTreeMap<String, String>,
+    /// The networks it is attached to (Docker names), each with the aliases
+    /// it answers to there, sorted; the engine's own (its short id) left out.
+    pub networks: BTreeMap<String, Vec<String>>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -372,6 +375,12 @@ pub trait Engine: Send + Sync {
 
     /// Changes what Docker can change on a live container: restart policy, memory, cpus.
     async fn update(&self, id: &str, run: &RunSpec, restart: &str) -> Result<(), EngineError>;
+
+    /// Attaches a container to a network, with its aliases there.
+    async fn connect(&self, id: &str, attachment: &NetworkAttachment) -> Result<(), EngineError>;
+
+    /// Detaches a container from a network.
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), EngineError>;
 
     /// Stops a container, waiting up to `timeout` before killing it.
     async fn stop(&self, id: &str, timeout: Millis) -> Result<(), EngineError>;

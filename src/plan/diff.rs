@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::*;
-use crate::deployment::{Condition, Deployment, Resource, SECRET_MASK, Spec};
+use crate::deployment::{Condition, Deployment, NetworkAttachment, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
 /// What to plan.
@@ -36,6 +36,18 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         .filter(|d| d.condition == Condition::Completed)
         .map(|d| d.address.as_str())
         .collect();
+    // The stack's networks: a container on one it should not be on has drifted.
+    let networks: BTreeSet<&str> = desired
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::Network)
+        .map(|r| r.name.as_str())
+        .collect();
+    let known = Known {
+        live,
+        jobs: &jobs,
+        networks: &networks,
+    };
     let recorded = |address: &str| {
         live.record
             .as_ref()
@@ -54,7 +66,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
                 changes.push(delete(extra, "a second object for this address"));
             }
             let forced = options.replace.contains(&r.address);
-            let (change, found) = compare(r, object, live, &jobs, forced, recorded(&r.address));
+            let (change, found) = compare(r, object, &known, forced, recorded(&r.address));
             changes.push(change);
             drift.extend(found);
         }
@@ -134,15 +146,24 @@ fn delete(o: &LiveObject, reason: &str) -> Change {
     }
 }
 
+/// What every comparison may look at besides the resource and its object.
+struct Known<'a> {
+    live: &'a LiveState,
+    /// One-off containers: something waits for them to complete.
+    jobs: &'a BTreeSet<&'a str>,
+    /// The Docker names of the stack's networks.
+    networks: &'a BTreeSet<&'a str>,
+}
+
 /// The change for one resource, and the drift found on its object.
 fn compare(
     r: &Resource,
     object: Option<&LiveObject>,
-    live: &LiveState,
-    jobs: &BTreeSet<&str>,
+    known: &Known<'_>,
     forced: bool,
     recorded: bool,
 ) -> (Change, Option<Drift>) {
+    let live = known.live;
     let drift = |kind: DriftKind, fields: Vec<FieldChange>| Drift {
         address: r.address.clone(),
         kind: r.kind,
@@ -185,7 +206,7 @@ fn compare(
     }
     // Secrets are not in the hash: a changed one shows against the live value.
     if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
-        return unchanged_spec(r, o, jobs, drift);
+        return unchanged_spec(r, o, known, drift);
     }
     // The spec changed in what Docker cannot change in place: every field
     // that changes is listed, marked whether it is what forces the
@@ -215,13 +236,13 @@ fn compare(
 fn unchanged_spec(
     r: &Resource,
     o: &LiveObject,
-    jobs: &BTreeSet<&str>,
+    known: &Known<'_>,
     drift: impl Fn(DriftKind, Vec<FieldChange>) -> Drift,
 ) -> (Change, Option<Drift>) {
     let Spec::Container(spec) = &r.spec else {
         return (change(r, vec![Action::NoOp], Some(o)), None);
     };
-    let job = jobs.contains(r.address.as_str());
+    let job = known.jobs.contains(r.address.as_str());
     match o.state {
         State::Exited { code } if job && code != 0 => {
             let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
@@ -288,18 +309,26 @@ fn unchanged_spec(
         forces_replacement: false,
     };
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
-    let by_hand: Vec<FieldChange> = fields
+    let mut by_hand: Vec<FieldChange> = fields
         .iter()
         .filter(|(path, _, after)| label(path) == *after)
         .map(change_of)
         .collect();
+    // Networks joined or left by hand (the source's are in the hash).
+    let ours = |n: &str| known.networks.contains(n);
+    let rejoin = !network_repairs(&spec.run.networks, &a.networks, &ours).is_empty();
+    if rejoin {
+        let networks = network_changes(&spec.run.networks, &a.networks, &ours);
+        by_hand.extend(networks.iter().cloned());
+        changes.extend(networks);
+    }
     if changes.is_empty() && !stopped {
         return (change(r, vec![Action::NoOp], Some(o)), None);
     }
     // Docker cannot lift a memory or cpu limit in place: that takes a new container.
     let lifts: Vec<String> = changes
         .iter()
-        .filter(|f| f.path != "restart" && f.after.is_null())
+        .filter(|f| (f.path == "memory" || f.path == "cpus") && f.after.is_null())
         .map(|f| f.path.clone())
         .collect();
     let mut c = change(r, vec![Action::Update], Some(o));
@@ -316,6 +345,12 @@ fn unchanged_spec(
         for (path, live, _) in &fields {
             before.insert((*path).into(), live.clone());
         }
+        if rejoin {
+            before.insert(
+                "networks".into(),
+                attachments(&spec.run.networks, &a.networks, &ours),
+            );
+        }
     }
     let found = if stopped {
         c.reason = Some("start: stopped outside stackc".into());
@@ -327,6 +362,97 @@ fn unchanged_spec(
         None
     };
     (c, found)
+}
+
+/// What takes a container from the networks it is on to those it should be
+/// on: the networks to leave (the stack's own only: others were joined on
+/// purpose, outside the stack) and those to join. A network whose aliases
+/// differ is left and joined again.
+#[derive(Debug, Default, PartialEq)]
+pub struct NetworkRepairs {
+    pub disconnect: Vec<String>,
+    pub connect: Vec<NetworkAttachment>,
+}
+
+impl NetworkRepairs {
+    pub fn is_empty(&self) -> bool {
+        self.disconnect.is_empty() && self.connect.is_empty()
+    }
+}
+
+pub fn network_repairs(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> NetworkRepairs {
+    let mut repairs = NetworkRepairs::default();
+    for n in desired {
+        match live.get(&n.network) {
+            None => repairs.connect.push(n.clone()),
+            Some(aliases) if *aliases != sorted(&n.aliases) => {
+                repairs.disconnect.push(n.network.clone());
+                repairs.connect.push(n.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    for network in live.keys() {
+        if ours(network) && !desired.iter().any(|n| n.network == *network) {
+            repairs.disconnect.push(network.clone());
+        }
+    }
+    repairs
+}
+
+fn sorted(aliases: &[String]) -> Vec<String> {
+    let mut aliases = aliases.to_vec();
+    aliases.sort();
+    aliases.dedup();
+    aliases
+}
+
+/// The networks a container is on, as the spec writes them: those of the
+/// source in its order, then the stack's other networks it joined.
+fn attachments(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> Json {
+    let on = |network: &str, aliases: &[String]| serde_json::json!({ "network": network, "aliases": aliases });
+    let mut list: Vec<Json> = desired
+        .iter()
+        .filter_map(|n| live.get(&n.network).map(|a| on(&n.network, a)))
+        .collect();
+    list.extend(
+        live.iter()
+            .filter(|(n, _)| ours(n) && !desired.iter().any(|d| d.network == **n))
+            .map(|(n, a)| on(n, a)),
+    );
+    Json::Array(list)
+}
+
+/// The network changes, element by element, against the spec's list.
+fn network_changes(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> Vec<FieldChange> {
+    let wanted: Vec<NetworkAttachment> = desired
+        .iter()
+        .map(|n| NetworkAttachment {
+            network: n.network.clone(),
+            aliases: sorted(&n.aliases),
+        })
+        .collect();
+    let after = serde_json::to_value(&wanted).unwrap_or(Json::Null);
+    let mut out = Vec::new();
+    walk(
+        &attachments(desired, live, ours),
+        &after,
+        &mut "networks".to_string(),
+        &mut out,
+    );
+    out
 }
 
 /// Leaf-by-leaf differences of two specs: objects are walked key by key,

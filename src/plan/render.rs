@@ -101,7 +101,7 @@ fn inline(key: &str, v: &Json) -> Option<String> {
         Json::Object(m) => {
             let mut fields = Vec::new();
             for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
-                if x.is_object() || x.is_array() {
+                if x.is_object() {
                     return None;
                 }
                 fields.push(format!("{k} = {}", inline(k, x)?));
@@ -317,13 +317,29 @@ pub fn human(plan: &Plan, color: bool) -> String {
             );
             for f in &d.fields {
                 let key = last_key(&f.path);
-                let _ = writeln!(
-                    out,
-                    "      ~ {} = {} (source: {})",
-                    f.path,
-                    scalar(key, &f.before),
-                    scalar(key, &f.after)
-                );
+                let shown = |v: &Json| inline(key, v).unwrap_or_else(|| v.to_string());
+                // What was done by hand: added, removed, or changed.
+                let _ = match (&f.before, &f.after) {
+                    (live, Json::Null) => writeln!(
+                        out,
+                        "      + {} = {} (not in the source)",
+                        f.path,
+                        shown(live)
+                    ),
+                    (Json::Null, source) => writeln!(
+                        out,
+                        "      - {} = {} (in the source)",
+                        f.path,
+                        shown(source)
+                    ),
+                    (live, source) => writeln!(
+                        out,
+                        "      ~ {} = {} (source: {})",
+                        f.path,
+                        shown(live),
+                        shown(source)
+                    ),
+                };
             }
         }
         out.push('\n');
