@@ -150,3 +150,48 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
     ok(&["destroy", &path, "--auto-approve"]);
 }
+
+#[test]
+fn a_saved_plan_goes_stale_when_a_container_is_stopped_by_hand() {
+    let Some(guard) = docker_stack("stalerun") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = |memory: &str| {
+        format!(
+            "stack \"{stack}\"\ncontainer \"web\" {{\n  image   = \"{}\"\n  command = [\"sleep\", \"3600\"]\n  memory  = {memory}\n}}\n",
+            test_image()
+        )
+    };
+    let dir = stack_dir("stalerun", &source("64MiB"), &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    std::fs::write(dir.join("main.stack"), source("96MiB")).unwrap();
+    let file = dir.join("plan.bin").to_string_lossy().into_owned();
+    ok(&["plan", &path, "--out", &file]);
+    let web = format!("{stack}-web");
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .stop_container(
+                &web,
+                Some(
+                    bollard::query_parameters::StopContainerOptionsBuilder::default()
+                        .t(1)
+                        .build(),
+                ),
+            )
+            .await
+            .unwrap();
+    });
+    let stale = crate::support::run(&["apply", &file]);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&stale).contains(&format!(
+            "the plan is stale: the stack's objects changed since it was made:\n    container.web ({web}): running → exited"
+        )),
+        "{}",
+        crate::support::stderr(&stale)
+    );
+    ok(&["destroy", &path, "--auto-approve"]);
+}

@@ -491,14 +491,31 @@ async fn the_lock_is_exclusive_and_names_its_holder() {
 }
 
 #[tokio::test]
-async fn the_fingerprint_changes_when_objects_change() {
+async fn the_snapshot_names_each_object_that_changed() {
     let e = engine();
     let d = deploy(WEB, &[]);
     apply(&e, &d).await;
-    let before = e.observe("web", &[]).await.unwrap().fingerprint();
-    assert_eq!(before, e.observe("web", &[]).await.unwrap().fingerprint());
+    let observe = || async { e.observe("web", &[]).await.unwrap().snapshot() };
+    let before = observe().await;
+    assert!(before.changes(&observe().await).is_empty());
+
+    e.stop_by_hand("web-app");
+    assert_eq!(
+        before.changes(&observe().await),
+        ["container.app (web-app): running → exited"]
+    );
+    let stopped = observe().await;
+    e.tamper("web-app", |a| a.memory = Some(1 << 30));
+    assert_eq!(
+        stopped.changes(&observe().await),
+        ["container.app (web-app): changed"]
+    );
     e.delete_by_hand(Kind::Network, "web-net");
-    assert_ne!(before, e.observe("web", &[]).await.unwrap().fingerprint());
+    assert!(
+        stopped
+            .changes(&observe().await)
+            .contains(&"network.net (web-net): gone".to_string())
+    );
 }
 
 #[tokio::test]

@@ -88,6 +88,19 @@ pub enum State {
 }
 
 impl State {
+    /// The state without its health: `running`, `exited`, …
+    pub fn kind(self) -> &'static str {
+        match self {
+            State::Present => "present",
+            State::Created => "created",
+            State::Running { .. } => "running",
+            State::Paused => "paused",
+            State::Restarting => "restarting",
+            State::Exited { .. } => "exited",
+            State::Dead => "dead",
+        }
+    }
+
     pub fn is_running(self) -> bool {
         matches!(self, State::Running { .. } | State::Restarting)
     }
@@ -160,26 +173,78 @@ pub struct LiveState {
 }
 
 impl LiveState {
-    /// Identifies the state: object ids and hash labels. A saved plan is
-    /// applied only while the fingerprint is unchanged.
-    pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
+    /// What a plan was made against, object by object: a saved plan is
+    /// applied only while every object is as it was (see [`Snapshot::changes`]).
+    pub fn snapshot(&self) -> Snapshot {
+        let mut objects = BTreeMap::new();
         for o in &self.objects {
-            for part in [
-                o.kind.as_str(),
-                o.id.as_str(),
-                o.address.as_str(),
-                o.hash.as_str(),
-            ] {
-                h.update(part.as_bytes());
-                h.update(b"\0");
-            }
+            let mut settings = Sha256::new();
+            let a = &o.actual;
+            let text = format!(
+                "{:?} {:?} {:?} {:?}",
+                a.restart, a.memory, a.cpus, a.networks
+            );
+            settings.update(text.as_bytes());
+            objects.insert(
+                format!("{} ({})", o.address, o.name),
+                ObjectSnapshot {
+                    id: o.id.clone(),
+                    hash: o.hash.clone(),
+                    state: o.state.kind().to_string(),
+                    settings: crate::digest::hex(&settings.finalize()),
+                },
+            );
         }
         for (reference, present) in &self.images {
-            h.update(reference.as_bytes());
-            h.update(if *present { b"+" } else { b"-" });
+            objects.insert(
+                format!("image {reference}"),
+                ObjectSnapshot {
+                    id: String::new(),
+                    hash: String::new(),
+                    state: if *present { "present" } else { "absent" }.into(),
+                    settings: String::new(),
+                },
+            );
         }
-        crate::digest::hex(&h.finalize())
+        Snapshot(objects)
+    }
+}
+
+/// Each object of a live state (`container.web (shop-web)`, `image
+/// nginx:1.27`) as a plan saw it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot(pub BTreeMap<String, ObjectSnapshot>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectSnapshot {
+    pub id: String,
+    pub hash: String,
+    /// `running`, `exited`, `paused`, … (not health: it moves by itself).
+    pub state: String,
+    /// A digest of what `docker update` and network changes alter.
+    pub settings: String,
+}
+
+impl Snapshot {
+    /// What changed from `self` (when the plan was made) to `now`, object
+    /// by object: `container.web (shop-web): running → exited`.
+    pub fn changes(&self, now: &Snapshot) -> Vec<String> {
+        let mut out = Vec::new();
+        for (key, then) in &self.0 {
+            match now.0.get(key) {
+                None => out.push(format!("{key}: gone")),
+                Some(now) if now.state != then.state => {
+                    out.push(format!("{key}: {} → {}", then.state, now.state))
+                }
+                Some(now) if now.id != then.id => out.push(format!("{key}: made again")),
+                Some(now) if now != then => out.push(format!("{key}: changed")),
+                Some(_) => {}
+            }
+        }
+        for key in now.0.keys().filter(|k| !self.0.contains_key(*k)) {
+            out.push(format!("{key}: new"));
+        }
+        out
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{FORMAT_VERSION, Plan};
 use crate::deployment::Deployment;
+use crate::engine::Snapshot;
 
 /// What `plan --out` writes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,8 +18,8 @@ pub struct SavedPlan {
     pub file: String,
     pub format_version: u32,
     pub stack: String,
-    /// The live state the plan was made against (`LiveState::fingerprint`).
-    pub fingerprint: String,
+    /// The live state the plan was made against, object by object.
+    pub snapshot: Snapshot,
     /// The engine it was made against.
     pub engine: String,
     pub plan: Plan,
@@ -32,14 +33,14 @@ impl SavedPlan {
     pub fn new(
         plan: Plan,
         deployment: Deployment,
-        fingerprint: String,
+        snapshot: Snapshot,
         engine: String,
     ) -> SavedPlan {
         SavedPlan {
             file: MARKER.into(),
             format_version: FORMAT_VERSION,
             stack: deployment.stack.clone(),
-            fingerprint,
+            snapshot,
             engine,
             plan,
             deployment,

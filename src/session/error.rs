@@ -34,8 +34,8 @@ pub enum SessionError {
         planned: String,
         given: String,
     },
-    /// The stack's objects changed since the saved plan was made.
-    Stale,
+    /// The stack's objects changed since the saved plan was made: these.
+    Stale(Vec<String>),
     /// The plan deletes or replaces these volumes, and data loss was not allowed.
     DataLoss(Vec<String>),
     /// Confirmation is needed and no one can give it (stdin is not a terminal).
@@ -62,7 +62,7 @@ impl SessionError {
             .or_else(|| {
                 (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", ")))
             }),
-            SessionError::Stale => Some("make a new plan with `stackc plan --out FILE`".into()),
+            SessionError::Stale(_) => Some("make a new plan with `stackc plan --out FILE`".into()),
             SessionError::DataLoss(_) => {
                 Some("run again with --allow-data-loss if the data may go".into())
             }
@@ -102,8 +102,19 @@ impl fmt::Display for SessionError {
                 "{} is a plan for the stack `{planned}`, not `{given}`",
                 file.display()
             ),
-            SessionError::Stale => {
-                f.write_str("the plan is stale: the stack's objects changed since it was made")
+            SessionError::Stale(changed) => {
+                const SHOWN: usize = 10;
+                write!(
+                    f,
+                    "the plan is stale: the stack's objects changed since it was made:"
+                )?;
+                for c in changed.iter().take(SHOWN) {
+                    write!(f, "\n    {c}")?;
+                }
+                if changed.len() > SHOWN {
+                    write!(f, "\n    … and {} more", changed.len() - SHOWN)?;
+                }
+                Ok(())
             }
             SessionError::DataLoss(volumes) => write!(
                 f,

@@ -138,8 +138,9 @@ async fn under_lock(
         () = interrupt.first_press() => return Ok(Finished::Cancelled),
     };
     if let Some(saved) = request.saved {
-        if live.fingerprint() != saved.fingerprint {
-            return Err(SessionError::Stale);
+        let changed = saved.snapshot.changes(&live.snapshot());
+        if !changed.is_empty() {
+            return Err(SessionError::Stale(changed));
         }
         plan = saved.plan.clone();
     }

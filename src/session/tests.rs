@@ -239,7 +239,7 @@ async fn a_saved_plan_is_refused_once_the_objects_changed() {
     let e = engine();
     let d = stack("local");
     let (plan, live) = plan(&e, &d, &PlanOptions::default()).await.unwrap();
-    let saved = SavedPlan::new(plan, d.clone(), live.fingerprint(), "memory".into());
+    let saved = SavedPlan::new(plan, d.clone(), live.snapshot(), "memory".into());
     applied(&e, &d).await;
     let ui = Scripted::answering(Answer::No);
     let r = Request {
@@ -248,7 +248,30 @@ async fn a_saved_plan_is_refused_once_the_objects_changed() {
         ..request(&d, Mode::Apply)
     };
     let err = run_with(&e, &r, &ui).await.unwrap_err();
-    assert!(matches!(err, SessionError::Stale), "{err}");
+    assert!(matches!(err, SessionError::Stale(_)), "{err}");
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn a_saved_plan_goes_stale_when_a_container_is_stopped_and_says_which() {
+    let e = engine();
+    let d = stack("local");
+    applied(&e, &d).await;
+    let changed = stack("local-2");
+    let (plan, live) = plan(&e, &changed, &PlanOptions::default()).await.unwrap();
+    let saved = SavedPlan::new(plan, changed.clone(), live.snapshot(), "memory".into());
+    e.stop_by_hand("s-db");
+    let ui = Scripted::answering(Answer::Yes);
+    let r = Request {
+        saved: Some(&saved),
+        allow_data_loss: true,
+        ..request(&changed, Mode::Apply)
+    };
+    let err = run_with(&e, &r, &ui).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the plan is stale: the stack's objects changed since it was made:\n    container.db (s-db): running → exited"
+    );
     assert_unlocked(&e).await;
 }
 
@@ -257,7 +280,7 @@ async fn a_fresh_saved_plan_is_applied_without_asking() {
     let e = engine();
     let d = stack("local");
     let (plan, live) = plan(&e, &d, &PlanOptions::default()).await.unwrap();
-    let saved = SavedPlan::new(plan, d.clone(), live.fingerprint(), "memory".into());
+    let saved = SavedPlan::new(plan, d.clone(), live.snapshot(), "memory".into());
     let ui = Scripted::answering(Answer::No);
     let r = Request {
         saved: Some(&saved),
@@ -282,7 +305,7 @@ fn a_saved_plan_must_be_for_the_stack_given() {
             data_loss_allowed: false,
         },
         d.clone(),
-        String::new(),
+        Default::default(),
         String::new(),
     );
     assert!(check_plan_stack(Path::new("p.plan"), &saved, &d).is_ok());

@@ -299,7 +299,7 @@ async fn plan_command(
     }
     let changes = plan.has_changes();
     if let Some(out) = out {
-        let saved = SavedPlan::new(plan, deployment, live.fingerprint(), engine.describe());
+        let saved = SavedPlan::new(plan, deployment, live.snapshot(), engine.describe());
         plan::write_plan_file(out, &saved)?;
         eprintln!(
             "Saved the plan to {}; apply it with `stackc apply {}`.",
