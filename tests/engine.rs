@@ -592,6 +592,10 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     // The record: written, replaced, read, removed; never among the objects.
     let record = Record {
         addresses: ["container.web".to_string(), "network.net".to_string()].into(),
+        outputs: Some(serde_json::Map::from_iter([(
+            "url".to_string(),
+            serde_json::json!("http://web:80"),
+        )])),
     };
     engine
         .write_record(stack, Some(&record))
@@ -602,6 +606,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     assert!(live.objects.is_empty(), "{:#?}", live.objects);
     let replaced = Record {
         addresses: ["volume.data".to_string()].into(),
+        outputs: None,
     };
     engine
         .write_record(stack, Some(&replaced))

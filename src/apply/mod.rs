@@ -501,7 +501,7 @@ async fn run_step(
                     .iter()
                     .any(|r| r.kind == Kind::Network && r.name == n)
             };
-            let repairs = network_repairs(&c.run.networks, &object.actual.networks, &ours);
+            let repairs = network_repairs(&c.run, &object.actual.networks, &ours);
             for network in &repairs.disconnect {
                 engine.disconnect(&object.id, network).await?;
             }
@@ -592,7 +592,8 @@ async fn wait_for(
     }
 }
 
-/// The resources of the deployment that exist after an apply: the record.
+/// The record after an apply: the resources of the deployment that exist,
+/// and its outputs (masked).
 pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Record {
     let present: BTreeSet<&str> = live.objects.iter().map(|o| o.address.as_str()).collect();
     let addresses = deployment
@@ -604,5 +605,13 @@ pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Re
         })
         .map(|r| r.address.clone())
         .collect();
-    crate::engine::Record { addresses }
+    let outputs = deployment
+        .outputs
+        .iter()
+        .map(|(name, o)| (name.clone(), o.shown(false)))
+        .collect();
+    crate::engine::Record {
+        addresses,
+        outputs: Some(outputs),
+    }
 }

@@ -354,7 +354,12 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .networks
         .iter()
         .map(|n| {
-            let mut aliases = n.aliases.clone();
+            let mut aliases: Vec<String> = n
+                .aliases
+                .iter()
+                .filter(|a| run.hostname.as_ref() != Some(*a))
+                .cloned()
+                .collect();
             aliases.sort();
             aliases.dedup();
             (n.network.clone(), aliases)

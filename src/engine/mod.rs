@@ -157,7 +157,9 @@ pub struct Actual {
     /// Values by JSON pointer into the spec: `/env/KEY`, `/command/0`, … (real, unmasked).
     pub values: BTreeMap<String, String>,
     /// The networks it is attached to (Docker names), each with the aliases
-    /// it answers to there, sorted; the engine's own (its short id) left out.
+    /// it answers to there, sorted; its hostname and short id, which older
+    /// engines add to them, left out (the planner leaves the hostname out of
+    /// the source's aliases too when it compares them).
     pub networks: BTreeMap<String, Vec<String>>,
 }
 
@@ -248,10 +250,14 @@ impl Snapshot {
     }
 }
 
-/// The addresses an apply left in place.
+/// What an apply left in place: the addresses, and the outputs as the
+/// source computed them then (secrets masked: the record is a label anyone
+/// with access to the engine reads). `None` in a record of an older stackc.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub addresses: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Who holds a stack's lock.

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::*;
-use crate::deployment::{Condition, Deployment, NetworkAttachment, Resource, SECRET_MASK, Spec};
+use crate::deployment::{
+    Condition, Deployment, NetworkAttachment, Resource, RunSpec, SECRET_MASK, Spec,
+};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
 /// What to plan.
@@ -316,9 +318,9 @@ fn unchanged_spec(
         .collect();
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
-    let rejoin = !network_repairs(&spec.run.networks, &a.networks, &ours).is_empty();
+    let rejoin = !network_repairs(&spec.run, &a.networks, &ours).is_empty();
     if rejoin {
-        let networks = network_changes(&spec.run.networks, &a.networks, &ours);
+        let networks = network_changes(&spec.run, &a.networks, &ours);
         by_hand.extend(networks.iter().cloned());
         changes.extend(networks);
     }
@@ -381,15 +383,16 @@ impl NetworkRepairs {
 }
 
 pub fn network_repairs(
-    desired: &[NetworkAttachment],
+    run: &RunSpec,
     live: &BTreeMap<String, Vec<String>>,
     ours: &dyn Fn(&str) -> bool,
 ) -> NetworkRepairs {
+    let desired = &run.networks;
     let mut repairs = NetworkRepairs::default();
     for n in desired {
         match live.get(&n.network) {
             None => repairs.connect.push(n.clone()),
-            Some(aliases) if *aliases != sorted(&n.aliases) => {
+            Some(aliases) if *aliases != comparable(&n.aliases, run) => {
                 repairs.disconnect.push(n.network.clone());
                 repairs.connect.push(n.clone());
             }
@@ -404,8 +407,14 @@ pub fn network_repairs(
     repairs
 }
 
-fn sorted(aliases: &[String]) -> Vec<String> {
-    let mut aliases = aliases.to_vec();
+/// Aliases as the engine reads them back: sorted, without the hostname
+/// (which older engines add whether asked or not).
+fn comparable(aliases: &[String], run: &RunSpec) -> Vec<String> {
+    let mut aliases: Vec<String> = aliases
+        .iter()
+        .filter(|a| run.hostname.as_ref() != Some(*a))
+        .cloned()
+        .collect();
     aliases.sort();
     aliases.dedup();
     aliases
@@ -433,21 +442,22 @@ fn attachments(
 
 /// The network changes, element by element, against the spec's list.
 fn network_changes(
-    desired: &[NetworkAttachment],
+    run: &RunSpec,
     live: &BTreeMap<String, Vec<String>>,
     ours: &dyn Fn(&str) -> bool,
 ) -> Vec<FieldChange> {
-    let wanted: Vec<NetworkAttachment> = desired
+    let wanted: Vec<NetworkAttachment> = run
+        .networks
         .iter()
         .map(|n| NetworkAttachment {
             network: n.network.clone(),
-            aliases: sorted(&n.aliases),
+            aliases: comparable(&n.aliases, run),
         })
         .collect();
     let after = serde_json::to_value(&wanted).unwrap_or(Json::Null);
     let mut out = Vec::new();
     walk(
-        &attachments(desired, live, ours),
+        &attachments(&run.networks, live, ours),
         &after,
         &mut "networks".to_string(),
         &mut out,

@@ -28,6 +28,10 @@ pub enum SessionError {
         name: String,
         outputs: Vec<String>,
     },
+    /// `stackc output`: no apply of this stack recorded its outputs.
+    NotApplied(String),
+    /// `stackc output --show-secrets` of deployed outputs: secrets are not kept.
+    SecretsNotKept,
     /// A saved plan applied with a stack path that compiles to another stack.
     PlanOfOtherStack {
         file: PathBuf,
@@ -62,6 +66,13 @@ impl SessionError {
             .or_else(|| {
                 (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", ")))
             }),
+            SessionError::NotApplied(_) => Some(
+                "apply it first, or see what the source computes with `stackc output --planned`"
+                    .into(),
+            ),
+            SessionError::SecretsNotKept => Some(
+                "`stackc output --planned --show-secrets` computes them from the source".into(),
+            ),
             SessionError::Stale(_) => Some("make a new plan with `stackc plan --out FILE`".into()),
             SessionError::DataLoss(_) => {
                 Some("run again with --allow-data-loss if the data may go".into())
@@ -93,6 +104,13 @@ impl fmt::Display for SessionError {
                 write!(f, "the stack has no resource `{address}`")
             }
             SessionError::NoOutput { name, .. } => write!(f, "the stack has no output `{name}`"),
+            SessionError::NotApplied(stack) => write!(
+                f,
+                "no outputs of the stack `{stack}` are deployed: no apply of it has recorded them"
+            ),
+            SessionError::SecretsNotKept => f.write_str(
+                "the deployed outputs keep no secret values (the engine's record is readable by anyone with access to it)",
+            ),
             SessionError::PlanOfOtherStack {
                 file,
                 planned,

@@ -158,6 +158,33 @@ pub fn outputs(
         .collect()
 }
 
+/// The outputs as the last apply left them (secrets masked), and the names
+/// of those the source now computes otherwise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployed {
+    pub outputs: serde_json::Map<String, serde_json::Value>,
+    pub changed: Vec<String>,
+}
+
+/// Reads the outputs of the last apply from the engine's record.
+pub async fn deployed_outputs(
+    engine: &dyn Engine,
+    deployment: &Deployment,
+) -> Result<Deployed, SessionError> {
+    let live = engine.observe(&deployment.stack, &[]).await?;
+    let Some(outputs) = live.record.and_then(|r| r.outputs) else {
+        return Err(SessionError::NotApplied(deployment.stack.clone()));
+    };
+    let now = self::outputs(deployment, false);
+    let changed = outputs
+        .keys()
+        .chain(now.keys().filter(|k| !outputs.contains_key(*k)))
+        .filter(|k| outputs.get(*k) != now.get(*k))
+        .cloned()
+        .collect();
+    Ok(Deployed { outputs, changed })
+}
+
 /// One output, secrets masked unless `show_secrets`.
 pub fn output(
     deployment: &Deployment,

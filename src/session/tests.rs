@@ -504,3 +504,37 @@ fn outputs_mask_secrets_unless_asked() {
     let err = output(&d, "zzz", false).unwrap_err();
     assert_eq!(err.help().as_deref(), Some("its outputs are: port, url"));
 }
+
+#[tokio::test]
+async fn outputs_are_those_of_the_last_apply_and_name_what_the_source_changed() {
+    let e = engine();
+    let d = stack("local");
+    let err = deployed_outputs(&e, &d).await.unwrap_err();
+    assert!(
+        matches!(err, SessionError::NotApplied(ref s) if s == "s"),
+        "{err}"
+    );
+    assert!(err.help().unwrap().contains("--planned"));
+
+    applied(&e, &d).await;
+    let deployed = deployed_outputs(&e, &d).await.unwrap();
+    assert_eq!(deployed.outputs["port"], 5432);
+    assert_eq!(deployed.outputs["url"], "(secret)", "kept masked");
+    assert!(deployed.changed.is_empty());
+
+    let now =
+        deploy("stack \"s\"\nparam password: secret\noutput \"port\" = 6543\noutput \"new\" = 1\n");
+    let deployed = deployed_outputs(&e, &now).await.unwrap();
+    assert_eq!(deployed.outputs["port"], 5432, "still what is deployed");
+    assert_eq!(deployed.changed, ["port", "url", "new"]);
+
+    // Destroyed: nothing is deployed any more.
+    let ui = Scripted::answering(Answer::Yes);
+    run_with(&e, &request(&d, Mode::Destroy), &ui)
+        .await
+        .unwrap();
+    assert!(matches!(
+        deployed_outputs(&e, &d).await,
+        Err(SessionError::NotApplied(_))
+    ));
+}

@@ -97,9 +97,14 @@ pub(crate) enum Command {
         /// Print JSON
         #[arg(long)]
         json: bool,
-        /// Show secret values instead of "(secret)"
+        /// Show secret values instead of "(secret)" (with --planned)
         #[arg(long)]
         show_secrets: bool,
+        /// Evaluate the source instead of reading what the last apply left
+        #[arg(long)]
+        planned: bool,
+        #[command(flatten)]
+        engine: EngineArgs,
     },
     /// Break a stack's lock left by a process that was killed
     Unlock {

@@ -117,7 +117,19 @@ fn run(command: Command) -> Outcome_ {
             vars,
             json,
             show_secrets,
+            planned: true,
+            ..
         } => output(&args, &vars, json, show_secrets),
+        Command::Output {
+            args,
+            vars,
+            json,
+            show_secrets,
+            planned: false,
+            engine,
+        } => on_engine(
+            async move { deployed_output(&args, &vars, json, show_secrets, &engine).await },
+        ),
         Command::Plan {
             source,
             engine,
@@ -248,26 +260,78 @@ fn compile(source: &Source, show_secrets: bool) -> Outcome_ {
     Ok(exit_now(d))
 }
 
-fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Outcome_ {
+/// `stackc output [NAME] [PATH]`: the name, the path, or both.
+fn output_args(args: &[String]) -> (Option<&str>, &str) {
     let is_stack = |a: &str| Path::new(a).is_dir() || a.ends_with(".stack");
-    let (name, path) = match args {
+    match args {
         [] => (None, "."),
         [one] if is_stack(one) => (None, one.as_str()),
         [one] => (Some(one.as_str()), "."),
         [name, path, ..] => (Some(name.as_str()), path.as_str()),
-    };
-    let d = compiled(&vars.options(Path::new(path)))?;
+    }
+}
+
+/// Prints one output, or all of them.
+fn print_outputs(
+    outputs: &serde_json::Map<String, serde_json::Value>,
+    name: Option<&str>,
+    as_json: bool,
+) -> Result<(), Failure> {
     match name {
-        Some(name) => match session::output(&d, name, show_secrets)? {
-            serde_json::Value::String(s) if !as_json => print_out(&format!("{s}\n"))?,
-            value => print_out(&format!("{}\n", json(&value)?))?,
+        Some(name) => match outputs.get(name) {
+            Some(serde_json::Value::String(s)) if !as_json => print_out(&format!("{s}\n")),
+            Some(value) => print_out(&format!("{}\n", json(value)?)),
+            None => Err(SessionError::NoOutput {
+                name: name.to_string(),
+                outputs: outputs.keys().cloned().collect(),
+            }
+            .into()),
         },
-        None if as_json => print_out(&format!("{}\n", json(&session::outputs(&d, show_secrets))?))?,
+        None if as_json => print_out(&format!("{}\n", json(outputs)?)),
         None => {
-            for (k, v) in session::outputs(&d, show_secrets) {
+            for (k, v) in outputs {
                 print_out(&format!("{k} = {v}\n"))?;
             }
+            Ok(())
         }
+    }
+}
+
+/// `stackc output --planned`: what the source computes now.
+fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Outcome_ {
+    let (name, path) = output_args(args);
+    let d = compiled(&vars.options(Path::new(path)))?;
+    print_outputs(&session::outputs(&d, show_secrets), name, as_json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `stackc output`: what the last apply left, as Terraform shows its state's outputs.
+async fn deployed_output(
+    args: &[String],
+    vars: &Vars,
+    as_json: bool,
+    show_secrets: bool,
+    engine_args: &EngineArgs,
+) -> Outcome_ {
+    if show_secrets {
+        return Err(SessionError::SecretsNotKept.into());
+    }
+    let (name, path) = output_args(args);
+    let d = compiled(&vars.options(Path::new(path)))?;
+    let engine = connect(engine_args).await?;
+    let deployed = session::deployed_outputs(&engine, &d).await?;
+    let changed: Vec<&String> = deployed
+        .changed
+        .iter()
+        .filter(|c| name.is_none_or(|n| n == c.as_str()))
+        .collect();
+    print_outputs(&deployed.outputs, name, as_json)?;
+    if !changed.is_empty() {
+        let names: Vec<String> = changed.iter().map(|c| format!("`{c}`")).collect();
+        eprintln!(
+            "note: the source now computes other values for {}: shown as deployed by the last apply (`stackc output --planned` shows the source's)",
+            names.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -282,10 +282,16 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
 }
 
 /// The networks a container is on, with the aliases it was given there:
-/// engines before API 1.44 add the short id to them, which is left out.
+/// engines before API 1.44 add its hostname (by default its short id),
+/// which is left out ([`crate::engine::Actual::networks`]).
 fn networks_of(c: &ContainerInspectResponse) -> BTreeMap<String, Vec<String>> {
     let id = c.id.as_deref().unwrap_or_default();
     let short_id = &id[..id.len().min(12)];
+    let hostname = c
+        .config
+        .as_ref()
+        .and_then(|c| c.hostname.as_deref())
+        .unwrap_or(short_id);
     c.network_settings
         .as_ref()
         .and_then(|n| n.networks.as_ref())
@@ -296,7 +302,7 @@ fn networks_of(c: &ContainerInspectResponse) -> BTreeMap<String, Vec<String>> {
                 .aliases
                 .iter()
                 .flatten()
-                .filter(|a| a.as_str() != short_id && a.as_str() != id)
+                .filter(|a| ![short_id, id, hostname].contains(&a.as_str()))
                 .cloned()
                 .collect();
             aliases.sort();
