@@ -14,4 +14,5 @@ mod layers;
 mod planner;
 mod registry;
 mod registry_support;
+mod secrets;
 mod support;

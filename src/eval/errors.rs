@@ -361,11 +361,7 @@ fn mask(text: &str, secrets: &[Rc<str>]) -> String {
         }
         // Odd parts are between backticks: values quoted by the message.
         let quoted = i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part));
-        out.push_str(if quoted {
-            SECRET_MASK
-        } else {
-            part
-        });
+        out.push_str(if quoted { SECRET_MASK } else { part });
     }
     for s in secrets {
         out = out.replace(&**s, SECRET_MASK);
@@ -529,7 +525,12 @@ pub(super) fn argument_count(function: &str, params: usize, span: Span) -> Diagn
 }
 
 /// A built-in that failed; no secret among `args` is shown.
-pub(super) fn builtin_failed(function: &str, e: CallError, args: &[Value], span: Span) -> Diagnostic {
+pub(super) fn builtin_failed(
+    function: &str,
+    e: CallError,
+    args: &[Value],
+    span: Span,
+) -> Diagnostic {
     let (code, message, help) = match e {
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
         CallError::Argument(m) => {

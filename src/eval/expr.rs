@@ -109,11 +109,7 @@ impl<'p> Evaluator<'p> {
     /// keeps, the right side of `&&` after a secret): it may not refer to
     /// a resource nothing else here refers to, since the dependencies
     /// would tell which way the secret went.
-    pub(super) fn under_secret<T>(
-        &mut self,
-        at: Span,
-        f: impl FnOnce(&mut Self) -> R<T>,
-    ) -> R<T> {
+    pub(super) fn under_secret<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
         let before = self.collectors.last().map(|c| c.len());
         let out = f(self)?;
         if self.collectors.last().map(|c| c.len()) != before {

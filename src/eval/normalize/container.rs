@@ -7,9 +7,9 @@ use std::rc::Rc;
 use super::short_forms::{parse_port, valid_reference};
 use super::{Fields, Marked, Normalizer, get, items};
 use crate::deployment::Kind;
+use crate::deployment::SECRET_MASK;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
-use crate::deployment::SECRET_MASK;
 use crate::eval::value::{Map, Value};
 use crate::types::schema::{PROTOCOLS, RESTART_POLICIES};
 
@@ -81,18 +81,31 @@ impl Normalizer<'_, '_> {
             let (p, secret) = p.reveal();
             match p {
                 Value::Int(port) => out.push(Marked::new(
-                    PortSpec { container: *port as u16, protocol: "tcp".into(), host: None, ip: None },
+                    PortSpec {
+                        container: *port as u16,
+                        protocol: "tcp".into(),
+                        host: None,
+                        ip: None,
+                    },
                     secret,
                 )),
                 Value::Str(s) => match parse_port(&s.text) {
                     Ok(ports) => out.extend(ports.into_iter().map(|p| Marked::new(p, secret))),
                     Err(e) => {
-                        let e = if secret { format!("{SECRET_MASK} is not a port mapping") } else { e };
+                        let e = if secret {
+                            format!("{SECRET_MASK} is not a port mapping")
+                        } else {
+                            e
+                        };
                         self.error("ports", e, Some("forms: \"80\", \"8080:80\", \"127.0.0.1:8080:80/udp\", \"8000-8001:80-81\""))
                     }
                 },
                 Value::Map(m) => {
-                    let mut marks = if secret { vec![String::new()] } else { Vec::new() };
+                    let mut marks = if secret {
+                        vec![String::new()]
+                    } else {
+                        Vec::new()
+                    };
                     let mut part = |k: &str| {
                         let (v, secret) = m.get(k)?.reveal();
                         if secret {
@@ -104,16 +117,22 @@ impl Normalizer<'_, '_> {
                         Some(Value::Int(i)) => Some(i as u16),
                         _ => None,
                     };
-                    let text = |v: Option<Value>| v.and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
+                    let text =
+                        |v: Option<Value>| v.and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
                     let container = int(part("container"));
                     let host = int(part("host"));
                     let ip = text(part("ip"));
                     let protocol = text(part("protocol"));
                     if let Some(ip) = &ip
-                        && ip.parse::<std::net::IpAddr>().is_err() {
-                            let shown = if marks.iter().any(|m| m.is_empty() || m == "/ip") { SECRET_MASK } else { ip };
-                            self.error("ports", format!("`{shown}` is not an IP address"), None);
-                        }
+                        && ip.parse::<std::net::IpAddr>().is_err()
+                    {
+                        let shown = if marks.iter().any(|m| m.is_empty() || m == "/ip") {
+                            SECRET_MASK
+                        } else {
+                            ip
+                        };
+                        self.error("ports", format!("`{shown}` is not an IP address"), None);
+                    }
                     out.push(Marked {
                         item: PortSpec {
                             container: container.unwrap_or(0),
@@ -129,7 +148,8 @@ impl Normalizer<'_, '_> {
         }
         // Shown ports are sorted and deduplicated; ports with a secret part
         // follow in the order given, so that no place tells a secret.
-        let (mut shown, secret): (Vec<_>, Vec<_>) = out.into_iter().partition(|m| m.marks.is_empty());
+        let (mut shown, secret): (Vec<_>, Vec<_>) =
+            out.into_iter().partition(|m| m.marks.is_empty());
         shown.sort_by(|a, b| a.item.cmp(&b.item));
         shown.dedup_by(|a, b| a.item == b.item);
         for pair in shown.windows(2) {
@@ -230,7 +250,11 @@ impl Normalizer<'_, '_> {
             ("volume", self.object_name(&name, Kind::Volume, "mounts")?)
         };
         if secret && !target.starts_with('/') {
-            self.error("mounts", "a secret mount target is not an absolute path", None);
+            self.error(
+                "mounts",
+                "a secret mount target is not an absolute path",
+                None,
+            );
         }
         let mut marks = Vec::new();
         if secret {
@@ -252,7 +276,11 @@ impl Normalizer<'_, '_> {
     /// secret mount (which kind it is, too).
     fn mount_record(&mut self, m: &Map, secret: bool) -> Option<Marked<MountSpec>> {
         let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null));
-        let mut marks = if secret { vec![String::new()] } else { Vec::new() };
+        let mut marks = if secret {
+            vec![String::new()]
+        } else {
+            Vec::new()
+        };
         let mut mark = |k: &str, v: &Value| {
             if v.is_tainted() {
                 marks.push(format!("/{k}"));
@@ -260,17 +288,27 @@ impl Normalizer<'_, '_> {
         };
         let target_value = set("target")?;
         mark("target", target_value);
-        let target = target_value.to_text().map(|(t, _)| t.to_string()).unwrap_or_default();
+        let target = target_value
+            .to_text()
+            .map(|(t, _)| t.to_string())
+            .unwrap_or_default();
         if let Some(v) = set("read_only") {
             mark("read_only", v);
         }
-        let read_only = matches!(set("read_only").map(|v| v.reveal().0), Some(Value::Bool(true)));
+        let read_only = matches!(
+            set("read_only").map(|v| v.reveal().0),
+            Some(Value::Bool(true))
+        );
         let sources: Vec<&str> = ["volume", "bind", "tmpfs"]
             .into_iter()
             .filter(|k| set(k).is_some())
             .collect();
         if sources.len() != 1 {
-            let shown = if target_value.is_tainted() { SECRET_MASK } else { &target };
+            let shown = if target_value.is_tainted() {
+                SECRET_MASK
+            } else {
+                &target
+            };
             self.error(
                 "mounts",
                 format!("mount of `{shown}` needs exactly one of `volume`, `bind` or `tmpfs`"),
@@ -387,7 +425,8 @@ impl Normalizer<'_, '_> {
                 // Docker's own form (`["CMD-SHELL", "…"]`), as Compose accepts it, is kept.
                 let first = words.first();
                 let first_text = first.and_then(Value::to_text).map(|(t, _)| t);
-                let docker_form = matches!(first_text.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
+                let docker_form =
+                    matches!(first_text.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
                 if secret_list || first.is_some_and(Value::is_tainted) {
                     // Whether a `CMD` goes first, and how many words follow, is secret.
                     self.sensitive.push("/health/test".into());
@@ -438,7 +477,11 @@ impl Normalizer<'_, '_> {
                 match v {
                     Value::Int(r) if *r >= 0 && *r <= u32::MAX as i64 => *r as u32,
                     Value::Int(r) => {
-                        let r = if secret { SECRET_MASK.to_string() } else { r.to_string() };
+                        let r = if secret {
+                            SECRET_MASK.to_string()
+                        } else {
+                            r.to_string()
+                        };
                         self.error(
                             "health",
                             format!("retries must be 0 or more, not {r}"),
@@ -479,7 +522,12 @@ impl Normalizer<'_, '_> {
 
     /// Short strings sorted and deduplicated (`cap_add`, `expose`); secret
     /// ones follow in the order given, never deduplicated against others.
-    fn sorted_texts(&mut self, field: &str, items: Vec<Marked<String>>, whole: bool) -> Vec<String> {
+    fn sorted_texts(
+        &mut self,
+        field: &str,
+        items: Vec<Marked<String>>,
+        whole: bool,
+    ) -> Vec<String> {
         let (mut shown, secret): (Vec<_>, Vec<_>) =
             items.into_iter().partition(|m| m.marks.is_empty());
         shown.sort_by(|a, b| a.item.cmp(&b.item));

@@ -162,7 +162,11 @@ impl<T> Marked<T> {
     fn new(item: T, secret: bool) -> Marked<T> {
         Marked {
             item,
-            marks: if secret { vec![String::new()] } else { Vec::new() },
+            marks: if secret {
+                vec![String::new()]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
