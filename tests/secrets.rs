@@ -175,10 +175,8 @@ fn nonsecret_declassifies_on_purpose() {
 fn a_mask_stays_on_its_mount_after_sorting() {
     // The secret mount is written first; sorting by target used to move the
     // mark onto the harmless mount and show the secret one.
-    let source = format!(
-        "stack \"m\"\nparam pw: secret\ncontainer \"c\" {{\n  image = \"busybox:1.36\"\n  mounts = [{{ bind = \"/srv/${{pw}}\", target = \"/z\" }}, {{ bind = \"/public\", target = \"/a\" }}, \"/x/${{pw}}:/data\"]\n}}\n"
-    );
-    let d = deploy(&source, &[&var()]);
+    let source = "stack \"m\"\nparam pw: secret\ncontainer \"c\" {\n  image = \"busybox:1.36\"\n  mounts = [{ bind = \"/srv/${pw}\", target = \"/z\" }, { bind = \"/public\", target = \"/a\" }, \"/x/${pw}:/data\"]\n}\n";
+    let d = deploy(source, &[&var()]);
     let json = d.to_json(false).unwrap();
     assert_hidden("compile", &json);
     let c = d.resource("container.c").unwrap();
