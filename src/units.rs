@@ -117,6 +117,30 @@ pub fn parse_size(text: &str) -> Result<i64, SizeError> {
     Ok(bytes as i64)
 }
 
+/// Size units, binary before decimal, largest first.
+const SIZE_UNITS: [(&str, i64); 8] = [
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("TB", 1_000_000_000_000),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("KB", 1_000),
+];
+
+/// `67108864` → `"64MiB"`: the largest unit that divides the size exactly
+/// (binary first, as Docker and Compose users write memory), else bytes.
+pub fn format_size(bytes: i64) -> String {
+    SIZE_UNITS
+        .iter()
+        .find(|(_, unit)| bytes != 0 && bytes % unit == 0)
+        .map_or_else(
+            || format!("{bytes}B"),
+            |(name, unit)| format!("{}{name}", bytes / unit),
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +172,23 @@ mod tests {
         assert_eq!(parse_size("99999999TiB"), Err(SizeError::TooLarge));
         for bad in ["", "MiB", "5", "5mib", "-5B", "1e3B"] {
             assert_eq!(parse_size(bad), Err(SizeError::Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_written_as_users_write_them() {
+        for (bytes, text) in [
+            (64 << 20, "64MiB"),
+            (1536, "1536B"),
+            (3 << 9, "1536B"),
+            (2 << 30, "2GiB"),
+            (1_000_000_000, "1GB"),
+            (1_500_000, "1500KB"),
+            (0, "0B"),
+            (7, "7B"),
+        ] {
+            assert_eq!(format_size(bytes), text);
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
         }
     }
 }

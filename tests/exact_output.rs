@@ -169,7 +169,7 @@ stackc will perform the following actions:
   # (changed outside stackc)
   ~ container.api (shop-api)
       ~ restart = "always" -> "no"
-      ~ memory = 67108864 -> 134217728
+      ~ memory = 64MiB -> 128MiB
 
   # container.db must be replaced
 -/+ container.db (shop-db)
@@ -178,8 +178,10 @@ stackc will perform the following actions:
   # container.web will be created
   + container.web (shop-web)
       + image = "busybox:1.36"
-      + ports = [{"container":80,"protocol":"tcp","host":8080,"ip":null}]
-      + stop_timeout = "10s"
+      + ports = [
+          + { container = 80, protocol = "tcp", host = 8080 }
+        ]
+      + stop_timeout = 10s
       + restart = "no"
 
   # container.worker will be updated in place
@@ -215,7 +217,7 @@ async fn the_same_plan_in_markdown() {
   # (changed outside stackc)
   ~ container.api (shop-api)
       ~ restart = "always" -> "no"
-      ~ memory = 67108864 -> 134217728
+      ~ memory = 64MiB -> 128MiB
 
 ```
 </details>
@@ -236,8 +238,10 @@ async fn the_same_plan_in_markdown() {
   # container.web will be created
   + container.web (shop-web)
       + image = "busybox:1.36"
-      + ports = [{"container":80,"protocol":"tcp","host":8080,"ip":null}]
-      + stop_timeout = "10s"
+      + ports = [
+          + { container = 80, protocol = "tcp", host = 8080 }
+        ]
+      + stop_timeout = 10s
       + restart = "no"
 
 ```
@@ -264,5 +268,58 @@ async fn the_same_plan_in_markdown() {
 ```
 </details>
 "##
+    );
+}
+
+/// A container replaced for a new port, a new command word and a longer
+/// health check, while its memory (updated in place on its own) changes too.
+fn api(v2: bool) -> String {
+    let (port, word, memory, interval) = if v2 {
+        ("9090:80", "--verbose", "128MiB", "1m30s")
+    } else {
+        ("8080:80", "--quiet", "64MiB", "30s")
+    };
+    format!(
+        "stack \"shop\"\ncontainer \"api\" {{\n  image   = \"busybox:1.36\"\n  command = [\"httpd\", \"-f\", \"{word}\"]\n  ports   = [\"127.0.0.1:5432:5432\", \"{port}\"]\n  memory  = {memory}\n  health  = {{ cmd = [\"true\"], interval = {interval} }}\n}}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_replacement_lists_every_change_element_by_element() {
+    let e = engine();
+    let (_, outcome) = apply(&e, &deploy(&api(false), &[])).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let plan = plan_of(&e, &deploy(&api(true), &[])).await;
+    assert_eq!(
+        plan::human(&plan, false),
+        r##"stackc will perform the following actions:
+
+  # container.api must be replaced
+-/+ container.api (shop-api)
+      - command[2] = "--quiet" # forces replacement
+      + command[2] = "--verbose" # forces replacement
+      ~ health.interval = 30s -> 1m30s # forces replacement
+      ~ memory = 64MiB -> 128MiB
+      - ports[0] = { container = 80, protocol = "tcp", host = 8080 } # forces replacement
+      + ports[0] = { container = 80, protocol = "tcp", host = 9090 } # forces replacement
+
+Plan: 1 to add, 0 to change, 1 to destroy.
+"##
+    );
+    let json = serde_json::to_value(&plan).unwrap();
+    let fields = &json["resource_changes"][0]["fields"];
+    let memory = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "memory")
+        .unwrap();
+    assert_eq!(memory["before"], 64 << 20);
+    assert!(memory.get("forces_replacement").is_none(), "{memory}");
+    assert!(
+        !json["resource_changes"][0]["replace_paths"]
+            .as_array()
+            .unwrap()
+            .contains(&"memory".into())
     );
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod docker_support;
+mod drift;
 mod e2e;
 mod engine;
 mod errors_catalogue;

@@ -622,3 +622,76 @@ async fn an_interruption_stops_waiting_for_a_dependency() {
     assert_eq!(outcome.not_attempted, ["container.app"]);
     assert!(!e.names(Kind::Container).contains(&"web-app".to_string()));
 }
+
+const NETWORKED: &str = r#"
+stack "nets"
+network "front" {}
+network "back" {}
+container "web" {
+  image    = "busybox:1.36"
+  networks = [{ network = network.front, aliases = ["www"] }]
+}
+"#;
+
+#[tokio::test]
+async fn networks_left_joined_or_realiased_by_hand_are_drift_repaired_in_place() {
+    let e = engine();
+    let d = deploy(NETWORKED, &[]);
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    type Networks = std::collections::BTreeMap<String, Vec<String>>;
+    let tampers: [fn(&mut Networks); 3] = [
+        // Left the stack's network.
+        |n| {
+            n.remove("nets-front");
+        },
+        // Joined another of the stack's networks.
+        |n| {
+            n.insert("nets-back".into(), vec![]);
+        },
+        // Another alias on the right network.
+        |n| {
+            n.insert("nets-front".into(), vec!["other".into()]);
+        },
+    ];
+    for tamper in tampers {
+        e.tamper("nets-web", |a| tamper(&mut a.networks));
+        let plan = plan_of(&e, &d).await;
+        assert_eq!(plan.drift.len(), 1, "{plan:?}");
+        assert_eq!(plan.drift[0].drift, DriftKind::Modified);
+        assert!(
+            plan.drift[0]
+                .fields
+                .iter()
+                .all(|f| f.path.starts_with("networks[")),
+            "{:?}",
+            plan.drift[0].fields
+        );
+        assert_eq!(
+            actions(&plan),
+            [("container.web".to_string(), vec![Action::Update])]
+        );
+        let calls = e.calls().len();
+        let (_, outcome) = apply(&e, &d).await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        let made: Vec<String> = e.calls()[calls..].to_vec();
+        assert!(
+            made.iter()
+                .all(|c| c.starts_with("connect ") || c.starts_with("disconnect ")),
+            "repaired in place, not replaced: {made:?}"
+        );
+        assert!(!plan_of(&e, &d).await.has_changes(), "{made:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_network_outside_the_stack_joined_by_hand_is_left_alone() {
+    let e = engine();
+    let d = deploy(NETWORKED, &[]);
+    apply(&e, &d).await;
+    e.tamper("nets-web", |a| {
+        a.networks.insert("monitoring".into(), vec![]);
+    });
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -22,7 +22,7 @@ pub use progress::Progress;
 use crate::deployment::Kind;
 use crate::deployment::{Condition, Deployment, Resource, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Plan, network_repairs};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -348,7 +348,8 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                 make.insert(c.address.clone(), push(label(c, "create"), make_step(None)));
             }
             (Action::Update, _, Some(object)) => {
-                let fields = !c.fields.is_empty();
+                // Networks are rejoined apart: `docker update` does not change them.
+                let fields = c.fields.iter().any(|f| !f.path.starts_with("networks"));
                 let step = Step::Update {
                     address: c.address.clone(),
                     object,
@@ -493,6 +494,19 @@ async fn run_step(
             };
             if fields {
                 engine.update(&object.id, &c.run, &c.restart).await?;
+            }
+            let ours = |n: &str| {
+                deployment
+                    .resources
+                    .iter()
+                    .any(|r| r.kind == Kind::Network && r.name == n)
+            };
+            let repairs = network_repairs(&c.run.networks, &object.actual.networks, &ours);
+            for network in &repairs.disconnect {
+                engine.disconnect(&object.id, network).await?;
+            }
+            for attachment in &repairs.connect {
+                engine.connect(&object.id, attachment).await?;
             }
             if !object.state.is_running() {
                 engine.start(&object.id).await?;

@@ -32,8 +32,7 @@ struct Object {
     state: State,
     actual: Actual,
     has_health: bool,
-    /// Networks a container is attached to, and volumes it mounts (by name).
-    networks: Vec<String>,
+    /// Volumes a container mounts (by name); its networks are in `actual`.
     volumes: Vec<String>,
     behaviour: Behaviour,
     polls: u32,
@@ -255,7 +254,6 @@ impl Inner {
             state: State::Created,
             actual: actual_of(&c.run, &c.restart),
             has_health: c.run.health.is_some(),
-            networks: c.run.networks.iter().map(|n| n.network.clone()).collect(),
             volumes,
             behaviour,
             polls: 0,
@@ -273,7 +271,6 @@ impl Object {
             state: State::Present,
             actual: Actual::default(),
             has_health: false,
-            networks: Vec::new(),
             volumes: Vec::new(),
             behaviour: Behaviour::Serve { polls: 0 },
             polls: 0,
@@ -356,11 +353,22 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
             values.insert(format!("/mounts/{i}/source"), source.clone());
         }
     }
+    let networks = run
+        .networks
+        .iter()
+        .map(|n| {
+            let mut aliases = n.aliases.clone();
+            aliases.sort();
+            aliases.dedup();
+            (n.network.clone(), aliases)
+        })
+        .collect();
     Actual {
         restart: Some(restart.to_string()),
         memory: run.memory,
         cpus: run.cpus,
         values,
+        networks,
     }
 }
 
@@ -498,6 +506,55 @@ impl Engine for MemoryEngine {
         })
     }
 
+    async fn connect(&self, id: &str, n: &NetworkAttachment) -> Result<(), EngineError> {
+        self.with(|i| {
+            let name = i
+                .find(id)
+                .map(|o| o.name.clone())
+                .ok_or_else(|| not_found(id))?;
+            i.call("connect", &format!("{name} {}", n.network))?;
+            if !i
+                .objects
+                .iter()
+                .any(|o| o.kind == Kind::Network && o.name == n.network)
+            {
+                return Err(not_found(&n.network).about(format!("network {}", n.network)));
+            }
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            if o.actual.networks.contains_key(&n.network) {
+                return Err(EngineError::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "endpoint with name {name} already exists in network {}",
+                        n.network
+                    ),
+                ));
+            }
+            let mut aliases = n.aliases.clone();
+            aliases.sort();
+            o.actual.networks.insert(n.network.clone(), aliases);
+            Ok(())
+        })
+    }
+
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), EngineError> {
+        self.with(|i| {
+            let name = i
+                .find(id)
+                .map(|o| o.name.clone())
+                .ok_or_else(|| not_found(id))?;
+            i.call("disconnect", &format!("{name} {network}"))?;
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            if o.actual.networks.remove(network).is_none() {
+                return Err(EngineError::new(
+                    ErrorKind::Other,
+                    format!("container {name} is not connected to network {network}"),
+                ));
+            }
+            Ok(())
+        })
+    }
+
     async fn stop(&self, id: &str, _timeout: Millis) -> Result<(), EngineError> {
         self.with(|i| {
             let name = i
@@ -523,7 +580,10 @@ impl Engine for MemoryEngine {
                 return Ok(());
             }
             let in_use = match object.kind {
-                Kind::Network => i.objects.iter().any(|o| o.networks.contains(&object.name)),
+                Kind::Network => i
+                    .objects
+                    .iter()
+                    .any(|o| o.actual.networks.contains_key(&object.name)),
                 Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
                 _ => false,
             };

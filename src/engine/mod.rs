@@ -15,13 +15,14 @@ pub mod memory;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::Path;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deployment::Kind;
-use crate::deployment::{Millis, Resource, RunSpec};
+use crate::deployment::{Millis, NetworkAttachment, Resource, RunSpec};
 
 /// The stack an object belongs to.
 pub const LABEL_STACK: &str = "io.stackc.stack";
@@ -142,6 +143,9 @@ pub struct Actual {
     pub cpus: Option<f64>,
     /// Values by JSON pointer into the spec: `/env/KEY`, `/command/0`, … (real, unmasked).
     pub values: BTreeMap<String, String>,
+    /// The networks it is attached to (Docker names), each with the aliases
+    /// it answers to there, sorted; the engine's own (its short id) left out.
+    pub networks: BTreeMap<String, Vec<String>>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -200,22 +204,68 @@ pub struct Holder {
 impl Holder {
     /// This process, about to run `operation`.
     pub fn me(operation: &str) -> Holder {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        let host = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "unknown".into());
         let since = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         Holder {
-            who: format!("{user}@{host}"),
+            who: format!("{}@{}", user_name(), host_name()),
             pid: std::process::id(),
             operation: operation.into(),
             since,
         }
     }
+
+    /// The host part of `who`.
+    pub fn host(&self) -> &str {
+        self.who.rsplit_once('@').map_or("", |(_, host)| host)
+    }
+
+    /// Whether the holder was a process of this host that has ended: its
+    /// lock was left behind (a killed CI job) and nothing will release it.
+    pub fn is_gone(&self) -> bool {
+        self.host() == host_name()
+            && self.pid != 0
+            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+            && Path::new("/proc/self").exists()
+    }
+}
+
+/// The user running this process, as the OS knows it: the name of the real
+/// uid in `/etc/passwd`, else `$USER`, else `uid N` (CI runners often have
+/// no `$USER`).
+fn user_name() -> String {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        });
+    let from_passwd = uid.as_deref().and_then(|uid| {
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+            p.lines().find_map(|l| {
+                let fields: Vec<&str> = l.split(':').collect();
+                (fields.len() > 2 && fields[2] == uid && !fields[0].is_empty())
+                    .then(|| fields[0].to_string())
+            })
+        })
+    });
+    from_passwd
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| uid.map(|uid| format!("uid {uid}")))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|f| {
+            std::fs::read_to_string(f)
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 impl fmt::Display for Holder {
@@ -325,6 +375,12 @@ pub trait Engine: Send + Sync {
 
     /// Changes what Docker can change on a live container: restart policy, memory, cpus.
     async fn update(&self, id: &str, run: &RunSpec, restart: &str) -> Result<(), EngineError>;
+
+    /// Attaches a container to a network, with its aliases there.
+    async fn connect(&self, id: &str, attachment: &NetworkAttachment) -> Result<(), EngineError>;
+
+    /// Detaches a container from a network.
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), EngineError>;
 
     /// Stops a container, waiting up to `timeout` before killing it.
     async fn stop(&self, id: &str, timeout: Millis) -> Result<(), EngineError>;

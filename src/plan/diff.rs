@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::*;
-use crate::deployment::{Condition, Deployment, Resource, SECRET_MASK, Spec};
+use crate::deployment::{Condition, Deployment, NetworkAttachment, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
 /// What to plan.
@@ -36,6 +36,18 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         .filter(|d| d.condition == Condition::Completed)
         .map(|d| d.address.as_str())
         .collect();
+    // The stack's networks: a container on one it should not be on has drifted.
+    let networks: BTreeSet<&str> = desired
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::Network)
+        .map(|r| r.name.as_str())
+        .collect();
+    let known = Known {
+        live,
+        jobs: &jobs,
+        networks: &networks,
+    };
     let recorded = |address: &str| {
         live.record
             .as_ref()
@@ -54,7 +66,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
                 changes.push(delete(extra, "a second object for this address"));
             }
             let forced = options.replace.contains(&r.address);
-            let (change, found) = compare(r, object, live, &jobs, forced, recorded(&r.address));
+            let (change, found) = compare(r, object, &known, forced, recorded(&r.address));
             changes.push(change);
             drift.extend(found);
         }
@@ -96,6 +108,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         drift,
         resource_changes: changes,
         summary,
+        data_loss_allowed: false,
     }
 }
 
@@ -133,15 +146,24 @@ fn delete(o: &LiveObject, reason: &str) -> Change {
     }
 }
 
+/// What every comparison may look at besides the resource and its object.
+struct Known<'a> {
+    live: &'a LiveState,
+    /// One-off containers: something waits for them to complete.
+    jobs: &'a BTreeSet<&'a str>,
+    /// The Docker names of the stack's networks.
+    networks: &'a BTreeSet<&'a str>,
+}
+
 /// The change for one resource, and the drift found on its object.
 fn compare(
     r: &Resource,
     object: Option<&LiveObject>,
-    live: &LiveState,
-    jobs: &BTreeSet<&str>,
+    known: &Known<'_>,
     forced: bool,
     recorded: bool,
 ) -> (Change, Option<Drift>) {
+    let live = known.live;
     let drift = |kind: DriftKind, fields: Vec<FieldChange>| Drift {
         address: r.address.clone(),
         kind: r.kind,
@@ -184,24 +206,25 @@ fn compare(
     }
     // Secrets are not in the hash: a changed one shows against the live value.
     if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
-        return unchanged_spec(r, o, jobs, drift);
+        return unchanged_spec(r, o, known, drift);
     }
-    // The spec changed in what Docker cannot change in place: field by field,
-    // what a user can see (restart, memory and cpus are not in the hash).
+    // The spec changed in what Docker cannot change in place: every field
+    // that changes is listed, marked whether it is what forces the
+    // replacement (restart, memory and cpus alone are updated in place).
     let after = masked_spec(r);
-    let mut fields: Vec<FieldChange> =
-        field_changes(o.spec.as_ref().unwrap_or(&Json::Null), &after)
-            .into_iter()
-            .filter(|f| r.kind != Kind::Container || !UPDATABLE.contains(&f.path.as_str()))
-            .collect();
+    let mut fields = field_changes(o.spec.as_ref().unwrap_or(&Json::Null), &after);
     fields.extend(secret_changes(r, o, &fields));
     for f in &mut fields {
-        f.forces_replacement = true;
+        f.forces_replacement = r.kind != Kind::Container || !UPDATABLE.contains(&f.path.as_str());
     }
     let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
     c.data_loss = r.kind == Kind::Volume;
-    c.replace_paths = fields.iter().map(|f| f.path.clone()).collect();
-    if fields.is_empty() {
+    c.replace_paths = fields
+        .iter()
+        .filter(|f| f.forces_replacement)
+        .map(|f| f.path.clone())
+        .collect();
+    if c.replace_paths.is_empty() {
         c.reason = Some("what it is built from changed".into());
     }
     c.fields = fields;
@@ -213,13 +236,13 @@ fn compare(
 fn unchanged_spec(
     r: &Resource,
     o: &LiveObject,
-    jobs: &BTreeSet<&str>,
+    known: &Known<'_>,
     drift: impl Fn(DriftKind, Vec<FieldChange>) -> Drift,
 ) -> (Change, Option<Drift>) {
     let Spec::Container(spec) = &r.spec else {
         return (change(r, vec![Action::NoOp], Some(o)), None);
     };
-    let job = jobs.contains(r.address.as_str());
+    let job = known.jobs.contains(r.address.as_str());
     match o.state {
         State::Exited { code } if job && code != 0 => {
             let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
@@ -293,18 +316,26 @@ fn unchanged_spec(
         forces_replacement: false,
     };
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
-    let by_hand: Vec<FieldChange> = fields
+    let mut by_hand: Vec<FieldChange> = fields
         .iter()
         .filter(|(path, _, after)| label(path) == *after)
         .map(change_of)
         .collect();
+    // Networks joined or left by hand (the source's are in the hash).
+    let ours = |n: &str| known.networks.contains(n);
+    let rejoin = !network_repairs(&spec.run.networks, &a.networks, &ours).is_empty();
+    if rejoin {
+        let networks = network_changes(&spec.run.networks, &a.networks, &ours);
+        by_hand.extend(networks.iter().cloned());
+        changes.extend(networks);
+    }
     if changes.is_empty() && !stopped {
         return (change(r, vec![Action::NoOp], Some(o)), None);
     }
     // Docker cannot lift a memory or cpu limit in place: that takes a new container.
     let lifts: Vec<String> = changes
         .iter()
-        .filter(|f| f.path != "restart" && f.after.is_null())
+        .filter(|f| (f.path == "memory" || f.path == "cpus") && f.after.is_null())
         .map(|f| f.path.clone())
         .collect();
     let mut c = change(r, vec![Action::Update], Some(o));
@@ -321,6 +352,12 @@ fn unchanged_spec(
         for (path, live, _) in &fields {
             before.insert((*path).into(), live.clone());
         }
+        if rejoin {
+            before.insert(
+                "networks".into(),
+                attachments(&spec.run.networks, &a.networks, &ours),
+            );
+        }
     }
     let found = if stopped {
         c.reason = Some("start: stopped outside stackc".into());
@@ -334,7 +371,100 @@ fn unchanged_spec(
     (c, found)
 }
 
-/// Leaf-by-leaf differences of two specs (objects are walked, arrays compared whole).
+/// What takes a container from the networks it is on to those it should be
+/// on: the networks to leave (the stack's own only: others were joined on
+/// purpose, outside the stack) and those to join. A network whose aliases
+/// differ is left and joined again.
+#[derive(Debug, Default, PartialEq)]
+pub struct NetworkRepairs {
+    pub disconnect: Vec<String>,
+    pub connect: Vec<NetworkAttachment>,
+}
+
+impl NetworkRepairs {
+    pub fn is_empty(&self) -> bool {
+        self.disconnect.is_empty() && self.connect.is_empty()
+    }
+}
+
+pub fn network_repairs(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> NetworkRepairs {
+    let mut repairs = NetworkRepairs::default();
+    for n in desired {
+        match live.get(&n.network) {
+            None => repairs.connect.push(n.clone()),
+            Some(aliases) if *aliases != sorted(&n.aliases) => {
+                repairs.disconnect.push(n.network.clone());
+                repairs.connect.push(n.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    for network in live.keys() {
+        if ours(network) && !desired.iter().any(|n| n.network == *network) {
+            repairs.disconnect.push(network.clone());
+        }
+    }
+    repairs
+}
+
+fn sorted(aliases: &[String]) -> Vec<String> {
+    let mut aliases = aliases.to_vec();
+    aliases.sort();
+    aliases.dedup();
+    aliases
+}
+
+/// The networks a container is on, as the spec writes them: those of the
+/// source in its order, then the stack's other networks it joined.
+fn attachments(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> Json {
+    let on = |network: &str, aliases: &[String]| serde_json::json!({ "network": network, "aliases": aliases });
+    let mut list: Vec<Json> = desired
+        .iter()
+        .filter_map(|n| live.get(&n.network).map(|a| on(&n.network, a)))
+        .collect();
+    list.extend(
+        live.iter()
+            .filter(|(n, _)| ours(n) && !desired.iter().any(|d| d.network == **n))
+            .map(|(n, a)| on(n, a)),
+    );
+    Json::Array(list)
+}
+
+/// The network changes, element by element, against the spec's list.
+fn network_changes(
+    desired: &[NetworkAttachment],
+    live: &BTreeMap<String, Vec<String>>,
+    ours: &dyn Fn(&str) -> bool,
+) -> Vec<FieldChange> {
+    let wanted: Vec<NetworkAttachment> = desired
+        .iter()
+        .map(|n| NetworkAttachment {
+            network: n.network.clone(),
+            aliases: sorted(&n.aliases),
+        })
+        .collect();
+    let after = serde_json::to_value(&wanted).unwrap_or(Json::Null);
+    let mut out = Vec::new();
+    walk(
+        &attachments(desired, live, ours),
+        &after,
+        &mut "networks".to_string(),
+        &mut out,
+    );
+    out
+}
+
+/// Leaf-by-leaf differences of two specs: objects are walked key by key,
+/// lists element by element (a removed element has `after` null, an added
+/// one `before` null).
 fn field_changes(before: &Json, after: &Json) -> Vec<FieldChange> {
     let mut out = Vec::new();
     walk(before, after, &mut String::new(), &mut out);
@@ -360,6 +490,20 @@ fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec<FieldChang
                 path.truncate(len);
             }
         }
+        (Json::Array(a), Json::Array(b)) if a != b && !path.is_empty() => {
+            for edit in list_edits(a, b) {
+                let (index, before, after) = match edit {
+                    Edit::Removed(i) => (i, a[i].clone(), Json::Null),
+                    Edit::Added(j) => (j, Json::Null, b[j].clone()),
+                };
+                out.push(FieldChange {
+                    path: format!("{path}[{index}]"),
+                    before,
+                    after,
+                    forces_replacement: false,
+                });
+            }
+        }
         (a, b) if a != b => out.push(FieldChange {
             path: if path.is_empty() {
                 "spec".into()
@@ -372,6 +516,54 @@ fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec<FieldChang
         }),
         _ => {}
     }
+}
+
+/// One element of a list diff: removed from the old list, or added to the new.
+#[derive(Debug, PartialEq)]
+enum Edit {
+    Removed(usize),
+    Added(usize),
+}
+
+/// The shortest edit from `a` to `b` (longest common subsequence kept),
+/// removals before additions at each place. Lists past a few thousand
+/// elements are replaced whole rather than diffed.
+fn list_edits(a: &[Json], b: &[Json]) -> Vec<Edit> {
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > 4_000_000 {
+        return (0..n)
+            .map(Edit::Removed)
+            .chain((0..m).map(Edit::Added))
+            .collect();
+    }
+    // common[i][j]: the longest common subsequence of a[i..] and b[j..].
+    let mut common = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if a[i] == b[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut edits) = (0, 0, Vec::new());
+    let mut added = Vec::new();
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            edits.append(&mut added);
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || common[i + 1][j] >= common[i][j + 1]) {
+            edits.push(Edit::Removed(i));
+            i += 1;
+        } else {
+            added.push(Edit::Added(j));
+            j += 1;
+        }
+    }
+    edits.append(&mut added);
+    edits
 }
 
 /// Secrets whose masked form is unchanged but whose value differs from the
@@ -387,14 +579,35 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
             continue;
         }
         // Numbers and bools are read back as text too.
-        let desired = spec.pointer(pointer).and_then(|v| match v {
+        let Some(desired) = spec.pointer(pointer).and_then(|v| match v {
             Json::String(s) => Some(s.clone()),
             Json::Number(n) => Some(n.to_string()),
             Json::Bool(b) => Some(b.to_string()),
             _ => None,
-        });
-        let live = o.actual.values.get(pointer);
-        if desired.is_some_and(|d| live.is_some_and(|live| d != *live)) {
+        }) else {
+            continue;
+        };
+        let desired = desired.as_str();
+        // A list element may have moved (`command` grew a word before it):
+        // it changed when the live list holds it nowhere.
+        let changed = match list_of(pointer) {
+            Some(list) => {
+                let mut live = o.actual.values.range(format!("{list}/")..);
+                let mut elements = live.by_ref().take_while(|(k, _)| list_of(k) == Some(list));
+                let mut any = false;
+                let found = elements.any(|(_, v)| {
+                    any = true;
+                    v == desired
+                });
+                any && !found
+            }
+            None => o
+                .actual
+                .values
+                .get(pointer)
+                .is_some_and(|live| live != desired),
+        };
+        if changed {
             out.push(FieldChange {
                 path,
                 before: Json::from(SECRET_MASK),
@@ -404,6 +617,12 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
         }
     }
     out
+}
+
+/// The list a pointer is an element of: `/command/2` → `/command`.
+fn list_of(pointer: &str) -> Option<&str> {
+    let (list, index) = pointer.rsplit_once('/')?;
+    (!index.is_empty() && index.chars().all(|c| c.is_ascii_digit())).then_some(list)
 }
 
 /// `/env/DB_URL` → `env.DB_URL`; `/command/2` → `command[2]`.

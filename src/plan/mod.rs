@@ -12,7 +12,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{PlanOptions, diff};
+pub use diff::{NetworkRepairs, PlanOptions, diff, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 
@@ -33,6 +33,10 @@ pub struct Plan {
     /// One entry per resource and per object to delete, sorted by address.
     pub resource_changes: Vec<Change>,
     pub summary: Summary,
+    /// Set when the plan is applied with `--allow-data-loss`: the volumes
+    /// it deletes or replaces lose their data by request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_loss_allowed: bool,
 }
 
 impl Plan {

@@ -55,12 +55,189 @@ fn verb(c: &Change) -> &'static str {
     }
 }
 
-/// A JSON value in the plan's own words.
-fn show(v: &Json) -> String {
+/// Fields (by their last name) that hold sizes in bytes.
+const SIZES: &[&str] = &["memory", "size", "shm_size"];
+
+/// Fields that hold durations (`"1m30s"` in the JSON, `1m30s` in the source).
+const DURATIONS: &[&str] = &[
+    "stop_timeout",
+    "interval",
+    "timeout",
+    "start_period",
+    "delay",
+];
+
+/// Strings longer than this are written on lines of their own.
+const LONG_STRING: usize = 80;
+
+/// A scalar in the plan's own words: sizes and durations as the user
+/// writes them (`64MiB`, `1m30s`), masks as they are.
+fn scalar(key: &str, v: &Json) -> String {
     match v {
         Json::Null => "null".into(),
         Json::String(s) if s == crate::deployment::SECRET_MASK || s == SECRET_CHANGED => s.clone(),
+        Json::String(s)
+            if DURATIONS.contains(&key) && crate::units::parse_duration(s).is_some() =>
+        {
+            s.clone()
+        }
+        Json::Number(n) if SIZES.contains(&key) => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), crate::units::format_size),
         v => v.to_string(),
+    }
+}
+
+/// The field name a path ends in: `mounts[0].size` → `size`, `ports[1]` → `ports`.
+fn last_key(path: &str) -> &str {
+    let name = path.rsplit('.').next().unwrap_or(path);
+    name.split('[').next().unwrap_or(name)
+}
+
+/// The value on one line, if it fits there: scalars, lists of scalars and
+/// flat records (`{ container = 80, host = 8080 }`, null fields left out).
+fn inline(key: &str, v: &Json) -> Option<String> {
+    let text = match v {
+        Json::Object(m) => {
+            let mut fields = Vec::new();
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
+                if x.is_object() {
+                    return None;
+                }
+                fields.push(format!("{k} = {}", inline(k, x)?));
+            }
+            if fields.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", fields.join(", "))
+            }
+        }
+        Json::Array(xs) => {
+            let mut items = Vec::new();
+            for x in xs {
+                if x.is_object() || x.is_array() {
+                    return None;
+                }
+                items.push(inline(key, x)?);
+            }
+            format!("[{}]", items.join(", "))
+        }
+        Json::String(s) if s.contains('\n') => return None,
+        v => scalar(key, v),
+    };
+    (text.len() <= LONG_STRING || matches!(v, Json::String(_)) && text.len() <= 2 * LONG_STRING)
+        .then_some(text)
+}
+
+/// Writes `{sign} {name} = value` at `indent`: what does not fit on one
+/// line as a block — records nested, lists one element a line, multi-line
+/// strings as heredocs. `name` is `None` for a list element.
+fn write_value(
+    out: &mut String,
+    indent: usize,
+    sign: &str,
+    name: Option<&str>,
+    key: &str,
+    v: &Json,
+) {
+    let pad = " ".repeat(indent);
+    let head = match name {
+        Some(name) => format!("{pad}{sign} {name} = "),
+        None => format!("{pad}{sign} "),
+    };
+    if let Some(text) = inline(key, v) {
+        let _ = writeln!(out, "{head}{text}");
+        return;
+    }
+    match v {
+        Json::Object(m) => {
+            let _ = writeln!(out, "{head}{{");
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
+                write_value(out, indent + 4, sign, Some(k), k, x);
+            }
+            let _ = writeln!(out, "{pad}  }}");
+        }
+        Json::Array(xs) => {
+            let _ = writeln!(out, "{head}[");
+            for x in xs {
+                write_value(out, indent + 4, sign, None, key, x);
+            }
+            let _ = writeln!(out, "{pad}  ]");
+        }
+        Json::String(text) => {
+            let _ = writeln!(out, "{head}<<-EOT");
+            for line in text.lines() {
+                let _ = writeln!(out, "{pad}      {line}");
+            }
+            let _ = writeln!(out, "{pad}    EOT");
+        }
+        v => {
+            let _ = writeln!(out, "{head}{}", scalar(key, v));
+        }
+    }
+}
+
+/// One field change: `+` for a value added (a list element, a field that
+/// was unset), `-` for one removed, `~ before -> after` otherwise.
+fn write_field(out: &mut String, style: &Style, f: &FieldChange) {
+    let key = last_key(&f.path);
+    let mut lines = String::new();
+    let sign = match (&f.before, &f.after) {
+        (Json::Null, after) => {
+            write_value(&mut lines, 6, "+", Some(&f.path), key, after);
+            "+"
+        }
+        (before, Json::Null) => {
+            write_value(&mut lines, 6, "-", Some(&f.path), key, before);
+            "-"
+        }
+        (before, after) if inline(key, before).is_some() && inline(key, after).is_some() => {
+            let _ = writeln!(
+                lines,
+                "      ~ {} = {} -> {}",
+                f.path,
+                inline(key, before).unwrap_or_default(),
+                inline(key, after).unwrap_or_default()
+            );
+            "~"
+        }
+        (before, after) => {
+            write_value(&mut lines, 6, "-", Some(&f.path), key, before);
+            write_value(&mut lines, 6, "+", Some(&f.path), key, after);
+            "~"
+        }
+    };
+    // The note goes on the field's first line.
+    let (first, rest) = lines.split_once('\n').unwrap_or((&lines, ""));
+    let note = if f.forces_replacement {
+        format!(" {}", style.red("# forces replacement"))
+    } else {
+        String::new()
+    };
+    let painted = first.replacen(
+        &format!("{sign} "),
+        &format!("{} ", paint_sign(style, sign)),
+        1,
+    );
+    let _ = writeln!(out, "{painted}{note}");
+    out.push_str(rest);
+}
+
+fn paint_sign(style: &Style, sign: &str) -> String {
+    match sign {
+        "+" => style.green(sign),
+        "-" => style.red(sign),
+        _ => style.yellow(sign),
+    }
+}
+
+/// Whether a new object's field is worth a line: set and not empty or false.
+fn is_set(v: &Json) -> bool {
+    match v {
+        Json::Null | Json::Bool(false) => false,
+        Json::Array(xs) => !xs.is_empty(),
+        Json::Object(m) => m.values().any(|x| !x.is_null()),
+        _ => true,
     }
 }
 
@@ -76,32 +253,7 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Leaves of a spec worth showing for a new object: set, non-empty, non-default-looking.
-fn shown_fields(after: &Json) -> Vec<(String, Json)> {
-    fn walk(v: &Json, path: &mut String, out: &mut Vec<(String, Json)>) {
-        match v {
-            Json::Object(m) => {
-                for (k, x) in m {
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(k);
-                    walk(x, path, out);
-                    path.truncate(len);
-                }
-            }
-            Json::Null | Json::Bool(false) => {}
-            Json::Array(xs) if xs.is_empty() => {}
-            v => out.push((path.clone(), v.clone())),
-        }
-    }
-    let mut out = Vec::new();
-    walk(after, &mut String::new(), &mut out);
-    out
-}
-
-fn change_lines(c: &Change, style: &Style, out: &mut String) {
+fn change_lines(c: &Change, data_loss_allowed: bool, style: &Style, out: &mut String) {
     let _ = writeln!(out, "  # {} {}", style.bold(&c.address), verb(c));
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
@@ -116,32 +268,29 @@ fn change_lines(c: &Change, style: &Style, out: &mut String) {
     let _ = writeln!(out, "{painted:>3} {} ({})", c.address, c.name);
     match c.actions.as_slice() {
         [Action::Create] => {
-            for (path, v) in shown_fields(c.after.as_ref().unwrap_or(&Json::Null)) {
-                let _ = writeln!(out, "      {} {path} = {}", style.green("+"), show(&v));
+            if let Some(Json::Object(fields)) = &c.after {
+                for (k, v) in fields.iter().filter(|(_, v)| is_set(v)) {
+                    let mut lines = String::new();
+                    write_value(&mut lines, 6, "+", Some(k), k, v);
+                    out.push_str(&lines.replacen("+ ", &format!("{} ", style.green("+")), 1));
+                }
             }
         }
         _ => {
             for f in &c.fields {
-                let note = if f.forces_replacement {
-                    format!(" {}", style.red("# forces replacement"))
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "      {} {} = {} -> {}{note}",
-                    style.yellow("~"),
-                    f.path,
-                    show(&f.before),
-                    show(&f.after)
-                );
+                write_field(out, style, f);
             }
         }
     }
     if c.data_loss {
+        let why = if data_loss_allowed {
+            "allowed by --allow-data-loss"
+        } else {
+            "it needs --allow-data-loss"
+        };
         let _ = writeln!(
             out,
-            "      {} this loses the volume's data: it needs --allow-data-loss",
+            "      {} this loses the volume's data: {why}",
             style.red("!")
         );
     }
@@ -167,13 +316,30 @@ pub fn human(plan: &Plan, color: bool) -> String {
                 d.drift.describe()
             );
             for f in &d.fields {
-                let _ = writeln!(
-                    out,
-                    "      ~ {} = {} (source: {})",
-                    f.path,
-                    show(&f.before),
-                    show(&f.after)
-                );
+                let key = last_key(&f.path);
+                let shown = |v: &Json| inline(key, v).unwrap_or_else(|| v.to_string());
+                // What was done by hand: added, removed, or changed.
+                let _ = match (&f.before, &f.after) {
+                    (live, Json::Null) => writeln!(
+                        out,
+                        "      + {} = {} (not in the source)",
+                        f.path,
+                        shown(live)
+                    ),
+                    (Json::Null, source) => writeln!(
+                        out,
+                        "      - {} = {} (in the source)",
+                        f.path,
+                        shown(source)
+                    ),
+                    (live, source) => writeln!(
+                        out,
+                        "      ~ {} = {} (source: {})",
+                        f.path,
+                        shown(live),
+                        shown(source)
+                    ),
+                };
             }
         }
         out.push('\n');
@@ -185,7 +351,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             style.bold("stackc will perform the following actions:")
         );
         for c in plan.actions() {
-            change_lines(c, &style, &mut out);
+            change_lines(c, plan.data_loss_allowed, &style, &mut out);
         }
     }
     let _ = writeln!(out, "{}", style.bold(&summary_line(plan)));
@@ -213,7 +379,7 @@ pub fn markdown(plan: &Plan) -> String {
     let mut shown = 0;
     for c in &changes {
         let mut detail = String::new();
-        change_lines(c, &style, &mut detail);
+        change_lines(c, plan.data_loss_allowed, &style, &mut detail);
         let section = format!(
             "\n<details><summary><code>{}</code> {} {}</summary>\n\n```diff\n{}```\n</details>\n",
             symbol(c),

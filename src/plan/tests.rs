@@ -352,7 +352,8 @@ fn a_secret_is_not_reported_twice_when_its_field_changes_visibly() {
     let after = deploy(&source("\"run\", \"--verbose\", token"), &["token=two"]);
     let p = plan(&after, &applied(&before));
     let c = change(&p, "container.c");
-    assert_eq!(c.replace_paths, ["command"]);
+    // The new word, and the secret (moved and changed) once.
+    assert_eq!(c.replace_paths, ["command[1]", "command[2]"]);
     let shown = serde_json::to_string(&c.fields).expect("json");
     assert!(
         shown.contains("(secret)") && !shown.contains("one") && !shown.contains("two"),

@@ -15,6 +15,8 @@ pub enum SessionError {
     Locked {
         stack: String,
         holder: Holder,
+        /// The command that breaks the lock (`stackc unlock PATH`).
+        unlock: String,
     },
     /// `--target` or `--replace` names no resource of the stack.
     NoResource {
@@ -46,15 +48,20 @@ impl SessionError {
     /// What to do about it, when there is something.
     pub fn help(&self) -> Option<String> {
         match self {
-            SessionError::Locked { .. } => Some(
-                "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `stackc unlock`".into(),
-            ),
+            SessionError::Locked { holder, unlock, .. } if holder.is_gone() => Some(format!(
+                "that process no longer exists and will never release it: break the lock with `{unlock}`"
+            )),
+            SessionError::Locked { unlock, .. } => Some(format!(
+                "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `{unlock}`"
+            )),
             SessionError::NoResource { suggestion, .. } => suggestion.clone(),
-            SessionError::NoOutput { name, outputs } => {
-                crate::diagnostic::did_you_mean(name, outputs.iter().map(String::as_str)).or_else(
-                    || (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", "))),
-                )
-            }
+            SessionError::NoOutput { name, outputs } => crate::diagnostic::did_you_mean(
+                name,
+                outputs.iter().map(String::as_str),
+            )
+            .or_else(|| {
+                (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", ")))
+            }),
             SessionError::Stale => Some("make a new plan with `stackc plan --out FILE`".into()),
             SessionError::DataLoss(_) => {
                 Some("run again with --allow-data-loss if the data may go".into())
@@ -75,7 +82,11 @@ impl fmt::Display for SessionError {
         match self {
             SessionError::Engine(e) => write!(f, "{e}"),
             SessionError::PlanFile(e) => write!(f, "{e}"),
-            SessionError::Locked { stack, holder } => {
+            SessionError::Locked { stack, holder, .. } if holder.is_gone() => write!(
+                f,
+                "the stack `{stack}` is locked by {holder}, a process of this host that has ended"
+            ),
+            SessionError::Locked { stack, holder, .. } => {
                 write!(f, "the stack `{stack}` is locked by {holder}")
             }
             SessionError::NoResource { address, .. } => {

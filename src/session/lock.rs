@@ -54,7 +54,8 @@ async fn acquire(
         {
             Lock::Acquired => return Ok(()),
             Lock::HeldBy(other) => {
-                if Instant::now() >= deadline {
+                // A holder that has ended never releases it: no use waiting.
+                if Instant::now() >= deadline || other.is_gone() {
                     return Err(LockError::Held(other));
                 }
                 if !told {

@@ -4,6 +4,7 @@
 //! user is reached only through [`Ui`], so each decision is tested on the
 //! in-memory engine.
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -41,6 +42,9 @@ impl Mode {
 /// What to apply or destroy, and how.
 pub struct Request<'a> {
     pub deployment: &'a Deployment,
+    /// The stack or plan path as the user named it, for the commands
+    /// messages suggest (`stackc unlock PATH`).
+    pub path: &'a Path,
     /// A plan saved by `plan --out`: applied as it is, without asking,
     /// unless the stack's objects changed since.
     pub saved: Option<&'a SavedPlan>,
@@ -106,6 +110,7 @@ pub async fn run(
         Locked::NotTaken(LockError::Held(holder)) => Err(SessionError::Locked {
             stack: stack.clone(),
             holder,
+            unlock: format!("stackc unlock {}", shell_word(request.path)),
         }),
         Locked::NotTaken(LockError::Engine(e)) => Err(e.into()),
         Locked::NotTaken(LockError::Interrupted) => Ok(Finished::Cancelled),
@@ -143,6 +148,7 @@ async fn under_lock(
             ui.keeping_volume(&volume);
         }
     }
+    plan.data_loss_allowed = request.allow_data_loss;
     ui.plan(&plan);
     if interrupt.pressed() {
         return Ok(Finished::Cancelled);
@@ -183,4 +189,15 @@ async fn under_lock(
     )
     .await?;
     Ok(Finished::Applied { plan, outcome })
+}
+
+/// A path as one shell word: quoted when it holds anything but plain characters.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

@@ -1,5 +1,6 @@
 //! Each decision of `apply` and `destroy`, on the in-memory engine.
 
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -83,6 +84,7 @@ impl Ui for Scripted {
 fn request(d: &Deployment, mode: Mode) -> Request<'_> {
     Request {
         deployment: d,
+        path: Path::new("stacks/local"),
         saved: None,
         selection: PlanOptions::default(),
         mode,
@@ -184,6 +186,13 @@ async fn a_replaced_volume_needs_allow_data_loss() {
     };
     let finished = run_with(&e, &allowed, &ui).await.unwrap();
     assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
+    // The plan shown says the loss is allowed, not that it needs the flag given.
+    let shown = crate::plan::human(&ui.shown.lock().unwrap()[1], false);
+    assert!(
+        shown.contains("this loses the volume's data: allowed by --allow-data-loss"),
+        "{shown}"
+    );
+    assert!(!shown.contains("needs --allow-data-loss"), "{shown}");
 }
 
 #[tokio::test]
@@ -270,6 +279,7 @@ fn a_saved_plan_must_be_for_the_stack_given() {
             drift: vec![],
             resource_changes: vec![],
             summary: Default::default(),
+            data_loss_allowed: false,
         },
         d.clone(),
         String::new(),
@@ -301,6 +311,43 @@ async fn a_held_lock_is_reported_and_left_alone() {
     assert!(err.help().unwrap().contains("stackc unlock"));
     // Still the other process's.
     assert!(matches!(e.lock("s", &Holder::me("x")).await.unwrap(), Lock::HeldBy(h) if h == other));
+}
+
+#[tokio::test]
+async fn a_lock_left_by_an_ended_process_of_this_host_says_so_with_the_exact_unlock_command() {
+    let e = engine();
+    let d = stack("local");
+    // A process of this host that has ended: pids do not go this high.
+    let ended = Holder {
+        pid: u32::MAX - 1,
+        ..Holder::me("apply")
+    };
+    assert!(ended.is_gone());
+    assert!(!Holder::me("apply").is_gone());
+    assert_eq!(e.lock("s", &ended).await.unwrap(), Lock::Acquired);
+    let ui = Scripted::answering(Answer::Yes);
+    let r = Request {
+        path: Path::new("my stacks/shop"),
+        ..request(&d, Mode::Apply)
+    };
+    let err = run_with(&e, &r, &ui).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("a process of this host that has ended"),
+        "{err}"
+    );
+    assert_eq!(
+        err.help().unwrap(),
+        "that process no longer exists and will never release it: break the lock with `stackc unlock 'my stacks/shop'`"
+    );
+}
+
+#[test]
+fn the_lock_holder_names_the_user_and_host_the_os_knows() {
+    let who = Holder::me("apply").who;
+    let (user, host) = who.rsplit_once('@').unwrap();
+    assert!(!user.is_empty() && user != "unknown", "{who}");
+    assert!(!host.is_empty() && host != "unknown", "{who}");
 }
 
 #[tokio::test]

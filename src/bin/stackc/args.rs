@@ -199,12 +199,14 @@ impl RunArgs {
     pub(crate) fn request<'a>(
         &self,
         deployment: &'a Deployment,
+        path: &'a Path,
         saved: Option<&'a SavedPlan>,
         selection: PlanOptions,
         mode: Mode,
     ) -> Request<'a> {
         Request {
             deployment,
+            path,
             saved,
             selection,
             mode,

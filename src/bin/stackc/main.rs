@@ -343,14 +343,20 @@ async fn apply_command(
     };
     let selection = session::selection(&deployment, &selection.target, &selection.replace)?;
     let engine = connect(engine_args).await?;
-    let request = run.request(&deployment, saved.as_ref(), selection, Mode::Apply);
+    let request = run.request(&deployment, target, saved.as_ref(), selection, Mode::Apply);
     run_session(&engine, &request).await
 }
 
 async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArgs) -> Outcome_ {
     let deployment = compiled(&source.vars.options(&source.path))?;
     let engine = connect(engine_args).await?;
-    let request = run.request(&deployment, None, PlanOptions::default(), Mode::Destroy);
+    let request = run.request(
+        &deployment,
+        &source.path,
+        None,
+        PlanOptions::default(),
+        Mode::Destroy,
+    );
     run_session(&engine, &request).await
 }
 
@@ -367,13 +373,18 @@ async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool
     Ok(ExitCode::SUCCESS)
 }
 
+/// Breaks a stack's lock; the stack is named by its source or by a saved plan.
 async fn unlock_command(source: &Source, engine_args: &EngineArgs) -> Outcome_ {
-    let deployment = compiled(&source.vars.options(&source.path))?;
-    let engine = connect(engine_args).await?;
-    if engine.unlock(&deployment.stack).await? {
-        eprintln!("Unlocked the stack `{}`.", deployment.stack);
+    let stack = if is_plan_file(&source.path) {
+        plan::read_plan_file(&source.path)?.stack
     } else {
-        eprintln!("The stack `{}` was not locked.", deployment.stack);
+        compiled(&source.vars.options(&source.path))?.stack
+    };
+    let engine = connect(engine_args).await?;
+    if engine.unlock(&stack).await? {
+        eprintln!("Unlocked the stack `{stack}`.");
+    } else {
+        eprintln!("The stack `{stack}` was not locked.");
     }
     Ok(ExitCode::SUCCESS)
 }

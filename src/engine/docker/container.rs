@@ -1,7 +1,10 @@
 //! Containers: create (with their image and networks), start, update, stop,
 //! inspect and remove.
 
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, NetworkConnectRequest};
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, NetworkConnectRequest,
+    NetworkDisconnectRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, RemoveContainerOptions, RemoveContainerOptionsBuilder,
     StopContainerOptionsBuilder,
@@ -12,7 +15,7 @@ use super::convert::{
     container_body, display_name, endpoint, seconds_up, short, state_of, update_body,
 };
 use super::error::not_found;
-use crate::deployment::{ContainerSpec, Millis, Resource, RunSpec};
+use crate::deployment::{ContainerSpec, Millis, NetworkAttachment, Resource, RunSpec};
 use crate::engine::{EngineError, ErrorKind, Report, State};
 
 impl DockerEngine {
@@ -118,6 +121,36 @@ impl DockerEngine {
             .update_container(id, update_body(run, restart))
             .await
             .map_err(|e| self.error(e, what))
+    }
+
+    pub(super) async fn connect_container(
+        &self,
+        id: &str,
+        n: &NetworkAttachment,
+    ) -> Result<(), EngineError> {
+        let request = NetworkConnectRequest {
+            container: id.to_string(),
+            endpoint_config: Some(endpoint(&n.aliases)),
+        };
+        self.docker
+            .connect_network(&n.network, request)
+            .await
+            .map_err(|e| self.error(e, format!("network {}", n.network)))
+    }
+
+    pub(super) async fn disconnect_container(
+        &self,
+        id: &str,
+        network: &str,
+    ) -> Result<(), EngineError> {
+        let request = NetworkDisconnectRequest {
+            container: id.to_string(),
+            force: Some(false),
+        };
+        self.docker
+            .disconnect_network(network, request)
+            .await
+            .map_err(|e| self.error(e, format!("network {network}")))
     }
 
     pub(super) async fn stop_container(

@@ -266,6 +266,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         memory: host.memory.filter(|m| *m != 0),
         cpus: host.nano_cpus.filter(|n| *n != 0).map(|n| n as f64 / 1e9),
         values: values(&config, &host, spec.as_ref()),
+        networks: networks_of(&c),
     };
     let id = c.id.clone().unwrap_or_default();
     Some(LiveObject {
@@ -278,6 +279,31 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         state: state_of(c.state.as_ref()),
         actual,
     })
+}
+
+/// The networks a container is on, with the aliases it was given there:
+/// engines before API 1.44 add the short id to them, which is left out.
+fn networks_of(c: &ContainerInspectResponse) -> BTreeMap<String, Vec<String>> {
+    let id = c.id.as_deref().unwrap_or_default();
+    let short_id = &id[..id.len().min(12)];
+    c.network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(name, endpoint)| {
+            let mut aliases: Vec<String> = endpoint
+                .aliases
+                .iter()
+                .flatten()
+                .filter(|a| a.as_str() != short_id && a.as_str() != id)
+                .cloned()
+                .collect();
+            aliases.sort();
+            aliases.dedup();
+            (name.clone(), aliases)
+        })
+        .collect()
 }
 
 /// The restart policy as the spec spells it.

@@ -39,7 +39,7 @@ use super::{
     Engine, EngineError, ErrorKind, Holder, LiveObject, LiveState, Lock, Record, Report, State,
 };
 use crate::deployment::Kind;
-use crate::deployment::{Millis, Resource, RunSpec, Spec};
+use crate::deployment::{Millis, NetworkAttachment, Resource, RunSpec, Spec};
 
 /// Marks stackc's own bookkeeping objects: `lock` and `record` on a stack's
 /// two internal containers, `true` on the internal image. Objects carrying it
@@ -140,6 +140,14 @@ impl Engine for DockerEngine {
 
     async fn update(&self, id: &str, run: &RunSpec, restart: &str) -> Result<(), EngineError> {
         self.update_container(id, run, restart).await
+    }
+
+    async fn connect(&self, id: &str, attachment: &NetworkAttachment) -> Result<(), EngineError> {
+        self.connect_container(id, attachment).await
+    }
+
+    async fn disconnect(&self, id: &str, network: &str) -> Result<(), EngineError> {
+        self.disconnect_container(id, network).await
     }
 
     async fn stop(&self, id: &str, timeout: Millis) -> Result<(), EngineError> {

@@ -1,0 +1,152 @@
+//! Drift on a real engine: what is changed by hand shows in `plan` and
+//! `status`, and `apply` repairs it the way the plan says.
+
+use bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest};
+use bollard::query_parameters::InspectContainerOptions;
+
+use crate::docker_support::{block_on, docker_stack, raw_client, test_image};
+use crate::support::{ok, stack_dir, stdout};
+
+/// The networks a container is on, each with its aliases (the short id left out).
+fn networks_of(name: &str) -> Vec<(String, Vec<String>)> {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let c = docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let id = c.id.unwrap_or_default();
+        let mut out: Vec<(String, Vec<String>)> = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(network, e)| {
+                let mut aliases: Vec<String> = e
+                    .aliases
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| !id.starts_with(a.as_str()))
+                    .collect();
+                aliases.sort();
+                (network, aliases)
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
+fn container_id(name: &str) -> String {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .unwrap()
+            .id
+            .unwrap()
+    })
+}
+
+#[test]
+fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container() {
+    let Some(guard) = docker_stack("netdrift") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\nnetwork \"front\" {{}}\nnetwork \"back\" {{}}\ncontainer \"web\" {{\n  image    = \"{}\"\n  command  = [\"sleep\", \"3600\"]\n  networks = [{{ network = network.front, aliases = [\"www\"] }}]\n}}\n",
+        test_image()
+    );
+    let dir = stack_dir("netdrift", &source, &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    let (web, front, back) = (
+        format!("{stack}-web"),
+        format!("{stack}-front"),
+        format!("{stack}-back"),
+    );
+    let id = container_id(&web);
+    let expected = vec![(front.clone(), vec!["www".to_string()])];
+    assert_eq!(networks_of(&web), expected);
+
+    // Off its network, onto another of the stack's, by hand.
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .disconnect_network(
+                &front,
+                NetworkDisconnectRequest {
+                    container: web.clone(),
+                    force: Some(true),
+                },
+            )
+            .await
+            .unwrap();
+        docker
+            .connect_network(
+                &back,
+                NetworkConnectRequest {
+                    container: web.clone(),
+                    endpoint_config: Some(EndpointSettings::default()),
+                },
+            )
+            .await
+            .unwrap();
+    });
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(
+        plan.contains("Objects have changed outside stackc")
+            && plan.contains(&format!(
+                "- networks[0] = {{ network = \"{front}\", aliases = [\"www\"] }} (in the source)"
+            ))
+            && plan.contains(&format!(
+                "+ networks[0] = {{ network = \"{back}\", aliases = [] }} (not in the source)"
+            ))
+            && plan.contains("container.web will be updated in place"),
+        "{plan}"
+    );
+    let status = stdout(&ok(&["status", &path]));
+    assert!(status.contains("was modified outside stackc"), "{status}");
+
+    ok(&["apply", &path, "--auto-approve"]);
+    assert_eq!(networks_of(&web), expected);
+    assert_eq!(container_id(&web), id, "repaired in place, not replaced");
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+
+    // The right network, another alias.
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .disconnect_network(
+                &front,
+                NetworkDisconnectRequest {
+                    container: web.clone(),
+                    force: Some(true),
+                },
+            )
+            .await
+            .unwrap();
+        docker
+            .connect_network(
+                &front,
+                NetworkConnectRequest {
+                    container: web.clone(),
+                    endpoint_config: Some(EndpointSettings {
+                        aliases: Some(vec!["other".into()]),
+                        ..Default::default()
+                    }),
+                },
+            )
+            .await
+            .unwrap();
+    });
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(plan.contains("aliases = [\"other\"]"), "{plan}");
+    ok(&["apply", &path, "--auto-approve"]);
+    assert_eq!(networks_of(&web), expected);
+    assert_eq!(container_id(&web), id);
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+    ok(&["destroy", &path, "--auto-approve"]);
+}
