@@ -357,9 +357,13 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
 /// SHA-256 (hex) of the build inputs: every file of the context (after
 /// `.dockerignore`) with its path, mode and content, the Dockerfile's path,
 /// the build args and the target. A file the build cannot see changes nothing.
+///
+/// `hashed_dockerfile` is what the Dockerfile's name counts as (the name
+/// itself, or `(secret)` when it is secret: the hash names the image).
 pub fn hash(
     root: &Path,
     dockerfile: &str,
+    hashed_dockerfile: &str,
     args: &BTreeMap<String, String>,
     target: Option<&str>,
 ) -> Result<String, BuildContextError> {
@@ -371,7 +375,7 @@ pub fn hash(
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
-    field(dockerfile.as_bytes());
+    field(hashed_dockerfile.as_bytes());
     for (k, v) in args {
         field(k.as_bytes());
         field(v.as_bytes());
@@ -550,18 +554,18 @@ mod tests {
             "the Dockerfile is always sent"
         );
         let args = BTreeMap::new();
-        let before = hash(&dir, "Dockerfile", &args, None).unwrap();
+        let before = hash(&dir, "Dockerfile", "Dockerfile", &args, None).unwrap();
         fs::write(dir.join("logs/today.log"), "b").unwrap();
         fs::write(dir.join("other.tmp"), "b").unwrap();
         assert_eq!(
             before,
-            hash(&dir, "Dockerfile", &args, None).unwrap(),
+            hash(&dir, "Dockerfile", "Dockerfile", &args, None).unwrap(),
             "ignored changes"
         );
         fs::write(dir.join("app"), "v2").unwrap();
         assert_ne!(
             before,
-            hash(&dir, "Dockerfile", &args, None).unwrap(),
+            hash(&dir, "Dockerfile", "Dockerfile", &args, None).unwrap(),
             "a change the build sees"
         );
         let _ = fs::remove_dir_all(&dir);

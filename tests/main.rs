@@ -15,4 +15,5 @@ mod layers;
 mod planner;
 mod registry;
 mod registry_support;
+mod secrets;
 mod support;

@@ -339,6 +339,9 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
     for (i, w) in run.health.iter().flat_map(|h| &h.test).enumerate() {
         values.insert(format!("/health/test/{i}"), w.clone());
     }
+    if let Some(h) = &run.health {
+        values.insert("/health/retries".into(), h.retries.to_string());
+    }
     for (k, v) in &run.labels {
         values.insert(
             format!("/labels/{}", crate::deployment::pointer_segment(k)),

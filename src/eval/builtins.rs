@@ -1,10 +1,11 @@
 //! Built-in functions' implementations; their signatures, which the checker
-//! reads, are in `types::builtins`. A string result built from any secret
-//! argument is itself secret.
+//! reads, are in `types::builtins`. A result computed from a secret is
+//! secret, whatever its type; `nonsecret` is the one way back.
 
 use std::path::Path;
 
 use super::value::{Map, Show, Value, format_float};
+use crate::deployment::SECRET_MASK;
 use crate::files::{Confinement, FileError, TEXT_LIMIT};
 
 /// Where `file` may read: relative to the calling file, within the confinement.
@@ -34,37 +35,59 @@ impl From<&str> for CallError {
 }
 
 /// Runs a built-in.
+///
+/// Most built-ins look at every part of their arguments: any secret inside
+/// one makes the whole result secret. Those that only move elements or look
+/// at a collection's shape (`len`, `keys`, `values`, `merge`, `concat`,
+/// `flatten`, `lookup`) make it secret only when a collection itself (its
+/// length, its keys) is secret; the elements they move keep their own taint.
 pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
-    let secret = args.iter().any(Value::is_secret);
-    // Numbers carry no taint: converting a secret to one would reveal it.
-    if secret && name == "to_int" {
-        return Err("a secret would be revealed as a number; keep it a string".into());
+    if name == "nonsecret" {
+        return match args {
+            [v] => Ok(v.declassified()),
+            _ => Err("`nonsecret` takes one value".into()),
+        };
     }
-    let out = if name == "file" {
-        read_file(args, files)?
-    } else if name == "secret_file" {
-        read_file(args, files)?.tainted()
-    } else {
-        call_plain(name, args)?
+    if matches!(
+        name,
+        "len" | "keys" | "values" | "merge" | "concat" | "flatten" | "lookup"
+    ) {
+        let mut secret = match (name, args) {
+            // Which value `lookup` finds depends on the key too.
+            ("lookup", [m, k, _]) => m.is_tainted() || k.is_secret(),
+            _ => args.iter().any(Value::is_tainted),
+        };
+        let mut shallow: Vec<Value> = args.iter().map(|a| a.reveal().0.clone()).collect();
+        if let ("flatten", [Value::List(xs)]) = (name, shallow.as_slice()) {
+            // The inner lists' lengths make the result's.
+            secret |= xs.iter().any(Value::is_tainted);
+            let inner = xs.iter().map(|x| x.reveal().0.clone()).collect();
+            shallow = vec![Value::list(inner)];
+        }
+        if let ("lookup", [m, k, d]) = (name, shallow.as_slice()) {
+            shallow = vec![m.clone(), k.declassified(), d.clone()];
+        }
+        return Ok(call_plain(name, &shallow, secret)?.tainted_if(secret));
+    }
+    let secret = args.iter().any(Value::is_secret);
+    let plain: Vec<Value> = args.iter().map(Value::declassified).collect();
+    let out = match name {
+        "file" => read_file(&plain, secret, files)?,
+        "secret_file" => read_file(&plain, secret, files)?.tainted(),
+        _ => call_plain(name, &plain, secret)?,
     };
-    Ok(
-        if secret && !matches!(name, "len" | "contains" | "starts_with" | "ends_with") {
-            out.tainted()
-        } else {
-            out
-        },
-    )
+    Ok(out.tainted_if(secret))
 }
 
 /// `file(path)`: a file next to the source, never outside the stack's
 /// directory (or an `--allow-outside` one), so a checkout cannot read the
 /// machine it is planned on. A secret path is never shown.
-fn read_file(args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
+fn read_file(args: &[Value], secret: bool, files: Files<'_>) -> Result<Value, CallError> {
     let [path] = args else {
         return Err("`file` takes one path".into());
     };
     let p = text(path, "a path")?;
-    let shown = if path.is_secret() { "(secret)" } else { &p };
+    let shown = if secret { SECRET_MASK } else { &p };
     let Some(dir) = files.dir else {
         return Err("`file` is not available in standard library modules".into());
     };
@@ -80,7 +103,7 @@ fn read_file(args: &[Value], files: Files<'_>) -> Result<Value, CallError> {
         .read_text(&full, TEXT_LIMIT)
         .map(Value::str)
         .map_err(|e| {
-            CallError::File(if path.is_secret() {
+            CallError::File(if secret {
                 e.shown_as(Path::new(shown))
             } else {
                 e
@@ -116,7 +139,9 @@ fn int(v: &Value) -> Result<i64, String> {
     }
 }
 
-fn call_plain(name: &str, args: &[Value]) -> Result<Value, String> {
+/// A built-in on arguments with no secret wrappers; `secret` when some
+/// were secret, so that messages never show them.
+fn call_plain(name: &str, args: &[Value], secret: bool) -> Result<Value, String> {
     Ok(match (name, args) {
         ("range", [n]) => range(0, int(n)?)?,
         ("range", [a, b]) => range(int(a)?, int(b)?)?,
@@ -261,7 +286,7 @@ fn call_plain(name: &str, args: &[Value]) -> Result<Value, String> {
             Value::Str(s) => s.text.trim().parse().map_err(|_| {
                 format!(
                     "`{}` is not an integer",
-                    if s.secret { "(secret)" } else { &s.text }
+                    if secret { SECRET_MASK } else { &s.text }
                 )
             })?,
             other => return Err(format!("cannot convert {} to an int", other.describe())),

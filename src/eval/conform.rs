@@ -87,10 +87,19 @@ fn key_segment(k: &str) -> String {
 fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatch> {
     match (t, v) {
         (Type::Any, _) => Ok(None),
+        // A secret fits as what it holds, and stays secret; why it does not
+        // fit is told without its value or its keys.
+        (t, Value::Secret(inner)) => match conform_ref(inner, t, fill) {
+            Ok(changed) => Ok(changed.map(Value::tainted)),
+            Err(m) => Err(Mismatch {
+                out_of_range: m.out_of_range,
+                ..Mismatch::new(format!("a secret value that is not {}", article(t)))
+            }),
+        },
         (Type::Optional(_), Value::Null) => Ok(None),
         (Type::Optional(inner), v) => conform_ref(v, inner, fill),
         (Type::String, Value::Str(_)) => Ok(None),
-        (Type::Secret, Value::Str(s)) => Ok((!s.secret).then(|| v.clone().tainted())),
+        (Type::Secret, Value::Str(_)) => Ok(Some(v.clone().tainted())),
         (Type::Int, Value::Int(_)) => Ok(None),
         (Type::Float, Value::Int(i)) => Ok(Some(Value::Float(*i as f64))),
         (Type::Float, Value::Float(_)) => Ok(None),
@@ -113,11 +122,7 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
                 Ok(None)
             } else {
                 Err(Mismatch {
-                    help: if s.secret {
-                        None
-                    } else {
-                        did_you_mean(&s.text, values.iter().map(String::as_str))
-                    },
+                    help: did_you_mean(&s.text, values.iter().map(String::as_str)),
                     out_of_range: true,
                     ..Mismatch::new(format!("{} is not one of {t}", Show(v)))
                 })
@@ -248,6 +253,7 @@ fn map_copy_on_write(
 fn shape_matches(t: &Type, v: &Value) -> bool {
     match (t, v) {
         (Type::Any, _) => true,
+        (t, Value::Secret(inner)) => shape_matches(t, inner),
         (Type::Optional(inner), v) => matches!(v, Value::Null) || shape_matches(inner, v),
         (Type::String | Type::Secret | Type::Enum(_), Value::Str(_)) => true,
         (Type::Int | Type::Port, Value::Int(_)) => true,

@@ -7,7 +7,7 @@ use super::builtins::CallError;
 use super::conform::Mismatch;
 use super::normalize::FieldError;
 use super::value::{Map, Value};
-use crate::deployment;
+use crate::deployment::SECRET_MASK;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
 use crate::source::Span;
 use crate::syntax::ast::BinaryOp;
@@ -190,6 +190,25 @@ pub(super) fn secret_name(what: &str, span: Span) -> Diagnostic {
     .help("names are shown in plans, logs and Docker; keep secrets in values")
 }
 
+/// A secret condition or loop that would choose which resources something
+/// depends on, or which exist: plans show both.
+pub(super) fn secret_chooses_structure(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::SecretExposed,
+        format!("a secret cannot choose {what}"),
+    )
+    .label(span, "decided by a secret")
+    .help(
+        "plans and Docker show which resources exist and what they depend on; decide by a value that is not secret, or declassify one on purpose with `nonsecret(…)`",
+    )
+}
+
+/// A secret branch that refers to a resource: the dependencies would tell
+/// which way the secret went.
+pub(super) fn secret_chooses_dependency(span: Span) -> Diagnostic {
+    secret_chooses_structure("the resources a value refers to", span)
+}
+
 pub(super) fn name_not_string(what: &str, v: &Value, span: Span) -> Diagnostic {
     Diagnostic::new(
         ErrorCode::TypeMismatch,
@@ -311,7 +330,19 @@ pub(super) fn invalid_field(e: FieldError, field: Option<&Value>, span: Span) ->
 /// Every secret string inside a value.
 fn secret_texts(v: &Value, out: &mut Vec<Rc<str>>) {
     match v {
-        Value::Str(s) if s.secret && !s.text.is_empty() => out.push(s.text.clone()),
+        Value::Secret(inner) => match inner.to_text() {
+            Some((t, _)) if !t.is_empty() => out.push(t),
+            _ => secret_texts_inside(inner, out),
+        },
+        Value::List(xs) => xs.iter().for_each(|x| secret_texts(x, out)),
+        Value::Map(m) => m.values().for_each(|x| secret_texts(x, out)),
+        _ => {}
+    }
+}
+
+/// The secret strings inside a secret list or map: all of its elements.
+fn secret_texts_inside(v: &Value, out: &mut Vec<Rc<str>>) {
+    match v {
         Value::List(xs) => xs.iter().for_each(|x| secret_texts(x, out)),
         Value::Map(m) => m.values().for_each(|x| secret_texts(x, out)),
         _ => {}
@@ -330,14 +361,10 @@ fn mask(text: &str, secrets: &[Rc<str>]) -> String {
         }
         // Odd parts are between backticks: values quoted by the message.
         let quoted = i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part));
-        out.push_str(if quoted {
-            deployment::SECRET_MASK
-        } else {
-            part
-        });
+        out.push_str(if quoted { SECRET_MASK } else { part });
     }
     for s in secrets {
-        out = out.replace(&**s, deployment::SECRET_MASK);
+        out = out.replace(&**s, SECRET_MASK);
     }
     out
 }
@@ -438,10 +465,13 @@ pub(super) fn no_reference_attribute(
     .label(span, "unknown attribute")
 }
 
-pub(super) fn no_field(name: &str, record: &Map, span: Span) -> Diagnostic {
+/// A field not in a record; a secret record's fields are not suggested.
+pub(super) fn no_field(name: &str, record: &Map, secret: bool, span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no field `{name}`"))
         .label(span, "not in the record");
-    d.help = did_you_mean(name, record.keys().map(String::as_str));
+    if !secret {
+        d.help = did_you_mean(name, record.keys().map(String::as_str));
+    }
     d
 }
 
@@ -453,18 +483,20 @@ pub(super) fn no_attribute(v: &Value, name: &str, span: Span) -> Diagnostic {
     .label(span, format!("this is {}", v.describe()))
 }
 
-pub(super) fn index_out_of_range(index: i64, len: usize, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::IndexOutOfRange,
-        format!("index {index} is out of range for a list of {len} items"),
-    )
-    .label(span, "this index")
+/// An index past a list's end; with a secret index or list, neither is shown.
+pub(super) fn index_out_of_range(index: i64, len: usize, secret: bool, span: Span) -> Diagnostic {
+    let message = if secret {
+        format!("index {SECRET_MASK} is out of range for a list of {SECRET_MASK} items")
+    } else {
+        format!("index {index} is out of range for a list of {len} items")
+    };
+    Diagnostic::new(ErrorCode::IndexOutOfRange, message).label(span, "this index")
 }
 
 /// A key not in a map; a secret key is neither shown nor matched to others.
 pub(super) fn no_key(key: &str, secret: bool, map: &Map, span: Span) -> Diagnostic {
     let shown = if secret {
-        "(secret)".to_string()
+        SECRET_MASK.to_string()
     } else {
         format!("\"{key}\"")
     };
@@ -492,10 +524,20 @@ pub(super) fn argument_count(function: &str, params: usize, span: Span) -> Diagn
     .label(span, "here")
 }
 
-pub(super) fn builtin_failed(function: &str, e: CallError, span: Span) -> Diagnostic {
+/// A built-in that failed; no secret among `args` is shown.
+pub(super) fn builtin_failed(
+    function: &str,
+    e: CallError,
+    args: &[Value],
+    span: Span,
+) -> Diagnostic {
     let (code, message, help) = match e {
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
-        CallError::Argument(m) => (ErrorCode::InvalidArgument, m, None),
+        CallError::Argument(m) => {
+            let mut secrets = Vec::new();
+            args.iter().for_each(|a| secret_texts(a, &mut secrets));
+            (ErrorCode::InvalidArgument, mask(&m, &secrets), None)
+        }
     };
     let mut d =
         Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call");

@@ -54,7 +54,9 @@ impl<'p> Evaluator<'p> {
                     }
                 }
                 let v = self.eval(scope, base)?;
-                self.member(&v, name, base.span)
+                let (v, secret) = v.reveal();
+                let v = v.clone();
+                Ok(self.member(&v, name, base.span, secret)?.tainted_if(secret))
             }
             ExprKind::Index(base, index) => {
                 if let ExprKind::Name(n) = &base.kind
@@ -73,20 +75,47 @@ impl<'p> Evaluator<'p> {
                 }
                 let v = self.eval(scope, base)?;
                 let i = self.eval(scope, index)?;
-                self.index(&v, &i, index.span)
+                let secret = v.is_tainted() || i.is_secret();
+                let (v, i) = (v.reveal().0.clone(), i.declassified());
+                Ok(self.index(&v, &i, index.span, secret)?.tainted_if(secret))
             }
             ExprKind::Call(name, args) => self.call(scope, name, args, e.span),
             ExprKind::Unary(op, x) => {
                 let v = self.eval(scope, x)?;
-                self.unary(*op, v, x.span, e.span)
+                let (v, secret) = v.reveal();
+                let v = v.clone();
+                Ok(self.unary(*op, v, x.span, e.span)?.tainted_if(secret))
             }
             ExprKind::Binary(op, a, b) => self.binary(scope, *op, a, b, e.span),
-            ExprKind::If(c, a, b) => match self.eval(scope, c)? {
-                Value::Bool(true) => self.eval(scope, a),
-                Value::Bool(false) => self.eval(scope, b),
-                other => Err(self.error(errors::expected_bool(&other, c.span))),
-            },
+            ExprKind::If(c, a, b) => {
+                let cond = self.eval(scope, c)?;
+                let (chosen, secret) = match cond.reveal() {
+                    (Value::Bool(true), secret) => (a, secret),
+                    (Value::Bool(false), secret) => (b, secret),
+                    _ => return Err(self.error(errors::expected_bool(&cond, c.span))),
+                };
+                if secret {
+                    // A value chosen by a secret is secret.
+                    self.under_secret(c.span, |ev| ev.eval(scope, chosen))
+                        .map(Value::tainted)
+                } else {
+                    self.eval(scope, chosen)
+                }
+            }
         }
+    }
+
+    /// Evaluates what a secret chose (`if`'s branch, what a secret filter
+    /// keeps, the right side of `&&` after a secret): it may not refer to
+    /// a resource nothing else here refers to, since the dependencies
+    /// would tell which way the secret went.
+    pub(super) fn under_secret<T>(&mut self, at: Span, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        let before = self.collectors.last().map(|c| c.len());
+        let out = f(self)?;
+        if self.collectors.last().map(|c| c.len()) != before {
+            return Err(self.error(errors::secret_chooses_dependency(at)));
+        }
+        Ok(out)
     }
 
     /// Whether `name` is bound by locals, the frames, or the module's params and lets.
@@ -170,23 +199,35 @@ impl<'p> Evaluator<'p> {
 
     fn comprehension(&mut self, scope: Scope<'_, 'p>, c: &'p Comprehension) -> R<Value> {
         let iter = self.eval(scope, &c.iter)?;
+        // Over a secret list, how many items there are is secret.
+        let mut secret = iter.is_tainted();
         let pairs = self.iteration(iter, &c.vars, c.iter.span)?;
         let mut list = Vec::new();
         let mut map = Map::default();
-        for (k, v) in pairs {
-            let value = (c.vars.value.node.as_str(), v);
-            let mut item =
-                |scope: Scope<'_, 'p>| self.comprehension_item(scope, c, &mut list, &mut map);
-            match &c.vars.key {
-                Some(kv) => scope.with_locals(&[value, (kv.node.as_str(), k)], &mut item)?,
-                None => scope.with_locals(&[value], &mut item)?,
+        let run = |ev: &mut Self, secret: &mut bool| -> R<()> {
+            for (k, v) in pairs {
+                let value = (c.vars.value.node.as_str(), v);
+                let mut item = |scope: Scope<'_, 'p>| {
+                    ev.comprehension_item(scope, c, &mut list, &mut map, secret)
+                };
+                match &c.vars.key {
+                    Some(kv) => scope.with_locals(&[value, (kv.node.as_str(), k)], &mut item)?,
+                    None => scope.with_locals(&[value], &mut item)?,
+                }
             }
+            Ok(())
+        };
+        if secret {
+            self.under_secret(c.iter.span, |ev| run(ev, &mut secret))?;
+        } else {
+            run(self, &mut secret)?;
         }
-        Ok(if c.key.is_some() {
+        let out = if c.key.is_some() {
             Value::map(map)
         } else {
             Value::list(list)
-        })
+        };
+        Ok(out.tainted_if(secret))
     }
 
     fn comprehension_item(
@@ -195,29 +236,45 @@ impl<'p> Evaluator<'p> {
         c: &'p Comprehension,
         list: &mut Vec<Value>,
         map: &mut Map,
+        secret: &mut bool,
     ) -> R<()> {
+        let mut chosen = false;
         if let Some(f) = &c.filter {
-            match self.eval(scope, f)? {
-                Value::Bool(true) => {}
-                Value::Bool(false) => return Ok(()),
-                other => return Err(self.error(errors::expected_bool(&other, f.span))),
+            let keep = self.eval(scope, f)?;
+            match keep.reveal() {
+                (Value::Bool(keep), by_secret) => {
+                    // A secret filter makes the result's length secret.
+                    *secret |= by_secret;
+                    chosen = by_secret;
+                    if !keep {
+                        return Ok(());
+                    }
+                }
+                _ => return Err(self.error(errors::expected_bool(&keep, f.span))),
             }
         }
-        let value = self.eval(scope, &c.value)?;
-        match &c.key {
-            None => list.push(value),
-            Some(k) => {
-                let kv = self.eval(scope, k)?;
-                let key = self.name_text(&kv, k.span, "key")?;
-                if map.insert(key.clone(), value).is_some() {
-                    return Err(self.error(errors::duplicate_comprehension_key(&key, k.span)));
+        let mut item = |ev: &mut Self| -> R<()> {
+            let value = ev.eval(scope, &c.value)?;
+            match &c.key {
+                None => list.push(value),
+                Some(k) => {
+                    let kv = ev.eval(scope, k)?;
+                    let key = ev.name_text(&kv, k.span, "key")?;
+                    if map.insert(key.clone(), value).is_some() {
+                        return Err(ev.error(errors::duplicate_comprehension_key(&key, k.span)));
+                    }
                 }
             }
+            Ok(())
+        };
+        match (&c.filter, chosen) {
+            (Some(f), true) => self.under_secret(f.span, item),
+            _ => item(self),
         }
-        Ok(())
     }
 
-    fn member(&mut self, v: &Value, name: &Ident, base_span: Span) -> R<Value> {
+    /// `v.name`; `secret` when `v` was secret (its fields are not listed).
+    fn member(&mut self, v: &Value, name: &Ident, base_span: Span, secret: bool) -> R<Value> {
         let n = name.node.as_str();
         match v {
             Value::Ref(r) => match (r.kind, n) {
@@ -237,22 +294,24 @@ impl<'p> Evaluator<'p> {
             Value::Instance(i) => self.output(i.id, n, name.span),
             Value::Map(m) => match m.get(n) {
                 Some(x) => Ok(x.clone()),
-                None => Err(self.error(errors::no_field(n, m, name.span))),
+                None => Err(self.error(errors::no_field(n, m, secret, name.span))),
             },
             other => Err(self.error(errors::no_attribute(other, n, base_span))),
         }
     }
 
-    fn index(&mut self, v: &Value, i: &Value, span: Span) -> R<Value> {
+    /// `v[i]`; `secret` when either was secret (neither is then shown).
+    fn index(&mut self, v: &Value, i: &Value, span: Span, secret: bool) -> R<Value> {
         match (v, i) {
             (Value::List(xs), Value::Int(n)) => {
                 let idx = if *n < 0 { None } else { xs.get(*n as usize) };
-                idx.cloned()
-                    .ok_or_else(|| self.error(errors::index_out_of_range(*n, xs.len(), span)))
+                idx.cloned().ok_or_else(|| {
+                    self.error(errors::index_out_of_range(*n, xs.len(), secret, span))
+                })
             }
             (Value::Map(m), Value::Str(k)) => match m.get(&*k.text) {
                 Some(x) => Ok(x.clone()),
-                None => Err(self.error(errors::no_key(&k.text, k.secret, m, span))),
+                None => Err(self.error(errors::no_key(&k.text, secret, m, span))),
             },
             (v, i) => Err(self.error(errors::not_indexable(v, i, span))),
         }
@@ -300,7 +359,7 @@ impl<'p> Evaluator<'p> {
             confinement: self.files,
         };
         builtins::call(&name.node, &values, files)
-            .map_err(|e| self.error(errors::builtin_failed(&name.node, e, span)))
+            .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))
     }
 
     /// `!x` and `-x`; `at` is the operand's span, `span` the expression's.
@@ -329,35 +388,57 @@ impl<'p> Evaluator<'p> {
         span: Span,
     ) -> R<Value> {
         let left = self.eval(scope, a)?;
-        // `&&` and `||` short-circuit.
+        // `&&` and `||` short-circuit; after a secret, the answer is secret.
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
-            let Value::Bool(l) = left else {
+            let (Value::Bool(l), secret) = left.reveal() else {
                 return Err(self.error(errors::expected_bool(&left, a.span)));
             };
+            let l = *l;
             if (op == BinaryOp::And && !l) || (op == BinaryOp::Or && l) {
-                return Ok(Value::Bool(l));
+                return Ok(Value::Bool(l).tainted_if(secret));
             }
-            return match self.eval(scope, b)? {
-                Value::Bool(r) => Ok(Value::Bool(r)),
-                other => Err(self.error(errors::expected_bool(&other, b.span))),
+            let right = if secret {
+                self.under_secret(a.span, |ev| ev.eval(scope, b))?
+            } else {
+                self.eval(scope, b)?
+            };
+            return match right.reveal() {
+                (Value::Bool(r), by_secret) => Ok(Value::Bool(*r).tainted_if(secret || by_secret)),
+                _ => Err(self.error(errors::expected_bool(&right, b.span))),
             };
         }
         let right = self.eval(scope, b)?;
+        // Comparisons look inside lists and maps: any secret there makes the answer secret.
+        let compared_secret = left.is_secret() || right.is_secret();
+        // Arithmetic joins lists and maps element by element: only a secret
+        // operand itself (a scalar, or a collection's shape) makes it secret.
+        let secret = left.is_tainted() || right.is_tainted();
+        if matches!(
+            op,
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem
+        ) {
+            let (l, r) = (left.reveal().0.clone(), right.reveal().0.clone());
+            return Ok(self.arithmetic(op, &l, &r, span)?.tainted_if(secret));
+        }
+        let (left, right) = (left.declassified(), right.declassified());
         let ordering = |pick: fn(std::cmp::Ordering) -> bool| {
             operators::binary(op, shape(&left), shape(&right))
                 .and_then(|_| builtins::compare(&left, &right))
                 .map(|o| Value::Bool(pick(o)))
         };
         let compared = match op {
-            BinaryOp::Eq => return Ok(Value::Bool(left.equals(&right))),
-            BinaryOp::Ne => return Ok(Value::Bool(!left.equals(&right))),
+            BinaryOp::Eq => Some(Value::Bool(left.equals(&right))),
+            BinaryOp::Ne => Some(Value::Bool(!left.equals(&right))),
             BinaryOp::Lt => ordering(std::cmp::Ordering::is_lt),
             BinaryOp::Le => ordering(std::cmp::Ordering::is_le),
             BinaryOp::Gt => ordering(std::cmp::Ordering::is_gt),
             BinaryOp::Ge => ordering(std::cmp::Ordering::is_ge),
-            _ => return self.arithmetic(op, &left, &right, span),
+            _ => None,
         };
-        compared.ok_or_else(|| self.error(errors::operands(op, &left, &right, a.span, b.span)))
+        match compared {
+            Some(v) => Ok(v.tainted_if(compared_secret)),
+            None => Err(self.error(errors::operands(op, &left, &right, a.span, b.span))),
+        }
     }
 
     /// `+ - * / %`: arithmetic, and `+` joining strings, lists and maps.
@@ -374,7 +455,7 @@ impl<'p> Evaluator<'p> {
                 let mut s = String::with_capacity(x.text.len() + y.text.len());
                 s.push_str(&x.text);
                 s.push_str(&y.text);
-                return Ok(Value::string(s, x.secret || y.secret));
+                return Ok(Value::str(s));
             }
             (Operand::List, List(x), List(y)) => {
                 return Ok(Value::list(x.iter().chain(y.iter()).cloned().collect()));
@@ -431,6 +512,7 @@ fn shape(v: &Value) -> Operand {
         Value::Size(_) => Operand::Size,
         Value::List(_) => Operand::List,
         Value::Map(_) => Operand::Map,
+        Value::Secret(inner) => shape(inner),
         Value::Null | Value::Ref(_) | Value::Instance(_) => Operand::Other,
     }
 }

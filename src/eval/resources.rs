@@ -215,6 +215,15 @@ impl<'p> Evaluator<'p> {
         for a in refs.iter().chain(&normalized.implicit_deps) {
             deps.insert(a.clone(), Condition::Started);
         }
+        if let Some(v) = fields.get("depends_on")
+            && v.is_secret()
+        {
+            let span = fields.span("depends_on").unwrap_or(decl.decl.name.span);
+            return Err(self.error(errors::secret_chooses_structure(
+                "what a resource depends on",
+                span,
+            )));
+        }
         if let Some(Value::List(items)) = fields.get("depends_on") {
             for item in items.iter() {
                 let (target, condition) = match item {
@@ -389,11 +398,10 @@ fn to_json(v: &Value, pointer: &mut String, sensitive: &mut Vec<String>) -> serd
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
         Value::Duration(ms) => J::String(format_duration(*ms)),
         Value::Size(b) => J::from(*b),
-        Value::Str(s) => {
-            if s.secret {
-                sensitive.push(pointer.clone());
-            }
-            J::String(s.text.to_string())
+        Value::Str(s) => J::String(s.text.to_string()),
+        Value::Secret(inner) => {
+            sensitive.push(pointer.clone());
+            to_json(inner, pointer, sensitive)
         }
         Value::List(xs) => J::Array(
             xs.iter()

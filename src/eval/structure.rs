@@ -166,6 +166,10 @@ impl<'p> Evaluator<'p> {
                 Item::Resource(r) => self.declare(scope, r, s),
                 Item::For(f) => self.expand_for(scope, f, s),
                 Item::If(i) => match self.eval(scope, &i.cond) {
+                    Ok(Value::Secret(_)) => Err(self.error(errors::secret_chooses_structure(
+                        "which resources exist",
+                        i.cond.span,
+                    ))),
                     Ok(Value::Bool(c)) => {
                         let block = if c { &i.then } else { &i.otherwise };
                         let frame = self.new_frame(scope.env.clone(), Vec::new(), block);
@@ -208,7 +212,14 @@ impl<'p> Evaluator<'p> {
         s: &mut Structure<'p>,
     ) -> R<()> {
         let (iter, deps) = self.collecting(|ev| ev.eval(scope, &f.iter));
-        let pairs = self.iteration(iter?, &f.vars, f.iter.span)?;
+        let iter = iter?;
+        if iter.is_tainted() {
+            return Err(self.error(errors::secret_chooses_structure(
+                "which resources exist",
+                f.iter.span,
+            )));
+        }
+        let pairs = self.iteration(iter, &f.vars, f.iter.span)?;
         let mut ok = true;
         for (key, value) in pairs {
             let mut vars = vec![(f.vars.value.node.as_str(), value, deps.clone())];
@@ -228,12 +239,20 @@ impl<'p> Evaluator<'p> {
     }
 
     /// The (key, value) pairs a loop visits: (index, item) for lists, (key, value) for maps.
+    /// Over a secret list or map, the keys and indexes are secret too (its items already are).
     pub(super) fn iteration(
         &mut self,
         v: Value,
         vars: &LoopVars,
         span: Span,
     ) -> R<Vec<(Value, Value)>> {
+        if let Value::Secret(inner) = &v {
+            let pairs = self.iteration((**inner).clone(), vars, span)?;
+            return Ok(pairs
+                .into_iter()
+                .map(|(k, v)| (k.tainted(), v.tainted()))
+                .collect());
+        }
         match v {
             Value::List(xs) => Ok(xs
                 .iter()
@@ -255,7 +274,7 @@ impl<'p> Evaluator<'p> {
     /// A string used as a name: never secret.
     pub(super) fn name_text(&mut self, v: &Value, span: Span, what: &str) -> R<String> {
         match v {
-            Value::Str(s) if s.secret => Err(self.error(errors::secret_name(what, span))),
+            Value::Secret(_) => Err(self.error(errors::secret_name(what, span))),
             Value::Str(s) => Ok(s.text.to_string()),
             other => Err(self.error(errors::name_not_string(what, other, span))),
         }

@@ -1,4 +1,6 @@
-//! Runtime values. Strings carry secret taint; lists and maps are shared.
+//! Runtime values. Any value may be secret: `Value::Secret` wraps it, and
+//! whatever is computed from a secret is secret too (strings, numbers,
+//! bools, and the shape of collections).
 
 use std::fmt;
 use std::rc::Rc;
@@ -8,15 +10,14 @@ use indexmap::IndexMap;
 /// Records and maps: insertion-ordered, with a fixed fast hasher.
 pub type Map = IndexMap<String, Value, foldhash::fast::FixedState>;
 
-use crate::deployment::Kind;
+use crate::deployment::{Kind, SECRET_MASK};
 use crate::resolve::ModuleId;
 use crate::units::format_duration;
 
-/// A string, possibly built from a secret.
+/// A string.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Str {
     pub text: Rc<str>,
-    pub secret: bool,
 }
 
 /// A reference to a resource of the deployment.
@@ -55,21 +56,20 @@ pub enum Value {
     Map(Rc<Map>),
     Ref(Rc<ResourceRef>),
     Instance(Rc<InstanceRef>),
+    /// A value computed from a secret. Never wraps another `Secret`; the
+    /// elements of a secret list or map are secret themselves, so taking
+    /// one out of it keeps the taint.
+    Secret(Rc<Value>),
 }
 
 impl Value {
     pub fn str(s: impl Into<Rc<str>>) -> Value {
-        Value::Str(Str {
-            text: s.into(),
-            secret: false,
-        })
+        Value::Str(Str { text: s.into() })
     }
 
+    /// A string, secret when `secret`.
     pub fn string(s: impl Into<Rc<str>>, secret: bool) -> Value {
-        Value::Str(Str {
-            text: s.into(),
-            secret,
-        })
+        Value::str(s).tainted_if(secret)
     }
 
     pub fn list(items: Vec<Value>) -> Value {
@@ -89,7 +89,6 @@ impl Value {
             Value::Float(_) => "a float",
             Value::Duration(_) => "a duration",
             Value::Size(_) => "a size",
-            Value::Str(s) if s.secret => "a secret",
             Value::Str(_) => "a string",
             Value::List(_) => "a list",
             Value::Map(_) => "a record",
@@ -101,55 +100,92 @@ impl Value {
                 Kind::Service => "a service reference",
             },
             Value::Instance(_) => "a module instance",
+            Value::Secret(_) => "a secret",
         }
     }
 
-    /// Whether any string inside is secret.
+    /// Whether the value is secret, or anything inside it is.
     pub fn is_secret(&self) -> bool {
         match self {
-            Value::Str(s) => s.secret,
+            Value::Secret(_) => true,
             Value::List(xs) => xs.iter().any(Value::is_secret),
             Value::Map(m) => m.values().any(Value::is_secret),
             _ => false,
         }
     }
 
-    /// The same value with every string inside marked secret.
-    pub fn tainted(self) -> Value {
+    /// Whether the value itself is secret (for a list or a map: its length
+    /// and keys, and then every element).
+    pub fn is_tainted(&self) -> bool {
+        matches!(self, Value::Secret(_))
+    }
+
+    /// The value under a secret wrapper, and whether there was one.
+    pub fn reveal(&self) -> (&Value, bool) {
         match self {
-            Value::Str(s) if !s.secret => Value::Str(Str {
-                text: s.text,
-                secret: true,
-            }),
-            Value::List(xs) if !xs.is_empty() => {
-                Value::list(xs.iter().cloned().map(Value::tainted).collect())
-            }
-            Value::Map(m) if !m.is_empty() => Value::map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.clone().tainted()))
-                    .collect(),
-            ),
-            v => v,
+            Value::Secret(inner) => (inner, true),
+            v => (v, false),
         }
     }
 
-    /// The text a value interpolates to, if it is a scalar.
+    /// The same value, secret; so is every element inside.
+    pub fn tainted(self) -> Value {
+        match self {
+            Value::Secret(_) => self,
+            Value::List(xs) => Value::Secret(Rc::new(Value::list(
+                xs.iter().cloned().map(Value::tainted).collect(),
+            ))),
+            Value::Map(m) => Value::Secret(Rc::new(Value::map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.clone().tainted()))
+                    .collect(),
+            ))),
+            v => Value::Secret(Rc::new(v)),
+        }
+    }
+
+    /// Tainted when `secret`, else as it is.
+    pub fn tainted_if(self, secret: bool) -> Value {
+        if secret { self.tainted() } else { self }
+    }
+
+    /// The same value with no secret anywhere inside: `nonsecret(x)`.
+    pub fn declassified(&self) -> Value {
+        match self {
+            Value::Secret(inner) => inner.declassified(),
+            Value::List(xs) if xs.iter().any(Value::is_secret) => {
+                Value::list(xs.iter().map(Value::declassified).collect())
+            }
+            Value::Map(m) if m.values().any(Value::is_secret) => Value::map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.declassified()))
+                    .collect(),
+            ),
+            v => v.clone(),
+        }
+    }
+
+    /// The text a value interpolates to, if it is a scalar, and whether it is secret.
     pub fn to_text(&self) -> Option<(Rc<str>, bool)> {
         Some(match self {
-            Value::Str(s) => (s.text.clone(), s.secret),
+            Value::Str(s) => (s.text.clone(), false),
             Value::Int(i) => (i.to_string().into(), false),
             Value::Float(f) => (format_float(*f).into(), false),
             Value::Bool(b) => (b.to_string().into(), false),
             Value::Duration(ms) => (format_duration(*ms).into(), false),
             Value::Size(b) => (b.to_string().into(), false),
             Value::Ref(r) => (r.yields.clone(), false),
+            Value::Secret(inner) => (inner.to_text()?.0, true),
             _ => return None,
         })
     }
 
-    /// Structural equality (ints and floats compare by value).
+    /// Structural equality (ints and floats compare by value), secrets
+    /// compared by what they hold: the caller taints the answer.
     pub fn equals(&self, other: &Value) -> bool {
         match (self, other) {
+            (Value::Secret(a), b) => a.equals(b),
+            (a, Value::Secret(b)) => a.equals(b),
             (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
                 (*a as f64) == *b
             }
@@ -174,7 +210,7 @@ impl fmt::Display for Show<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Value::Null => f.write_str("null"),
-            Value::Str(s) if s.secret => f.write_str("(secret)"),
+            Value::Secret(_) => f.write_str(SECRET_MASK),
             Value::Str(s) => write!(f, "{:?}", &*s.text),
             Value::List(xs) => {
                 f.write_str("[")?;
@@ -220,14 +256,23 @@ mod tests {
     fn taint_reaches_every_string() {
         let v = Value::list(vec![Value::str("a"), Value::Int(1)]).tainted();
         assert!(v.is_secret());
-        let Value::List(xs) = v else { unreachable!() };
-        assert!(matches!(&xs[0], Value::Str(s) if s.secret));
+        let Value::Secret(list) = &v else {
+            unreachable!()
+        };
+        let Value::List(xs) = &**list else {
+            unreachable!()
+        };
+        assert!(xs.iter().all(Value::is_tainted));
+        assert!(!v.declassified().is_secret());
     }
 
     #[test]
     fn secrets_never_show() {
         let v = Value::list(vec![Value::string("hunter2", true), Value::str("ok")]);
         assert_eq!(Show(&v).to_string(), "[(secret), \"ok\"]");
+        for v in [Value::Int(7), Value::Bool(true), Value::list(vec![])] {
+            assert_eq!(Show(&v.tainted()).to_string(), "(secret)");
+        }
     }
 
     #[test]

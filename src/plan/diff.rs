@@ -304,6 +304,13 @@ fn unchanged_spec(
             spec.run.cpus.map_or(Json::Null, Json::from),
         ));
     }
+    // A secret restart policy, memory or cpus is compared, never shown.
+    for (path, before, after) in &mut fields {
+        if r.sensitive_paths.iter().any(|p| p == &format!("/{path}")) {
+            *before = Json::from(SECRET_MASK);
+            *after = Json::from(SECRET_CHANGED);
+        }
+    }
     let change_of = |(path, before, after): &(&str, Json, Json)| FieldChange {
         path: (*path).into(),
         before: before.clone(),
@@ -581,9 +588,16 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
         if visible.iter().any(|f| path.starts_with(&f.path)) {
             continue;
         }
-        let Some(desired) = spec.pointer(pointer).and_then(Json::as_str) else {
+        // Numbers and bools are read back as text too.
+        let Some(desired) = spec.pointer(pointer).and_then(|v| match v {
+            Json::String(s) => Some(s.clone()),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }) else {
             continue;
         };
+        let desired = desired.as_str();
         // A list element may have moved (`command` grew a word before it):
         // it changed when the live list holds it nowhere.
         let changed = match list_of(pointer) {

@@ -361,3 +361,46 @@ fn a_secret_is_not_reported_twice_when_its_field_changes_visibly() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_changed_secret_number_is_shown_as_changed_never_as_its_value() {
+    let source = "stack \"p\"\nparam token: secret\ncontainer \"c\" {\n  image = \"busybox:1.36\"\n  health = { cmd = [\"true\"], retries = len(token) }\n}\ncontainer \"m\" {\n  image = \"busybox:1.36\"\n  memory = 1MiB * (64 + len(token))\n}\n";
+    let before = deploy(source, &["token=abcdefg"]);
+    let live = applied(&before);
+    let after = deploy(source, &["token=abcdefghijk"]);
+    assert!(!plan(&before, &live).has_changes());
+    let p = plan(&after, &live);
+    // Replaced: the retries are read back and compared, never shown.
+    let c = change(&p, "container.c");
+    assert_eq!(c.actions, [Action::Delete, Action::Create]);
+    assert_eq!(
+        fields(c),
+        [(
+            "health.retries".into(),
+            "\"(secret)\"".into(),
+            "\"(secret changed)\"".into(),
+            true
+        )]
+    );
+    // Updated in place: memory is compared live, and masked both ways.
+    let m = change(&p, "container.m");
+    assert_eq!(m.actions, [Action::Update]);
+    assert_eq!(
+        fields(m),
+        [(
+            "memory".into(),
+            "\"(secret)\"".into(),
+            "\"(secret changed)\"".into(),
+            false
+        )]
+    );
+    let shown =
+        serde_json::to_string(&p).expect("json") + &super::human(&p, false) + &super::markdown(&p);
+    for value in ["7", "11", "71303168", "75497472"] {
+        assert!(!shown.contains(&format!(": {value}")), "{value} in {shown}");
+    }
+    assert!(
+        !shown.contains("71303168") && !shown.contains("75497472"),
+        "{shown}"
+    );
+}

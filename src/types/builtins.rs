@@ -32,6 +32,7 @@ pub const NAMES: &[&str] = &[
     "secret_file",
     "sha256",
     "lookup",
+    "nonsecret",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -43,7 +44,9 @@ fn arity(name: &str) -> (usize, Option<usize>) {
     match name {
         "range" => (1, Some(2)),
         "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct"
-        | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "sha256" => (1, Some(1)),
+        | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "sha256" | "nonsecret" => {
+            (1, Some(1))
+        }
         "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
         "replace" | "lookup" => (3, Some(3)),
         _ => (1, None),
@@ -220,6 +223,7 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
                 .fold(args[0].clone(), |acc, t| Type::join(&acc, t))
         }
         "to_string" => Type::String,
+        "nonsecret" => declassified(&args[0]),
         "to_int" => Type::Int,
         "lookup" => {
             want(
@@ -232,6 +236,23 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
         }
         _ => Type::Any,
     })
+}
+
+/// The type of `nonsecret(x)`: `secret` becomes `string`, inside too.
+fn declassified(t: &Type) -> Type {
+    match t {
+        Type::Secret => Type::String,
+        Type::List(e) => Type::list(declassified(e)),
+        Type::Map(e) => Type::map(declassified(e)),
+        Type::Optional(e) => Type::optional(declassified(e)),
+        Type::Record(fields) => Type::Record(std::sync::Arc::new(
+            fields
+                .iter()
+                .map(|(k, t)| (k.clone(), declassified(t)))
+                .collect(),
+        )),
+        t => t.clone(),
+    }
 }
 
 #[derive(Debug)]

@@ -368,6 +368,9 @@ fn values(
         for (i, w) in test.into_iter().flatten().enumerate() {
             values.insert(format!("/health/test/{i}"), w.clone());
         }
+        if let Some(retries) = config.healthcheck.as_ref().and_then(|h| h.retries) {
+            values.insert("/health/retries".into(), retries.to_string());
+        }
     }
     let label_keys = keys("labels");
     for (k, v) in config.labels.iter().flatten() {
@@ -379,9 +382,34 @@ fn values(
             values.insert(format!("/labels/{}", pointer_segment(k)), v.clone());
         }
     }
-    // The spec's mounts are sorted by target; so are these.
+    // The spec's mounts are sorted by target, and those whose target is
+    // secret (masked in the label) follow in the order they were given,
+    // which is the order Docker keeps; so are these.
+    let shown: Option<BTreeSet<&str>> = spec.map(|s| {
+        s.get("mounts")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("target").and_then(|t| t.as_str()))
+            .filter(|t| *t != crate::deployment::SECRET_MASK)
+            .collect()
+    });
     let mut mounts: Vec<&Mount> = host.mounts.iter().flatten().collect();
-    mounts.sort_by(|a, b| a.target.cmp(&b.target));
+    mounts.sort_by(|a, b| {
+        let key = |m: &Mount| {
+            let target = m.target.as_deref().unwrap_or_default();
+            match &shown {
+                Some(shown) if !shown.contains(target) => None,
+                _ => Some(target.to_string()),
+            }
+        };
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+    });
     for (i, m) in mounts.iter().enumerate() {
         if let Some(source) = m.source.as_ref().filter(|s| !s.is_empty()) {
             values.insert(format!("/mounts/{i}/source"), source.clone());

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::short_forms::{parse_port, valid_reference};
-use super::{Fields, Normalizer, get, items};
+use super::{Fields, Marked, Normalizer, get, items};
 use crate::deployment::Kind;
+use crate::deployment::SECRET_MASK;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
 use crate::eval::value::{Map, Value};
@@ -36,119 +37,178 @@ impl Normalizer<'_, '_> {
         }
     }
 
+    /// `env`: variable names are shown, so only values may be secret.
     fn env(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
-        match get(fields, "env") {
-            Some(Value::List(xs)) => {
-                let mut out = BTreeMap::new();
-                for x in xs.iter() {
-                    let Some((text, secret)) = x.to_text() else {
-                        continue;
-                    };
-                    match text.split_once('=') {
-                        Some((k, v)) if !k.is_empty() => {
-                            if secret {
-                                self.sensitive.push(format!("/env/{}", pointer_segment(k)));
-                            }
-                            if out.insert(k.to_string(), v.to_string()).is_some() {
-                                self.error("env", format!("`{k}` is set twice in `env`"), None);
-                            }
-                        }
-                        _ => self.error(
-                            "env",
-                            format!(
-                                "`{}` is not `NAME=value`",
-                                if secret { "(secret)" } else { &text }
-                            ),
-                            Some("stackc never reads its own environment: give every value"),
-                        ),
+        let v = get(fields, "env");
+        let (list, whole) = items(v);
+        if !matches!(v.map(|v| v.reveal().0), Some(Value::List(_))) {
+            return self.string_map(v, "env");
+        }
+        let mut out = BTreeMap::new();
+        if whole || list.iter().any(Value::is_tainted) {
+            self.error_code(
+                ErrorCode::SecretExposed,
+                "env",
+                "an `env` entry `NAME=value` built from a secret would make its name secret",
+                Some("write `env` as a map, `env = { NAME = value }`: the value may be a secret, the name is shown"),
+            );
+            return out;
+        }
+        for x in list.iter() {
+            let Some((text, _)) = x.to_text() else {
+                continue;
+            };
+            match text.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    if out.insert(k.to_string(), v.to_string()).is_some() {
+                        self.error("env", format!("`{k}` is set twice in `env`"), None);
                     }
                 }
-                out
+                _ => self.error(
+                    "env",
+                    format!("`{text}` is not `NAME=value`"),
+                    Some("stackc never reads its own environment: give every value"),
+                ),
             }
-            v => self.string_map(v, "env"),
         }
+        out
     }
 
     fn ports(&mut self, fields: &Fields<'_>) -> Vec<PortSpec> {
-        let mut out = Vec::new();
-        for p in items(get(fields, "ports")) {
+        let mut out: Vec<Marked<PortSpec>> = Vec::new();
+        let (list, whole) = items(get(fields, "ports"));
+        for p in list {
+            let (p, secret) = p.reveal();
             match p {
-                Value::Int(port) => out.push(PortSpec { container: *port as u16, protocol: "tcp".into(), host: None, ip: None }),
+                Value::Int(port) => out.push(Marked::new(
+                    PortSpec {
+                        container: *port as u16,
+                        protocol: "tcp".into(),
+                        host: None,
+                        ip: None,
+                    },
+                    secret,
+                )),
                 Value::Str(s) => match parse_port(&s.text) {
-                    Ok(mut ports) => out.append(&mut ports),
-                    Err(e) => self.error("ports", e, Some("forms: \"80\", \"8080:80\", \"127.0.0.1:8080:80/udp\", \"8000-8001:80-81\"")),
+                    Ok(ports) => out.extend(ports.into_iter().map(|p| Marked::new(p, secret))),
+                    Err(e) => {
+                        let e = if secret {
+                            format!("{SECRET_MASK} is not a port mapping")
+                        } else {
+                            e
+                        };
+                        self.error("ports", e, Some("forms: \"80\", \"8080:80\", \"127.0.0.1:8080:80/udp\", \"8000-8001:80-81\""))
+                    }
                 },
                 Value::Map(m) => {
-                    let int = |k: &str| match m.get(k) {
-                        Some(Value::Int(i)) => Some(*i as u16),
+                    let mut marks = if secret {
+                        vec![String::new()]
+                    } else {
+                        Vec::new()
+                    };
+                    let mut part = |k: &str| {
+                        let (v, secret) = m.get(k)?.reveal();
+                        if secret {
+                            marks.push(format!("/{k}"));
+                        }
+                        Some(v.clone())
+                    };
+                    let int = |v: Option<Value>| match v {
+                        Some(Value::Int(i)) => Some(i as u16),
                         _ => None,
                     };
-                    let text = |k: &str| m.get(k).and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
-                    let ip = text("ip");
+                    let text =
+                        |v: Option<Value>| v.and_then(|v| v.to_text()).map(|(t, _)| t.to_string());
+                    let container = int(part("container"));
+                    let host = int(part("host"));
+                    let ip = text(part("ip"));
+                    let protocol = text(part("protocol"));
                     if let Some(ip) = &ip
-                        && ip.parse::<std::net::IpAddr>().is_err() {
-                            self.error("ports", format!("`{ip}` is not an IP address"), None);
-                        }
-                    out.push(PortSpec {
-                        container: int("container").unwrap_or(0),
-                        protocol: text("protocol").unwrap_or_else(|| "tcp".into()),
-                        host: int("host"),
-                        ip,
+                        && ip.parse::<std::net::IpAddr>().is_err()
+                    {
+                        let shown = if marks.iter().any(|m| m.is_empty() || m == "/ip") {
+                            SECRET_MASK
+                        } else {
+                            ip
+                        };
+                        self.error("ports", format!("`{shown}` is not an IP address"), None);
+                    }
+                    out.push(Marked {
+                        item: PortSpec {
+                            container: container.unwrap_or(0),
+                            protocol: protocol.unwrap_or_else(|| "tcp".into()),
+                            host,
+                            ip,
+                        },
+                        marks,
                     });
                 }
                 _ => {}
             }
         }
-        out.sort();
-        out.dedup();
-        for pair in out.windows(2) {
-            if pair[0].host.is_some()
-                && pair[0].host == pair[1].host
-                && pair[0].protocol == pair[1].protocol
-                && pair[0].ip == pair[1].ip
-            {
-                let host = pair[0].host.unwrap_or(0);
+        // Shown ports are sorted and deduplicated; ports with a secret part
+        // follow in the order given, so that no place tells a secret.
+        let (mut shown, secret): (Vec<_>, Vec<_>) =
+            out.into_iter().partition(|m| m.marks.is_empty());
+        shown.sort_by(|a, b| a.item.cmp(&b.item));
+        shown.dedup_by(|a, b| a.item == b.item);
+        for pair in shown.windows(2) {
+            let (a, b) = (&pair[0].item, &pair[1].item);
+            if a.host.is_some() && a.host == b.host && a.protocol == b.protocol && a.ip == b.ip {
+                let host = a.host.unwrap_or(0);
                 self.error(
                     "ports",
-                    format!("host port {host}/{} is published twice", pair[0].protocol),
+                    format!("host port {host}/{} is published twice", a.protocol),
                     None,
                 );
             }
         }
-        out
+        shown.extend(secret);
+        self.place("/ports", shown, whole)
     }
 
     fn mounts(&mut self, fields: &Fields<'_>) -> Vec<MountSpec> {
-        let mut out: Vec<MountSpec> = Vec::new();
-        for (i, m) in items(get(fields, "mounts")).iter().enumerate() {
-            let mount = match m {
-                Value::Str(s) => self.mount_short(&s.text, s.secret, i),
-                Value::Map(m) => self.mount_record(m, i),
+        let mut out: Vec<Marked<MountSpec>> = Vec::new();
+        let (list, whole) = items(get(fields, "mounts"));
+        for m in list.iter() {
+            let mount = match m.reveal() {
+                (Value::Str(s), secret) => self.mount_short(&s.text, secret),
+                (Value::Map(m), secret) => self.mount_record(m, secret),
                 _ => None,
             };
             let Some(mount) = mount else { continue };
-            if !mount.target.starts_with('/') {
+            let secret_target = mount.marks.iter().any(|m| m.is_empty() || m == "/target");
+            if secret_target {
+                out.push(mount);
+                continue;
+            }
+            let target = &mount.item.target;
+            if !target.starts_with('/') {
                 self.error(
                     "mounts",
-                    format!("mount target `{}` is not an absolute path", mount.target),
+                    format!("mount target `{target}` is not an absolute path"),
                     None,
                 );
             }
-            if out.iter().any(|o| o.target == mount.target) {
-                self.error(
-                    "mounts",
-                    format!("two mounts target `{}`", mount.target),
-                    None,
-                );
+            if out.iter().any(|o| o.item.target == *target) {
+                self.error("mounts", format!("two mounts target `{target}`"), None);
             }
             out.push(mount);
         }
-        out.sort_by(|a, b| a.target.cmp(&b.target));
-        out
+        // Sorted by target; mounts whose target is secret follow in the
+        // order given (the engine's mounts are read back in this order).
+        let (mut shown, secret): (Vec<_>, Vec<_>) = out
+            .into_iter()
+            .partition(|m| !m.marks.iter().any(|m| m.is_empty() || m == "/target"));
+        shown.sort_by(|a, b| a.item.target.cmp(&b.item.target));
+        shown.extend(secret);
+        self.place("/mounts", shown, whole)
     }
 
     /// `"./dir:/target:ro"` (bind), `"/abs:/target"` (bind), `"data:/target"` (volume).
-    fn mount_short(&mut self, text: &str, secret: bool, index: usize) -> Option<MountSpec> {
+    /// A secret short form is a secret mount: every part of it.
+    fn mount_short(&mut self, text: &str, secret: bool) -> Option<Marked<MountSpec>> {
+        let shown = if secret { SECRET_MASK } else { text };
         let parts: Vec<&str> = text.split(':').collect();
         let (source, target, mode) = match parts.as_slice() {
             [s, t] => (*s, *t, None),
@@ -156,7 +216,7 @@ impl Normalizer<'_, '_> {
             _ => {
                 self.error(
                     "mounts",
-                    format!("`{text}` is not `source:target[:ro]`"),
+                    format!("`{shown}` is not `source:target[:ro]`"),
                     None,
                 );
                 return None;
@@ -166,6 +226,7 @@ impl Normalizer<'_, '_> {
             None | Some("rw") => false,
             Some("ro") => true,
             Some(other) => {
+                let other = if secret { SECRET_MASK } else { other };
                 self.error(
                     "mounts",
                     format!("unknown mount mode `{other}`"),
@@ -188,30 +249,69 @@ impl Normalizer<'_, '_> {
             let name = Value::string(source, secret);
             ("volume", self.object_name(&name, Kind::Volume, "mounts")?)
         };
-        if bind && secret {
-            self.sensitive.push(format!("/mounts/{index}/source"));
+        if secret && !target.starts_with('/') {
+            self.error(
+                "mounts",
+                "a secret mount target is not an absolute path",
+                None,
+            );
         }
-        Some(MountSpec {
-            kind: kind.into(),
-            source: Some(source),
-            target: target.to_string(),
-            read_only,
-            size: None,
+        let mut marks = Vec::new();
+        if secret {
+            marks = vec![String::new(), "/source".into(), "/target".into()];
+        }
+        Some(Marked {
+            item: MountSpec {
+                kind: kind.into(),
+                source: Some(source),
+                target: target.to_string(),
+                read_only,
+                size: None,
+            },
+            marks,
         })
     }
 
-    fn mount_record(&mut self, m: &Map, index: usize) -> Option<MountSpec> {
+    /// `{ volume | bind | tmpfs, target, read_only }`; a secret record is a
+    /// secret mount (which kind it is, too).
+    fn mount_record(&mut self, m: &Map, secret: bool) -> Option<Marked<MountSpec>> {
         let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null));
-        let target = self.text(set("target")?, || format!("/mounts/{index}/target"));
-        let read_only = matches!(set("read_only"), Some(Value::Bool(true)));
+        let mut marks = if secret {
+            vec![String::new()]
+        } else {
+            Vec::new()
+        };
+        let mut mark = |k: &str, v: &Value| {
+            if v.is_tainted() {
+                marks.push(format!("/{k}"));
+            }
+        };
+        let target_value = set("target")?;
+        mark("target", target_value);
+        let target = target_value
+            .to_text()
+            .map(|(t, _)| t.to_string())
+            .unwrap_or_default();
+        if let Some(v) = set("read_only") {
+            mark("read_only", v);
+        }
+        let read_only = matches!(
+            set("read_only").map(|v| v.reveal().0),
+            Some(Value::Bool(true))
+        );
         let sources: Vec<&str> = ["volume", "bind", "tmpfs"]
             .into_iter()
             .filter(|k| set(k).is_some())
             .collect();
         if sources.len() != 1 {
+            let shown = if target_value.is_tainted() {
+                SECRET_MASK
+            } else {
+                &target
+            };
             self.error(
                 "mounts",
-                format!("mount of `{target}` needs exactly one of `volume`, `bind` or `tmpfs`"),
+                format!("mount of `{shown}` needs exactly one of `volume`, `bind` or `tmpfs`"),
                 None,
             );
             return None;
@@ -223,29 +323,41 @@ impl Normalizer<'_, '_> {
                 None,
             ),
             "bind" => {
-                let (p, secret) = set("bind")?.to_text()?;
-                if secret {
-                    self.sensitive.push(format!("/mounts/{index}/source"));
-                }
+                let bind = set("bind")?;
+                mark("source", bind);
+                let (p, _) = bind.to_text()?;
                 ("bind", Some(self.path(&p, "mounts")?), None)
             }
-            _ => match set("tmpfs") {
-                Some(Value::Size(bytes)) => ("tmpfs", None, Some(*bytes)),
-                _ => return None,
-            },
+            _ => {
+                let tmpfs = set("tmpfs")?;
+                mark("size", tmpfs);
+                match tmpfs.reveal().0 {
+                    Value::Size(bytes) => ("tmpfs", None, Some(*bytes)),
+                    _ => return None,
+                }
+            }
         };
-        Some(MountSpec {
-            kind: kind.into(),
-            source,
-            target,
-            read_only,
-            size,
+        Some(Marked {
+            item: MountSpec {
+                kind: kind.into(),
+                source,
+                target,
+                read_only,
+                size,
+            },
+            marks,
         })
     }
 
+    /// Which networks a container joins is shown by Docker: never chosen by a secret.
     fn networks(&mut self, fields: &Fields<'_>) -> Vec<NetworkAttachment> {
         let mut out: Vec<NetworkAttachment> = Vec::new();
-        for n in items(get(fields, "networks")) {
+        let (list, whole) = items(get(fields, "networks"));
+        if whole {
+            self.secret_structure("networks", "which networks a container joins");
+            return out;
+        }
+        for n in list {
             let (network, aliases) = match n {
                 Value::Map(m) => {
                     let Some(network) = m
@@ -255,16 +367,18 @@ impl Normalizer<'_, '_> {
                         continue;
                     };
                     let mut aliases: Vec<String> = Vec::new();
-                    for a in items(m.get("aliases")) {
-                        match a {
-                            Value::Str(s) if s.secret => self.error_code(
+                    let (list, whole) = items(m.get("aliases"));
+                    for a in list {
+                        if whole || a.is_tainted() {
+                            self.error_code(
                                 ErrorCode::SecretExposed,
                                 "networks",
                                 "a network alias cannot be built from a secret",
                                 Some("aliases are host names other containers see"),
-                            ),
-                            a => aliases.extend(a.to_text().map(|(t, _)| t.to_string())),
+                            );
+                            continue;
                         }
+                        aliases.extend(a.to_text().map(|(t, _)| t.to_string()));
                     }
                     aliases.sort();
                     aliases.dedup();
@@ -289,15 +403,34 @@ impl Normalizer<'_, '_> {
         out
     }
 
+    pub(super) fn secret_structure(&mut self, field: &str, what: &str) {
+        self.error_code(
+            ErrorCode::SecretExposed,
+            field,
+            format!("a secret cannot choose {what}"),
+            Some("plans and Docker show it; decide by a value that is not secret, or declassify one on purpose with `nonsecret(…)`"),
+        );
+    }
+
+    /// A health check; a secret record marks all of it.
     fn health(&mut self, fields: &Fields<'_>) -> Option<HealthSpec> {
-        let Value::Map(h) = get(fields, "health")? else {
+        let (Value::Map(h), whole) = get(fields, "health")?.reveal() else {
             return None;
         };
-        let test = match h.get("cmd") {
-            Some(Value::List(words)) => {
+        if whole {
+            self.sensitive.push("/health".into());
+        }
+        let test = match h.get("cmd").map(Value::reveal) {
+            Some((Value::List(words), secret_list)) => {
                 // Docker's own form (`["CMD-SHELL", "…"]`), as Compose accepts it, is kept.
-                let first = words.first().and_then(Value::to_text).map(|(t, _)| t);
-                let docker_form = matches!(first.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
+                let first = words.first();
+                let first_text = first.and_then(Value::to_text).map(|(t, _)| t);
+                let docker_form =
+                    matches!(first_text.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE"));
+                if secret_list || first.is_some_and(Value::is_tainted) {
+                    // Whether a `CMD` goes first, and how many words follow, is secret.
+                    self.sensitive.push("/health/test".into());
+                }
                 let mut test: Vec<String> = if docker_form {
                     Vec::new()
                 } else {
@@ -309,8 +442,11 @@ impl Normalizer<'_, '_> {
                 }
                 test
             }
-            Some(v) => {
-                let text = self.text(v, || "/health/test/1".into());
+            Some((v, secret)) => {
+                let text = v.to_text().map(|(t, _)| t.to_string()).unwrap_or_default();
+                if secret {
+                    self.sensitive.push("/health/test/1".into());
+                }
                 vec!["CMD-SHELL".into(), text]
             }
             None => return None,
@@ -318,28 +454,52 @@ impl Normalizer<'_, '_> {
         if test.len() < 2 && test.first().map(String::as_str) != Some("NONE") {
             self.error("health", "the health check command is empty", None);
         }
-        let dur = |k: &str, default: i64| match h.get(k) {
-            Some(Value::Duration(ms)) => Millis(*ms),
-            _ => Millis(default),
-        };
-        let retries = match h.get("retries") {
-            Some(Value::Int(r)) if *r >= 0 && *r <= u32::MAX as i64 => *r as u32,
-            Some(Value::Int(r)) => {
-                self.error(
-                    "health",
-                    format!("retries must be 0 or more, not {r}"),
-                    None,
-                );
-                0
+        let mut dur = |k: &str, default: i64| match h.get(k).map(Value::reveal) {
+            Some((v, secret)) => {
+                if secret {
+                    self.sensitive.push(format!("/health/{k}"));
+                }
+                match v {
+                    Value::Duration(ms) => Millis(*ms),
+                    _ => Millis(default),
+                }
             }
-            _ => 3,
+            None => Millis(default),
+        };
+        let interval = dur("interval", 30_000);
+        let timeout = dur("timeout", 30_000);
+        let start_period = dur("start_period", 0);
+        let retries = match h.get("retries").map(Value::reveal) {
+            Some((v, secret)) => {
+                if secret {
+                    self.sensitive.push("/health/retries".into());
+                }
+                match v {
+                    Value::Int(r) if *r >= 0 && *r <= u32::MAX as i64 => *r as u32,
+                    Value::Int(r) => {
+                        let r = if secret {
+                            SECRET_MASK.to_string()
+                        } else {
+                            r.to_string()
+                        };
+                        self.error(
+                            "health",
+                            format!("retries must be 0 or more, not {r}"),
+                            None,
+                        );
+                        0
+                    }
+                    _ => 3,
+                }
+            }
+            None => 3,
         };
         let spec = HealthSpec {
             test,
-            interval: dur("interval", 30_000),
-            timeout: dur("timeout", 30_000),
+            interval,
+            timeout,
             retries,
-            start_period: dur("start_period", 0),
+            start_period,
         };
         for (name, d) in [("interval", spec.interval), ("timeout", spec.timeout)] {
             if d.0 < 1 {
@@ -360,32 +520,57 @@ impl Normalizer<'_, '_> {
         Some(spec)
     }
 
+    /// Short strings sorted and deduplicated (`cap_add`, `expose`); secret
+    /// ones follow in the order given, never deduplicated against others.
+    fn sorted_texts(
+        &mut self,
+        field: &str,
+        items: Vec<Marked<String>>,
+        whole: bool,
+    ) -> Vec<String> {
+        let (mut shown, secret): (Vec<_>, Vec<_>) =
+            items.into_iter().partition(|m| m.marks.is_empty());
+        shown.sort_by(|a, b| a.item.cmp(&b.item));
+        shown.dedup_by(|a, b| a.item == b.item);
+        shown.extend(secret);
+        self.place(&format!("/{field}"), shown, whole)
+    }
+
     fn capabilities(&mut self, fields: &Fields<'_>, name: &str) -> Vec<String> {
-        let mut caps: Vec<String> = Vec::new();
-        for c in items(get(fields, name)) {
-            let Some((text, _)) = c.to_text() else {
+        let mut caps: Vec<Marked<String>> = Vec::new();
+        let (list, whole) = items(get(fields, name));
+        for c in list {
+            let Some((text, secret)) = c.to_text() else {
                 continue;
             };
             let upper = text.to_ascii_uppercase();
             let cap = upper.strip_prefix("CAP_").unwrap_or(&upper).to_string();
             if cap.is_empty() || !cap.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                let shown = if secret { SECRET_MASK } else { &text };
                 self.error(
                     name,
-                    format!("`{text}` is not a capability"),
+                    format!("`{shown}` is not a capability"),
                     Some("like `NET_ADMIN` or `ALL`"),
                 );
                 continue;
             }
-            caps.push(cap);
+            caps.push(Marked::new(cap, secret));
         }
-        caps.sort();
-        caps.dedup();
-        caps
+        self.sorted_texts(name, caps, whole)
+    }
+
+    /// A number field, marked when secret; its value as it is (never a default in its place).
+    fn number<'v>(&mut self, fields: &'v Fields<'_>, name: &str) -> Option<&'v Value> {
+        let (v, secret) = get(fields, name)?.reveal();
+        if secret {
+            self.sensitive.push(format!("/{name}"));
+        }
+        Some(v)
     }
 
     fn memory(&mut self, fields: &Fields<'_>) -> Option<i64> {
-        match get(fields, "memory") {
-            Some(Value::Size(b)) => {
+        match self.number(fields, "memory")? {
+            Value::Size(b) => {
                 if *b < 6 * 1024 * 1024 {
                     self.error(
                         "memory",
@@ -400,8 +585,8 @@ impl Normalizer<'_, '_> {
     }
 
     fn cpus(&mut self, fields: &Fields<'_>) -> Option<f64> {
-        match get(fields, "cpus") {
-            Some(Value::Float(c)) => {
+        match self.number(fields, "cpus")? {
+            Value::Float(c) => {
                 if !(*c > 0.0 && c.is_finite()) {
                     self.error("cpus", "cpus must be more than 0", None);
                 }
@@ -415,6 +600,10 @@ impl Normalizer<'_, '_> {
         let Some(v) = get(fields, "restart") else {
             return "no".into();
         };
+        let secret = v.is_tainted();
+        if secret {
+            self.sensitive.push("/restart".into());
+        }
         let Some((text, _)) = v.to_text() else {
             return "no".into();
         };
@@ -425,14 +614,16 @@ impl Normalizer<'_, '_> {
         if !valid {
             let mut help =
                 "one of: no, always, unless-stopped, on-failure, on-failure:N".to_string();
-            if let Some(d) =
-                crate::diagnostic::did_you_mean(&text, RESTART_POLICIES.iter().copied())
+            if !secret
+                && let Some(d) =
+                    crate::diagnostic::did_you_mean(&text, RESTART_POLICIES.iter().copied())
             {
                 help = d;
             }
+            let shown = if secret { SECRET_MASK } else { &text };
             self.error(
                 "restart",
-                format!("`{text}` is not a restart policy"),
+                format!("`{shown}` is not a restart policy"),
                 Some(&help),
             );
         }
@@ -441,7 +632,9 @@ impl Normalizer<'_, '_> {
 
     fn expose(&mut self, fields: &Fields<'_>) -> Vec<String> {
         let mut out = Vec::new();
-        for e in items(get(fields, "expose")) {
+        let (list, whole) = items(get(fields, "expose"));
+        for e in list {
+            let (e, secret) = e.reveal();
             let text = match e {
                 Value::Int(p) => format!("{p}/tcp"),
                 Value::Str(s) => {
@@ -449,9 +642,10 @@ impl Normalizer<'_, '_> {
                     match port.parse::<u16>() {
                         Ok(p) if p > 0 && PROTOCOLS.contains(&proto) => format!("{p}/{proto}"),
                         _ => {
+                            let shown = if secret { SECRET_MASK } else { &s.text };
                             self.error(
                                 "expose",
-                                format!("`{}` is not a port like `3306` or `53/udp`", s.text),
+                                format!("`{shown}` is not a port like `3306` or `53/udp`"),
                                 None,
                             );
                             continue;
@@ -460,11 +654,9 @@ impl Normalizer<'_, '_> {
                 }
                 _ => continue,
             };
-            out.push(text);
+            out.push(Marked::new(text, secret));
         }
-        out.sort();
-        out.dedup();
-        out
+        self.sorted_texts("expose", out, whole)
     }
 
     fn run(&mut self, fields: &Fields<'_>) -> RunSpec {
@@ -483,11 +675,11 @@ impl Normalizer<'_, '_> {
             labels: self.labels(fields),
             memory: self.memory(fields),
             cpus: self.cpus(fields),
-            read_only: Self::bool(fields, "read_only"),
+            read_only: self.bool(fields, "read_only"),
             cap_add: self.capabilities(fields, "cap_add"),
             cap_drop: self.capabilities(fields, "cap_drop"),
             stop_timeout: {
-                let d = Self::duration(fields, "stop_timeout", 10_000);
+                let d = self.duration(fields, "stop_timeout", 10_000);
                 self.non_negative("stop_timeout", d)
             },
         }
@@ -498,14 +690,19 @@ impl Normalizer<'_, '_> {
             run: self.run(fields),
             expose: self.expose(fields),
             restart: self.restart(fields),
-            privileged: Self::bool(fields, "privileged"),
+            privileged: self.bool(fields, "privileged"),
         }
     }
 
     pub(super) fn service(&mut self, fields: &Fields<'_>) -> ServiceSpec {
-        let replicas = match get(fields, "replicas") {
+        let replicas = match self.number(fields, "replicas") {
             Some(Value::Int(r)) if *r >= 0 => *r as u64,
             Some(Value::Int(r)) => {
+                let r = if get(fields, "replicas").is_some_and(Value::is_tainted) {
+                    SECRET_MASK.to_string()
+                } else {
+                    r.to_string()
+                };
                 self.error(
                     "replicas",
                     format!("replicas must be 0 or more, not {r}"),
@@ -515,18 +712,31 @@ impl Normalizer<'_, '_> {
             }
             _ => 1,
         };
-        let update = match get(fields, "update") {
-            Some(Value::Map(u)) => u.clone(),
-            _ => Rc::new(Map::default()),
+        let (update, whole) = match get(fields, "update").map(Value::reveal) {
+            Some((Value::Map(u), whole)) => (u.clone(), whole),
+            _ => (Rc::new(Map::default()), false),
         };
-        let text = |k: &str, default: &str| {
-            update
-                .get(k)
-                .and_then(|v| v.to_text())
+        if whole {
+            self.sensitive.push("/update".into());
+        }
+        // Each value of `update`, marked when secret.
+        let mut part = |k: &str| -> Option<Value> {
+            let (v, secret) = update.get(k)?.reveal();
+            if secret {
+                self.sensitive.push(format!("/update/{k}"));
+            }
+            Some(v.clone())
+        };
+        let text = |v: Option<Value>, default: &str| {
+            v.and_then(|v| v.to_text())
                 .map_or(default.to_string(), |(t, _)| t.to_string())
         };
-        let parallelism = match update.get("parallelism") {
-            Some(Value::Int(p)) if *p >= 0 => *p as u64,
+        let parallelism = part("parallelism");
+        let delay = part("delay");
+        let order = text(part("order"), "stop-first");
+        let failure_action = text(part("failure_action"), "pause");
+        let parallelism = match parallelism {
+            Some(Value::Int(p)) if p >= 0 => p as u64,
             Some(Value::Int(_)) => {
                 self.error(
                     "update",
@@ -537,22 +747,31 @@ impl Normalizer<'_, '_> {
             }
             _ => 1,
         };
-        let delay = match update.get("delay") {
-            Some(Value::Duration(d)) => Millis(*d),
+        let delay = match delay {
+            Some(Value::Duration(d)) => Millis(d),
             _ => Millis(0),
         };
         let update = UpdateSpec {
             parallelism,
             delay: self.non_negative("update", delay),
-            order: text("order", "stop-first"),
-            failure_action: text("failure_action", "pause"),
+            order,
+            failure_action,
         };
-        let constraints = match get(fields, "placement") {
-            Some(Value::Map(p)) => items(p.get("constraints"))
-                .iter()
-                .filter_map(|c| c.to_text())
-                .map(|(t, _)| t.to_string())
-                .collect(),
+        let constraints = match get(fields, "placement").map(Value::reveal) {
+            Some((Value::Map(p), whole)) => {
+                if whole {
+                    self.sensitive.push("/placement".into());
+                }
+                let (list, whole) = items(p.get("constraints"));
+                let marked = list
+                    .iter()
+                    .filter_map(|c| {
+                        let (t, secret) = c.to_text()?;
+                        Some(Marked::new(t.to_string(), secret))
+                    })
+                    .collect();
+                self.place("/placement/constraints", marked, whole)
+            }
             _ => Vec::new(),
         };
         ServiceSpec {

@@ -2,6 +2,12 @@
 //! filled, short forms expanded, values validated, secrets located. Images,
 //! networks and volumes are here; containers and services in `container`,
 //! and the parsing of short forms in `short_forms`.
+//!
+//! Secrets are marked where a value is placed in the spec: a scalar field
+//! when it is read, a list's items only once the list is in its final order
+//! ([`Normalizer::place`]). A secret never chooses where it lands among
+//! values that are shown, never becomes a name or a key, and never reaches
+//! Docker's metadata (labels, build args).
 
 mod container;
 mod short_forms;
@@ -122,21 +128,46 @@ fn get<'f>(fields: &'f Fields<'_>, name: &str) -> Option<&'f Value> {
     fields.get(name).filter(|v| !matches!(v, Value::Null))
 }
 
-fn items(v: Option<&Value>) -> &[Value] {
-    match v {
-        Some(Value::List(xs)) => xs,
-        _ => &[],
+/// A list's items, and whether the list itself (its length) is secret; its
+/// items then are too.
+fn items(v: Option<&Value>) -> (&[Value], bool) {
+    match v.map(Value::reveal) {
+        Some((Value::List(xs), secret)) => (xs, secret),
+        _ => (&[], false),
     }
 }
 
-fn entries(v: Option<&Value>) -> Vec<(&str, &Value)> {
-    match v {
-        Some(Value::Map(m)) => m
-            .iter()
-            .filter(|(_, v)| !matches!(v, Value::Null))
-            .map(|(k, v)| (k.as_str(), v))
-            .collect(),
-        _ => Vec::new(),
+/// A map's entries that are set, and whether the map itself (its keys) is secret.
+fn entries(v: Option<&Value>) -> (Vec<(&str, &Value)>, bool) {
+    match v.map(Value::reveal) {
+        Some((Value::Map(m), secret)) => (
+            m.iter()
+                .filter(|(_, v)| !matches!(v, Value::Null))
+                .map(|(k, v)| (k.as_str(), v))
+                .collect(),
+            secret,
+        ),
+        _ => (Vec::new(), false),
+    }
+}
+
+/// One item of a list field, with the pointers of its secret parts relative
+/// to the item (`""` for the whole item, `/host`).
+pub(super) struct Marked<T> {
+    pub item: T,
+    pub marks: Vec<String>,
+}
+
+impl<T> Marked<T> {
+    fn new(item: T, secret: bool) -> Marked<T> {
+        Marked {
+            item,
+            marks: if secret {
+                vec![String::new()]
+            } else {
+                Vec::new()
+            },
+        }
     }
 }
 
@@ -168,7 +199,7 @@ impl Normalizer<'_, '_> {
     fn object_name(&mut self, v: &Value, kind: Kind, field: &str) -> Option<String> {
         match v {
             Value::Ref(r) => Some(r.name.to_string()),
-            Value::Str(s) if s.secret => {
+            Value::Secret(_) => {
                 self.error_code(
                     ErrorCode::SecretExposed,
                     field,
@@ -190,35 +221,88 @@ impl Normalizer<'_, '_> {
 
     /// The text of a scalar, recording its pointer when it is secret.
     fn text(&mut self, v: &Value, pointer: impl FnOnce() -> String) -> String {
-        match v.to_text() {
-            Some((t, secret)) => {
+        if v.is_tainted() {
+            self.sensitive.push(pointer());
+        }
+        v.to_text().map(|(t, _)| t.to_string()).unwrap_or_default()
+    }
+
+    /// An optional text field; a secret `null` is marked too (whether it is set is secret).
+    fn opt_text(&mut self, fields: &Fields<'_>, name: &str) -> Option<String> {
+        let v = get(fields, name)?;
+        let text = self.text(v, || format!("/{name}"));
+        (!matches!(v.reveal().0, Value::Null)).then_some(text)
+    }
+
+    /// A bool field, marked when secret.
+    fn bool(&mut self, fields: &Fields<'_>, name: &str) -> bool {
+        match get(fields, name).map(Value::reveal) {
+            Some((v, secret)) => {
                 if secret {
-                    self.sensitive.push(pointer());
+                    self.sensitive.push(format!("/{name}"));
                 }
-                t.to_string()
+                matches!(v, Value::Bool(true))
             }
-            None => String::new(),
+            None => false,
         }
     }
 
-    fn opt_text(&mut self, fields: &Fields<'_>, name: &str) -> Option<String> {
-        get(fields, name).map(|v| self.text(v, || format!("/{name}")))
+    /// Records every mark of a list's items at their index: the list's
+    /// final order, after any sorting.
+    fn place<T>(&mut self, pointer: &str, items: Vec<Marked<T>>, whole: bool) -> Vec<T> {
+        if whole {
+            self.sensitive.push(pointer.to_string());
+        }
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| {
+                for mark in &m.marks {
+                    self.sensitive.push(format!("{pointer}/{i}{mark}"));
+                }
+                m.item
+            })
+            .collect()
     }
 
-    fn bool(fields: &Fields<'_>, name: &str) -> bool {
-        matches!(get(fields, name), Some(Value::Bool(true)))
-    }
-
+    /// A string map whose keys are shown (`options`): a secret map, whose
+    /// keys would be secret, is refused.
     fn string_map(&mut self, v: Option<&Value>, field: &str) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        for (k, v) in entries(v) {
+        let (entries, secret_keys) = entries(v);
+        if secret_keys {
+            self.secret_keys(field);
+            return out;
+        }
+        for (k, v) in entries {
             let text = self.text(v, || format!("/{field}/{}", pointer_segment(k)));
             out.insert(k.to_string(), text);
         }
         out
     }
 
+    fn secret_keys(&mut self, field: &str) {
+        self.error_code(
+            ErrorCode::SecretExposed,
+            field,
+            format!("the keys of `{field}` cannot be chosen by a secret"),
+            Some(
+                "keys are shown in plans and by Docker: write them out, and keep secrets in values",
+            ),
+        );
+    }
+
+    /// Labels are Docker metadata (`docker inspect`, `docker ps --filter`):
+    /// no secret may be in one.
     fn labels(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
+        if get(fields, "labels").is_some_and(Value::is_secret) {
+            self.secret_in_metadata(
+                "labels",
+                "a label cannot hold a secret",
+                "labels are shown by `docker inspect` to anyone who can reach the engine; pass secrets in `env` or `files`",
+            );
+            return BTreeMap::new();
+        }
         let labels = self.string_map(get(fields, "labels"), "labels");
         for key in labels.keys() {
             if key.starts_with("io.stackc.") {
@@ -232,10 +316,23 @@ impl Normalizer<'_, '_> {
         labels
     }
 
-    fn duration(fields: &Fields<'_>, name: &str, default: i64) -> Millis {
-        match get(fields, name) {
-            Some(Value::Duration(ms)) => Millis(*ms),
-            _ => Millis(default),
+    fn secret_in_metadata(&mut self, field: &str, message: &str, help: &str) {
+        self.error_code(ErrorCode::SecretInMetadata, field, message, Some(help));
+    }
+
+    /// A duration field, marked when secret.
+    fn duration(&mut self, fields: &Fields<'_>, name: &str, default: i64) -> Millis {
+        match get(fields, name).map(Value::reveal) {
+            Some((v, secret)) => {
+                if secret {
+                    self.sensitive.push(format!("/{name}"));
+                }
+                match v {
+                    Value::Duration(ms) => Millis(*ms),
+                    _ => Millis(default),
+                }
+            }
+            None => Millis(default),
         }
     }
 
@@ -247,19 +344,31 @@ impl Normalizer<'_, '_> {
     }
 
     /// `command`/`entrypoint`: a list of words, or a string split like a shell would.
+    /// A secret list, or a secret string split into words, marks the list too:
+    /// how many words there are is secret.
     fn words(&mut self, fields: &Fields<'_>, name: &str) -> Option<Vec<String>> {
-        match get(fields, name)? {
-            Value::List(xs) => Some(
-                xs.iter()
-                    .enumerate()
-                    .map(|(i, x)| self.text(x, || format!("/{name}/{i}")))
-                    .collect(),
-            ),
-            v => {
-                let (text, secret) = v.to_text()?;
+        match get(fields, name)?.reveal() {
+            (Value::List(xs), whole) => {
+                if whole {
+                    self.sensitive.push(format!("/{name}"));
+                }
+                Some(
+                    xs.iter()
+                        .enumerate()
+                        .map(|(i, x)| self.text(x, || format!("/{name}/{i}")))
+                        .collect(),
+                )
+            }
+            (Value::Null, true) => {
+                self.sensitive.push(format!("/{name}"));
+                None
+            }
+            (v, secret) => {
+                let (text, _) = v.to_text()?;
                 match split_words(&text) {
                     Some(words) => {
                         if secret {
+                            self.sensitive.push(format!("/{name}"));
                             self.sensitive
                                 .extend((0..words.len()).map(|i| format!("/{name}/{i}")));
                         }
@@ -282,10 +391,19 @@ impl Normalizer<'_, '_> {
 
     fn image_spec(&mut self, fields: &Fields<'_>) -> ImageSpec {
         let reference = self.reference_text(fields, "ref");
-        let push = Self::bool(fields, "push");
+        let push = self.bool(fields, "push");
         let mut tag = self.reference_text(fields, "tag");
-        let build = match get(fields, "build") {
-            Some(Value::Map(b)) => self.build(b),
+        let build = match get(fields, "build").map(Value::reveal) {
+            Some((Value::Map(b), false)) => self.build(b),
+            Some((_, true)) => {
+                self.error_code(
+                    ErrorCode::SecretExposed,
+                    "build",
+                    "a build cannot be chosen by a secret",
+                    Some("write the build's fields out; a secret may be in `context`, `dockerfile` or `target`"),
+                );
+                None
+            }
             _ => None,
         };
         match (get(fields, "ref"), get(fields, "build")) {
@@ -351,34 +469,43 @@ impl Normalizer<'_, '_> {
     }
 
     fn build(&mut self, b: &Map) -> Option<BuildSpec> {
-        let context_text = b
-            .get("context")
-            .and_then(|v| v.to_text())
-            .map(|(t, _)| t.to_string())?;
+        // Build args stay in the image: `docker history` shows them.
+        if b.get("args").is_some_and(Value::is_secret) {
+            self.secret_in_metadata(
+                "build",
+                "a build arg cannot hold a secret",
+                "build args stay in the image, where `docker history` shows them; pass secrets at run time in `env` or `files`",
+            );
+            return None;
+        }
+        let context_value = b.get("context")?;
+        let context_text = self.text(context_value, || "/build/context".into());
         let context = self.path(&context_text, "build")?;
         // The whole context is sent to the engine: it must lie in the stack's tree.
         if let Err(e) = self.ctx.files.resolve(Path::new(&context)) {
             self.error_code(ErrorCode::FileError, "build", e.to_string(), e.help());
             return None;
         }
-        let dockerfile = match b.get("dockerfile").and_then(|v| v.to_text()) {
-            Some((t, _)) => t.to_string(),
+        let set = |k: &str| b.get(k).filter(|v| !matches!(v, Value::Null));
+        let dockerfile = match set("dockerfile") {
+            Some(v) => self.text(v, || "/build/dockerfile".into()),
             None => "Dockerfile".to_string(),
         };
-        let mut args = BTreeMap::new();
-        for (k, v) in entries(b.get("args")) {
-            let text = self.text(v, || format!("/build/args/{}", pointer_segment(k)));
-            args.insert(k.to_string(), text);
-        }
-        let target = b
-            .get("target")
-            .and_then(|v| v.to_text())
-            .map(|(t, _)| t.to_string());
+        let args = self.string_map(b.get("args"), "build/args");
+        let target = set("target").map(|v| self.text(v, || "/build/target".into()));
+        // The content hash names the image (its tag): secrets go into it masked.
+        let masked = |v: Option<&Value>, text: &str| match v {
+            Some(v) if v.is_tainted() => crate::deployment::SECRET_MASK.to_string(),
+            _ => text.to_string(),
+        };
+        let hashed_dockerfile = masked(set("dockerfile"), &dockerfile);
+        let hashed_target = target.as_deref().map(|t| masked(set("target"), t));
         let content_hash = match crate::build_context::hash(
             Path::new(&context),
             &dockerfile,
+            &hashed_dockerfile,
             &args,
-            target.as_deref(),
+            hashed_target.as_deref(),
         ) {
             Ok(h) => h,
             Err(e) => {
@@ -446,8 +573,8 @@ impl Normalizer<'_, '_> {
             driver: self
                 .opt_text(fields, "driver")
                 .unwrap_or_else(|| "bridge".into()),
-            internal: Self::bool(fields, "internal"),
-            attachable: Self::bool(fields, "attachable"),
+            internal: self.bool(fields, "internal"),
+            attachable: self.bool(fields, "attachable"),
             subnet,
             labels: self.labels(fields),
         }
