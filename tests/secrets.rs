@@ -88,10 +88,10 @@ fn a_secret_rebuilt_character_by_character_never_shows_in_output_or_compile() {
         );
     }
     for args in [
-        vec!["output", dir_s, "--var", &v],
-        vec!["output", dir_s, "--json", "--var", &v],
-        vec!["output", "rebuilt", dir_s, "--var", &v],
-        vec!["output", "digit", dir_s, "--var", &v],
+        vec!["output", "--planned", dir_s, "--var", &v],
+        vec!["output", "--planned", dir_s, "--json", "--var", &v],
+        vec!["output", "--planned", "rebuilt", dir_s, "--var", &v],
+        vec!["output", "--planned", "digit", dir_s, "--var", &v],
         vec!["check", dir_s, "--var", &v],
     ] {
         let o = ok(&args);
@@ -99,7 +99,15 @@ fn a_secret_rebuilt_character_by_character_never_shows_in_output_or_compile() {
         assert_hidden(&args.join(" "), &stderr(&o));
     }
     // Shown when asked for: the taint is on what was computed, not lost on the way.
-    let shown = ok(&["output", "rebuilt", dir_s, "--var", &v, "--show-secrets"]);
+    let shown = ok(&[
+        "output",
+        "--planned",
+        "rebuilt",
+        dir_s,
+        "--var",
+        &v,
+        "--show-secrets",
+    ]);
     assert!(stdout(&shown).contains(SECRET), "{}", stdout(&shown));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -113,7 +121,7 @@ async fn a_secret_rebuilt_character_by_character_never_shows_in_a_plan() {
     assert_no_characters("plan json", &json);
     assert_no_characters("plan human", &plan::human(&p, false));
     assert_no_characters("plan markdown", &plan::markdown(&p));
-    let saved = SavedPlan::new(p.clone(), d.clone(), "fp".into(), "memory".into());
+    let saved = SavedPlan::new(p.clone(), d.clone(), Default::default(), "memory".into());
     let saved = serde_json::to_value(&saved).unwrap();
     assert_no_characters("the saved plan's plan", &saved["plan"].to_string());
     // The saved deployment holds secrets (it is applied), only where they are marked.
