@@ -423,8 +423,14 @@ fn shop_builds_waits_for_health_rebuilds_on_change_and_leaves_other_stacks_alone
         stderr(&applied)
     );
     assert!(
-        stderr(&applied).contains("image.api (create): Step 1/"),
-        "build steps are reported as they run"
+        stderr(&applied).contains("image.api (create): Step 2/7 : FROM "),
+        "build steps are reported as they run, numbered as in the Dockerfile"
+    );
+    assert!(
+        stderr(&applied).contains("image.api (create): Step 7/7 : CMD ")
+            && !stderr(&applied).contains("LABEL io.stackc"),
+        "the builder's steps for stackc's labels are not the user's: {}",
+        stderr(&applied)
     );
     assert!(http_status(base).starts_with("HTTP/1."));
     assert!(

@@ -183,6 +183,7 @@ impl DockerEngine {
         );
         let mut tail: VecDeque<String> = VecDeque::new();
         let mut partial = String::new();
+        let mut steps = UserSteps::new(labels.len());
         while let Some(item) = output.next().await {
             match item {
                 Ok(info) => {
@@ -190,11 +191,13 @@ impl DockerEngine {
                         partial.push_str(&text);
                         while let Some(end) = partial.find('\n') {
                             let line: String = partial.drain(..=end).collect();
-                            let line = line.trim_end();
+                            let Some(line) = steps.line(line.trim_end()) else {
+                                continue;
+                            };
                             if line.starts_with("Step ") {
-                                report(line);
+                                report(&line);
                             }
-                            push_line(&mut tail, line);
+                            push_line(&mut tail, &line);
                         }
                     }
                 }
@@ -347,6 +350,42 @@ fn base_images(dockerfile: &str, args: &BTreeMap<String, String>) -> Vec<String>
     images
 }
 
+/// The build output of the user's Dockerfile only. The classic builder
+/// turns each label given to the build API into a `LABEL` step of its own,
+/// after the Dockerfile's, and counts them in every `Step i/N`: those steps
+/// (and their output) are left out, and the user's are numbered as in their
+/// Dockerfile.
+struct UserSteps {
+    labels: usize,
+    hiding: bool,
+}
+
+impl UserSteps {
+    fn new(labels: usize) -> UserSteps {
+        UserSteps {
+            labels,
+            hiding: false,
+        }
+    }
+
+    /// The line as the user sees it, or `None` for one of stackc's steps.
+    fn line(&mut self, line: &str) -> Option<String> {
+        let step = line.strip_prefix("Step ").and_then(|rest| {
+            let (numbers, text) = rest.split_once(" : ")?;
+            let (i, n) = numbers.split_once('/')?;
+            Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?, text))
+        });
+        match step {
+            Some((i, n, text)) => {
+                let users = n.saturating_sub(self.labels);
+                self.hiding = i > users;
+                (!self.hiding).then(|| format!("Step {i}/{users} : {text}"))
+            }
+            None => (!self.hiding).then(|| line.to_string()),
+        }
+    }
+}
+
 fn push_line(tail: &mut VecDeque<String>, line: &str) {
     if line.trim().is_empty() {
         return;
@@ -361,6 +400,33 @@ fn push_line(tail: &mut VecDeque<String>, line: &str) {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_build_shows_the_users_steps_numbered_as_in_their_dockerfile() {
+        let output = [
+            "Step 1/4 : FROM scratch",
+            " ---> abc",
+            "Step 2/4 : COPY busybox /bin/busybox",
+            " ---> def",
+            "Step 3/4 : LABEL io.stackc.address=image.app",
+            " ---> Running in 123",
+            "Removing intermediate container 123",
+            "Step 4/4 : LABEL io.stackc.stack=shop",
+            " ---> 456",
+            "Successfully built 456",
+        ];
+        let mut steps = UserSteps::new(2);
+        let shown: Vec<String> = output.iter().filter_map(|l| steps.line(l)).collect();
+        assert_eq!(
+            shown,
+            [
+                "Step 1/2 : FROM scratch",
+                " ---> abc",
+                "Step 2/2 : COPY busybox /bin/busybox",
+                " ---> def",
+            ]
+        );
+    }
 
     #[test]
     fn a_push_names_the_repository_and_the_tag_apart() {
