@@ -30,8 +30,7 @@ pub fn rows(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Row> 
                     .reference
                     .as_ref()
                     .and_then(|x| live.images.get(x))
-                    .copied()
-                    .unwrap_or(false);
+                    .is_some_and(Option::is_some);
                 if present {
                     "present".into()
                 } else {

@@ -274,7 +274,7 @@ async fn build_test_image() -> Result<(), String> {
         .observe(TEST_IMAGE_STACK, &[TEST_IMAGE.to_string()])
         .await
         .map_err(|e| e.to_string())?;
-    if live.images.get(TEST_IMAGE) == Some(&true) {
+    if live.images.get(TEST_IMAGE).is_some_and(Option::is_some) {
         return Ok(());
     }
     let dir = temp_dir("test-image");

@@ -712,3 +712,40 @@ async fn a_network_outside_the_stack_joined_by_hand_is_left_alone() {
     });
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+const TAGGED: &str = r#"
+stack "tags"
+container "app" {
+  image   = "rt/app:1"
+  command = ["sleep", "3600"]
+}
+"#;
+
+#[tokio::test]
+async fn a_container_whose_tag_moved_is_replaced_with_the_reason() {
+    let e = engine();
+    e.allow_pull("rt/app:1");
+    let d = deploy(TAGGED, &[]);
+    let plan = plan_of(&e, &d).await;
+    let c = &plan.resource_changes[0];
+    assert_eq!(c.reason.as_deref(), Some("pull rt/app:1"), "{c:?}");
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    e.move_tag("rt/app:1");
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.app".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    let reason = plan.resource_changes[0].reason.clone().unwrap();
+    assert!(
+        reason.starts_with("rt/app:1 now names another image ("),
+        "{reason}"
+    );
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -4,7 +4,7 @@
 //! stop, exit and get healthy. Tests also change objects "by hand" and
 //! inject failures through it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -42,10 +42,10 @@ struct Object {
 struct Inner {
     objects: Vec<Object>,
     next_id: u64,
-    /// Image references present locally.
-    images: BTreeSet<String>,
-    /// Image references a pull would find.
-    pullable: BTreeSet<String>,
+    /// Image references present locally, with the id each names.
+    images: BTreeMap<String, String>,
+    /// Image references a pull would find, with the id it would get.
+    pullable: BTreeMap<String, String>,
     locks: BTreeMap<String, Holder>,
     records: BTreeMap<String, Record>,
     /// Failures to inject: (operation, object name) → message.
@@ -80,12 +80,34 @@ impl MemoryEngine {
 
     /// Makes an image present, as if pulled or built earlier.
     pub fn add_image(&self, reference: &str) {
-        self.with(|i| i.images.insert(reference.to_string()));
+        self.with(|i| {
+            let id = i.new_image_id();
+            i.images.insert(reference.to_string(), id)
+        });
     }
 
     /// Lets a pull of `reference` succeed.
     pub fn allow_pull(&self, reference: &str) {
-        self.with(|i| i.pullable.insert(reference.to_string()));
+        self.with(|i| {
+            if !i.pullable.contains_key(reference) {
+                let id = i.new_image_id();
+                i.pullable.insert(reference.to_string(), id);
+            }
+        });
+    }
+
+    /// The tag now names another image locally (`docker build -t` or a
+    /// pull elsewhere moved it).
+    pub fn move_tag(&self, reference: &str) {
+        self.add_image(reference);
+    }
+
+    /// The registry now has another image under the tag (someone pushed).
+    pub fn publish(&self, reference: &str) {
+        self.with(|i| {
+            let id = i.new_image_id();
+            i.pullable.insert(reference.to_string(), id)
+        });
     }
 
     /// Makes the next `operation` ("create", "start", "update", "remove") on `name` fail.
@@ -185,13 +207,22 @@ impl Inner {
         self.objects.iter_mut().find(|o| o.id == id)
     }
 
+    fn new_image_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("sha256:{:064x}", self.next_id)
+    }
+
     fn ensure_image(&mut self, reference: &str) -> Result<(), EngineError> {
-        if self.images.contains(reference) {
+        if self.images.contains_key(reference) {
             return Ok(());
         }
+        self.pull(reference)
+    }
+
+    fn pull(&mut self, reference: &str) -> Result<(), EngineError> {
         self.calls.push(format!("pull {reference}"));
-        if self.pullable.contains(reference) {
-            self.images.insert(reference.to_string());
+        if let Some(id) = self.pullable.get(reference) {
+            self.images.insert(reference.to_string(), id.clone());
             Ok(())
         } else {
             Err(EngineError::new(
@@ -252,7 +283,10 @@ impl Inner {
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: actual_of(&c.run, &c.restart),
+            actual: Actual {
+                image: self.images.get(&c.run.image).cloned(),
+                ..actual_of(&c.run, &c.restart)
+            },
             has_health: c.run.health.is_some(),
             volumes,
             behaviour,
@@ -373,6 +407,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         memory: run.memory,
         cpus: run.cpus,
         values,
+        image: None,
         networks,
     }
 }
@@ -395,7 +430,7 @@ impl Engine for MemoryEngine {
                 .sort_by(|a, b| (a.kind, &a.address, &a.name).cmp(&(b.kind, &b.address, &b.name)));
             let images = image_refs
                 .iter()
-                .map(|r| (r.clone(), i.images.contains(r)))
+                .map(|r| (r.clone(), i.images.get(r).cloned()))
                 .collect();
             Ok(LiveState {
                 objects,
@@ -444,7 +479,8 @@ impl Engine for MemoryEngine {
             };
             if resource.kind == Kind::Image {
                 // A build makes the tag, labelled (builds themselves are tested on Docker).
-                i.images.insert(resource.name.clone());
+                let image = i.new_image_id();
+                i.images.insert(resource.name.clone(), image);
             }
             let object = match &resource.spec {
                 Spec::Container(c) => i.create_container(id.clone(), resource, labels, c)?,
@@ -509,6 +545,10 @@ impl Engine for MemoryEngine {
             o.actual.cpus = run.cpus;
             Ok(())
         })
+    }
+
+    async fn pull(&self, reference: &str, _report: &Report<'_>) -> Result<(), EngineError> {
+        self.with(|i| i.pull(reference))
     }
 
     async fn connect(&self, id: &str, n: &NetworkAttachment) -> Result<(), EngineError> {

@@ -156,6 +156,8 @@ pub struct Actual {
     pub cpus: Option<f64>,
     /// Values by JSON pointer into the spec: `/env/KEY`, `/command/0`, … (real, unmasked).
     pub values: BTreeMap<String, String>,
+    /// The id of the image it runs.
+    pub image: Option<String>,
     /// The networks it is attached to (Docker names), each with the aliases
     /// it answers to there, sorted; its hostname and short id, which older
     /// engines add to them, left out (the planner leaves the hostname out of
@@ -168,8 +170,9 @@ pub struct Actual {
 pub struct LiveState {
     /// Objects labelled with the stack, sorted by (kind, address, name).
     pub objects: Vec<LiveObject>,
-    /// Whether each image reference asked about is present locally (pulled images carry no labels).
-    pub images: BTreeMap<String, bool>,
+    /// The image each reference asked about names locally (its id), `None`
+    /// when absent (pulled images carry no labels: this is all there is).
+    pub images: BTreeMap<String, Option<String>>,
     /// The addresses the last apply left in place.
     pub record: Option<Record>,
 }
@@ -197,13 +200,13 @@ impl LiveState {
                 },
             );
         }
-        for (reference, present) in &self.images {
+        for (reference, id) in &self.images {
             objects.insert(
                 format!("image {reference}"),
                 ObjectSnapshot {
-                    id: String::new(),
+                    id: id.clone().unwrap_or_default(),
                     hash: String::new(),
-                    state: if *present { "present" } else { "absent" }.into(),
+                    state: if id.is_some() { "present" } else { "absent" }.into(),
                     settings: String::new(),
                 },
             );
@@ -440,6 +443,10 @@ pub trait Engine: Send + Sync {
         resource: &Resource,
         report: &Report<'_>,
     ) -> Result<String, EngineError>;
+
+    /// Pulls an image reference, present or not (`--pull`, `pull = "always"`),
+    /// reporting progress line by line.
+    async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError>;
 
     /// Starts (or unpauses) a container.
     async fn start(&self, id: &str) -> Result<(), EngineError>;

@@ -68,7 +68,16 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
                 changes.push(delete(extra, "a second object for this address"));
             }
             let forced = options.replace.contains(&r.address);
-            let (change, found) = compare(r, object, &known, forced, recorded(&r.address));
+            let (mut change, found) = compare(r, object, &known, forced, recorded(&r.address));
+            if change.action() == Action::Create
+                && let Some(image) = pull_needed(r, live)
+            {
+                let pull = format!("pull {image}");
+                change.reason = Some(match change.reason.take() {
+                    Some(reason) => format!("{reason}; {pull}"),
+                    None => pull,
+                });
+            }
             changes.push(change);
             drift.extend(found);
         }
@@ -177,7 +186,7 @@ fn compare(
     if let Spec::Image(image) = &r.spec
         && let Some(reference) = &image.reference
     {
-        let present = live.images.get(reference).copied().unwrap_or(false);
+        let present = live.images.get(reference).is_some_and(Option::is_some);
         let mut c = change(
             r,
             vec![if present && !forced {
@@ -206,8 +215,14 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
+    let moved = moved_tag(r, o, live);
     // Secrets are not in the hash: a changed one shows against the live value.
     if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
+        if let Some(moved) = moved {
+            let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
+            c.reason = Some(moved);
+            return (c, None);
+        }
         return unchanged_spec(r, o, known, drift);
     }
     // The spec changed in what Docker cannot change in place: every field
@@ -226,11 +241,45 @@ fn compare(
         .filter(|f| f.forces_replacement)
         .map(|f| f.path.clone())
         .collect();
-    if c.replace_paths.is_empty() {
+    if let Some(moved) = moved {
+        c.reason = Some(moved);
+    } else if c.replace_paths.is_empty() {
         c.reason = Some("what it is built from changed".into());
     }
     c.fields = fields;
     (c, None)
+}
+
+/// Why a container runs another image than its reference names now (the
+/// tag was rebuilt or pulled again), as `docker compose up` would see it.
+fn moved_tag(r: &Resource, o: &LiveObject, live: &LiveState) -> Option<String> {
+    let Spec::Container(c) = &r.spec else {
+        return None;
+    };
+    let now = live.images.get(&c.run.image)?.as_ref()?;
+    let runs = o.actual.image.as_ref()?;
+    (now != runs).then(|| {
+        format!(
+            "{} now names another image ({} → {})",
+            c.run.image,
+            short_id(runs),
+            short_id(now)
+        )
+    })
+}
+
+/// `sha256:0123456789ab…` → `0123456789ab`.
+fn short_id(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    &hex[..hex.len().min(12)]
+}
+
+/// The image a new container needs pulled: its reference is not present.
+fn pull_needed<'a>(r: &'a Resource, live: &LiveState) -> Option<&'a str> {
+    let Spec::Container(c) = &r.spec else {
+        return None;
+    };
+    matches!(live.images.get(&c.run.image), Some(None)).then_some(c.run.image.as_str())
 }
 
 /// The object is as the source says, apart from what changes on a live

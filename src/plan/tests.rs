@@ -24,7 +24,8 @@ fn applied(d: &Deployment) -> LiveState {
         if let Spec::Image(image) = &r.spec
             && let Some(reference) = &image.reference
         {
-            live.images.insert(reference.clone(), true);
+            live.images
+                .insert(reference.clone(), Some(format!("sha256:{reference}")));
             continue;
         }
         live.objects.push(LiveObject {

@@ -10,6 +10,7 @@ mod run;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use error::SessionError;
@@ -22,16 +23,27 @@ use crate::deployment::{Deployment, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
 
-/// The image references whose presence a plan needs (images pulled by `ref`).
+/// The image references a plan looks up: images pulled by `ref`, and the
+/// images containers run that the stack does not build (whether they are
+/// present, and which image each names now).
 pub fn image_refs(deployment: &Deployment) -> Vec<String> {
-    deployment
+    let built: BTreeSet<&str> = deployment
         .resources
         .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::Image(i) => i.reference.clone(),
-            _ => None,
-        })
-        .collect()
+        .filter(|r| matches!(&r.spec, Spec::Image(i) if i.build.is_some()))
+        .map(|r| r.name.as_str())
+        .collect();
+    let mut refs: BTreeSet<String> = BTreeSet::new();
+    for r in &deployment.resources {
+        match &r.spec {
+            Spec::Image(i) => refs.extend(i.reference.clone()),
+            Spec::Container(c) if !built.contains(c.run.image.as_str()) => {
+                refs.insert(c.run.image.clone());
+            }
+            _ => {}
+        }
+    }
+    refs.into_iter().collect()
 }
 
 /// Live state and the plan against it.

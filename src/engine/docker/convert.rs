@@ -266,6 +266,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         memory: host.memory.filter(|m| *m != 0),
         cpus: host.nano_cpus.filter(|n| *n != 0).map(|n| n as f64 / 1e9),
         values: values(&config, &host, spec.as_ref()),
+        image: c.image.clone(),
         networks: networks_of(&c),
     };
     let id = c.id.clone().unwrap_or_default();

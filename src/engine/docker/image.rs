@@ -54,14 +54,18 @@ impl DockerEngine {
     ) -> Result<(), EngineError> {
         match self.docker.inspect_image(reference).await {
             Ok(_) => Ok(()),
-            Err(e) if not_found(&e) => self.pull(reference, report).await,
+            Err(e) if not_found(&e) => self.pull_image(reference, report).await,
             Err(e) => Err(self.error(e, format!("image {reference}"))),
         }
     }
 
     /// Pulls an image with the credentials of its registry, reporting each
     /// layer as it completes.
-    async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
+    pub(super) async fn pull_image(
+        &self,
+        reference: &str,
+        report: &Report<'_>,
+    ) -> Result<(), EngineError> {
         let what = format!("image {reference}");
         let credentials = self.credentials_for(reference, &what).await?;
         // Without a tag the engine would pull every tag of the repository.

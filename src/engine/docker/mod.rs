@@ -142,6 +142,10 @@ impl Engine for DockerEngine {
         self.update_container(id, run, restart).await
     }
 
+    async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
+        self.pull_image(reference, report).await
+    }
+
     async fn connect(&self, id: &str, attachment: &NetworkAttachment) -> Result<(), EngineError> {
         self.connect_container(id, attachment).await
     }

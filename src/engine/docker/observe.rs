@@ -155,19 +155,23 @@ impl DockerEngine {
         }
     }
 
-    /// Whether each image reference is present locally.
-    async fn images_present(&self, refs: &[String]) -> Result<BTreeMap<String, bool>, EngineError> {
-        let results: Vec<Result<(String, bool), EngineError>> = stream::iter(refs.to_vec())
-            .map(|reference| async move {
-                match self.docker.inspect_image(&reference).await {
-                    Ok(_) => Ok((reference, true)),
-                    Err(e) if not_found(&e) => Ok((reference, false)),
-                    Err(e) => Err(self.error(e, format!("image {reference}"))),
-                }
-            })
-            .buffer_unordered(INSPECT_CONCURRENCY)
-            .collect()
-            .await;
+    /// The id each image reference names locally, if it is present.
+    async fn images_present(
+        &self,
+        refs: &[String],
+    ) -> Result<BTreeMap<String, Option<String>>, EngineError> {
+        let results: Vec<Result<(String, Option<String>), EngineError>> =
+            stream::iter(refs.to_vec())
+                .map(|reference| async move {
+                    match self.docker.inspect_image(&reference).await {
+                        Ok(image) => Ok((reference, Some(image.id.unwrap_or_default()))),
+                        Err(e) if not_found(&e) => Ok((reference, None)),
+                        Err(e) => Err(self.error(e, format!("image {reference}"))),
+                    }
+                })
+                .buffer_unordered(INSPECT_CONCURRENCY)
+                .collect()
+                .await;
         results.into_iter().collect()
     }
 }
