@@ -192,6 +192,7 @@ fn container(stack: &str, name: &str, run: RunSpec, restart: &str, sensitive: &[
         expose: vec!["8080/tcp".into()],
         restart: restart.into(),
         privileged: false,
+        pull: Default::default(),
     }));
     resource(stack, Kind::Container, name, spec, sensitive)
 }

@@ -749,3 +749,71 @@ async fn a_container_whose_tag_moved_is_replaced_with_the_reason() {
     apply(&e, &d).await;
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+#[tokio::test]
+async fn pull_policies_and_pull_first_redeploy_what_the_registry_has() {
+    let e = engine();
+    e.allow_pull("rt/app:1");
+    e.allow_pull("rt/job:1");
+    let source = r#"
+stack "pulls"
+container "app" {
+  image = "rt/app:1"
+}
+container "job" {
+  image = "rt/job:1"
+  pull  = "always"
+}
+container "local" {
+  image = "rt/local:1"
+  pull  = "never"
+}
+"#;
+    let d = deploy(source, &[]);
+    let plan = plan_of(&e, &d).await;
+    let local = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == "container.local")
+        .unwrap();
+    assert_eq!(
+        local.reason.as_deref(),
+        Some("rt/local:1 is absent and `pull = \"never\"`: apply will fail")
+    );
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(
+        outcome
+            .failed
+            .iter()
+            .any(|(a, m)| a == "container.local" && m.contains("pull = \"never\"")),
+        "{outcome:?}"
+    );
+    e.add_image("rt/local:1");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    // The registry moves both tags on.
+    e.publish("rt/app:1");
+    e.publish("rt/job:1");
+    let quiet = |_: &str| {};
+    // Without --pull only `pull = "always"` is pulled.
+    session::pull_images(&e, &d, false, &quiet).await.unwrap();
+    assert_eq!(
+        actions(&plan_of(&e, &d).await),
+        [(
+            "container.job".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    // --pull pulls the rest, but never what says `never`.
+    let calls = e.calls().len();
+    session::pull_images(&e, &d, true, &quiet).await.unwrap();
+    let pulled: Vec<String> = e.calls()[calls..].to_vec();
+    assert_eq!(pulled, ["pull rt/app:1", "pull rt/job:1"]);
+    let replaced: Vec<String> = actions(&plan_of(&e, &d).await)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(replaced, ["container.app", "container.job"]);
+}

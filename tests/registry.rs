@@ -447,3 +447,72 @@ fn registry_credentials_come_from_the_docker_cli_config_and_helpers() {
         "{said}"
     );
 }
+
+#[test]
+fn registry_a_tag_moved_under_a_container_replaces_it_and_pull_redeploys_what_was_pushed() {
+    let Some(builder_guard) = docker_stack("mover") else {
+        return;
+    };
+    let builder = builder_guard.stack.clone();
+    let Some(registry) = registry() else {
+        return;
+    };
+    let tag = format!("{registry}/stackc-test/{builder}:1");
+    let _tags = LocalTags(vec![tag.clone()]);
+    let build_dir = stack_with_app(
+        &format!("stack \"{builder}\"\n{}", pushed_image(&tag)),
+        Some(&format!("{builder}: one\n")),
+    );
+    let build = build_dir.to_string_lossy().into_owned();
+    exits(0, &["apply", &build, "--auto-approve"], &[]);
+    exits(0, &["destroy", &build, "--auto-approve"], &[]);
+    assert!(!present(&tag), "only the registry has it");
+
+    // Another stack runs the tag: pulled, since it is absent.
+    let runner = unique_stack("runner");
+    let _runner_guard = StackGuard::new(&runner);
+    let run_dir = stack_dir(
+        "registry-runner",
+        &format!("stack \"{runner}\"\n{}", web(&format!("\"{tag}\""))),
+        &[],
+    );
+    let run = run_dir.to_string_lossy().into_owned();
+    let plan = stdout(&exits(0, &["plan", &run], &[]));
+    assert!(plan.contains(&format!("(pull {tag})")), "{plan}");
+    exits(0, &["apply", &run, "--auto-approve"], &[]);
+    let (first_id, _, one) = container(&format!("{runner}-web")).unwrap();
+
+    // Rebuilt here under the same tag: the container now runs a stale image.
+    set_content(&build_dir, &format!("{builder}: two\n"));
+    exits(0, &["apply", &build, "--auto-approve"], &[]);
+    let two = image_id(&tag);
+    assert_ne!(one, two);
+    let plan = stdout(&exits(0, &["plan", &run], &[]));
+    assert!(
+        plan.contains("-/+ container.web")
+            && plan.contains(&format!("{tag} now names another image")),
+        "{plan}"
+    );
+
+    // Only the registry has the new build: `--pull` finds it, a plain plan cannot.
+    exits(0, &["destroy", &build, "--auto-approve"], &[]);
+    assert!(!present(&tag));
+    assert!(stdout(&exits(0, &["plan", &run], &[])).contains("No changes."));
+    let pulled = exits(0, &["plan", &run, "--pull"], &[]);
+    assert!(
+        stderr(&pulled).contains(&format!("pulling {tag}")),
+        "{}",
+        stderr(&pulled)
+    );
+    assert!(
+        stdout(&pulled).contains(&format!("{tag} now names another image")),
+        "{}",
+        stdout(&pulled)
+    );
+    exits(0, &["apply", &run, "--pull", "--auto-approve"], &[]);
+    let (second_id, running, image) = container(&format!("{runner}-web")).unwrap();
+    assert!(running && second_id != first_id);
+    assert_eq!(image, two, "it runs what was pushed last");
+    assert!(stdout(&exits(0, &["plan", &run, "--pull"], &[])).contains("No changes."));
+    exits(0, &["destroy", &run, "--auto-approve"], &[]);
+}

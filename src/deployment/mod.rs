@@ -105,11 +105,14 @@ impl Resource {
                 let restart = std::mem::replace(&mut c.restart, "no".into());
                 let memory = c.run.memory.take();
                 let cpus = c.run.cpus.take();
+                // When to pull is not what the container is.
+                let pull = std::mem::take(&mut c.pull);
                 let hash = hash_of(kind, name, spec, sensitive_paths, extra);
                 if let Spec::Container(c) = spec {
                     c.restart = restart;
                     c.run.memory = memory;
                     c.run.cpus = cpus;
+                    c.pull = pull;
                 }
                 hash
             }

@@ -119,6 +119,39 @@ pub struct ContainerSpec {
     /// `no`, `always`, `unless-stopped`, `on-failure` or `on-failure:N`.
     pub restart: String,
     pub privileged: bool,
+    /// When its image is pulled; written only when not the default.
+    #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
+    pub pull: PullPolicy,
+}
+
+/// When a container's image is pulled, as Compose's `pull_policy`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    /// Before every plan and apply.
+    Always,
+    /// Only when absent locally.
+    #[default]
+    Missing,
+    /// Never: an absent image is an error.
+    Never,
+}
+
+impl PullPolicy {
+    pub const NAMES: &[&str] = &["always", "missing", "never"];
+
+    pub fn is_missing(&self) -> bool {
+        *self == PullPolicy::Missing
+    }
+
+    pub fn parse(text: &str) -> Option<PullPolicy> {
+        match text {
+            "always" => Some(PullPolicy::Always),
+            "missing" => Some(PullPolicy::Missing),
+            "never" => Some(PullPolicy::Never),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]

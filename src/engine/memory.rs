@@ -240,7 +240,13 @@ impl Inner {
         labels: BTreeMap<String, String>,
         c: &ContainerSpec,
     ) -> Result<Object, EngineError> {
-        self.ensure_image(&c.run.image)?;
+        if c.pull == crate::deployment::PullPolicy::Never {
+            if !self.images.contains_key(&c.run.image) {
+                return Err(never_pulled(&c.run.image));
+            }
+        } else {
+            self.ensure_image(&c.run.image)?;
+        }
         for n in &c.run.networks {
             if !self
                 .objects

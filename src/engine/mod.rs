@@ -408,6 +408,15 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// An absent image that its container says never to pull.
+pub fn never_pulled(reference: &str) -> EngineError {
+    EngineError::new(
+        ErrorKind::NotFound,
+        "it is not present, and the container says `pull = \"never\"`",
+    )
+    .about(format!("image {reference}"))
+}
+
 /// The outcome of trying to take a stack's lock.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {

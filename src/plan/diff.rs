@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::*;
 use crate::deployment::{
-    Condition, Deployment, NetworkAttachment, Resource, RunSpec, SECRET_MASK, Spec,
+    Condition, Deployment, NetworkAttachment, PullPolicy, Resource, RunSpec, SECRET_MASK, Spec,
 };
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
@@ -70,9 +70,14 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
             let forced = options.replace.contains(&r.address);
             let (mut change, found) = compare(r, object, &known, forced, recorded(&r.address));
             if change.action() == Action::Create
-                && let Some(image) = pull_needed(r, live)
+                && let Some((image, policy)) = pull_needed(r, live)
             {
-                let pull = format!("pull {image}");
+                let pull = match policy {
+                    PullPolicy::Never => {
+                        format!("{image} is absent and `pull = \"never\"`: apply will fail")
+                    }
+                    _ => format!("pull {image}"),
+                };
                 change.reason = Some(match change.reason.take() {
                     Some(reason) => format!("{reason}; {pull}"),
                     None => pull,
@@ -274,12 +279,13 @@ fn short_id(id: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// The image a new container needs pulled: its reference is not present.
-fn pull_needed<'a>(r: &'a Resource, live: &LiveState) -> Option<&'a str> {
+/// The image a new container needs pulled (its reference is not present),
+/// and whether it may be.
+fn pull_needed<'a>(r: &'a Resource, live: &LiveState) -> Option<(&'a str, PullPolicy)> {
     let Spec::Container(c) = &r.spec else {
         return None;
     };
-    matches!(live.images.get(&c.run.image), Some(None)).then_some(c.run.image.as_str())
+    matches!(live.images.get(&c.run.image), Some(None)).then_some((c.run.image.as_str(), c.pull))
 }
 
 /// The object is as the source says, apart from what changes on a live

@@ -19,7 +19,7 @@ pub use run::{Answer, Finished, Mode, Request, Ui, run};
 
 use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};
 use crate::deployment::Kind;
-use crate::deployment::{Deployment, SecretTexts, Spec};
+use crate::deployment::{Deployment, PullPolicy, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, LiveState};
 use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
 
@@ -27,12 +27,7 @@ use crate::plan::{self, Action, Plan, PlanOptions, SavedPlan};
 /// images containers run that the stack does not build (whether they are
 /// present, and which image each names now).
 pub fn image_refs(deployment: &Deployment) -> Vec<String> {
-    let built: BTreeSet<&str> = deployment
-        .resources
-        .iter()
-        .filter(|r| matches!(&r.spec, Spec::Image(i) if i.build.is_some()))
-        .map(|r| r.name.as_str())
-        .collect();
+    let built = built_images(deployment);
     let mut refs: BTreeSet<String> = BTreeSet::new();
     for r in &deployment.resources {
         match &r.spec {
@@ -44,6 +39,53 @@ pub fn image_refs(deployment: &Deployment) -> Vec<String> {
         }
     }
     refs.into_iter().collect()
+}
+
+/// Pulls the image references that are pulled before a plan: with `all`
+/// (`--pull`) every one the stack uses but those of containers with `pull =
+/// "never"` (the stack's own builds are not pulled); otherwise those of
+/// containers with `pull = "always"`.
+pub async fn pull_images(
+    engine: &dyn Engine,
+    deployment: &Deployment,
+    all: bool,
+    report: &crate::engine::Report<'_>,
+) -> Result<(), EngineError> {
+    let built: BTreeSet<&str> = built_images(deployment);
+    let mut pull: BTreeSet<&str> = BTreeSet::new();
+    let mut never: BTreeSet<&str> = BTreeSet::new();
+    for r in &deployment.resources {
+        match &r.spec {
+            Spec::Image(i) if all => pull.extend(i.reference.as_deref()),
+            Spec::Container(c) if !built.contains(c.run.image.as_str()) => match c.pull {
+                PullPolicy::Never => {
+                    never.insert(&c.run.image);
+                }
+                PullPolicy::Always => {
+                    pull.insert(&c.run.image);
+                }
+                PullPolicy::Missing if all => {
+                    pull.insert(&c.run.image);
+                }
+                PullPolicy::Missing => {}
+            },
+            _ => {}
+        }
+    }
+    for reference in pull.difference(&never) {
+        engine.pull(reference, report).await?;
+    }
+    Ok(())
+}
+
+/// The tags of the images the stack builds.
+fn built_images(deployment: &Deployment) -> BTreeSet<&str> {
+    deployment
+        .resources
+        .iter()
+        .filter(|r| matches!(&r.spec, Spec::Image(i) if i.build.is_some()))
+        .map(|r| r.name.as_str())
+        .collect()
 }
 
 /// Live state and the plan against it.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::lock::{LockError, Locked, locked};
-use super::{SessionError, apply, data_loss, keep_volumes, plan, record};
+use super::{SessionError, apply, data_loss, keep_volumes, plan, pull_images, record};
 use crate::apply::{ApplyOptions, Interrupt, Job, Outcome, Progress};
 use crate::deployment::Deployment;
 use crate::engine::{Engine, Holder};
@@ -50,6 +50,9 @@ pub struct Request<'a> {
     pub saved: Option<&'a SavedPlan>,
     /// `--target` and `--replace` (apply only).
     pub selection: PlanOptions,
+    /// `--pull`: pull every image reference first (apply only); containers
+    /// with `pull = "always"` are pulled either way.
+    pub pull: bool,
     pub mode: Mode,
     pub allow_data_loss: bool,
     pub auto_approve: bool,
@@ -132,9 +135,16 @@ async fn under_lock(
         destroy: destroying,
         ..request.selection.clone()
     };
-    // Until the changes start, Ctrl-C cancels: planning is cut short.
+    // Until the changes start, Ctrl-C cancels: pulling and planning are cut short.
+    let report = |line: &str| ui.progress().note(line);
+    let planned = async {
+        if !destroying && request.saved.is_none() {
+            pull_images(engine, deployment, request.pull, &report).await?;
+        }
+        plan(engine, deployment, &options).await
+    };
     let (mut plan, live) = tokio::select! {
-        planned = plan(engine, deployment, &options) => planned?,
+        planned = planned => planned?,
         () = interrupt.first_press() => return Ok(Finished::Cancelled),
     };
     if let Some(saved) = request.saved {

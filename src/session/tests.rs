@@ -85,6 +85,7 @@ fn request(d: &Deployment, mode: Mode) -> Request<'_> {
     Request {
         deployment: d,
         path: Path::new("stacks/local"),
+        pull: false,
         saved: None,
         selection: PlanOptions::default(),
         mode,

@@ -178,6 +178,10 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         ),
         field("restart", Type::String),
         field("privileged", Type::Bool),
+        field(
+            "pull",
+            Type::enumeration(crate::deployment::PullPolicy::NAMES),
+        ),
     ]);
     let mut service = runtime_fields();
     service.extend([

@@ -161,6 +161,9 @@ pub(crate) struct Selection {
     /// Replace this resource even if unchanged (repeatable)
     #[arg(long, value_name = "ADDRESS")]
     pub(crate) replace: Vec<String>,
+    /// Pull the stack's image references first (but those of containers with `pull = "never"`), so a moved tag is redeployed
+    #[arg(long)]
+    pub(crate) pull: bool,
 }
 
 #[derive(Args)]
@@ -207,11 +210,13 @@ impl RunArgs {
         path: &'a Path,
         saved: Option<&'a SavedPlan>,
         selection: PlanOptions,
+        pull: bool,
         mode: Mode,
     ) -> Request<'a> {
         Request {
             deployment,
             path,
+            pull,
             saved,
             selection,
             mode,

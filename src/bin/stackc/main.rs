@@ -355,6 +355,8 @@ async fn plan_command(
     let deployment = compiled(&source.vars.options(&source.path))?;
     let options = session::selection(&deployment, &selection.target, &selection.replace)?;
     let engine = connect(engine_args).await?;
+    let report = |line: &str| eprintln!("{line}");
+    session::pull_images(&engine, &deployment, selection.pull, &report).await?;
     let (plan, live) = session::plan(&engine, &deployment, &options).await?;
     match format {
         Format::Human => print_out(&plan::human(&plan, stdout_color()))?,
@@ -405,9 +407,17 @@ async fn apply_command(
         }
         None => compiled(&vars.options(target))?,
     };
+    let pull = selection.pull;
     let selection = session::selection(&deployment, &selection.target, &selection.replace)?;
     let engine = connect(engine_args).await?;
-    let request = run.request(&deployment, target, saved.as_ref(), selection, Mode::Apply);
+    let request = run.request(
+        &deployment,
+        target,
+        saved.as_ref(),
+        selection,
+        pull,
+        Mode::Apply,
+    );
     run_session(&engine, &request).await
 }
 
@@ -419,6 +429,7 @@ async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArg
         &source.path,
         None,
         PlanOptions::default(),
+        false,
         Mode::Destroy,
     );
     run_session(&engine, &request).await

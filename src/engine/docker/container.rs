@@ -15,7 +15,7 @@ use super::convert::{
     container_body, display_name, endpoint, seconds_up, short, state_of, update_body,
 };
 use super::error::not_found;
-use crate::deployment::{ContainerSpec, Millis, NetworkAttachment, Resource, RunSpec};
+use crate::deployment::{ContainerSpec, Millis, NetworkAttachment, PullPolicy, Resource, RunSpec};
 use crate::engine::{EngineError, ErrorKind, Report, State};
 
 impl DockerEngine {
@@ -29,7 +29,11 @@ impl DockerEngine {
         report: &Report<'_>,
     ) -> Result<String, EngineError> {
         let what = format!("container {}", resource.name);
-        self.ensure_image(&c.run.image, report).await?;
+        if c.pull == PullPolicy::Never {
+            self.present_image(&c.run.image).await?;
+        } else {
+            self.ensure_image(&c.run.image, report).await?;
+        }
         // The engine takes (and connects a created container to) a network
         // that does not exist, and fails only at start: look first.
         for n in &c.run.networks {

@@ -46,6 +46,15 @@ impl DockerEngine {
         })
     }
 
+    /// Fails unless `reference` is present locally (`pull = "never"`).
+    pub(super) async fn present_image(&self, reference: &str) -> Result<(), EngineError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(_) => Ok(()),
+            Err(e) if not_found(&e) => Err(crate::engine::never_pulled(reference)),
+            Err(e) => Err(self.error(e, format!("image {reference}"))),
+        }
+    }
+
     /// Pulls `reference` unless it is present locally.
     pub(super) async fn ensure_image(
         &self,
@@ -261,7 +270,12 @@ impl DockerEngine {
             Ok(_) => Ok(()),
             // Gone already (pruned with its last tag).
             Err(e) if !by_tag && not_found(&e) => Ok(()),
-            Err(e) => Err(self.error(e, what)),
+            Err(e) => match self.error(e, what) {
+                // Untagged, but a container (of this stack or another) still
+                // runs it: it is no longer the stack's, and Docker keeps it.
+                error if !by_tag && error.kind == ErrorKind::Conflict => Ok(()),
+                error => Err(error),
+            },
         }
     }
 }

@@ -74,6 +74,13 @@ impl DockerEngine {
             let Some(address) = image.labels.get(LABEL_ADDRESS) else {
                 continue;
             };
+            // An untagged build lost its tag to a newer one: it is no longer
+            // the stack's (an apply removes it, unless a container still
+            // runs it; `docker image prune` takes it after).
+            let tagged = image.repo_tags.iter().any(|t| t != "<none>:<none>");
+            if !tagged {
+                continue;
+            }
             let hash = image.labels.get(LABEL_HASH).cloned().unwrap_or_default();
             image_labels.insert((address.clone(), hash.clone()));
             let spec = parse_spec(&image.labels);

@@ -691,6 +691,11 @@ impl Normalizer<'_, '_> {
             expose: self.expose(fields),
             restart: self.restart(fields),
             privileged: self.bool(fields, "privileged"),
+            // The checker took only the policies' names.
+            pull: self
+                .opt_text(fields, "pull")
+                .and_then(|p| PullPolicy::parse(&p))
+                .unwrap_or_default(),
         }
     }
 
