@@ -71,6 +71,7 @@ error_codes! {
     DuplicateKey = "E0415", "key given twice";
     NameConflict = "E0416", "two resources get the same Docker name";
     SecretInMetadata = "E0417", "secret in Docker metadata";
+    PortConflict = "E0419", "two containers publish the same host port";
     NotFound = "E0501", "stack not found";
 }
 

@@ -408,6 +408,26 @@ pub(super) fn name_conflict(
     d
 }
 
+/// Two containers that publish one host port: (address, where declared,
+/// what it publishes) of each.
+pub(super) fn port_conflict(
+    port: &str,
+    containers: [(&str, Option<Span>, String); 2],
+) -> Diagnostic {
+    let [(first, ..), (second, ..)] = &containers;
+    let mut d = Diagnostic::new(
+        ErrorCode::PortConflict,
+        format!("`{first}` and `{second}` both publish host port {port}"),
+    )
+    .help("give one of them another host port, or bind them to different addresses (`\"127.0.0.1:8080:80\"`)");
+    for (address, span, published) in &containers {
+        if let Some(span) = span {
+            d = d.label(*span, format!("`{address}` publishes {published}"));
+        }
+    }
+    d
+}
+
 /// A name bound nowhere; a kind or module alias used as a value says so.
 pub(super) fn unknown_name(name: &str, is_namespace: bool, span: Span) -> Diagnostic {
     let what = if is_namespace {

@@ -176,6 +176,7 @@ impl<'p> Evaluator<'p> {
             .collect();
         self.check_graph(&resources);
         self.check_names(&resources);
+        self.check_ports(&resources);
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),
