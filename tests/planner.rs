@@ -817,3 +817,38 @@ container "local" {
         .collect();
     assert_eq!(replaced, ["container.app", "container.job"]);
 }
+
+#[tokio::test]
+async fn a_failed_apply_advises_a_retry_only_when_a_retry_can_succeed() {
+    let e = engine();
+    // Stacks `a-b` and `a` both want the container `a-b-c`.
+    let first = deploy(
+        "stack \"a-b\"\ncontainer \"c\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    assert!(apply(&e, &first).await.1.succeeded());
+    let second = deploy(
+        "stack \"a\"\ncontainer \"b-c\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    let (_, outcome) = apply(&e, &second).await;
+    assert!(!outcome.succeeded());
+    assert!(
+        outcome.advice().contains("a retry fails the same way"),
+        "{}",
+        outcome.advice()
+    );
+
+    let d = deploy(WEB, &[]);
+    e.fail("create", "web-db", "no space left on device");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(
+        outcome.advice().starts_with("fix what the error says"),
+        "{}",
+        outcome.advice()
+    );
+    assert_eq!(
+        Outcome::default().advice(),
+        "run `stackc apply` again: it continues from where this one stopped"
+    );
+}

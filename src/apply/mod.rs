@@ -91,11 +91,36 @@ pub struct Outcome {
     pub failed: Vec<(String, String)>,
     pub not_attempted: Vec<String>,
     pub interrupted: bool,
+    /// What kind of failure came first, if any.
+    pub cause: Option<Cause>,
 }
 
 impl Outcome {
     pub fn succeeded(&self) -> bool {
         self.failed.is_empty() && self.not_attempted.is_empty() && !self.interrupted
+    }
+
+    /// What to do after an apply that did not succeed: running it again is
+    /// advised only when that can succeed as it is; otherwise what needs
+    /// fixing first.
+    pub fn advice(&self) -> &'static str {
+        const AGAIN: &str = "run `stackc apply` again: it continues from where this one stopped";
+        match self.cause {
+            None => AGAIN,
+            Some(cause) if cause.retry_helps() => AGAIN,
+            Some(Cause::Engine(ErrorKind::Conflict)) => {
+                "another object holds a name or port the stack needs (the error names it): free it or change the stack, then apply again; as it is, a retry fails the same way"
+            }
+            Some(Cause::Engine(ErrorKind::NotFound)) => {
+                "something the stack needs does not exist (the error names it: an image to build, push or pull, a network, a file): make it exist or change the stack, then apply again; as it is, a retry fails the same way"
+            }
+            Some(Cause::Dependency) => {
+                "a container the others wait for did not get ready (`docker logs` shows why): fix it, then apply again; it continues from where this one stopped"
+            }
+            Some(_) => {
+                "fix what the error says, then run `stackc apply` again: it continues from where this one stopped"
+            }
+        }
     }
 }
 
@@ -155,16 +180,41 @@ struct Ctx<'a> {
 /// Why a step did not succeed.
 #[derive(Debug)]
 enum StepError {
-    /// The engine's error (or a dependency that never got ready).
-    Failed(String),
+    /// The engine's error, or a dependency that never got ready.
+    Failed(String, Cause),
     /// The user interrupted while the step waited for a dependency: it did nothing.
     Interrupted,
 }
 
-impl<T: ToString> From<T> for StepError {
-    fn from(e: T) -> StepError {
-        StepError::Failed(e.to_string())
+/// What kind of failure stopped an apply: whether running it again can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The engine refused or failed (`Conflict`: a name or port taken,
+    /// `NotFound`: an image or network missing, `Unavailable`: no engine).
+    Engine(ErrorKind),
+    /// A dependency did not become healthy or complete in time.
+    Timeout,
+    /// A dependency exited with an error, or can never become healthy.
+    Dependency,
+}
+
+impl Cause {
+    /// Whether the same apply may succeed when simply run again.
+    pub fn retry_helps(self) -> bool {
+        matches!(self, Cause::Timeout | Cause::Engine(ErrorKind::Unavailable))
     }
+}
+
+impl From<EngineError> for StepError {
+    fn from(e: EngineError) -> StepError {
+        let kind = e.kind;
+        StepError::Failed(e.to_string(), Cause::Engine(kind))
+    }
+}
+
+/// A dependency that is not what its condition wants.
+fn dependency(message: String) -> StepError {
+    StepError::Failed(message, Cause::Dependency)
 }
 
 /// What to apply: a plan, made against `live`, for `deployment`.
@@ -251,8 +301,9 @@ pub async fn apply(
                     .done
                     .push((address_of(&tasks[i].step), what, elapsed));
             }
-            Err(StepError::Failed(error)) => {
+            Err(StepError::Failed(error, cause)) => {
                 tasks[i].status = Status::Failed;
+                outcome.cause.get_or_insert(cause);
                 progress.failed(&tasks[i].label, &error);
                 outcome.failed.push((address_of(&tasks[i].step), error));
                 stopping = true;
@@ -413,7 +464,9 @@ async fn run(
 ) -> (usize, Result<String, StepError>, Duration) {
     let started = Instant::now();
     let result = match run_step(ctx, &label, step, &waits).await {
-        Err(StepError::Failed(error)) => Err(StepError::Failed(ctx.secrets.mask(&error))),
+        Err(StepError::Failed(error, cause)) => {
+            Err(StepError::Failed(ctx.secrets.mask(&error), cause))
+        }
         result => result,
     };
     (index, result, started.elapsed())
@@ -433,7 +486,7 @@ async fn run_step(
     } = ctx;
     let id_of = |address: &str| ids.lock().ok().and_then(|m| m.get(address).cloned());
     for (address, condition) in waits {
-        let id = id_of(address).ok_or_else(|| format!("{address} does not exist"))?;
+        let id = id_of(address).ok_or_else(|| dependency(format!("{address} does not exist")))?;
         let wanted = if *condition == Condition::Healthy {
             "be healthy"
         } else {
@@ -451,7 +504,7 @@ async fn run_step(
         Step::Make { address, old } => {
             let r = deployment
                 .resource(&address)
-                .ok_or_else(|| format!("{address} is not in the deployment"))?;
+                .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
             if let Some(old) = &old {
                 remove(engine, old).await?;
             }
@@ -488,7 +541,7 @@ async fn run_step(
         } => {
             let r = deployment
                 .resource(&address)
-                .ok_or_else(|| format!("{address} is not in the deployment"))?;
+                .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
             let Spec::Container(c) = &r.spec else {
                 return Ok("unchanged".into());
             };
@@ -559,18 +612,18 @@ async fn wait_for(
                     health: crate::engine::Health::None,
                 },
             ) => {
-                return Err(
-                    format!("{address} has no health check, so it can never be healthy").into(),
-                );
+                return Err(dependency(format!(
+                    "{address} has no health check, so it can never be healthy"
+                )));
             }
             (Condition::Healthy, State::Exited { code }) => {
-                return Err(
-                    format!("{address} exited with code {code} before it was healthy").into(),
-                );
+                return Err(dependency(format!(
+                    "{address} exited with code {code} before it was healthy"
+                )));
             }
             (Condition::Completed, State::Exited { code: 0 }) => return Ok(()),
             (Condition::Completed, State::Exited { code }) => {
-                return Err(format!("{address} exited with code {code}").into());
+                return Err(dependency(format!("{address} exited with code {code}")));
             }
             (Condition::Started, _) => return Ok(()),
             _ => {}
@@ -582,10 +635,10 @@ async fn wait_for(
                 "complete"
             };
             let waited = crate::units::format_duration(timeout.as_millis() as i64);
-            return Err(format!(
-                "{address} did not become {wanted} within {waited} (it is {state})"
-            )
-            .into());
+            return Err(StepError::Failed(
+                format!("{address} did not become {wanted} within {waited} (it is {state})"),
+                Cause::Timeout,
+            ));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(1));

@@ -185,6 +185,6 @@ fn report(outcome: &Outcome, plan: &Plan, mode: Mode) -> Outcome_ {
             "the apply failed"
         }
         .into(),
-        help: Some("run `stackc apply` again: it continues from where this one stopped".into()),
+        help: Some(outcome.advice().into()),
     })
 }
