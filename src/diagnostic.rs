@@ -70,6 +70,7 @@ error_codes! {
     InvalidArgument = "E0414", "invalid function argument";
     DuplicateKey = "E0415", "key given twice";
     NameConflict = "E0416", "two resources get the same Docker name";
+    EvalLimit = "E0418", "evaluation limit exceeded";
     NotFound = "E0501", "stack not found";
 }
 

@@ -234,6 +234,12 @@ impl<'p> Evaluator<'p> {
         vars: &LoopVars,
         span: Span,
     ) -> R<Vec<(Value, Value)>> {
+        let len = match &v {
+            Value::List(xs) => xs.len(),
+            Value::Map(m) => m.len(),
+            _ => 0,
+        };
+        self.charge(len as u64, span)?;
         match v {
             Value::List(xs) => Ok(xs
                 .iter()
