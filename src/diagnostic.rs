@@ -460,3 +460,30 @@ impl miette::Diagnostic for Report {
         }
     }
 }
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_kept_as_they_are() {
+        let c = ClippedSource::new("let x = 1\n", &[(4, 5)]);
+        assert_eq!(c.text, "let x = 1\n");
+        assert_eq!(c.map(4), 4);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_its_label_on_char_boundaries() {
+        let line = format!("let x = \"{}\" + 1\nnext\n", "é日".repeat(20_000));
+        let at = line.find(" + 1").unwrap_or(0) + 3;
+        let c = ClippedSource::new(&line, &[(at, at + 1)]);
+        assert!(c.text.len() < 400, "{}", c.text.len());
+        assert!(c.text.starts_with('…') && c.text.ends_with("1\nnext\n"));
+        let shown = c.map(at);
+        assert_eq!(&c.text[shown..shown + 1], "1");
+        assert_eq!(c.column(shown), Some(at));
+        // An offset on a later line moves by what was cut.
+        let next = line.find("next").unwrap_or(0);
+        assert_eq!(&c.text[c.map(next)..c.map(next) + 4], "next");
+    }
+}

@@ -11,6 +11,7 @@ mod examples;
 mod files;
 mod fuzz;
 mod layers;
+mod limits;
 mod planner;
 mod registry;
 mod registry_support;
