@@ -231,11 +231,13 @@ impl Holder {
 /// uid in `/etc/passwd`, else `$USER`, else `uid N` (CI runners often have
 /// no `$USER`).
 fn user_name() -> String {
-    let uid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next().map(str::to_string))
-    });
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        });
     let from_passwd = uid.as_deref().and_then(|uid| {
         std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
             p.lines().find_map(|l| {

@@ -55,11 +55,13 @@ impl SessionError {
                 "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `{unlock}`"
             )),
             SessionError::NoResource { suggestion, .. } => suggestion.clone(),
-            SessionError::NoOutput { name, outputs } => {
-                crate::diagnostic::did_you_mean(name, outputs.iter().map(String::as_str)).or_else(
-                    || (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", "))),
-                )
-            }
+            SessionError::NoOutput { name, outputs } => crate::diagnostic::did_you_mean(
+                name,
+                outputs.iter().map(String::as_str),
+            )
+            .or_else(|| {
+                (!outputs.is_empty()).then(|| format!("its outputs are: {}", outputs.join(", ")))
+            }),
             SessionError::Stale => Some("make a new plan with `stackc plan --out FILE`".into()),
             SessionError::DataLoss(_) => {
                 Some("run again with --allow-data-loss if the data may go".into())

@@ -188,7 +188,10 @@ async fn a_replaced_volume_needs_allow_data_loss() {
     assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
     // The plan shown says the loss is allowed, not that it needs the flag given.
     let shown = crate::plan::human(&ui.shown.lock().unwrap()[1], false);
-    assert!(shown.contains("this loses the volume's data: allowed by --allow-data-loss"), "{shown}");
+    assert!(
+        shown.contains("this loses the volume's data: allowed by --allow-data-loss"),
+        "{shown}"
+    );
     assert!(!shown.contains("needs --allow-data-loss"), "{shown}");
 }
 
@@ -328,7 +331,11 @@ async fn a_lock_left_by_an_ended_process_of_this_host_says_so_with_the_exact_unl
         ..request(&d, Mode::Apply)
     };
     let err = run_with(&e, &r, &ui).await.unwrap_err();
-    assert!(err.to_string().ends_with("a process of this host that has ended"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("a process of this host that has ended"),
+        "{err}"
+    );
     assert_eq!(
         err.help().unwrap(),
         "that process no longer exists and will never release it: break the lock with `stackc unlock 'my stacks/shop'`"
