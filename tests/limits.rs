@@ -67,6 +67,17 @@ fn a_value_that_shares_its_parts_costs_what_it_would_written_out() {
         .collect();
     let main = format!("let a0 = \"x\"\n{lets}output \"n\" = to_string(a60)\n");
     shows(&refused("share", &main, &[]), "E0418", "evaluation steps");
+    // A value within the budget, shown many times over in one call.
+    let lets: String = (0..20)
+        .map(|i| format!("let a{} = [a{i}, a{i}]\n", i + 1))
+        .collect();
+    let many = vec!["a20"; 2000].join(", ");
+    let main = format!("let a0 = \"x\"\n{lets}output \"n\" = len(to_string([{many}]))\n");
+    shows(
+        &refused("share-call", &main, &[]),
+        "E0418",
+        "evaluation steps",
+    );
 }
 
 #[test]

@@ -315,6 +315,16 @@ impl<'p> Evaluator<'p> {
                 None => Ok(result),
             };
         }
+        // These read their arguments whole: a value sharing its parts costs
+        // what it would written out.
+        if matches!(
+            name.node.as_str(),
+            "to_string" | "format" | "contains" | "distinct"
+        ) {
+            for v in &values {
+                self.walk(v, span)?;
+            }
+        }
         let (steps, string, collection) = limits::builtin_cost(&name.node, &values);
         if let Some(bytes) = string {
             self.string_size(bytes as usize, span)?;
