@@ -34,7 +34,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Duration(ms) => Ok(Value::Duration(*ms)),
             ExprKind::Size(b) => Ok(Value::Size(*b)),
-            ExprKind::Str(parts) => self.interpolate(scope, parts),
+            ExprKind::Str(parts) => self.interpolate(scope, parts, e.span),
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -157,15 +157,20 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn interpolate(&mut self, scope: Scope<'_, 'p>, parts: &'p [StrPart]) -> R<Value> {
+    fn interpolate(&mut self, scope: Scope<'_, 'p>, parts: &'p [StrPart], span: Span) -> R<Value> {
         if let [StrPart::Lit(s)] = parts {
+            // Each evaluation copies the text: charged like any text built.
+            self.charge(limits::text_steps(s.len() as u64), span)?;
             return Ok(Value::str(s.as_str()));
         }
         let mut out = String::new();
         let mut secret = false;
         for part in parts {
             match part {
-                StrPart::Lit(s) => out.push_str(s),
+                StrPart::Lit(s) => {
+                    self.charge(limits::text_steps(s.len() as u64), span)?;
+                    out.push_str(s);
+                }
                 StrPart::Interp(e) => {
                     let v = self.eval(scope, e)?;
                     match v.to_text() {
