@@ -71,6 +71,7 @@ error_codes! {
     DuplicateKey = "E0415", "key given twice";
     NameConflict = "E0416", "two resources get the same Docker name";
     SecretInMetadata = "E0417", "secret in Docker metadata";
+    EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
     NotFound = "E0501", "stack not found";
 }
@@ -203,7 +204,7 @@ struct Report {
     help: Option<String>,
     /// Places in sensitive sources, named but not shown.
     notes: Vec<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<NamedSource<ClippedSource>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report>,
 }
@@ -220,6 +221,7 @@ impl Report {
             related: Vec::new(),
         };
         let primary = diag.labels.first().map(|l| l.span.source);
+        let mut clipped = ClippedSource::default();
         for label in &diag.labels {
             let file = sources.get(label.span.source);
             if file.sensitive {
@@ -239,32 +241,179 @@ impl Report {
                     .push(format!("{text} ({place}; not shown: it may be secret)"));
                 continue;
             }
-            let labeled = LabeledSpan::new(
-                (!label.text.is_empty()).then(|| label.text.clone()),
-                label.span.start as usize,
-                label.span.len(),
-            );
+            let text = (!label.text.is_empty()).then(|| label.text.clone());
+            let span = (label.span.start as usize, label.span.end as usize);
             if Some(label.span.source) == primary {
                 if report.source.is_none() {
+                    // Long lines are clipped around the primary file's labels.
+                    let spans: Vec<(usize, usize)> = diag
+                        .labels
+                        .iter()
+                        .filter(|l| l.span.source == label.span.source)
+                        .map(|l| (l.span.start as usize, l.span.end as usize))
+                        .collect();
+                    clipped = ClippedSource::new(&file.text, &spans);
                     report.source = Some(
-                        NamedSource::new(file.name.clone(), file.text.clone())
-                            .with_language("stack"),
+                        NamedSource::new(file.name.clone(), clipped.clone()).with_language("stack"),
                     );
                 }
-                report.labels.push(labeled);
+                report.labels.push(clipped.label(text, span));
             } else {
+                let other = ClippedSource::new(&file.text, &[span]);
                 report.related.push(Report {
                     code: diag.code,
                     message: format!("see {}", sources.location(label.span)),
                     help: None,
                     notes: Vec::new(),
-                    source: Some(NamedSource::new(file.name.clone(), file.text.clone())),
-                    labels: vec![labeled],
+                    labels: vec![other.label(text, span)],
+                    source: Some(NamedSource::new(file.name.clone(), other)),
                     related: Vec::new(),
                 });
             }
         }
         report
+    }
+}
+
+/// Lines longer than this are shown clipped: miette cannot draw labels on
+/// very long lines (it panics past 65,535 columns), and nobody could read them.
+const MAX_LINE: usize = 1000;
+
+/// A clipped line shows a window of at most this many bytes (with `…` at
+/// each end that was cut), starting [`CLIP_BEFORE`] bytes before its first label.
+const CLIP_WIDTH: usize = 240;
+const CLIP_BEFORE: usize = 60;
+
+const ELLIPSIS: &str = "…";
+
+/// A source text with each line over [`MAX_LINE`] bytes cut to a window
+/// around the labels in it. Line numbers are kept, and the columns shown are
+/// those of the original text.
+#[derive(Debug, Clone, Default)]
+struct ClippedSource {
+    text: String,
+    windows: Vec<Window>,
+}
+
+/// One clipped line: offsets in the original text, then in the clipped one.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    line: usize,
+    line_end: usize,
+    start: usize,
+    end: usize,
+    clip_start: usize,
+    clip_line_end: usize,
+}
+
+impl ClippedSource {
+    fn new(text: &str, spans: &[(usize, usize)]) -> ClippedSource {
+        if !text.split('\n').any(|l| l.len() > MAX_LINE) {
+            return ClippedSource {
+                text: text.to_string(),
+                windows: Vec::new(),
+            };
+        }
+        let mut out = String::new();
+        let mut windows = Vec::new();
+        let mut line = 0;
+        for piece in text.split_inclusive('\n') {
+            let content = piece.strip_suffix('\n').unwrap_or(piece);
+            let line_end = line + content.len();
+            if content.len() <= MAX_LINE {
+                out.push_str(piece);
+                line += piece.len();
+                continue;
+            }
+            let anchor = spans
+                .iter()
+                .filter(|(s, e)| *s <= line_end && *e >= line)
+                .map(|(s, _)| (*s).max(line))
+                .min()
+                .unwrap_or(line);
+            let mut start = anchor.saturating_sub(CLIP_BEFORE).max(line);
+            let mut end = (start + CLIP_WIDTH).min(line_end);
+            start = end.saturating_sub(CLIP_WIDTH).max(line);
+            while !text.is_char_boundary(start) {
+                start += 1;
+            }
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            if start > line {
+                out.push_str(ELLIPSIS);
+            }
+            let clip_start = out.len();
+            out.push_str(&text[start..end]);
+            if end < line_end {
+                out.push_str(ELLIPSIS);
+            }
+            windows.push(Window {
+                line,
+                line_end,
+                start,
+                end,
+                clip_start,
+                clip_line_end: out.len(),
+            });
+            out.push_str(&piece[content.len()..]);
+            line += piece.len();
+        }
+        ClippedSource { text: out, windows }
+    }
+
+    /// Where an offset of the original text is shown: in a clipped line, at
+    /// the nearest place inside its window.
+    fn map(&self, offset: usize) -> usize {
+        let mut shift: isize = 0;
+        for w in &self.windows {
+            if offset < w.line {
+                break;
+            }
+            if offset <= w.line_end {
+                return w.clip_start + (offset.clamp(w.start, w.end) - w.start);
+            }
+            shift = w.clip_line_end as isize - w.line_end as isize;
+        }
+        offset.saturating_add_signed(shift)
+    }
+
+    /// The original column (in bytes) of a shown offset inside a clipped line.
+    fn column(&self, shown: usize) -> Option<usize> {
+        let w = self.windows.iter().find(|w| {
+            let clip_line = w.clip_start - if w.start > w.line { ELLIPSIS.len() } else { 0 };
+            shown >= clip_line && shown <= w.clip_line_end
+        })?;
+        let inside = shown.clamp(w.clip_start, w.clip_start + (w.end - w.start)) - w.clip_start;
+        Some(w.start + inside - w.line)
+    }
+
+    fn label(&self, text: Option<String>, (start, end): (usize, usize)) -> LabeledSpan {
+        let (s, e) = (self.map(start), self.map(end));
+        LabeledSpan::new(text, s, e.saturating_sub(s))
+    }
+}
+
+impl miette::SourceCode for ClippedSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        // The column shown in the header is that of the original line.
+        let column = match self.column(span.offset()) {
+            Some(c) if before == 0 => c,
+            _ => contents.column(),
+        };
+        Ok(Box::new(miette::MietteSpanContents::new(
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
     }
 }
 
@@ -311,5 +460,32 @@ impl miette::Diagnostic for Report {
                 self.related.iter().map(|r| r as &dyn miette::Diagnostic),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::*;
+
+    #[test]
+    fn short_lines_are_kept_as_they_are() {
+        let c = ClippedSource::new("let x = 1\n", &[(4, 5)]);
+        assert_eq!(c.text, "let x = 1\n");
+        assert_eq!(c.map(4), 4);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_its_label_on_char_boundaries() {
+        let line = format!("let x = \"{}\" + 1\nnext\n", "é日".repeat(20_000));
+        let at = line.find(" + 1").unwrap_or(0) + 3;
+        let c = ClippedSource::new(&line, &[(at, at + 1)]);
+        assert!(c.text.len() < 400, "{}", c.text.len());
+        assert!(c.text.starts_with('…') && c.text.ends_with("1\nnext\n"));
+        let shown = c.map(at);
+        assert_eq!(&c.text[shown..shown + 1], "1");
+        assert_eq!(c.column(shown), Some(at));
+        // An offset on a later line moves by what was cut.
+        let next = line.find("next").unwrap_or(0);
+        assert_eq!(&c.text[c.map(next)..c.map(next) + 4], "next");
     }
 }

@@ -21,6 +21,8 @@ pub struct Options {
     pub var_files: Vec<PathBuf>,
     /// Directories outside the stack's own that it may read (`--allow-outside`).
     pub allow_outside: Vec<PathBuf>,
+    /// How much work and memory evaluation may take (`--max-steps`, …).
+    pub limits: eval::Limits,
 }
 
 /// The outcome of a compilation: the sources read, and the deployment or
@@ -67,7 +69,7 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
     }
     let vars = eval::read_vars(&options.vars, &options.var_files, program.root(), sources)
         .map_err(in_order)?;
-    eval::evaluate(&program, sources, &vars, &files).map_err(in_order)
+    eval::evaluate(&program, sources, &vars, &files, options.limits).map_err(in_order)
 }
 
 /// What a stack may read: the root file's directory tree and the `--allow-outside` ones.

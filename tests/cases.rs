@@ -98,6 +98,7 @@ fn run_case(path: &Path) -> String {
         vars: case_vars(path),
         var_files: Vec::new(),
         allow_outside: Vec::new(),
+        ..Default::default()
     };
     let compilation = compile(&options);
     let text = match compilation.result {

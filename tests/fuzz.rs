@@ -181,6 +181,7 @@ fn mutated_inputs_never_crash_the_compiler() {
                 vars,
                 var_files: Vec::new(),
                 allow_outside: Vec::new(),
+                ..Default::default()
             };
             let compilation = compile(&options);
             let crashed = compilation.result.as_ref().err().is_some_and(|diags| {

@@ -12,6 +12,7 @@ mod examples;
 mod files;
 mod fuzz;
 mod layers;
+mod limits;
 mod planner;
 mod registry;
 mod registry_support;

@@ -149,6 +149,7 @@ pub fn deploy_with(source: &str, vars: &[&str], files: &[(&str, &str)]) -> Deplo
         vars: vars.iter().map(|v| v.to_string()).collect(),
         var_files: vec![],
         allow_outside: Vec::new(),
+        ..Default::default()
     };
     let compiled = stackc::driver::compile(&options);
     let _ = std::fs::remove_dir_all(&dir);

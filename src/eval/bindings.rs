@@ -165,7 +165,10 @@ impl<'p> Evaluator<'p> {
                     true,
                 )
             }
-            None => Ok(v),
+            None => {
+                self.walk(&v, l.value.span)?;
+                Ok(v)
+            }
         }
     }
 
@@ -191,7 +194,11 @@ impl<'p> Evaluator<'p> {
         self.instances[inst]
             .outputs
             .insert(name.to_string(), Memo::Running);
-        let (result, deps) = self.collecting(|ev| ev.eval(Scope::new(inst, env), &out.value));
+        let (result, deps) = self.collecting(|ev| {
+            let v = ev.eval(Scope::new(inst, env), &out.value)?;
+            ev.walk(&v, out.value.span)?;
+            Ok(v)
+        });
         self.leave();
         self.instances[inst]
             .outputs
@@ -220,6 +227,8 @@ impl<'p> Evaluator<'p> {
         what: &dyn Fn() -> String,
         fill: bool,
     ) -> R<Value> {
+        // Conforming walks the value: charged, and its depth checked, first.
+        self.walk(&v, expr.map_or(span, |e| e.span))?;
         conform(v, ty, fill).map_err(|m: Mismatch| {
             let span = expr.map_or(span, |e| locate(e, &m.segments).span);
             self.error(errors::mismatch(m, &what(), span))

@@ -1,6 +1,7 @@
 //! Expressions: names, literals, comprehensions, members, indexes, calls and operators.
 
 use super::builtins;
+use super::limits::{self, Limit, MAX_DEPTH};
 use super::scope::Scope;
 use super::value::{Map, Value};
 use super::{Evaluator, R, errors};
@@ -12,7 +13,19 @@ use crate::types::check::resolve_type;
 use crate::types::operators::{self, Operand};
 
 impl<'p> Evaluator<'p> {
+    /// Evaluates an expression: a step, and a level of depth while it runs.
     pub(super) fn eval(&mut self, scope: Scope<'_, 'p>, e: &'p Expr) -> R<Value> {
+        self.charge(1, e.span)?;
+        if self.meter.depth >= MAX_DEPTH {
+            return Err(self.over_limit(Limit::Depth, e.span));
+        }
+        self.meter.depth += 1;
+        let result = self.eval_expr(scope, e);
+        self.meter.depth -= 1;
+        result
+    }
+
+    fn eval_expr(&mut self, scope: Scope<'_, 'p>, e: &'p Expr) -> R<Value> {
         let inst = scope.inst;
         match &e.kind {
             ExprKind::Null => Ok(Value::Null),
@@ -21,7 +34,7 @@ impl<'p> Evaluator<'p> {
             ExprKind::Float(f) => Ok(Value::Float(*f)),
             ExprKind::Duration(ms) => Ok(Value::Duration(*ms)),
             ExprKind::Size(b) => Ok(Value::Size(*b)),
-            ExprKind::Str(parts) => self.interpolate(scope, parts),
+            ExprKind::Str(parts) => self.interpolate(scope, parts, e.span),
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
@@ -173,19 +186,29 @@ impl<'p> Evaluator<'p> {
         }
     }
 
-    fn interpolate(&mut self, scope: Scope<'_, 'p>, parts: &'p [StrPart]) -> R<Value> {
+    fn interpolate(&mut self, scope: Scope<'_, 'p>, parts: &'p [StrPart], span: Span) -> R<Value> {
         if let [StrPart::Lit(s)] = parts {
+            // Each evaluation copies the text: charged like any text built.
+            self.charge(limits::text_steps(s.len() as u64), span)?;
             return Ok(Value::str(s.as_str()));
         }
         let mut out = String::new();
         let mut secret = false;
         for part in parts {
             match part {
-                StrPart::Lit(s) => out.push_str(s),
+                StrPart::Lit(s) => {
+                    self.charge(limits::text_steps(s.len() as u64), span)?;
+                    out.push_str(s);
+                }
                 StrPart::Interp(e) => {
                     let v = self.eval(scope, e)?;
                     match v.to_text() {
                         Some((t, s)) => {
+                            let size = (out.len() + t.len()) as u64;
+                            if size > self.meter.limits.max_string_size {
+                                return Err(self.over_limit(Limit::StringSize(size), e.span));
+                            }
+                            self.charge(limits::text_steps(t.len() as u64), e.span)?;
                             out.push_str(&t);
                             secret |= s;
                         }
@@ -206,6 +229,7 @@ impl<'p> Evaluator<'p> {
         let mut map = Map::default();
         let run = |ev: &mut Self, secret: &mut bool| -> R<()> {
             for (k, v) in pairs {
+                ev.charge(1, c.iter.span)?;
                 let value = (c.vars.value.node.as_str(), v);
                 let mut item = |scope: Scope<'_, 'p>| {
                     ev.comprehension_item(scope, c, &mut list, &mut map, secret)
@@ -255,6 +279,7 @@ impl<'p> Evaluator<'p> {
         }
         let mut item = |ev: &mut Self| -> R<()> {
             let value = ev.eval(scope, &c.value)?;
+            ev.collection_size(list.len().max(map.len()) + 1, c.value.span)?;
             match &c.key {
                 None => list.push(value),
                 Some(k) => {
@@ -354,12 +379,38 @@ impl<'p> Evaluator<'p> {
                 None => Ok(result),
             };
         }
+        // These read their arguments whole: a value sharing its parts costs
+        // what it would written out.
+        if matches!(
+            name.node.as_str(),
+            "to_string" | "format" | "contains" | "distinct"
+        ) {
+            for v in &values {
+                self.walk(v, span)?;
+            }
+        }
+        let (steps, string, collection) = limits::builtin_cost(&name.node, &values);
+        if let Some(bytes) = string {
+            self.string_size(bytes as usize, span)?;
+        }
+        if let Some(len) = collection {
+            self.collection_size(len as usize, span)?;
+        }
+        self.charge(steps, span)?;
         let files = builtins::Files {
             dir: self.sources.dir_of(module.source),
             confinement: self.files,
         };
-        builtins::call(&name.node, &values, files)
-            .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))
+        let result = builtins::call(&name.node, &values, files)
+            .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))?;
+        // What could not be sized before (`upper`, `file`, `to_string`) is checked after.
+        match result.reveal().0 {
+            Value::Str(s) => self.string_size(s.text.len(), span)?,
+            Value::List(xs) => self.collection_size(xs.len(), span)?,
+            Value::Map(m) => self.collection_size(m.len(), span)?,
+            _ => {}
+        }
+        Ok(result)
     }
 
     /// `!x` and `-x`; `at` is the operand's span, `span` the expression's.
@@ -426,6 +477,10 @@ impl<'p> Evaluator<'p> {
                 .and_then(|_| builtins::compare(&left, &right))
                 .map(|o| Value::Bool(pick(o)))
         };
+        if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+            // Comparing walks both values.
+            self.walk(&left, span)?;
+        }
         let compared = match op {
             BinaryOp::Eq => Some(Value::Bool(left.equals(&right))),
             BinaryOp::Ne => Some(Value::Bool(!left.equals(&right))),
@@ -452,15 +507,22 @@ impl<'p> Evaluator<'p> {
         };
         let make: fn(i64) -> Value = match (result, l, r) {
             (Operand::String, Str(x), Str(y)) => {
+                let len = x.text.len() + y.text.len();
+                self.string_size(len, span)?;
+                self.charge(limits::text_steps(len as u64), span)?;
                 let mut s = String::with_capacity(x.text.len() + y.text.len());
                 s.push_str(&x.text);
                 s.push_str(&y.text);
                 return Ok(Value::str(s));
             }
             (Operand::List, List(x), List(y)) => {
+                self.collection_size(x.len() + y.len(), span)?;
+                self.charge((x.len() + y.len()) as u64, span)?;
                 return Ok(Value::list(x.iter().chain(y.iter()).cloned().collect()));
             }
             (Operand::Map, Map(x), Map(y)) => {
+                self.collection_size(x.len() + y.len(), span)?;
+                self.charge((x.len() + y.len()) as u64, span)?;
                 let mut m = (**x).clone();
                 for (k, v) in y.iter() {
                     m.insert(k.clone(), v.clone());

@@ -15,6 +15,7 @@ pub mod builtins;
 mod conform;
 mod errors;
 mod expr;
+mod limits;
 mod memo;
 mod normalize;
 mod resources;
@@ -26,6 +27,7 @@ mod vars;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
+pub use self::limits::{Limits, MAX_DEPTH, MAX_VALUE_DEPTH};
 use self::memo::{Memo, Node};
 use self::scope::Scope;
 use self::structure::{InstanceDeclared, ResourceDeclared, StructState};
@@ -35,7 +37,7 @@ use crate::deployment::{self, Deployment, Resource};
 use crate::diagnostic::Diagnostic;
 use crate::files::Confinement;
 use crate::resolve::{Module, Program};
-use crate::source::SourceMap;
+use crate::source::{SourceMap, Span};
 use crate::syntax::ast::Assert;
 
 /// Maps with a fixed fast hasher: deterministic, and much faster than SipHash.
@@ -53,8 +55,9 @@ pub fn evaluate(
     sources: &SourceMap,
     vars: &[VarInput],
     files: &Confinement,
+    limits: Limits,
 ) -> Result<Deployment, Vec<Diagnostic>> {
-    let mut ev = Evaluator::new(program, sources, vars, files);
+    let mut ev = Evaluator::new(program, sources, vars, files, limits);
     let deployment = ev.run();
     match deployment {
         Some(d) if ev.errors.is_empty() => Ok(d),
@@ -100,6 +103,8 @@ struct Evaluator<'p> {
     resources: HashMap<Rc<str>, ResourceMemo>,
     collectors: Vec<BTreeSet<Rc<str>>>,
     next_frame: usize,
+    /// Steps and depth, against the limits.
+    meter: limits::Meter,
     errors: Vec<Diagnostic>,
 }
 
@@ -109,6 +114,7 @@ impl<'p> Evaluator<'p> {
         sources: &'p SourceMap,
         vars: &'p [VarInput],
         files: &'p Confinement,
+        limits: Limits,
     ) -> Self {
         Evaluator {
             program,
@@ -123,6 +129,7 @@ impl<'p> Evaluator<'p> {
             resources: HashMap::default(),
             collectors: Vec::new(),
             next_frame: 1,
+            meter: limits::Meter::new(limits),
             errors: Vec::new(),
         }
     }
@@ -130,6 +137,42 @@ impl<'p> Evaluator<'p> {
     fn error(&mut self, d: Diagnostic) -> Reported {
         self.errors.push(d);
         Reported
+    }
+
+    /// A limit exceeded at `span`: reported once; after that every
+    /// evaluation fails at once, without further errors.
+    fn over_limit(&mut self, limit: limits::Limit, span: Span) -> Reported {
+        if !self.meter.exhausted {
+            self.meter.exhausted = true;
+            let d = limit.diagnostic(&self.meter.limits, span);
+            self.errors.push(d);
+        }
+        Reported
+    }
+
+    /// Charges `n` steps for work at `span`.
+    fn charge(&mut self, n: u64, span: Span) -> R<()> {
+        self.meter.charge(n).map_err(|l| self.over_limit(l, span))
+    }
+
+    /// Checks the size of a string before it is built (charging is separate).
+    fn string_size(&mut self, bytes: usize, span: Span) -> R<()> {
+        self.meter
+            .string(bytes as u64)
+            .map_err(|l| self.over_limit(l, span))
+    }
+
+    /// Checks the length of a list or map before it is built (charging is separate).
+    fn collection_size(&mut self, len: usize, span: Span) -> R<()> {
+        self.meter
+            .collection(len as u64)
+            .map_err(|l| self.over_limit(l, span))
+    }
+
+    /// Walks a value being stored or conformed: charged per element, and
+    /// refused when nested too deep.
+    fn walk(&mut self, v: &Value, span: Span) -> R<()> {
+        self.meter.walk(v).map_err(|l| self.over_limit(l, span))
     }
 
     fn run(&mut self) -> Option<Deployment> {

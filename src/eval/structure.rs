@@ -253,6 +253,12 @@ impl<'p> Evaluator<'p> {
                 .map(|(k, v)| (k.tainted(), v.tainted()))
                 .collect());
         }
+        let len = match &v {
+            Value::List(xs) => xs.len(),
+            Value::Map(m) => m.len(),
+            _ => 0,
+        };
+        self.charge(len as u64, span)?;
         match v {
             Value::List(xs) => Ok(xs
                 .iter()

@@ -185,27 +185,141 @@ fn describe(rule: Rule) -> Option<&'static str> {
     })
 }
 
-/// Refuses brackets nested deeper than [`MAX_NESTING`] (comments excepted).
+/// Refuses nesting deeper than [`MAX_NESTING`] before pest sees the text.
+///
+/// A level is an open bracket, an open interpolation `${`, or an `if` that
+/// continues a chain (`else if`, `then if`, `if if`): the constructs through
+/// which the grammar recurses. Comments and the text of strings are skipped.
 fn check_nesting(text: &str, source: SourceId) -> Result<(), Diagnostic> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Open {
+        Bracket,
+        Interp,
+        Str { triple: bool },
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Prev {
+        /// `if`, `then`, `else`, `-` or `!`: an `if` next is nested in what precedes it.
+        Nests,
+        Other,
+    }
+    let bytes = text.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    // The `if`s in the current chain, for each level of code (brackets, interpolations).
+    let mut chains: Vec<usize> = vec![0];
     let mut depth = 0usize;
-    let mut in_comment = false;
-    for (i, c) in text.char_indices() {
+    let mut prev = Prev::Other;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let at = i;
+        if let Some(Open::Str { triple }) = open.last().copied() {
+            match c {
+                b'\\' => i += 1,
+                b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                    open.push(Open::Interp);
+                    chains.push(0);
+                    depth += 1;
+                    prev = Prev::Other;
+                    i += 1;
+                }
+                b'"' if !triple => {
+                    open.pop();
+                }
+                b'"' if text[i..].starts_with("\"\"\"") => {
+                    open.pop();
+                    i += 2;
+                }
+                // An unclosed string: pest reports it.
+                b'\n' if !triple => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            i += 1;
+            if depth > MAX_NESTING {
+                return Err(too_deep(source, at, "brackets nested"));
+            }
+            continue;
+        }
         match c {
-            '\n' => in_comment = false,
-            _ if in_comment => {}
-            '#' => in_comment = true,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
-            _ => {}
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' => {
+                let triple = text[i..].starts_with("\"\"\"");
+                open.push(Open::Str { triple });
+                if triple {
+                    i += 2;
+                }
+                prev = Prev::Other;
+            }
+            b'(' | b'[' | b'{' => {
+                open.push(Open::Bracket);
+                chains.push(0);
+                depth += 1;
+                prev = Prev::Other;
+                if depth > MAX_NESTING {
+                    let what = if chains.iter().any(|c| *c > 0) {
+                        "brackets and `if`s nested"
+                    } else {
+                        "brackets nested"
+                    };
+                    return Err(too_deep(source, at, what));
+                }
+            }
+            b')' | b']' | b'}' => {
+                // Closes a bracket, or (`}`) an interpolation, back into its string.
+                if matches!(open.last(), Some(Open::Bracket | Open::Interp)) {
+                    open.pop();
+                    depth -= 1 + chains.pop().unwrap_or(0);
+                }
+                prev = Prev::Other;
+            }
+            b'-' => prev = Prev::Nests,
+            b'!' if bytes.get(i + 1) != Some(&b'=') => prev = Prev::Nests,
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                if word == "if" {
+                    let level = chains.len() - 1;
+                    if prev == Prev::Nests {
+                        chains[level] += 1;
+                        depth += 1;
+                    } else {
+                        depth = depth - chains[level] + 1;
+                        chains[level] = 1;
+                    }
+                    if depth > MAX_NESTING {
+                        return Err(too_deep(source, start, "`if` nested"));
+                    }
+                }
+                prev = if matches!(word, "if" | "then" | "else") {
+                    Prev::Nests
+                } else {
+                    Prev::Other
+                };
+                continue;
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => prev = Prev::Other,
         }
-        if depth > MAX_NESTING {
-            return Err(Diagnostic::new(
-                ErrorCode::TooDeep,
-                format!("brackets nested more than {MAX_NESTING} levels deep"),
-            )
-            .label(Span::new(source, i, i + 1), "too deep here")
-            .help("split the expression with `let` bindings"));
-        }
+        i += 1;
     }
     Ok(())
+}
+
+fn too_deep(source: SourceId, at: usize, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TooDeep,
+        format!("{what} more than {MAX_NESTING} levels deep"),
+    )
+    .label(Span::new(source, at, at + 1), "too deep here")
+    .help("split the expression with `let` bindings")
 }

@@ -364,3 +364,29 @@ fn display_name(e: &Expr) -> String {
     e.as_plain_string()
         .map_or_else(|| "…".to_string(), str::to_string)
 }
+
+/// A chain of lets or functions, each using the next, deeper than the checker goes.
+pub(super) fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TooDeep,
+        format!(
+            "expressions nested more than {} levels deep through lets and functions",
+            super::check::MAX_DEPTH
+        ),
+    )
+    .label(span, "too deep here")
+    .help("a chain of lets or functions, each using the next, may be at most this deep")
+}
+
+/// The type of a let or a function's result nested deeper than allowed.
+pub(super) fn type_too_deep(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::TooDeep,
+        format!(
+            "a type nested more than {} levels deep",
+            super::check::MAX_TYPE_DEPTH
+        ),
+    )
+    .label(span, "this value's type is too deep")
+    .help("lists and records may be nested at most this deep")
+}

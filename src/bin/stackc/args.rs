@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use stackc::apply::ApplyOptions;
 use stackc::deployment::Deployment;
 use stackc::driver;
+use stackc::eval;
 use stackc::plan::{PlanOptions, SavedPlan};
 use stackc::session::{Mode, Request};
 
@@ -144,6 +145,42 @@ pub(crate) struct Vars {
     /// Let the stack read files (imports, file(), build contexts) in this directory outside its own (repeatable)
     #[arg(long = "allow-outside", value_name = "DIR")]
     pub(crate) allow_outside: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// How much work and memory evaluating the stack may take (docs/language.md,
+/// "Evaluation limits"); every command that evaluates a stack takes them.
+#[derive(Args)]
+#[command(next_help_heading = "Evaluation limits")]
+pub(crate) struct LimitArgs {
+    /// Stop after this many evaluation steps (expressions, loop iterations, elements built)
+    #[arg(long, value_name = "N", default_value_t = eval::Limits::DEFAULT_MAX_STEPS)]
+    pub(crate) max_steps: u64,
+    /// The largest string evaluation may build (`64MiB`, `1GB`)
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub(crate) max_string_size: u64,
+    /// The most elements in one list or map
+    #[arg(long, value_name = "N", default_value_t = eval::Limits::DEFAULT_MAX_COLLECTION)]
+    pub(crate) max_collection: u64,
+}
+
+impl LimitArgs {
+    pub(crate) fn limits(&self) -> eval::Limits {
+        eval::Limits {
+            max_steps: self.max_steps,
+            max_string_size: self.max_string_size,
+            max_collection: self.max_collection,
+        }
+    }
+}
+
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    stackc::units::parse_size(s)
+        .ok()
+        .filter(|b| *b >= 0)
+        .map(|b| b as u64)
+        .ok_or_else(|| format!("`{s}` is not a size like 64MiB or 1GB"))
 }
 
 #[derive(Args)]
@@ -199,6 +236,7 @@ impl Vars {
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
             allow_outside: self.allow_outside.clone(),
+            limits: self.limits.limits(),
         }
     }
 }

@@ -94,7 +94,23 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Infers a type; nested at most [`MAX_DEPTH`] deep (through lets and
+    /// functions), so that no chain of definitions exhausts the stack.
     pub(super) fn infer(&mut self, e: &Expr) -> Type {
+        if self.depth >= MAX_DEPTH {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.errors.push(errors::too_deep(e.span));
+            }
+            return Type::Any;
+        }
+        self.depth += 1;
+        let t = self.infer_expr(e);
+        self.depth -= 1;
+        t
+    }
+
+    fn infer_expr(&mut self, e: &Expr) -> Type {
         match &e.kind {
             ExprKind::Null => Type::Null,
             ExprKind::Bool(_) => Type::Bool,

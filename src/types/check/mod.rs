@@ -120,6 +120,31 @@ struct Checker<'a> {
     locals: Vec<(String, Type)>,
     outputs: ModuleTypes,
     errors: Vec<Diagnostic>,
+    /// How deeply `infer` is nested, and whether too deep was reported.
+    depth: usize,
+    too_deep: bool,
+}
+
+/// `infer` nested deeper than this (a chain of lets or functions each using
+/// the next) is refused: the checker recurses, and its stack is fixed.
+pub const MAX_DEPTH: usize = 10_000;
+
+/// Types of lets and functions nested deeper than this are refused (and
+/// taken as unknown), so that a chain `let a1 = [a0]` … cannot build types
+/// nested without bound.
+pub const MAX_TYPE_DEPTH: usize = 256;
+
+/// Whether `t` nests deeper than `limit` (recursion bounded by `limit`).
+fn deeper_than(t: &Type, limit: usize) -> bool {
+    if limit == 0 {
+        return true;
+    }
+    match t {
+        Type::List(x) | Type::Map(x) | Type::Optional(x) => deeper_than(x, limit - 1),
+        Type::Record(fields) => fields.values().any(|f| deeper_than(f, limit - 1)),
+        Type::Union(ts) => ts.iter().any(|f| deeper_than(f, limit - 1)),
+        _ => false,
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -159,6 +184,8 @@ impl<'a> Checker<'a> {
             locals: Vec::new(),
             outputs: ModuleTypes::default(),
             errors,
+            depth: 0,
+            too_deep: false,
         }
     }
 
@@ -422,6 +449,10 @@ impl<'a> Checker<'a> {
         let Some(l) = self.module.lets.get(name) else {
             return Type::Any;
         };
+        // After nesting too deep (a hostile input, reported once), lets are not inferred.
+        if self.too_deep {
+            return Type::Any;
+        }
         if !self.in_progress.insert(name.to_string()) {
             return Type::Any; // a cycle, reported by resolve
         }
@@ -435,10 +466,23 @@ impl<'a> Checker<'a> {
             }
             None => self.infer(&l.value),
         };
+        let t = self.bounded(t, l.value.span);
         self.locals = saved;
         self.in_progress.remove(name);
         self.let_types.insert(name.to_string(), t.clone());
         t
+    }
+
+    /// A type nested deeper than [`MAX_TYPE_DEPTH`] is refused, once, and unknown.
+    fn bounded(&mut self, t: Type, span: Span) -> Type {
+        if !deeper_than(&t, MAX_TYPE_DEPTH) {
+            return t;
+        }
+        if !self.too_deep {
+            self.too_deep = true;
+            self.errors.push(errors::type_too_deep(span));
+        }
+        Type::Any
     }
 
     fn fn_return(&mut self, name: &str) -> Type {
@@ -467,6 +511,7 @@ impl<'a> Checker<'a> {
             }
             None => self.infer(&f.body),
         };
+        let t = self.bounded(t, f.body.span);
         self.locals = saved;
         self.in_progress.remove(&format!("fn {name}"));
         self.fn_returns.insert(name.to_string(), t.clone());
