@@ -2,6 +2,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod cli;
+mod conflicts;
 mod docker_support;
 mod drift;
 mod e2e;

@@ -852,3 +852,97 @@ async fn a_failed_apply_advises_a_retry_only_when_a_retry_can_succeed() {
         "run `stackc apply` again: it continues from where this one stopped"
     );
 }
+
+#[tokio::test]
+async fn objects_outside_the_stack_in_its_way_are_named_and_apply_refuses_before_changing_anything()
+{
+    let e = engine();
+    // Another stack publishes 8080; a network was made by hand under the name the stack wants.
+    let other = deploy(
+        "stack \"legacy\"\ncontainer \"web\" {\n  image = \"busybox:1.36\"\n  ports = [\"8080:80\"]\n}\n",
+        &[],
+    );
+    assert!(apply(&e, &other).await.1.succeeded());
+    e.add_unlabelled(Kind::Network, "shop-net");
+    let d = deploy(
+        "stack \"shop\"\nnetwork \"net\" {}\ncontainer \"web\" {\n  image    = \"busybox:1.36\"\n  ports    = [\"127.0.0.1:8080:80\"]\n  networks = [network.net]\n}\n",
+        &[],
+    );
+    let plan = plan_of(&e, &d).await;
+    let found: Vec<String> = plan
+        .conflicts
+        .iter()
+        .map(|c| format!("{}: {} / {}", c.address, c.claim, c.holder))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "container.web: host port 127.0.0.1:8080/tcp / container legacy-web of the stack `legacy`",
+            "network.net: the network name shop-net / network shop-net (not made by stackc)",
+        ]
+    );
+    let text = plan::human(&plan, false);
+    assert!(
+        text.contains("Objects outside the stack are in the way:"),
+        "{text}"
+    );
+
+    let calls = e.calls().len();
+    let request = session::Request {
+        deployment: &d,
+        path: std::path::Path::new("shop"),
+        saved: None,
+        selection: PlanOptions::default(),
+        pull: false,
+        mode: session::Mode::Apply,
+        allow_data_loss: false,
+        auto_approve: true,
+        lock_timeout: std::time::Duration::ZERO,
+        apply: ApplyOptions {
+            parallelism: 2,
+            wait_timeout: std::time::Duration::from_secs(5),
+        },
+    };
+    struct Quiet(Progress);
+    #[async_trait::async_trait]
+    impl session::Ui for Quiet {
+        fn waiting_for_lock(&self, _: &str, _: &Holder, _: std::time::Duration) {}
+        fn keeping_volume(&self, _: &str) {}
+        fn plan(&self, _: &Plan) {}
+        async fn confirm(&self, _: &str) -> session::Answer {
+            session::Answer::Yes
+        }
+        fn applying(&self) {}
+        fn progress(&self) -> &Progress {
+            &self.0
+        }
+    }
+    let err = session::run(
+        &e,
+        &request,
+        &Quiet(Progress::captured()),
+        &Interrupt::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("objects outside the stack are in its way; nothing was changed:"),
+        "{err}"
+    );
+    let made: Vec<String> = e.calls()[calls..].to_vec();
+    assert!(
+        made.iter()
+            .all(|c| !c.starts_with("create") && !c.starts_with("remove")),
+        "{made:?}"
+    );
+    // Neither is ever removed, and freeing them lets the apply through.
+    assert!(e.names(Kind::Network).contains(&"shop-net".to_string()));
+    e.delete_by_hand(Kind::Network, "shop-net");
+    let free = deploy(
+        "stack \"shop\"\nnetwork \"net\" {}\ncontainer \"web\" {\n  image    = \"busybox:1.36\"\n  ports    = [\"127.0.0.1:8081:80\"]\n  networks = [network.net]\n}\n",
+        &[],
+    );
+    assert!(plan_of(&e, &free).await.conflicts.is_empty());
+    assert!(apply(&e, &free).await.1.succeeded());
+}

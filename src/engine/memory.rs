@@ -96,6 +96,16 @@ impl MemoryEngine {
         });
     }
 
+    /// An object made by hand, without stackc's labels.
+    pub fn add_unlabelled(&self, kind: Kind, name: &str) {
+        self.with(|i| {
+            i.next_id += 1;
+            let id = format!("{:012x}", i.next_id);
+            i.objects
+                .push(Object::plain(kind, id, name.to_string(), BTreeMap::new()));
+        });
+    }
+
     /// The tag now names another image locally (`docker build -t` or a
     /// pull elsewhere moved it).
     pub fn move_tag(&self, reference: &str) {
@@ -550,6 +560,54 @@ impl Engine for MemoryEngine {
             o.actual.memory = run.memory;
             o.actual.cpus = run.cpus;
             Ok(())
+        })
+    }
+
+    async fn foreign(&self, stack: &str, claims: &Claims) -> Result<Vec<Foreign>, EngineError> {
+        self.with(|i| {
+            let mut found = Vec::new();
+            let others = i
+                .objects
+                .iter()
+                .filter(|o| o.labels.get(LABEL_STACK).map(String::as_str) != Some(stack));
+            for o in others {
+                let other = o.labels.get(LABEL_STACK).map(String::as_str);
+                for (address, kind, name) in &claims.names {
+                    if o.kind == *kind && o.name == *name {
+                        found.push(Foreign {
+                            address: address.clone(),
+                            claim: format!("the {kind} name {name}"),
+                            holder: holder_of(o.kind, &o.name, other),
+                        });
+                    }
+                }
+                if o.kind != Kind::Container || !o.state.is_running() {
+                    continue;
+                }
+                // Another stack's container publishes what its spec says.
+                let spec = o
+                    .labels
+                    .get(LABEL_SPEC)
+                    .and_then(|s| serde_json::from_str::<crate::deployment::ContainerSpec>(s).ok());
+                for p in spec.iter().flat_map(|c| &c.run.ports) {
+                    let Some(port) = p.host else { continue };
+                    let published = HostPort {
+                        ip: p.ip.clone(),
+                        port,
+                        protocol: p.protocol.clone(),
+                    };
+                    for (address, wanted) in &claims.ports {
+                        if wanted.overlaps(&published) {
+                            found.push(Foreign {
+                                address: address.clone(),
+                                claim: format!("host port {wanted}"),
+                                holder: holder_of(o.kind, &o.name, other),
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(found)
         })
     }
 

@@ -408,6 +408,65 @@ impl fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
+/// What a plan is about to take on the engine: the Docker names of the
+/// objects it creates, and the host ports its new containers publish.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Claims {
+    /// (address, kind, Docker name).
+    pub names: Vec<(String, Kind, String)>,
+    /// (address, host port).
+    pub ports: Vec<(String, HostPort)>,
+}
+
+/// A published host port: `127.0.0.1:8080/tcp`; no address is every address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub ip: Option<String>,
+    pub port: u16,
+    pub protocol: String,
+}
+
+impl HostPort {
+    /// Whether two published ports cannot both be bound.
+    pub fn overlaps(&self, other: &HostPort) -> bool {
+        let any = |ip: &Option<String>| {
+            ip.as_deref()
+                .is_none_or(|ip| ip.is_empty() || ip == "0.0.0.0" || ip == "::")
+        };
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (any(&self.ip) || any(&other.ip) || self.ip == other.ip)
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ip {
+            Some(ip) => write!(f, "{ip}:{}/{}", self.port, self.protocol),
+            None => write!(f, "{}/{}", self.port, self.protocol),
+        }
+    }
+}
+
+/// An object outside the stack that holds what the stack claims.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Foreign {
+    /// The resource that claims it.
+    pub address: String,
+    /// `the container name shop-web`, `host port 8080/tcp`.
+    pub claim: String,
+    /// `container shop-web of the stack legacy`, `container web (not made by stackc)`.
+    pub holder: String,
+}
+
+/// Who holds an object: another stack (its `io.stackc.stack` label), or no stack.
+pub fn holder_of(kind: Kind, name: &str, stack: Option<&str>) -> String {
+    match stack {
+        Some(other) => format!("{kind} {name} of the stack `{other}`"),
+        None => format!("{kind} {name} (not made by stackc)"),
+    }
+}
+
 /// An absent image that its container says never to pull.
 pub fn never_pulled(reference: &str) -> EngineError {
     EngineError::new(
@@ -452,6 +511,10 @@ pub trait Engine: Send + Sync {
         resource: &Resource,
         report: &Report<'_>,
     ) -> Result<String, EngineError>;
+
+    /// The objects outside `stack` that hold a name or host port it claims
+    /// (never this stack's own).
+    async fn foreign(&self, stack: &str, claims: &Claims) -> Result<Vec<Foreign>, EngineError>;
 
     /// Pulls an image reference, present or not (`--pull`, `pull = "always"`),
     /// reporting progress line by line.

@@ -124,6 +124,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         drift,
         resource_changes: changes,
         summary,
+        conflicts: Vec::new(),
         data_loss_allowed: false,
     }
 }

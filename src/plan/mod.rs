@@ -33,6 +33,10 @@ pub struct Plan {
     /// One entry per resource and per object to delete, sorted by address.
     pub resource_changes: Vec<Change>,
     pub summary: Summary,
+    /// Objects outside the stack that hold a name or host port it needs:
+    /// apply refuses while there are any (filled by `session::plan`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<crate::engine::Foreign>,
     /// Set when the plan is applied with `--allow-data-loss`: the volumes
     /// it deletes or replaces lose their data by request.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -40,6 +44,46 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// What the plan's creations claim on the engine: the Docker names of
+    /// new objects, the host ports of new (and replaced) containers; secret
+    /// ports are left out.
+    pub fn claims(&self, deployment: &crate::deployment::Deployment) -> crate::engine::Claims {
+        use crate::deployment::Spec;
+        let mut claims = crate::engine::Claims::default();
+        for c in self.actions().filter(|c| c.action() == Action::Create) {
+            if c.actions == [Action::Create]
+                && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
+            {
+                claims
+                    .names
+                    .push((c.address.clone(), c.kind, c.name.clone()));
+            }
+            let Some(r) = deployment.resource(&c.address) else {
+                continue;
+            };
+            let Spec::Container(spec) = &r.spec else {
+                continue;
+            };
+            for (i, p) in spec.run.ports.iter().enumerate() {
+                let secret = r
+                    .sensitive_paths
+                    .iter()
+                    .any(|s| s.starts_with(&format!("/ports/{i}")));
+                if let (Some(port), false) = (p.host, secret) {
+                    claims.ports.push((
+                        c.address.clone(),
+                        crate::engine::HostPort {
+                            ip: p.ip.clone(),
+                            port,
+                            protocol: p.protocol.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+        claims
+    }
+
     pub fn has_changes(&self) -> bool {
         self.summary.add + self.summary.change + self.summary.destroy > 0
     }

@@ -344,6 +344,27 @@ pub fn human(plan: &Plan, color: bool) -> String {
         }
         out.push('\n');
     }
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            style.bold("Objects outside the stack are in the way:")
+        );
+        for c in &plan.conflicts {
+            let _ = writeln!(
+                out,
+                "  {} {}: {} is taken by {}",
+                style.red("!"),
+                c.address,
+                c.claim,
+                c.holder
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n  apply refuses until they are freed (stackc never removes what is not the stack's)\n  or the stack changes its names or ports.\n"
+        );
+    }
     if plan.has_changes() {
         let _ = writeln!(
             out,
@@ -367,6 +388,19 @@ pub fn markdown(plan: &Plan) -> String {
         plan.stack,
         summary_line(plan)
     );
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(
+            head,
+            "\n**In the way (apply refuses until they are freed):**\n"
+        );
+        for c in &plan.conflicts {
+            let _ = writeln!(
+                head,
+                "- `{}`: {} is taken by {}",
+                c.address, c.claim, c.holder
+            );
+        }
+    }
     if !plan.drift.is_empty() {
         let _ = writeln!(head, "\n**Changed outside stackc:**\n");
         for d in &plan.drift {

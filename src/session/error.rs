@@ -38,6 +38,8 @@ pub enum SessionError {
         planned: String,
         given: String,
     },
+    /// Objects outside the stack hold names or host ports it needs.
+    Conflicts(Vec<crate::engine::Foreign>),
     /// The stack's objects changed since the saved plan was made: these.
     Stale(Vec<String>),
     /// The plan deletes or replaces these volumes, and data loss was not allowed.
@@ -72,6 +74,9 @@ impl SessionError {
             ),
             SessionError::SecretsNotKept => Some(
                 "`stackc output --planned --show-secrets` computes them from the source".into(),
+            ),
+            SessionError::Conflicts(_) => Some(
+                "free them (stackc never removes what is not the stack's), or change the names or ports in the stack".into(),
             ),
             SessionError::Stale(_) => Some("make a new plan with `stackc plan --out FILE`".into()),
             SessionError::DataLoss(_) => {
@@ -120,6 +125,13 @@ impl fmt::Display for SessionError {
                 "{} is a plan for the stack `{planned}`, not `{given}`",
                 file.display()
             ),
+            SessionError::Conflicts(found) => {
+                write!(f, "objects outside the stack are in its way; nothing was changed:")?;
+                for c in found {
+                    write!(f, "\n    {}: {} is taken by {}", c.address, c.claim, c.holder)?;
+                }
+                Ok(())
+            }
             SessionError::Stale(changed) => {
                 const SHOWN: usize = 10;
                 write!(

@@ -97,7 +97,12 @@ pub async fn plan(
     let live = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;
-    let plan = plan::diff(deployment, &live, options);
+    let mut plan = plan::diff(deployment, &live, options);
+    plan.conflicts = engine
+        .foreign(&deployment.stack, &plan.claims(deployment))
+        .await?;
+    plan.conflicts
+        .sort_by(|a, b| (&a.address, &a.claim, &a.holder).cmp(&(&b.address, &b.claim, &b.holder)));
     Ok((plan, live))
 }
 

@@ -92,7 +92,7 @@ pub enum Finished {
     /// Not confirmed, or interrupted before anything changed.
     Cancelled,
     /// The applier ran: `outcome` tells whether everything succeeded.
-    Applied { plan: Plan, outcome: Outcome },
+    Applied { plan: Box<Plan>, outcome: Outcome },
 }
 
 /// Plans, confirms and applies under the stack's lock, which is released
@@ -147,6 +147,10 @@ async fn under_lock(
         planned = planned => planned?,
         () = interrupt.first_press() => return Ok(Finished::Cancelled),
     };
+    if !plan.conflicts.is_empty() {
+        ui.plan(&plan);
+        return Err(SessionError::Conflicts(plan.conflicts));
+    }
     if let Some(saved) = request.saved {
         let changed = saved.snapshot.changes(&live.snapshot());
         if !changed.is_empty() {
@@ -199,7 +203,10 @@ async fn under_lock(
         destroying,
     )
     .await?;
-    Ok(Finished::Applied { plan, outcome })
+    Ok(Finished::Applied {
+        plan: Box::new(plan),
+        outcome,
+    })
 }
 
 /// A path as one shell word: quoted when it holds anything but plain characters.

@@ -303,6 +303,7 @@ fn a_saved_plan_must_be_for_the_stack_given() {
             drift: vec![],
             resource_changes: vec![],
             summary: Default::default(),
+            conflicts: Vec::new(),
             data_loss_allowed: false,
         },
         d.clone(),

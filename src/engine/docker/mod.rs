@@ -11,13 +11,15 @@
 //! [`DockerEngine`] implements [`Engine`] here by delegating, one file per
 //! concern: `connection.rs` (finding and reaching the engine, timeouts),
 //! `observe.rs` (live state), `image.rs`, `container.rs`, `network.rs` and
-//! `volume.rs` (one kind of object each), `internal.rs` (lock and record),
+//! `volume.rs` (one kind of object each), `foreign.rs` (objects outside the
+//! stack in its way), `internal.rs` (lock and record),
 //! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
 
 mod connection;
 mod container;
 mod convert;
 mod error;
+mod foreign;
 mod image;
 mod internal;
 mod network;
@@ -36,7 +38,8 @@ pub use internal::{
 
 use super::credentials::CredentialSource;
 use super::{
-    Engine, EngineError, ErrorKind, Holder, LiveObject, LiveState, Lock, Record, Report, State,
+    Claims, Engine, EngineError, ErrorKind, Foreign, Holder, LiveObject, LiveState, Lock, Record,
+    Report, State,
 };
 use crate::deployment::Kind;
 use crate::deployment::{Millis, NetworkAttachment, Resource, RunSpec, Spec};
@@ -144,6 +147,10 @@ impl Engine for DockerEngine {
 
     async fn pull(&self, reference: &str, report: &Report<'_>) -> Result<(), EngineError> {
         self.pull_image(reference, report).await
+    }
+
+    async fn foreign(&self, stack: &str, claims: &Claims) -> Result<Vec<Foreign>, EngineError> {
+        self.foreign_objects(stack, claims).await
     }
 
     async fn connect(&self, id: &str, attachment: &NetworkAttachment) -> Result<(), EngineError> {
