@@ -85,6 +85,33 @@ pub struct OutputValue {
 pub const SECRET_MASK: &str = "(secret)";
 
 impl Resource {
+    /// The host ports a container publishes, but those built from secrets
+    /// (comparing them would tell them).
+    pub fn published_ports(&self) -> Vec<HostPort> {
+        let Spec::Container(c) = &self.spec else {
+            return Vec::new();
+        };
+        c.run
+            .ports
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                let at = format!("/ports/{i}");
+                !self
+                    .sensitive_paths
+                    .iter()
+                    .any(|s| s == &at || s.starts_with(&format!("{at}/")))
+            })
+            .filter_map(|(_, p)| {
+                Some(HostPort {
+                    ip: p.ip.clone(),
+                    port: p.host?,
+                    protocol: p.protocol.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Hash of what the resource is; `extra` holds hashes of images it runs,
     /// so a rebuilt image changes the containers that use it. The values at
     /// `sensitive_paths` are hashed as [`SECRET_MASK`].

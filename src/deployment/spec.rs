@@ -124,6 +124,22 @@ pub struct ContainerSpec {
     pub pull: PullPolicy,
 }
 
+impl RunSpec {
+    /// The aliases of a network attachment as the engine reads them back:
+    /// sorted, without the hostname (which older engines add, asked or not).
+    pub fn aliases_read_back(&self, attachment: &NetworkAttachment) -> Vec<String> {
+        let mut aliases: Vec<String> = attachment
+            .aliases
+            .iter()
+            .filter(|a| self.hostname.as_ref() != Some(*a))
+            .cloned()
+            .collect();
+        aliases.sort();
+        aliases.dedup();
+        aliases
+    }
+}
+
 /// When a container's image is pulled, as Compose's `pull_policy`.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -219,4 +235,34 @@ pub struct UpdateSpec {
 #[serde(deny_unknown_fields)]
 pub struct PlacementSpec {
     pub constraints: Vec<String>,
+}
+
+/// A published host port: `127.0.0.1:8080/tcp`; no address is every address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    pub ip: Option<String>,
+    pub port: u16,
+    pub protocol: String,
+}
+
+impl HostPort {
+    /// Whether two published ports cannot both be bound.
+    pub fn overlaps(&self, other: &HostPort) -> bool {
+        let any = |ip: &Option<String>| {
+            ip.as_deref()
+                .is_none_or(|ip| ip.is_empty() || ip == "0.0.0.0" || ip == "::")
+        };
+        self.port == other.port
+            && self.protocol == other.protocol
+            && (any(&self.ip) || any(&other.ip) || self.ip == other.ip)
+    }
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.ip {
+            Some(ip) => write!(f, "{ip}:{}/{}", self.port, self.protocol),
+            None => write!(f, "{}/{}", self.port, self.protocol),
+        }
+    }
 }

@@ -406,17 +406,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
     let networks = run
         .networks
         .iter()
-        .map(|n| {
-            let mut aliases: Vec<String> = n
-                .aliases
-                .iter()
-                .filter(|a| run.hostname.as_ref() != Some(*a))
-                .cloned()
-                .collect();
-            aliases.sort();
-            aliases.dedup();
-            (n.network.clone(), aliases)
-        })
+        .map(|n| (n.network.clone(), run.aliases_read_back(n)))
         .collect();
     Actual {
         restart: Some(restart.to_string()),

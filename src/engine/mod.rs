@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::deployment::Kind;
-use crate::deployment::{Millis, NetworkAttachment, Resource, RunSpec};
+use crate::deployment::{HostPort, Millis, NetworkAttachment, Resource, RunSpec};
 
 /// The stack an object belongs to.
 pub const LABEL_STACK: &str = "io.stackc.stack";
@@ -416,36 +416,6 @@ pub struct Claims {
     pub names: Vec<(String, Kind, String)>,
     /// (address, host port).
     pub ports: Vec<(String, HostPort)>,
-}
-
-/// A published host port: `127.0.0.1:8080/tcp`; no address is every address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPort {
-    pub ip: Option<String>,
-    pub port: u16,
-    pub protocol: String,
-}
-
-impl HostPort {
-    /// Whether two published ports cannot both be bound.
-    pub fn overlaps(&self, other: &HostPort) -> bool {
-        let any = |ip: &Option<String>| {
-            ip.as_deref()
-                .is_none_or(|ip| ip.is_empty() || ip == "0.0.0.0" || ip == "::")
-        };
-        self.port == other.port
-            && self.protocol == other.protocol
-            && (any(&self.ip) || any(&other.ip) || self.ip == other.ip)
-    }
-}
-
-impl fmt::Display for HostPort {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.ip {
-            Some(ip) => write!(f, "{ip}:{}/{}", self.port, self.protocol),
-            None => write!(f, "{}/{}", self.port, self.protocol),
-        }
-    }
 }
 
 /// An object outside the stack that holds what the stack claims.

@@ -11,7 +11,7 @@ use super::structure::{ResourceDeclared, ResourceKey};
 use super::value::{InstanceRef, ResourceRef, Value};
 use super::{Evaluator, HashMap, R, Reported, ResourceMemo, errors};
 use crate::deployment::Kind;
-use crate::deployment::{self, Condition, Dependency, OutputValue, PortSpec, Resource, Spec};
+use crate::deployment::{self, Condition, Dependency, HostPort, OutputValue, Resource};
 use crate::source::Span;
 use crate::types::schema;
 use crate::units::format_duration;
@@ -373,38 +373,18 @@ impl<'p> Evaluator<'p> {
     /// address (no address is every address): the second would fail to
     /// start. Secret ports are left out: saying they clash would tell them.
     pub(super) fn check_ports(&mut self, resources: &[Resource]) {
-        let mut seen: Vec<(&PortSpec, &str)> = Vec::new();
+        let mut seen: Vec<(HostPort, &str)> = Vec::new();
         for r in resources {
-            let Spec::Container(c) = &r.spec else {
-                continue;
-            };
-            for (i, p) in c.run.ports.iter().enumerate() {
-                let secret = r
-                    .sensitive_paths
+            for p in r.published_ports() {
+                let clash = seen
                     .iter()
-                    .any(|s| s.starts_with(&format!("/ports/{i}")));
-                let Some(host) = p.host.filter(|_| !secret) else {
-                    continue;
-                };
-                let any = |ip: &Option<String>| {
-                    ip.as_deref().is_none_or(|ip| ip == "0.0.0.0" || ip == "::")
-                };
-                let clash = seen.iter().find(|(q, address)| {
-                    *address != r.address
-                        && q.host == Some(host)
-                        && q.protocol == p.protocol
-                        && (any(&q.ip) || any(&p.ip) || q.ip == p.ip)
-                });
+                    .find(|(q, address)| *address != r.address && q.overlaps(&p));
                 if let Some((q, first)) = clash {
-                    let published = |p: &PortSpec| match &p.ip {
-                        Some(ip) => format!("{ip}:{host}/{}", p.protocol),
-                        None => format!("{host}/{}", p.protocol),
-                    };
                     let d = errors::port_conflict(
-                        &format!("{host}/{}", p.protocol),
+                        &format!("{}/{}", p.port, p.protocol),
                         [
-                            (first, self.declaration_span(first), published(q)),
-                            (&r.address, self.declaration_span(&r.address), published(p)),
+                            (first, self.declaration_span(first), q.to_string()),
+                            (&r.address, self.declaration_span(&r.address), p.to_string()),
                         ],
                     );
                     self.errors.push(d);

@@ -455,7 +455,7 @@ pub fn network_repairs(
     for n in desired {
         match live.get(&n.network) {
             None => repairs.connect.push(n.clone()),
-            Some(aliases) if *aliases != comparable(&n.aliases, run) => {
+            Some(aliases) if *aliases != run.aliases_read_back(n) => {
                 repairs.disconnect.push(n.network.clone());
                 repairs.connect.push(n.clone());
             }
@@ -468,19 +468,6 @@ pub fn network_repairs(
         }
     }
     repairs
-}
-
-/// Aliases as the engine reads them back: sorted, without the hostname
-/// (which older engines add whether asked or not).
-fn comparable(aliases: &[String], run: &RunSpec) -> Vec<String> {
-    let mut aliases: Vec<String> = aliases
-        .iter()
-        .filter(|a| run.hostname.as_ref() != Some(*a))
-        .cloned()
-        .collect();
-    aliases.sort();
-    aliases.dedup();
-    aliases
 }
 
 /// The networks a container is on, as the spec writes them: those of the
@@ -514,7 +501,7 @@ fn network_changes(
         .iter()
         .map(|n| NetworkAttachment {
             network: n.network.clone(),
-            aliases: comparable(&n.aliases, run),
+            aliases: run.aliases_read_back(n),
         })
         .collect();
     let after = serde_json::to_value(&wanted).unwrap_or(Json::Null);

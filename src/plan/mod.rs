@@ -48,7 +48,6 @@ impl Plan {
     /// new objects, the host ports of new (and replaced) containers; secret
     /// ports are left out.
     pub fn claims(&self, deployment: &crate::deployment::Deployment) -> crate::engine::Claims {
-        use crate::deployment::Spec;
         let mut claims = crate::engine::Claims::default();
         for c in self.actions().filter(|c| c.action() == Action::Create) {
             if c.actions == [Action::Create]
@@ -58,27 +57,11 @@ impl Plan {
                     .names
                     .push((c.address.clone(), c.kind, c.name.clone()));
             }
-            let Some(r) = deployment.resource(&c.address) else {
-                continue;
-            };
-            let Spec::Container(spec) = &r.spec else {
-                continue;
-            };
-            for (i, p) in spec.run.ports.iter().enumerate() {
-                let secret = r
-                    .sensitive_paths
-                    .iter()
-                    .any(|s| s.starts_with(&format!("/ports/{i}")));
-                if let (Some(port), false) = (p.host, secret) {
-                    claims.ports.push((
-                        c.address.clone(),
-                        crate::engine::HostPort {
-                            ip: p.ip.clone(),
-                            port,
-                            protocol: p.protocol.clone(),
-                        },
-                    ));
-                }
+            if let Some(r) = deployment.resource(&c.address) {
+                let address = || c.address.clone();
+                claims
+                    .ports
+                    .extend(r.published_ports().into_iter().map(|p| (address(), p)));
             }
         }
         claims
