@@ -37,6 +37,26 @@ fn networks_of(name: &str) -> Vec<(String, Vec<String>)> {
     })
 }
 
+/// Disconnects a container from `off`, then connects it to `on` with aliases.
+fn by_hand(container: &str, off: &str, (network, aliases): (&str, &[&str])) {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let request = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        docker.disconnect_network(off, request).await.unwrap();
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(aliases.iter().map(|a| a.to_string()).collect()),
+                ..Default::default()
+            }),
+        };
+        docker.connect_network(network, request).await.unwrap();
+    });
+}
+
 fn container_id(name: &str) -> String {
     block_on(async {
         let docker = raw_client().await.unwrap();
@@ -72,29 +92,7 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     assert_eq!(networks_of(&web), expected);
 
     // Off its network, onto another of the stack's, by hand.
-    block_on(async {
-        let docker = raw_client().await.unwrap();
-        docker
-            .disconnect_network(
-                &front,
-                NetworkDisconnectRequest {
-                    container: web.clone(),
-                    force: Some(true),
-                },
-            )
-            .await
-            .unwrap();
-        docker
-            .connect_network(
-                &back,
-                NetworkConnectRequest {
-                    container: web.clone(),
-                    endpoint_config: Some(EndpointSettings::default()),
-                },
-            )
-            .await
-            .unwrap();
-    });
+    by_hand(&web, &front, (&back, &[]));
     let plan = stdout(&ok(&["plan", &path]));
     assert!(
         plan.contains("Objects have changed outside stackc")
@@ -116,32 +114,7 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
 
     // The right network, another alias.
-    block_on(async {
-        let docker = raw_client().await.unwrap();
-        docker
-            .disconnect_network(
-                &front,
-                NetworkDisconnectRequest {
-                    container: web.clone(),
-                    force: Some(true),
-                },
-            )
-            .await
-            .unwrap();
-        docker
-            .connect_network(
-                &front,
-                NetworkConnectRequest {
-                    container: web.clone(),
-                    endpoint_config: Some(EndpointSettings {
-                        aliases: Some(vec!["other".into()]),
-                        ..Default::default()
-                    }),
-                },
-            )
-            .await
-            .unwrap();
-    });
+    by_hand(&web, &front, (&front, &["other"]));
     let plan = stdout(&ok(&["plan", &path]));
     assert!(plan.contains("aliases = [\"other\"]"), "{plan}");
     ok(&["apply", &path, "--auto-approve"]);
