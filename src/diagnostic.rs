@@ -147,6 +147,22 @@ pub fn did_you_mean<'a>(
     best.map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
+/// For a member `.a-1` that is not there when `.a` is: the name after `.`
+/// takes every `-` that touches it, so this was probably meant as a
+/// subtraction (`x.a - 1`).
+pub fn subtraction_hint<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let (head, rest) = name.split_once('-')?;
+    if head.is_empty() || !candidates.into_iter().any(|c| c == head) {
+        return None;
+    }
+    Some(format!(
+        "the `-` is part of the name after `.`; to subtract, put a space before it: `.{head} - {rest}`"
+    ))
+}
+
 /// How rendered diagnostics look.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOptions {

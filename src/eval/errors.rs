@@ -8,7 +8,7 @@ use super::conform::Mismatch;
 use super::normalize::FieldError;
 use super::value::{Map, Value};
 use crate::deployment::SECRET_MASK;
-use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean, subtraction_hint};
 use crate::source::Span;
 use crate::syntax::ast::BinaryOp;
 
@@ -252,7 +252,7 @@ pub(super) fn no_output<'a>(
     instance: &str,
     module: &str,
     name: &str,
-    outputs: impl Iterator<Item = &'a str>,
+    outputs: impl Iterator<Item = &'a str> + Clone,
     span: Span,
 ) -> Diagnostic {
     let mut d = Diagnostic::new(
@@ -260,7 +260,7 @@ pub(super) fn no_output<'a>(
         format!("{instance} has no output `{name}`"),
     )
     .label(span, format!("module {module}"));
-    d.help = did_you_mean(name, outputs);
+    d.help = subtraction_hint(name, outputs.clone()).or_else(|| did_you_mean(name, outputs));
     d
 }
 
@@ -490,7 +490,8 @@ pub(super) fn no_field(name: &str, record: &Map, secret: bool, span: Span) -> Di
     let mut d = Diagnostic::new(ErrorCode::IndexOutOfRange, format!("no field `{name}`"))
         .label(span, "not in the record");
     if !secret {
-        d.help = did_you_mean(name, record.keys().map(String::as_str));
+        let keys = record.keys().map(String::as_str);
+        d.help = subtraction_hint(name, keys.clone()).or_else(|| did_you_mean(name, keys));
     }
     d
 }

@@ -366,6 +366,25 @@ fn names_bound_inside_an_expression_are_no_edges() {
 }
 
 #[test]
+fn a_dashed_name_after_a_dot_is_no_use_of_the_name_after_the_dash() {
+    // `container.api-b` names the container `api-b`; it does not subtract `b`,
+    // so `a` does not use `b` and there is no cycle.
+    let stack = Stack::new(&[(
+        "main.stack",
+        "let a = container.api-b\nlet b = a\ncontainer \"api-b\" { image = \"busybox\" }\n",
+    )]);
+    stack.program();
+    // With spaces it is a subtraction, and so a cycle.
+    let stack = Stack::new(&[("main.stack", "let a = x.y - b\nlet b = a\nlet x = {}\n")]);
+    let (code, message, _) = single(&stack);
+    assert_eq!(code, ErrorCode::LetCycle);
+    assert_eq!(
+        message,
+        "definitions depend on each other in a cycle: a → b → a"
+    );
+}
+
+#[test]
 fn find_cycles_reports_each_elementary_cycle_once() {
     let span = |n: u32| Span {
         source: SourceId(0),

@@ -177,7 +177,7 @@ fn describe(rule: Rule) -> Option<&'static str> {
         Rule::number | Rule::int | Rule::float | Rule::size | Rule::duration => "a number",
         Rule::string | Rule::mstring => "a string",
         Rule::interp => "`${`",
-        Rule::ident | Rule::name => "a name",
+        Rule::ident | Rule::name | Rule::member_name => "a name",
         Rule::loop_vars => "a loop variable",
         Rule::fn_params | Rule::fn_param => "a parameter (`name: type`)",
         Rule::kw_true | Rule::kw_false | Rule::kw_null => "an expression",

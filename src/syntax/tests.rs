@@ -192,6 +192,53 @@ fn a_minus_at_the_start_of_a_list_line_is_ambiguous() {
     assert_eq!(sexpr(&expr("[1 - 2]")), "[(- 1 2)]");
 }
 
+// ------------------------------------------------------------ names after `.`
+
+#[test]
+fn a_name_after_a_dot_takes_dashes_and_may_start_with_a_digit() {
+    assert_eq!(sexpr(&expr("network.dns-net")), "(. network dns-net)");
+    assert_eq!(sexpr(&expr("container.api-0")), "(. container api-0)");
+    assert_eq!(sexpr(&expr("volume.2nd-data")), "(. volume 2nd-data)");
+    assert_eq!(sexpr(&expr("container.a--b-")), "(. container a--b-)");
+    assert_eq!(
+        sexpr(&expr("postgres.my-db.url")),
+        "(. (. postgres my-db) url)"
+    );
+    assert_eq!(
+        sexpr(&expr("container.api-0.name")),
+        "(. (. container api-0) name)"
+    );
+    assert_eq!(
+        sexpr(&expr(r#"container["api-0"].name"#)),
+        r#"(. ([] container (str "api-0")) name)"#
+    );
+    assert_eq!(
+        sexpr(&expr(r#""${container.api-0}""#)),
+        "(str ${(. container api-0)})"
+    );
+}
+
+#[test]
+fn subtraction_after_a_member_needs_a_space_before_the_minus() {
+    assert_eq!(sexpr(&expr("x.a-1")), "(. x a-1)");
+    assert_eq!(sexpr(&expr("x.a - 1")), "(- (. x a) 1)");
+    assert_eq!(sexpr(&expr("x.a -1")), "(- (. x a) 1)");
+    assert_eq!(sexpr(&expr("x.a-b.c")), "(. (. x a-b) c)");
+    assert_eq!(sexpr(&expr("x.a - b.c")), "(- (. x a) (. b c))");
+}
+
+#[test]
+fn names_outside_member_position_never_take_dashes() {
+    assert_eq!(sexpr(&expr("a-b")), "(- a b)");
+    assert_eq!(sexpr(&expr("a-1")), "(- a 1)");
+    assert_eq!(sexpr(&expr("f(a)-b")), "(- (f a) b)");
+    assert_eq!(sexpr(&expr("xs[0]-b")), "(- ([] xs 0) b)");
+    // A number still ends at its digits: `1.5` is no member access.
+    assert_eq!(sexpr(&expr("1.5-x")), "(- 1.5 x)");
+    // Record keys stay identifiers or strings.
+    assert!(parse_file("let r = { a-b = 1 }\n", SOURCE).is_err());
+}
+
 // ------------------------------------------------------------ literals
 
 #[test]

@@ -3,7 +3,7 @@
 use super::article;
 use super::{Namespace, TYPE_NAMES, Type};
 use crate::deployment::Kind;
-use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean, subtraction_hint};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Expr};
 
@@ -262,7 +262,8 @@ pub(super) fn no_output(module: &str, name: &str, outputs: &[&str], span: Span) 
         format!("module `{module}` has no output `{name}`"),
     )
     .label(span, "unknown output");
-    d.help = did_you_mean(name, outputs.iter().copied())
+    d.help = subtraction_hint(name, outputs.iter().copied())
+        .or_else(|| did_you_mean(name, outputs.iter().copied()))
         .or_else(|| Some(format!("its outputs are: {}", outputs.join(", "))));
     d
 }
@@ -270,7 +271,7 @@ pub(super) fn no_output(module: &str, name: &str, outputs: &[&str], span: Span) 
 /// `.name` or `["name"]` of a record type without that field.
 pub(super) fn no_record_field<'a>(
     name: &str,
-    fields: impl Iterator<Item = &'a str>,
+    fields: impl Iterator<Item = &'a str> + Clone,
     span: Span,
 ) -> Diagnostic {
     let mut d = Diagnostic::new(
@@ -278,7 +279,7 @@ pub(super) fn no_record_field<'a>(
         format!("the record has no field `{name}`"),
     )
     .label(span, "unknown field");
-    d.help = did_you_mean(name, fields);
+    d.help = subtraction_hint(name, fields.clone()).or_else(|| did_you_mean(name, fields));
     d
 }
 

@@ -28,8 +28,8 @@ impl<'a> Checker<'a> {
             }
             ExprKind::If(c, a, b) => {
                 self.check(c, &Type::Bool);
-                self.check(a, want);
-                self.check(b, want);
+                self.narrowed(c, true, |s| s.check(a, want));
+                self.narrowed(c, false, |s| s.check(b, want));
                 return;
             }
             _ => {}
@@ -178,13 +178,13 @@ impl<'a> Checker<'a> {
                 let iter = self.infer(&c.iter);
                 let (kt, vt) = self.loop_types(&iter, &c.vars, c.iter.span);
                 let n = self.bind(&c.vars, kt, vt);
-                if let Some(f) = &c.filter {
-                    self.check(f, &Type::Bool);
-                }
-                if let Some(k) = &c.key {
-                    self.check(k, &Type::String);
-                }
-                let v = self.infer(&c.value);
+                let v = match &c.filter {
+                    Some(f) => {
+                        self.check(f, &Type::Bool);
+                        self.narrowed(f, true, |s| s.comprehension_value(c))
+                    }
+                    None => self.comprehension_value(c),
+                };
                 self.locals.truncate(self.locals.len() - n);
                 if c.key.is_some() {
                     Type::map(v)
@@ -223,10 +223,19 @@ impl<'a> Checker<'a> {
             ExprKind::Binary(op, a, b) => self.binary(*op, a, b),
             ExprKind::If(c, a, b) => {
                 self.check(c, &Type::Bool);
-                let (ta, tb) = (self.infer(a), self.infer(b));
+                let ta = self.narrowed(c, true, |s| s.infer(a));
+                let tb = self.narrowed(c, false, |s| s.infer(b));
                 Type::join(&ta, &tb)
             }
         }
+    }
+
+    /// A comprehension's key (checked) and value (its type is returned).
+    fn comprehension_value(&mut self, c: &Comprehension) -> Type {
+        if let Some(k) = &c.key {
+            self.check(k, &Type::String);
+        }
+        self.infer(&c.value)
     }
 
     fn member(&mut self, t: &Type, name: &Ident) -> Type {
@@ -369,7 +378,8 @@ impl<'a> Checker<'a> {
         use Type::*;
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
             self.check(a, &Bool);
-            self.check(b, &Bool);
+            // The right side runs only where the left is true (`&&`) or false (`||`).
+            self.narrowed(a, op == BinaryOp::And, |s| s.check(b, &Bool));
             return Bool;
         }
         // An optional operand is taken as present: `if x != null then x + 1 else 0`

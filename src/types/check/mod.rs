@@ -20,6 +20,7 @@ use crate::source::Span;
 use crate::syntax::ast::*;
 
 mod expr;
+mod narrow;
 #[cfg(test)]
 mod tests;
 
@@ -245,8 +246,8 @@ impl<'a> Checker<'a> {
                 }
                 Item::If(i) => {
                     self.check(&i.cond, &Type::Bool);
-                    self.items(&i.then, false);
-                    self.items(&i.otherwise, false);
+                    self.narrowed(&i.cond, true, |c| c.items(&i.then, false));
+                    self.narrowed(&i.cond, false, |c| c.items(&i.otherwise, false));
                 }
                 Item::Output(o) => {
                     self.check(&o.name, &Type::String);
@@ -412,15 +413,23 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn lookup(&mut self, name: &str, span: Span) -> Type {
+    /// The type of a name bound to a value (a local, parameter or let), if it is one.
+    fn value_type(&mut self, name: &str) -> Option<Type> {
         if let Some((_, t)) = self.locals.iter().rev().find(|(n, _)| n == name) {
-            return t.clone();
+            return Some(t.clone());
         }
         if let Some(t) = self.params.get(name) {
-            return t.clone();
+            return Some(t.clone());
         }
         if self.module.lets.contains_key(name) {
-            return self.let_type(name);
+            return Some(self.let_type(name));
+        }
+        None
+    }
+
+    fn lookup(&mut self, name: &str, span: Span) -> Type {
+        if let Some(t) = self.value_type(name) {
+            return t;
         }
         if let Some(kind) = Kind::parse(name) {
             return Type::Namespace(Namespace::Kind(kind));

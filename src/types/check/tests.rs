@@ -174,3 +174,121 @@ fn resource_fields_are_checked_against_the_kind_schema() {
     );
     assert_eq!(under, "512");
 }
+
+// ------------------------------------------------------------ narrowing
+
+/// A parameter `note: string?` and a flag, then `body`.
+fn with_note(body: &str) -> String {
+    format!("param note: string? = null\nparam flag: bool = false\n{body}\n")
+}
+
+/// The one error of `with_note(body)`: a `string?` where a `string` is wanted.
+fn still_optional(body: &str) -> String {
+    let (code, message, _, under) = one(&with_note(body));
+    assert_eq!(code, ErrorCode::TypeMismatch, "{body}");
+    assert!(
+        message.ends_with("found a string or null"),
+        "{body}: {message}"
+    );
+    under
+}
+
+#[test]
+fn a_test_against_null_narrows_the_branch_where_the_name_is_present() {
+    for body in [
+        "let s: string = if note == null then \"none\" else note",
+        "let s: string = if note != null then note else \"none\"",
+        "let s: string = if null == note then \"none\" else note",
+        "let s: string = if null != note then note else \"none\"",
+        "let s: string = if !(note == null) then note else \"none\"",
+        "let s: string = if note == null || flag then \"\" else note",
+        "let s: string = if flag && note != null then note else \"\"",
+        "let s: string = if note != null then (if flag then note else upper(note)) else \"\"",
+    ] {
+        clean(&with_note(body));
+    }
+}
+
+#[test]
+fn an_inferred_if_joins_the_narrowed_branch() {
+    // Without an annotation the let takes the join: `string`, not `string?`.
+    clean(&with_note(
+        "let s = if note == null then \"none\" else note\nlet t: string = s",
+    ));
+}
+
+#[test]
+fn the_right_of_and_and_or_sees_what_the_left_proves() {
+    clean(&with_note("let b: bool = note != null && len(note) > 0"));
+    clean(&with_note("let b: bool = note == null || len(note) == 0"));
+    // The wrong way round proves nothing.
+    assert_eq!(
+        one(&with_note("let b: bool = note == null && len(note) > 0")).3,
+        "note"
+    );
+    assert_eq!(
+        one(&with_note("let b: bool = note != null || len(note) > 0")).3,
+        "note"
+    );
+}
+
+#[test]
+fn narrowing_does_not_leak_out_of_its_branch() {
+    assert_eq!(
+        still_optional("let s: string = if note != null then \"x\" else note"),
+        "note"
+    );
+    assert_eq!(
+        still_optional("let s: string = if note != null || flag then note else \"\""),
+        "note"
+    );
+    // After the `if`, in the next field, `note` may be null again.
+    let body = "container \"c\" {\n  image = \"busybox\"\n  env = { A = if note != null then note else \"\", B = note }\n}";
+    let (code, _, _, under) = one(&with_note(body));
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(under, "note");
+    // Nor from the left of `&&` into what follows the whole test.
+    assert_eq!(
+        still_optional("let b = note != null && flag\nlet s: string = if b then note else \"\""),
+        "note"
+    );
+}
+
+#[test]
+fn function_parameters_loop_variables_and_lets_narrow() {
+    clean("fn show(x: string?) -> string = if x == null then \"-\" else x\n");
+    clean("let x: int? = 3\nlet y: int = if x != null then x else 0\n");
+    clean(
+        "param notes: list[string?] = []\nlet up: list[string] = [for n in notes if n != null: upper(n)]\n",
+    );
+    clean(
+        "param notes: map[string?] = {}\nlet m: map[string] = {for k, v in notes if v != null: k = v}\n",
+    );
+    // `if` items narrow their blocks, lets in them included.
+    clean(&with_note(
+        "if note != null {\n  let shown: string = note\n  container \"c\" {\n    image = \"busybox\"\n    env = { NOTE = note, SHOWN = shown }\n  }\n}",
+    ));
+    clean(&with_note(
+        "if note == null {\n} else {\n  container \"c\" {\n    image = \"busybox\"\n    env = { NOTE = note }\n  }\n}",
+    ));
+}
+
+#[test]
+fn a_name_bound_again_inside_the_branch_is_not_narrowed() {
+    let (code, _, _, under) = one(
+        "param xs: list[string?] = []\nfn f(x: string?) -> list[string] = if x != null then [for x in xs: x] else []\n",
+    );
+    // The inner `x` is an element of `xs`, still optional.
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(under, "[for x in xs: x]");
+}
+
+#[test]
+fn only_names_narrow() {
+    // A field tested against null is not narrowed: bind it to a name first.
+    let (code, _, _, under) = one(
+        "param svc: { note: string? } = {}\nlet s: string = if svc.note != null then svc.note else \"\"\n",
+    );
+    assert_eq!(code, ErrorCode::TypeMismatch);
+    assert_eq!(under, "svc.note");
+}
