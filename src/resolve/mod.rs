@@ -3,6 +3,7 @@
 //! imports, lets and functions.
 
 mod cycles;
+mod errors;
 #[cfg(test)]
 mod tests;
 
@@ -14,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use indexmap::IndexMap;
 
 use crate::deployment::Kind;
-use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
+use crate::diagnostic::Diagnostic;
 use crate::files::{Confinement, FileError, TEXT_LIMIT};
 use crate::source::{SourceId, SourceMap, Span, Spanned};
 use crate::stdlib;
@@ -78,19 +79,12 @@ pub fn root_file(path: &Path) -> Result<PathBuf, Diagnostic> {
         if main.is_file() {
             return Ok(main);
         }
-        return Err(Diagnostic::new(
-            ErrorCode::NotFound,
-            format!("no main.stack in `{}`", path.display()),
-        )
-        .help("a stack is a directory holding main.stack, or the path of one .stack file"));
+        return Err(errors::no_main_stack(path));
     }
     if path.is_file() {
         return Ok(path.to_path_buf());
     }
-    Err(Diagnostic::new(
-        ErrorCode::NotFound,
-        format!("`{}` does not exist", path.display()),
-    ))
+    Err(errors::no_such_path(path))
 }
 
 /// Loads the stack rooted at `root` (a file), with every import, reading
@@ -109,11 +103,7 @@ pub fn load(
     };
     let text = match read_module(files, root) {
         Ok(t) => t,
-        Err(e) => {
-            let mut d = Diagnostic::new(ErrorCode::NotFound, e.to_string());
-            d.help = e.help().map(str::to_string);
-            return Err(vec![d]);
-        }
+        Err(e) => return Err(vec![errors::unreadable_root(&e)]),
     };
     let origin = Origin::File(canonical(root));
     let display = root.display().to_string();
@@ -233,40 +223,17 @@ impl Loader<'_> {
                 return Some(*id);
             }
             let Some(text) = stdlib::module(name) else {
-                let mut d = Diagnostic::new(
-                    ErrorCode::ImportNotFound,
-                    format!("no module `std/{name}` in the standard library"),
-                )
-                .label(path.span, "not found");
-                d.help = did_you_mean(name, stdlib::NAMES.iter().copied()).or_else(|| {
-                    Some(format!(
-                        "the standard library has: {}",
-                        stdlib::NAMES.join(", ")
-                    ))
-                });
-                self.errors.push(d);
+                self.errors.push(errors::no_std_module(name, path.span));
                 return None;
             };
             return Some(self.add(origin, format!("std/{name}.stack"), None, text.to_string()));
         }
         if !(p.starts_with("./") || p.starts_with("../")) {
-            self.errors.push(
-                Diagnostic::new(ErrorCode::ImportNotFound, format!("cannot import `{p}`"))
-                    .label(path.span, "neither `std/…` nor a relative path")
-                    .help(format!(
-                        "write `\"std/{p}\"` for the standard library or `\"./{p}\"` for a file"
-                    )),
-            );
+            self.errors.push(errors::neither_std_nor_relative(p, path.span));
             return None;
         }
         let Some(dir) = self.sources.dir_of(from).map(Path::to_path_buf) else {
-            self.errors.push(
-                Diagnostic::new(
-                    ErrorCode::ImportNotFound,
-                    "standard library modules can only import `std/…`",
-                )
-                .label(path.span, "relative import"),
-            );
+            self.errors.push(errors::relative_import_in_std(path.span));
             return None;
         };
         let full = normalize(&dir.join(p));
@@ -280,10 +247,7 @@ impl Loader<'_> {
                 Some(self.add(origin, display, Some(parent_dir(&full)), text))
             }
             Err(e) => {
-                let mut d = Diagnostic::new(ErrorCode::ImportNotFound, e.to_string())
-                    .label(path.span, "imported here");
-                d.help = e.help().map(str::to_string);
-                self.errors.push(d);
+                self.errors.push(errors::unreadable_import(&e, path.span));
                 None
             }
         }
@@ -352,17 +316,11 @@ fn split(
     let mut names: IndexMap<String, Span> = IndexMap::new();
     let mut declare = |name: &ast::Ident, what: &str, errors: &mut Vec<Diagnostic>| {
         if let Some(first) = names.get(&name.node) {
-            errors.push(
-                Diagnostic::new(
-                    ErrorCode::Duplicate,
-                    format!("`{}` is defined twice", name.node),
-                )
-                .label(
-                    name.span,
-                    format!("{what} `{}` defined again here", name.node),
-                )
-                .label(*first, "first defined here"),
-            );
+            errors.push(errors::defined_twice(
+                name,
+                &format!("{what} `{}` defined again here", name.node),
+                *first,
+            ));
             false
         } else {
             names.insert(name.node.clone(), name.span);
@@ -373,20 +331,9 @@ fn split(
         match item {
             ast::Item::Stack(name) => {
                 if !is_root {
-                    errors.push(
-                        Diagnostic::new(
-                            ErrorCode::MisplacedItem,
-                            "`stack` is only allowed in the root file",
-                        )
-                        .label(name.span, "in an imported module")
-                        .help("a module's objects are named after the stack that uses it"),
-                    );
+                    errors.push(errors::stack_in_module(name.span));
                 } else if let Some(first) = &module.stack_name {
-                    errors.push(
-                        Diagnostic::new(ErrorCode::Duplicate, "the stack is named twice")
-                            .label(name.span, "named again here")
-                            .label(first.span, "first named here"),
-                    );
+                    errors.push(errors::stack_named_twice(name.span, first.span));
                 } else {
                     module.stack_name = Some(name);
                 }
@@ -408,13 +355,7 @@ fn split(
             }
             ast::Item::Import(i) => {
                 if Kind::parse(&i.alias.node).is_some() {
-                    errors.push(
-                        Diagnostic::new(
-                            ErrorCode::Duplicate,
-                            format!("import alias `{}` hides a built-in kind", i.alias.node),
-                        )
-                        .label(i.alias.span, "choose another alias"),
-                    );
+                    errors.push(errors::alias_hides_kind(&i.alias));
                 } else {
                     declare(&i.alias, "import", errors);
                 }
@@ -444,25 +385,11 @@ fn check_block_items(item: &ast::Item, errors: &mut Vec<Diagnostic>) {
                 | ast::Item::Param(_)
                 | ast::Item::Import(_)
                 | ast::Item::Fn(_) => {
-                    errors.push(
-                        Diagnostic::new(
-                            ErrorCode::MisplacedItem,
-                            format!("{} is not allowed inside a block", inner.describe()),
-                        )
-                        .label(inner.span(), "inside `for` or `if`")
-                        .help("declare it at the top level of the file"),
-                    );
+                    errors.push(errors::not_in_block(inner.describe(), inner.span()));
                 }
                 ast::Item::Let(l) => {
                     if let Some(first) = lets.insert(&l.name.node, l.name.span) {
-                        errors.push(
-                            Diagnostic::new(
-                                ErrorCode::Duplicate,
-                                format!("`{}` is defined twice", l.name.node),
-                            )
-                            .label(l.name.span, "defined again here")
-                            .label(first, "first defined here"),
-                        );
+                        errors.push(errors::defined_twice(&l.name, "defined again here", first));
                     }
                 }
                 other => check_block_items(other, errors),
