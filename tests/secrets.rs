@@ -206,9 +206,12 @@ fn a_mask_stays_on_its_mount_after_sorting() {
     );
     for (i, m) in spec.run.mounts.iter().enumerate() {
         if m.source.as_deref().is_some_and(|s| s.contains(SECRET)) {
+            // The source, or the whole mount (a secret short form).
             let pointer = format!("/mounts/{i}/source");
             assert!(
-                c.sensitive_paths.contains(&pointer),
+                c.sensitive_paths
+                    .iter()
+                    .any(|p| *p == pointer || *p == format!("/mounts/{i}")),
                 "{pointer} not marked: {:?}",
                 c.sensitive_paths
             );
@@ -309,4 +312,22 @@ fn messages_show_no_secret_number_or_bool() {
         assert!(!err.contains(" 6 ") && !err.contains("6 items"), "{err}");
         assert!(err.contains("(secret)"), "{err}");
     }
+}
+
+#[test]
+fn a_secret_list_is_marked_once_so_its_length_is_not_told() {
+    // The length of each list is where a letter sits in the secret.
+    let source = "stack \"l\"\nparam pw: secret\noutput \"leak\" = { for c in [\"h\", \"u\", \"n\"]: c = [for i in range(16) if contains(pw, c) && i <= len(split(pw, c)[0]): 0] }\ncontainer \"c\" {\n  image   = \"busybox:1.36\"\n  command = concat([\"sleep\"], [for i in range(16) if i < len(pw): \"1\"])\n}\n";
+    let d = deploy(source, &[&var()]);
+    let json = d.to_json(false).unwrap();
+    let compiled: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let text = compiled.to_string();
+    assert!(
+        !text.contains("/leak/h/") && !text.contains("/command/"),
+        "a path per element tells the length: {text}"
+    );
+    assert_eq!(
+        d.resource("container.c").unwrap().sensitive_paths,
+        ["/command"]
+    );
 }

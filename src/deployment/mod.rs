@@ -242,6 +242,41 @@ fn mask(doc: &mut serde_json::Value, deployment: &Deployment) {
 
 /// Replaces the values at these JSON pointers with [`SECRET_MASK`]: the one
 /// way secrets are hidden in anything shown or stored.
+/// Sorts secret paths and keeps only the outermost: a secret list is masked
+/// whole, and a path for each of its elements would tell its length.
+pub fn outermost(paths: &mut Vec<String>) {
+    paths.sort();
+    paths.dedup();
+    let mut kept: Vec<String> = Vec::with_capacity(paths.len());
+    for path in paths.drain(..) {
+        let inside = kept.iter().any(|k| {
+            k.is_empty() || (path.starts_with(k.as_str()) && path[k.len()..].starts_with('/'))
+        });
+        if !inside {
+            kept.push(path);
+        }
+    }
+    *paths = kept;
+}
+
+/// Every string under a JSON value with its pointer (`/env/A`, `/command/1`).
+pub fn string_leaves(value: &serde_json::Value, at: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::String(s) => out.push((at.to_string(), s.clone())),
+        serde_json::Value::Array(xs) => {
+            for (i, x) in xs.iter().enumerate() {
+                string_leaves(x, &format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                string_leaves(x, &format!("{at}/{}", pointer_segment(k)), out);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn mask_paths(value: &mut serde_json::Value, sensitive_paths: &[String]) {
     for path in sensitive_paths {
         if let Some(v) = value.pointer_mut(path) {
@@ -268,10 +303,11 @@ impl SecretTexts {
                 continue;
             };
             for path in &r.sensitive_paths {
-                match spec.pointer(path) {
-                    Some(serde_json::Value::String(s)) if !s.is_empty() => texts.push(s.clone()),
-                    _ => {}
+                let mut leaves = Vec::new();
+                if let Some(v) = spec.pointer(path) {
+                    string_leaves(v, path, &mut leaves);
                 }
+                texts.extend(leaves.into_iter().map(|(_, s)| s).filter(|s| !s.is_empty()));
             }
         }
         texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));

@@ -401,6 +401,7 @@ impl<'p> Evaluator<'p> {
             if let Memo::Done(Ok(v), _) = memo {
                 let mut sensitive_paths = Vec::new();
                 let value = to_json(v, &mut String::new(), &mut sensitive_paths);
+                deployment::outermost(&mut sensitive_paths);
                 out.insert(
                     name.clone(),
                     OutputValue {

@@ -631,6 +631,32 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
         if visible.iter().any(|f| path.starts_with(&f.path)) {
             continue;
         }
+        // A secret list or record is masked whole: its strings are compared
+        // one by one, and a different count is a change.
+        if let Some(whole @ (Json::Array(_) | Json::Object(_))) = spec.pointer(pointer) {
+            let mut leaves = Vec::new();
+            crate::deployment::string_leaves(whole, pointer, &mut leaves);
+            let inside = format!("{pointer}/");
+            let live: Vec<(&String, &String)> = o
+                .actual
+                .values
+                .range(inside.clone()..)
+                .take_while(|(k, _)| k.starts_with(&inside))
+                .collect();
+            let same = live.len() == leaves.len()
+                && leaves
+                    .iter()
+                    .all(|(k, v)| o.actual.values.get(k) == Some(v));
+            if !live.is_empty() && !same {
+                out.push(FieldChange {
+                    path,
+                    before: Json::from(SECRET_MASK),
+                    after: Json::from(SECRET_CHANGED),
+                    forces_replacement: false,
+                });
+            }
+            continue;
+        }
         // Numbers and bools are read back as text too.
         let Some(desired) = spec.pointer(pointer).and_then(|v| match v {
             Json::String(s) => Some(s.clone()),

@@ -62,7 +62,8 @@ pub(super) fn relative_import_in_std(span: Span) -> Diagnostic {
 }
 
 pub(super) fn unreadable_import(e: &FileError, span: Span) -> Diagnostic {
-    let mut d = Diagnostic::new(ErrorCode::ImportNotFound, e.to_string()).label(span, "imported here");
+    let mut d =
+        Diagnostic::new(ErrorCode::ImportNotFound, e.to_string()).label(span, "imported here");
     d.help = e.help().map(str::to_string);
     d
 }

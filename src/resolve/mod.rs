@@ -229,7 +229,8 @@ impl Loader<'_> {
             return Some(self.add(origin, format!("std/{name}.stack"), None, text.to_string()));
         }
         if !(p.starts_with("./") || p.starts_with("../")) {
-            self.errors.push(errors::neither_std_nor_relative(p, path.span));
+            self.errors
+                .push(errors::neither_std_nor_relative(p, path.span));
             return None;
         }
         let Some(dir) = self.sources.dir_of(from).map(Path::to_path_buf) else {

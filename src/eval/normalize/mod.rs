@@ -103,8 +103,7 @@ pub fn normalize(
     };
     if n.errors.is_empty() {
         let mut sensitive_paths = n.sensitive;
-        sensitive_paths.sort();
-        sensitive_paths.dedup();
+        crate::deployment::outermost(&mut sensitive_paths);
         Ok(Normalized {
             spec,
             sensitive_paths,
