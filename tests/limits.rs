@@ -320,3 +320,19 @@ fn errors_on_very_long_lines_are_shown_clipped() {
         );
     }
 }
+
+#[test]
+fn a_million_resources_from_one_loop_stop_at_the_step_limit() {
+    let dir = crate::support::stack_dir(
+        "many-resources",
+        "stack \"many\"\nfor i in range(1000000) {\n  container \"c${i}\" { image = \"busybox:1.36\" }\n}\n",
+        &[],
+    );
+    let out = crate::support::stackc(&["check", &dir.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = crate::support::stderr(&out);
+    assert!(
+        err.contains("E0418") && err.contains("--max-steps"),
+        "{err}"
+    );
+}

@@ -54,6 +54,11 @@ impl Default for Limits {
     }
 }
 
+/// A resource costs what normalizing, hashing and planning it cost besides
+/// its expressions: with the default budget a stack holds some 20,000
+/// resources (a `for` over `range(1000000)` of containers stops early).
+pub const STEPS_PER_RESOURCE: u64 = 1_000;
+
 /// Text read or built costs one step per this many bytes.
 pub const BYTES_PER_STEP: u64 = 16;
 

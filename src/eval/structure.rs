@@ -293,6 +293,7 @@ impl<'p> Evaluator<'p> {
         s: &mut Structure<'p>,
     ) -> R<()> {
         let (inst, env) = (scope.inst, scope.env);
+        self.charge(super::limits::STEPS_PER_RESOURCE, r.name.span)?;
         let name_value = self.eval(scope, &r.name)?;
         let name = self.name_text(&name_value, r.name.span, "resource name")?;
         if !valid_name(&name) {
