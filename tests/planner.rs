@@ -768,6 +768,10 @@ container "local" {
   image = "rt/local:1"
   pull  = "never"
 }
+container "app-pinned" {
+  image = "rt/app:1"
+  pull  = "never"
+}
 "#;
     let d = deploy(source, &[]);
     let plan = plan_of(&e, &d).await;
@@ -806,7 +810,8 @@ container "local" {
             vec![Action::Delete, Action::Create]
         )]
     );
-    // --pull pulls the rest, but never what says `never`.
+    // --pull pulls the rest, but never what only `never` containers run
+    // (`app-pinned` does not stop the pull `app` wants).
     let calls = e.calls().len();
     session::pull_images(&e, &d, true, &quiet).await.unwrap();
     let pulled: Vec<String> = e.calls()[calls..].to_vec();
@@ -815,7 +820,10 @@ container "local" {
         .into_iter()
         .map(|(a, _)| a)
         .collect();
-    assert_eq!(replaced, ["container.app", "container.job"]);
+    assert_eq!(
+        replaced,
+        ["container.app", "container.app-pinned", "container.job"]
+    );
 }
 
 #[tokio::test]

@@ -294,6 +294,13 @@ impl Holder {
         self.who.rsplit_once('@').map_or("", |(_, host)| host)
     }
 
+    /// Whether the holder is a process of this host that is still running.
+    pub fn is_running_here(&self) -> bool {
+        self.host() == host_name()
+            && self.pid != 0
+            && Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
     /// Whether the holder was a process of this host that has ended: its
     /// lock was left behind (a killed CI job) and nothing will release it.
     pub fn is_gone(&self) -> bool {

@@ -18,6 +18,11 @@ pub enum SessionError {
         /// The command that breaks the lock (`stackc unlock PATH`).
         unlock: String,
     },
+    /// `stackc unlock` of a lock held by a running process of this host.
+    LockInUse {
+        stack: String,
+        holder: Holder,
+    },
     /// `--target` or `--replace` names no resource of the stack.
     NoResource {
         address: String,
@@ -59,6 +64,10 @@ impl SessionError {
             )),
             SessionError::Locked { unlock, .. } => Some(format!(
                 "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `{unlock}`"
+            )),
+            SessionError::LockInUse { holder, .. } => Some(format!(
+                "wait for it to end; to break the lock anyway (its apply may then interleave with another), `stackc unlock --force` — or stop process {} first",
+                holder.pid
             )),
             SessionError::NoResource { suggestion, .. } => suggestion.clone(),
             SessionError::NoOutput { name, outputs } => crate::diagnostic::did_you_mean(
@@ -105,6 +114,10 @@ impl fmt::Display for SessionError {
             SessionError::Locked { stack, holder, .. } => {
                 write!(f, "the stack `{stack}` is locked by {holder}")
             }
+            SessionError::LockInUse { stack, holder } => write!(
+                f,
+                "the stack `{stack}` is locked by {holder}, a process of this host that is still running"
+            ),
             SessionError::NoResource { address, .. } => {
                 write!(f, "the stack has no resource `{address}`")
             }

@@ -105,3 +105,40 @@ pub async fn locked<T>(
     let _ = engine.unlock(stack).await;
     ended
 }
+
+/// What `stackc unlock` did.
+#[derive(Debug, PartialEq)]
+pub enum Unlocked {
+    /// The lock was broken; it was held by this holder.
+    Broken(Holder),
+    /// There was no lock.
+    NotLocked,
+}
+
+/// Breaks a stack's lock — but not one held by a process of this host that
+/// is still running (its apply is under way), unless `force`. A holder on
+/// another host cannot be checked: it is named, so the user knows whose
+/// lock was broken.
+pub async fn break_lock(
+    engine: &dyn Engine,
+    stack: &str,
+    force: bool,
+) -> Result<Unlocked, super::SessionError> {
+    // Taking the lock tells whether someone holds it, and who.
+    match engine.lock(stack, &Holder::me("unlock")).await? {
+        Lock::Acquired => {
+            engine.unlock(stack).await?;
+            Ok(Unlocked::NotLocked)
+        }
+        Lock::HeldBy(holder) if holder.is_running_here() && !force => {
+            Err(super::SessionError::LockInUse {
+                stack: stack.to_string(),
+                holder,
+            })
+        }
+        Lock::HeldBy(holder) => {
+            engine.unlock(stack).await?;
+            Ok(Unlocked::Broken(holder))
+        }
+    }
+}

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use error::SessionError;
-pub use lock::{LockError, Locked, lock, locked};
+pub use lock::{LockError, Locked, Unlocked, break_lock, lock, locked};
 pub use run::{Answer, Finished, Mode, Request, Ui, run};
 
 use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};
@@ -42,9 +42,9 @@ pub fn image_refs(deployment: &Deployment) -> Vec<String> {
 }
 
 /// Pulls the image references that are pulled before a plan: with `all`
-/// (`--pull`) every one the stack uses but those of containers with `pull =
-/// "never"` (the stack's own builds are not pulled); otherwise those of
-/// containers with `pull = "always"`.
+/// (`--pull`) every one the stack runs, but those only containers with
+/// `pull = "never"` run (the stack's own builds are not pulled); otherwise
+/// those of containers with `pull = "always"`.
 pub async fn pull_images(
     engine: &dyn Engine,
     deployment: &Deployment,
@@ -52,27 +52,26 @@ pub async fn pull_images(
     report: &crate::engine::Report<'_>,
 ) -> Result<(), EngineError> {
     let built: BTreeSet<&str> = built_images(deployment);
+    // A reference is pulled when anything that runs it wants it pulled: a
+    // container with `pull = "never"` does not stop another one's pull.
     let mut pull: BTreeSet<&str> = BTreeSet::new();
-    let mut never: BTreeSet<&str> = BTreeSet::new();
     for r in &deployment.resources {
         match &r.spec {
             Spec::Image(i) if all => pull.extend(i.reference.as_deref()),
-            Spec::Container(c) if !built.contains(c.run.image.as_str()) => match c.pull {
-                PullPolicy::Never => {
-                    never.insert(&c.run.image);
-                }
-                PullPolicy::Always => {
+            Spec::Container(c) if !built.contains(c.run.image.as_str()) => {
+                let wanted = match c.pull {
+                    PullPolicy::Always => true,
+                    PullPolicy::Missing => all,
+                    PullPolicy::Never => false,
+                };
+                if wanted {
                     pull.insert(&c.run.image);
                 }
-                PullPolicy::Missing if all => {
-                    pull.insert(&c.run.image);
-                }
-                PullPolicy::Missing => {}
-            },
+            }
             _ => {}
         }
     }
-    for reference in pull.difference(&never) {
+    for reference in pull {
         engine.pull(reference, report).await?;
     }
     Ok(())

@@ -540,3 +540,43 @@ async fn outputs_are_those_of_the_last_apply_and_name_what_the_source_changed() 
         Err(SessionError::NotApplied(_))
     ));
 }
+
+#[tokio::test]
+async fn unlock_breaks_a_lock_left_behind_but_not_one_a_running_process_of_this_host_holds() {
+    let e = engine();
+    assert_eq!(
+        break_lock(&e, "s", false).await.unwrap(),
+        Unlocked::NotLocked
+    );
+    assert_unlocked(&e).await;
+
+    // This test's own process: running, here.
+    let running = Holder::me("apply");
+    assert_eq!(e.lock("s", &running).await.unwrap(), Lock::Acquired);
+    let err = break_lock(&e, "s", false).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("a process of this host that is still running"),
+        "{err}"
+    );
+    assert!(err.help().unwrap().contains("--force"));
+    assert!(
+        matches!(e.lock("s", &Holder::me("x")).await.unwrap(), Lock::HeldBy(h) if h == running)
+    );
+    assert_eq!(
+        break_lock(&e, "s", true).await.unwrap(),
+        Unlocked::Broken(running)
+    );
+    assert_unlocked(&e).await;
+
+    let ended = Holder {
+        pid: u32::MAX - 1,
+        ..Holder::me("apply")
+    };
+    assert_eq!(e.lock("s", &ended).await.unwrap(), Lock::Acquired);
+    assert_eq!(
+        break_lock(&e, "s", false).await.unwrap(),
+        Unlocked::Broken(ended)
+    );
+    assert_unlocked(&e).await;
+}

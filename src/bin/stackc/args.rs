@@ -113,6 +113,9 @@ pub(crate) enum Command {
         source: Source,
         #[command(flatten)]
         engine: EngineArgs,
+        /// Break it even when its holder is a running process of this host
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -176,9 +176,11 @@ fn run(command: Command) -> Outcome_ {
             engine,
             json,
         } => on_engine(async move { status_command(&source, &engine, json).await }),
-        Command::Unlock { source, engine } => {
-            on_engine(async move { unlock_command(&source, &engine).await })
-        }
+        Command::Unlock {
+            source,
+            engine,
+            force,
+        } => on_engine(async move { unlock_command(&source, &engine, force).await }),
     }
 }
 
@@ -449,17 +451,18 @@ async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool
 }
 
 /// Breaks a stack's lock; the stack is named by its source or by a saved plan.
-async fn unlock_command(source: &Source, engine_args: &EngineArgs) -> Outcome_ {
+async fn unlock_command(source: &Source, engine_args: &EngineArgs, force: bool) -> Outcome_ {
     let stack = if is_plan_file(&source.path) {
         plan::read_plan_file(&source.path)?.stack
     } else {
         compiled(&source.vars.options(&source.path))?.stack
     };
     let engine = connect(engine_args).await?;
-    if engine.unlock(&stack).await? {
-        eprintln!("Unlocked the stack `{stack}`.");
-    } else {
-        eprintln!("The stack `{stack}` was not locked.");
+    match session::break_lock(&engine, &stack, force).await? {
+        session::Unlocked::Broken(holder) => {
+            eprintln!("Unlocked the stack `{stack}` (it was locked by {holder}).");
+        }
+        session::Unlocked::NotLocked => eprintln!("The stack `{stack}` was not locked."),
     }
     Ok(ExitCode::SUCCESS)
 }
