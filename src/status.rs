@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::deployment::Kind;
 use crate::deployment::{Deployment, Spec};
 use crate::engine::LiveState;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, DriftKind, Plan};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Row {
@@ -64,7 +64,10 @@ pub fn rows(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Row> 
 
 fn note(plan: &Plan, address: &str) -> Option<String> {
     if let Some(d) = plan.drift.iter().find(|d| d.address == address) {
-        return Some(format!("{} outside stackc", d.drift.describe()));
+        return Some(match d.drift {
+            DriftKind::Stopped => "not running: apply starts it".to_string(),
+            other => format!("{} outside stackc", other.describe()),
+        });
     }
     let c = plan
         .resource_changes

@@ -106,7 +106,14 @@ fn a_port_and_a_name_taken_outside_the_stack_stop_apply_before_any_change() {
     let dir = stack_dir("inway", &source, &[]);
     let path = dir.to_string_lossy().into_owned();
 
-    let plan = stdout(&ok(&["plan", &path]));
+    let planned = exits(1, &["plan", &path], &[]);
+    assert!(
+        stderr(&planned)
+            .contains("apply would refuse this plan: objects outside the stack are in its way"),
+        "{}",
+        stderr(&planned)
+    );
+    let plan = stdout(&planned);
     assert!(
         plan.contains("Objects outside the stack are in the way:")
             && plan.contains(&format!(

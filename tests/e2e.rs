@@ -175,7 +175,11 @@ fn hello_applies_converges_repairs_drift_and_destroys() {
             .unwrap();
     });
     let drift = run(&with_vars(&["plan", &path], &vars));
-    assert!(stdout(&drift).contains("was stopped"), "{}", stdout(&drift));
+    assert!(
+        stdout(&drift).contains("is not running"),
+        "{}",
+        stdout(&drift)
+    );
     ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
     let running = block_on(async {
         let docker = raw_client().await.unwrap();

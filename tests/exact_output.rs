@@ -161,7 +161,7 @@ async fn a_plan_in_the_terminal() {
 
   # container.api (shop-api) was modified
       ~ restart = "always" (source: "no")
-  # container.worker (shop-worker) was stopped
+  # container.worker (shop-worker) is not running
 
 stackc will perform the following actions:
 
@@ -185,7 +185,7 @@ stackc will perform the following actions:
       + restart = "no"
 
   # container.worker will be updated in place
-  # (start: stopped outside stackc)
+  # (start: exited (0) outside stackc)
   ~ container.worker (shop-worker)
 
   # volume.cache will be destroyed
@@ -208,7 +208,7 @@ async fn the_same_plan_in_markdown() {
 **Changed outside stackc:**
 
 - `container.api` was modified
-- `container.worker` was stopped
+- `container.worker` is not running
 
 <details><summary><code>~</code> container.api will be updated in place</summary>
 
@@ -251,7 +251,7 @@ async fn the_same_plan_in_markdown() {
 
 ```diff
   # container.worker will be updated in place
-  # (start: stopped outside stackc)
+  # (start: exited (0) outside stackc)
   ~ container.worker (shop-worker)
 
 ```

@@ -954,3 +954,25 @@ async fn objects_outside_the_stack_in_its_way_are_named_and_apply_refuses_before
     assert!(plan_of(&e, &free).await.conflicts.is_empty());
     assert!(apply(&e, &free).await.1.succeeded());
 }
+
+#[tokio::test]
+async fn a_container_an_apply_created_but_could_not_start_is_started_without_drift() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    e.fail(
+        "start",
+        "web-app",
+        "driver failed programming external connectivity: port is already allocated",
+    );
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(!outcome.succeeded());
+    let plan = plan_of(&e, &d).await;
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    let c = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == "container.app")
+        .unwrap();
+    assert_eq!(c.reason.as_deref(), Some("start: created, never started"));
+    assert!(apply(&e, &d).await.1.succeeded());
+}

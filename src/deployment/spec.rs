@@ -261,6 +261,7 @@ impl HostPort {
 impl fmt::Display for HostPort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.ip {
+            Some(ip) if ip.contains(':') => write!(f, "[{ip}]:{}/{}", self.port, self.protocol),
             Some(ip) => write!(f, "{ip}:{}/{}", self.port, self.protocol),
             None => write!(f, "{}/{}", self.port, self.protocol),
         }

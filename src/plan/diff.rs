@@ -417,8 +417,14 @@ fn unchanged_spec(
             );
         }
     }
-    let found = if stopped {
-        c.reason = Some("start: stopped outside stackc".into());
+    let found = if o.state == State::Created && !job {
+        // Made by an apply that stopped before starting it: nothing was
+        // done outside stackc.
+        c.reason = Some("start: created, never started".into());
+        None
+    } else if stopped {
+        // Stopped by hand, or exited by itself: either way not running.
+        c.reason = Some(format!("start: {} outside stackc", o.state));
         Some(drift(DriftKind::Stopped, Vec::new()))
     } else if !by_hand.is_empty() {
         c.reason = Some("changed outside stackc".into());

@@ -108,7 +108,7 @@ impl DriftKind {
     pub fn describe(self) -> &'static str {
         match self {
             DriftKind::Deleted => "was deleted",
-            DriftKind::Stopped => "was stopped",
+            DriftKind::Stopped => "is not running",
             DriftKind::Failed => "exited with an error",
             DriftKind::Modified => "was modified",
         }
@@ -139,7 +139,7 @@ pub struct Change {
     pub after: Option<serde_json::Value>,
     /// The fields whose change forces a replacement.
     pub replace_paths: Vec<String>,
-    /// Why: "no longer in the source", "stopped outside stackc", …
+    /// Why: "no longer in the source", "deleted outside stackc", …
     pub reason: Option<String>,
     /// JSON pointers into `after` of values built from secrets.
     pub sensitive_paths: Vec<String>,

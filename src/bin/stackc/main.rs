@@ -322,17 +322,45 @@ async fn deployed_output(
     let d = compiled(&vars.options(Path::new(path)))?;
     let engine = connect(engine_args).await?;
     let deployed = session::deployed_outputs(&engine, &d).await?;
+    if let Some(name) = name
+        && !deployed.outputs.contains_key(name)
+        && d.outputs.contains_key(name)
+    {
+        return Err(Failure::Message {
+            message: format!(
+                "the output `{name}` is not deployed: the source has it, the last apply did not"
+            ),
+            help: Some(format!(
+                "apply the stack, or see what the source computes with `stackc output --planned {name}`"
+            )),
+        });
+    }
     let changed: Vec<&String> = deployed
         .changed
         .iter()
         .filter(|c| name.is_none_or(|n| n == c.as_str()))
         .collect();
     print_outputs(&deployed.outputs, name, as_json)?;
-    if !changed.is_empty() {
-        let names: Vec<String> = changed.iter().map(|c| format!("`{c}`")).collect();
+    let quoted = |names: Vec<&&String>| {
+        names
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (other, new): (Vec<&&String>, Vec<&&String>) = changed
+        .iter()
+        .partition(|c| deployed.outputs.contains_key(c.as_str()));
+    if !other.is_empty() {
         eprintln!(
             "note: the source now computes other values for {}: shown as deployed by the last apply (`stackc output --planned` shows the source's)",
-            names.join(", ")
+            quoted(other)
+        );
+    }
+    if !new.is_empty() {
+        eprintln!(
+            "note: the source has outputs the last apply did not deploy: {}",
+            quoted(new)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -366,6 +394,24 @@ async fn plan_command(
         Format::Markdown => print_out(&plan::markdown(&plan))?,
     }
     let changes = plan.has_changes();
+    // A plan apply would refuse fails, so that CI does not pass it.
+    if !plan.conflicts.is_empty() {
+        let n = plan.conflicts.len();
+        let (them, objects) = if n == 1 {
+            ("it", "an object")
+        } else {
+            ("them", "objects")
+        };
+        return Err(Failure::Message {
+            message: format!(
+                "apply would refuse this plan: {objects} outside the stack {} in its way (listed above)",
+                if n == 1 { "is" } else { "are" }
+            ),
+            help: Some(format!(
+                "free {them} (stackc never removes what is not the stack's), or change the names or ports in the stack"
+            )),
+        });
+    }
     if let Some(out) = out {
         let saved = SavedPlan::new(plan, deployment, live.snapshot(), engine.describe());
         plan::write_plan_file(out, &saved)?;

@@ -25,6 +25,11 @@ pub(super) fn not_found(e: &BollardError) -> bool {
     status(e) == Some(404)
 }
 
+/// Docker's words for a host port another process holds.
+fn port_taken(message: &str) -> bool {
+    message.contains("address already in use") || message.contains("port is already allocated")
+}
+
 /// An error of the engine at `host` as an [`EngineError`], with Docker's own message.
 pub(super) fn engine_error(host: &str, e: BollardError) -> EngineError {
     match e {
@@ -35,6 +40,8 @@ pub(super) fn engine_error(host: &str, e: BollardError) -> EngineError {
             let kind = match status_code {
                 404 => ErrorKind::NotFound,
                 409 => ErrorKind::Conflict,
+                // A host port taken comes back as a server error at start.
+                _ if port_taken(&message) => ErrorKind::Conflict,
                 _ => ErrorKind::Other,
             };
             let message = if message.trim().is_empty() {
@@ -72,4 +79,26 @@ pub(super) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_port_in_use_at_start_is_a_conflict() {
+        for message in [
+            "driver failed programming external connectivity on endpoint web: Error starting userland proxy: listen tcp4 127.0.0.1:18091: bind: address already in use",
+            "Bind for 0.0.0.0:8080 failed: port is already allocated",
+        ] {
+            let e = engine_error(
+                "unix:///var/run/docker.sock",
+                BollardError::DockerResponseServerError {
+                    status_code: 500,
+                    message: message.into(),
+                },
+            );
+            assert_eq!(e.kind, ErrorKind::Conflict, "{message}");
+        }
+    }
 }
