@@ -273,6 +273,10 @@ fn secrets_in_labels_and_build_args_are_e0417() {
         "network \"n\" {\n  labels = { a = upper(pw) }\n}\n",
         "volume \"v\" {\n  labels = { a = \"${len(pw)}\" }\n}\n",
         "image \"i\" {\n  build = { context = \".\", args = { TOKEN = pw } }\n}\n",
+        // What `docker inspect` shows of a container's configuration.
+        "container \"c\" {\n  image = \"busybox:1.36\"\n  hostname = pw\n}\n",
+        "container \"c\" {\n  image = \"busybox:1.36\"\n  user = pw\n}\n",
+        "container \"c\" {\n  image = \"busybox:1.36\"\n  workdir = \"/${pw}\"\n}\n",
     ] {
         let err = check_fails(&format!("stack \"l\"\nparam pw: secret\n{labels}"), "E0417");
         assert!(err.contains("`env`"), "{err}");

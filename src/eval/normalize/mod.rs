@@ -315,6 +315,20 @@ impl Normalizer<'_, '_> {
         labels
     }
 
+    /// A text field `docker inspect` shows (`user`, `workdir`, `hostname`):
+    /// no secret may be in it.
+    fn shown_text(&mut self, fields: &Fields<'_>, name: &str) -> Option<String> {
+        if get(fields, name).is_some_and(Value::is_secret) {
+            self.secret_in_metadata(
+                name,
+                &format!("`{name}` cannot hold a secret"),
+                "`docker inspect` shows it to anyone who can reach the engine; pass secrets in `env` or `files`",
+            );
+            return None;
+        }
+        self.opt_text(fields, name)
+    }
+
     fn secret_in_metadata(&mut self, field: &str, message: &str, help: &str) {
         self.error_code(ErrorCode::SecretInMetadata, field, message, Some(help));
     }
