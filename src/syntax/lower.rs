@@ -6,8 +6,9 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::*;
+use super::errors;
 use super::parser::{Rule, parse};
-use crate::diagnostic::{Diagnostic, ErrorCode};
+use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span, Spanned};
 use crate::units;
 
@@ -62,9 +63,7 @@ pub fn parse_expr(text: &str, source: SourceId) -> Result<Expr> {
     let lower = Lower { source };
     let expr = inner_of(pairs)?
         .find(|p| p.as_rule() == Rule::expr)
-        .ok_or_else(|| {
-            Diagnostic::new(ErrorCode::Syntax, "syntax error: expected an expression")
-        })?;
+        .ok_or_else(errors::expected_expression)?;
     lower.expr(expr)
 }
 
@@ -309,12 +308,7 @@ impl Lower {
                 span,
             }),
             (1, true) => Ok(members.remove(0)),
-            _ => Err(Diagnostic::new(
-                ErrorCode::UnknownType,
-                "only string literals can be joined with `|`",
-            )
-            .label(span, "mixes other types")
-            .help("write an enum as `\"a\" | \"b\"`; use `T?` for an optional type")),
+            _ => Err(errors::mixed_enum(span)),
         }
     }
 
@@ -398,14 +392,7 @@ impl Lower {
             })
             .parse(pair.into_inner())?;
         if exceeds_depth(&expr, MAX_DEPTH) {
-            return Err(Diagnostic::new(
-                ErrorCode::TooDeep,
-                format!(
-                    "expression has more than {MAX_DEPTH} levels of nesting or chained operators"
-                ),
-            )
-            .label(expr.span, "too deep")
-            .help("split the expression with `let` bindings"));
+            return Err(errors::expression_too_deep(MAX_DEPTH, expr.span));
         }
         Ok(expr)
     }
@@ -426,12 +413,7 @@ impl Lower {
                 }
                 _ => {
                     let ExprKind::Name(name) = &expr.kind else {
-                        return Err(Diagnostic::new(
-                            ErrorCode::Syntax,
-                            "only functions can be called",
-                        )
-                        .label(expr.span, "this is not a function name")
-                        .help("call a function by its name, as in `upper(x)`"));
+                        return Err(errors::not_callable(expr.span));
                     };
                     let callee = Spanned::new(name.clone(), expr.span);
                     let args = op
@@ -476,9 +458,7 @@ impl Lower {
                     .iter()
                     .find_map(|item| minus_at_line_start(item, input))
                 {
-                    return Err(Diagnostic::new(ErrorCode::Syntax, "ambiguous `-` at the start of a line in a list")
-                        .label(Span::new(self.source, at, at + 1), "subtracts from the item above")
-                        .help("separate a negative item with a comma (`1, -2`), or end the line above with the operator"));
+                    return Err(errors::ambiguous_minus(Span::new(self.source, at, at + 1)));
                 }
                 ExprKind::List(items)
             }
@@ -527,25 +507,14 @@ impl Lower {
         let span = self.span(&pair);
         let lit = next(&mut pair.into_inner())?;
         let text = lit.as_str();
-        let too_large = || {
-            Diagnostic::new(
-                ErrorCode::NumberTooLarge,
-                format!("number `{text}` is out of range"),
-            )
-            .label(span, "too large")
-        };
+        let too_large = || errors::number_too_large(text, span);
         let kind = match lit.as_rule() {
             Rule::int => ExprKind::Int(text.parse().map_err(|_| too_large())?),
             Rule::float => ExprKind::Float(text.parse().map_err(|_| too_large())?),
             Rule::size => match units::parse_size(text) {
                 Ok(bytes) => ExprKind::Size(bytes),
                 Err(units::SizeError::Fractional) => {
-                    return Err(Diagnostic::new(
-                        ErrorCode::NumberTooLarge,
-                        format!("size `{text}` is not a whole number of bytes"),
-                    )
-                    .label(span, "fractional bytes")
-                    .help("use a smaller unit"));
+                    return Err(errors::fractional_size(text, span));
                 }
                 Err(_) => return Err(too_large()),
             },
@@ -560,10 +529,7 @@ impl Lower {
         let e = self.string(pair)?;
         match e.as_plain_string() {
             Some(s) => Ok(Spanned::new(s.to_string(), e.span)),
-            None => Err(
-                Diagnostic::new(ErrorCode::Syntax, "interpolation is not allowed here")
-                    .label(e.span, "must be a plain string"),
-            ),
+            None => Err(errors::interpolation_not_allowed(e.span)),
         }
     }
 
@@ -605,12 +571,7 @@ impl Lower {
             "\\\\" => '\\',
             "\\$" => '$',
             _ => {
-                return Err(Diagnostic::new(
-                    ErrorCode::InvalidEscape,
-                    format!("unknown escape `{text}`"),
-                )
-                .label(self.span(pair), "not an escape")
-                .help("the escapes are \\n \\t \\r \\\" \\\\ and \\$"));
+                return Err(errors::unknown_escape(text, self.span(pair)));
             }
         })
     }

@@ -1,6 +1,7 @@
 //! Syntax: `.stack` text to a spanned AST. No pest type leaves this module.
 
 pub mod ast;
+mod errors;
 mod lower;
 mod parser;
 #[cfg(test)]

@@ -5,7 +5,8 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pairs;
 use pest_derive::Parser;
 
-use crate::diagnostic::{Diagnostic, ErrorCode};
+use super::errors;
+use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span};
 
 #[derive(Parser)]
@@ -47,12 +48,7 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Di
         } else {
             format!("`{c}`")
         };
-        return Diagnostic::new(
-            ErrorCode::Syntax,
-            format!("syntax error: unexpected end of file: the {what} opened here is never closed"),
-        )
-        .label(Span::new(source, open, open + 1), "opened here")
-        .help(format!("add `{close}` where it ends"));
+        return errors::never_closed(&what, close, Span::new(source, open, open + 1));
     }
     let message = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -77,8 +73,7 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Di
     } else {
         (start, end)
     };
-    Diagnostic::new(ErrorCode::Syntax, format!("syntax error: {message}"))
-        .label(Span::new(source, start, end), "here")
+    errors::syntax_error(&message, Span::new(source, start, end))
 }
 
 /// The innermost bracket or string still open at the end of `text`, with its offset.
@@ -316,10 +311,5 @@ fn check_nesting(text: &str, source: SourceId) -> Result<(), Diagnostic> {
 }
 
 fn too_deep(source: SourceId, at: usize, what: &str) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::TooDeep,
-        format!("{what} more than {MAX_NESTING} levels deep"),
-    )
-    .label(Span::new(source, at, at + 1), "too deep here")
-    .help("split the expression with `let` bindings")
+    errors::nested_too_deep(what, MAX_NESTING, Span::new(source, at, at + 1))
 }
