@@ -3,6 +3,7 @@
 
 mod cli;
 mod conflicts;
+mod docker_engine;
 mod docker_support;
 mod drift;
 mod e2e;
