@@ -107,6 +107,8 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     );
     let status = stdout(&ok(&["status", &path]));
     assert!(status.contains("was modified outside stackc"), "{status}");
+    // Both end their last line, as a shell expects.
+    assert!(plan.ends_with('\n') && status.ends_with('\n'));
 
     ok(&["apply", &path, "--auto-approve"]);
     assert_eq!(networks_of(&web), expected);

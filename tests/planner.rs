@@ -976,3 +976,22 @@ async fn a_container_an_apply_created_but_could_not_start_is_started_without_dri
     assert_eq!(c.reason.as_deref(), Some("start: created, never started"));
     assert!(apply(&e, &d).await.1.succeeded());
 }
+
+#[tokio::test]
+async fn a_change_by_hand_is_drift_even_when_the_container_is_replaced() {
+    let e = engine();
+    apply(&e, &deploy(WEB, &[])).await;
+    e.tamper("web-app", |a| a.memory = Some(100 * 1024 * 1024));
+    let plan = plan_of(&e, &deploy(WEB, &["image=busybox:1.37"])).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.app".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert_eq!(plan.drift[0].drift, DriftKind::Modified);
+    assert_eq!(plan.drift[0].fields[0].path, "memory");
+    assert!(plan::human(&plan, false).contains("~ memory = 100MiB (source: 64MiB)"));
+}

@@ -6,7 +6,8 @@ use serde_json::Value as Json;
 
 use super::*;
 use crate::deployment::{
-    Condition, Deployment, NetworkAttachment, PullPolicy, Resource, RunSpec, SECRET_MASK, Spec,
+    Condition, ContainerSpec, Deployment, NetworkAttachment, PullPolicy, Resource, RunSpec,
+    SECRET_MASK, Spec,
 };
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
@@ -240,6 +241,14 @@ fn compare(
     for f in &mut fields {
         f.forces_replacement = r.kind != Kind::Container || !UPDATABLE.contains(&f.path.as_str());
     }
+    // Changed by hand as well: the replacement repairs it, and it is drift.
+    let found = match &r.spec {
+        Spec::Container(spec) => {
+            let by_hand = changed_by_hand(o, &live_updates(r, spec, o));
+            (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
+        }
+        _ => None,
+    };
     let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
     c.data_loss = r.kind == Kind::Volume;
     c.replace_paths = fields
@@ -253,7 +262,80 @@ fn compare(
         c.reason = Some("what it is built from changed".into());
     }
     c.fields = fields;
-    (c, None)
+    (c, found)
+}
+
+/// What `docker update` changes on a live container — restart policy,
+/// memory, cpus — where the live value is not the source's: (field, live,
+/// source), secrets compared but never shown.
+fn live_updates(
+    r: &Resource,
+    spec: &ContainerSpec,
+    o: &LiveObject,
+) -> Vec<(&'static str, Json, Json)> {
+    let a = &o.actual;
+    let live_restart = a
+        .restart
+        .as_deref()
+        .map(|r| if r.is_empty() { "no" } else { r });
+    let live_memory = a.memory.filter(|m| *m > 0);
+    let live_cpus = a.cpus.filter(|c| *c > 0.0);
+    let same_cpus = match (live_cpus, spec.run.cpus) {
+        (Some(x), Some(y)) => (x - y).abs() < 1e-6,
+        (x, y) => x.is_none() && y.is_none(),
+    };
+    let mut fields: Vec<(&'static str, Json, Json)> = Vec::new();
+    if live_restart.is_some_and(|live| live != spec.restart) {
+        fields.push((
+            "restart",
+            Json::from(live_restart.unwrap_or_default()),
+            Json::from(spec.restart.as_str()),
+        ));
+    }
+    if live_memory != spec.run.memory {
+        fields.push((
+            "memory",
+            live_memory.map_or(Json::Null, Json::from),
+            spec.run.memory.map_or(Json::Null, Json::from),
+        ));
+    }
+    if !same_cpus {
+        fields.push((
+            "cpus",
+            live_cpus.map_or(Json::Null, Json::from),
+            spec.run.cpus.map_or(Json::Null, Json::from),
+        ));
+    }
+    // A secret restart policy, memory or cpus is compared, never shown.
+    for (path, before, after) in &mut fields {
+        if r.sensitive_paths.iter().any(|p| p == &format!("/{path}")) {
+            *before = Json::from(SECRET_MASK);
+            *after = Json::from(SECRET_CHANGED);
+        }
+    }
+    fields
+}
+
+/// Of those, what was changed by hand: the live value is not the one the
+/// object was made with (its label); a value only the source changed is not.
+fn changed_by_hand(o: &LiveObject, fields: &[(&'static str, Json, Json)]) -> Vec<FieldChange> {
+    let label = |k: &str| {
+        o.spec
+            .as_ref()
+            .and_then(|s| s.get(k))
+            .cloned()
+            .unwrap_or(Json::Null)
+    };
+    fields
+        .iter()
+        .filter(|(path, live, _)| label(path) != *live)
+        .map(|(path, live, source)| FieldChange {
+            path: (*path).into(),
+            before: live.clone(),
+            after: source.clone(),
+            forces_replacement: false,
+        })
+        .collect()
 }
 
 /// Why a container runs another image than its reference names now (the
@@ -321,52 +403,7 @@ fn unchanged_spec(
     // Live values against the source; one the source did not change (the
     // label has the source's value) was changed by hand.
     let a = &o.actual;
-    let label = |k: &str| {
-        o.spec
-            .as_ref()
-            .and_then(|s| s.get(k))
-            .cloned()
-            .unwrap_or(Json::Null)
-    };
-    let live_restart = a
-        .restart
-        .as_deref()
-        .map(|r| if r.is_empty() { "no" } else { r });
-    let live_memory = a.memory.filter(|m| *m > 0);
-    let live_cpus = a.cpus.filter(|c| *c > 0.0);
-    let same_cpus = match (live_cpus, spec.run.cpus) {
-        (Some(x), Some(y)) => (x - y).abs() < 1e-6,
-        (x, y) => x.is_none() && y.is_none(),
-    };
-    let mut fields: Vec<(&str, Json, Json)> = Vec::new();
-    if live_restart.is_some_and(|live| live != spec.restart) {
-        fields.push((
-            "restart",
-            Json::from(live_restart.unwrap_or_default()),
-            Json::from(spec.restart.as_str()),
-        ));
-    }
-    if live_memory != spec.run.memory {
-        fields.push((
-            "memory",
-            live_memory.map_or(Json::Null, Json::from),
-            spec.run.memory.map_or(Json::Null, Json::from),
-        ));
-    }
-    if !same_cpus {
-        fields.push((
-            "cpus",
-            live_cpus.map_or(Json::Null, Json::from),
-            spec.run.cpus.map_or(Json::Null, Json::from),
-        ));
-    }
-    // A secret restart policy, memory or cpus is compared, never shown.
-    for (path, before, after) in &mut fields {
-        if r.sensitive_paths.iter().any(|p| p == &format!("/{path}")) {
-            *before = Json::from(SECRET_MASK);
-            *after = Json::from(SECRET_CHANGED);
-        }
-    }
+    let fields = live_updates(r, spec, o);
     let change_of = |(path, before, after): &(&str, Json, Json)| FieldChange {
         path: (*path).into(),
         before: before.clone(),
@@ -374,11 +411,7 @@ fn unchanged_spec(
         forces_replacement: false,
     };
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
-    let mut by_hand: Vec<FieldChange> = fields
-        .iter()
-        .filter(|(path, _, after)| label(path) == *after)
-        .map(change_of)
-        .collect();
+    let mut by_hand = changed_by_hand(o, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
     let rejoin = !network_repairs(&spec.run, &a.networks, &ours).is_empty();
