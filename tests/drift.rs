@@ -97,10 +97,10 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     assert!(
         plan.contains("Objects have changed outside stackc")
             && plan.contains(&format!(
-                "- networks[0] = {{ network = \"{front}\", aliases = [\"www\"] }} (in the source)"
+                "~ networks[0] = {{ network = \"{front}\", aliases = [\"www\"] }} (removed outside stackc, in the source)"
             ))
             && plan.contains(&format!(
-                "+ networks[0] = {{ network = \"{back}\", aliases = [] }} (not in the source)"
+                "~ networks[0] = {{ network = \"{back}\", aliases = [] }} (added outside stackc, not in the source)"
             ))
             && plan.contains("container.web will be updated in place"),
         "{plan}"

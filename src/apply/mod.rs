@@ -564,9 +564,9 @@ async fn run_step(
             if !object.state.is_running() {
                 engine.start(&object.id).await?;
                 return Ok(if fields {
-                    "updated and started"
+                    "updated and started again"
                 } else {
-                    "started"
+                    "started again"
                 }
                 .into());
             }

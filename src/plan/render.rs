@@ -318,17 +318,18 @@ pub fn human(plan: &Plan, color: bool) -> String {
             for f in &d.fields {
                 let key = last_key(&f.path);
                 let shown = |v: &Json| inline(key, v).unwrap_or_else(|| v.to_string());
-                // What was done by hand: added, removed, or changed.
+                // What was done by hand, in words: the signs below are what
+                // apply will do.
                 let _ = match (&f.before, &f.after) {
                     (live, Json::Null) => writeln!(
                         out,
-                        "      + {} = {} (not in the source)",
+                        "      ~ {} = {} (added outside stackc, not in the source)",
                         f.path,
                         shown(live)
                     ),
                     (Json::Null, source) => writeln!(
                         out,
-                        "      - {} = {} (in the source)",
+                        "      ~ {} = {} (removed outside stackc, in the source)",
                         f.path,
                         shown(source)
                     ),
