@@ -72,7 +72,12 @@ pub async fn pull_images(
         }
     }
     for reference in pull {
-        engine.pull(reference, report).await?;
+        engine.pull(reference, report).await.map_err(|mut e| {
+            e.message.push_str(
+                " (an image only this engine has, built or tagged here, cannot be pulled: give its containers `pull = \"never\"`)",
+            );
+            e
+        })?;
     }
     Ok(())
 }
