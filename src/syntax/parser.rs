@@ -73,7 +73,34 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Di
     } else {
         (start, end)
     };
-    errors::syntax_error(&message, Span::new(source, start, end))
+    let d = errors::syntax_error(&message, Span::new(source, start, end));
+    match hint(text, start) {
+        Some(help) => d.help(help),
+        None => d,
+    }
+}
+
+/// What users coming from other languages write, recognised on the line of
+/// the error: said plainly, since the parser's "expected …" cannot.
+fn hint(text: &str, at: usize) -> Option<&'static str> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let line = text.get(line_start..line_end)?.trim();
+    let rest = text.get(at..line_end).unwrap_or("").trim_start();
+    if line.starts_with("import ") && !line.contains(" as ") {
+        return Some("an import is named: `import \"./db.stack\" as db`");
+    }
+    if line.starts_with("fn ") && line.contains("):") {
+        return Some("a function's result type follows `->`: `fn f(n: int) -> int = n + 1`");
+    }
+    if rest.starts_with("=>") || (rest.starts_with('>') && text[..at].ends_with('=')) {
+        return Some("a map comprehension writes `key = value`: `{ for k in keys: k = 1 }`");
+    }
+    if rest.starts_with("---") || line.contains("----") {
+        return Some("too many signs in a row: write the number, or use parentheses");
+    }
+    None
 }
 
 /// The innermost bracket or string still open at the end of `text`, with its offset.

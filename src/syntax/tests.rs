@@ -329,3 +329,20 @@ fn long_operator_chains_are_refused_without_brackets() {
         "expression has more than 200 levels of nesting or chained operators"
     );
 }
+
+#[test]
+fn usual_mistakes_get_a_hint() {
+    for (source, help) in [
+        ("import \"./x.stack\"\n", "an import is named"),
+        ("fn f(n: int): int = n\n", "follows `->`"),
+        (
+            "let m = { for c in [\"a\"]: c => 1 }\n",
+            "writes `key = value`",
+        ),
+        ("let x = -----------------1\n", "too many signs"),
+    ] {
+        let d = parse_file(source, SourceId(0)).unwrap_err();
+        let shown = format!("{:?}", d.first().map(|d| d.help.clone()));
+        assert!(shown.contains(help), "{source}: {shown}");
+    }
+}
