@@ -16,6 +16,7 @@ mod fuzz;
 mod layers;
 mod limits;
 mod planner;
+mod planner_real_use;
 mod registry;
 mod registry_support;
 mod secrets;

@@ -1,0 +1,369 @@
+//! What real use found the planner missing, against the in-memory engine:
+//! networks changed by hand, tags that move, pull policies, objects outside
+//! the stack in its way, the advice after a failed apply, drift that a
+//! replacement would hide.
+
+use stackc::apply::{ApplyOptions, Interrupt, Outcome, Progress};
+use stackc::deployment::Kind;
+use stackc::engine::Holder;
+use stackc::plan::{self, Action, DriftKind, Plan, PlanOptions};
+use stackc::session;
+
+use crate::planner::{WEB, actions, apply, engine, plan_of};
+use crate::support::deploy;
+
+const NETWORKED: &str = r#"
+stack "nets"
+network "front" {}
+network "back" {}
+container "web" {
+  image    = "busybox:1.36"
+  networks = [{ network = network.front, aliases = ["www"] }]
+}
+"#;
+
+#[tokio::test]
+async fn networks_left_joined_or_realiased_by_hand_are_drift_repaired_in_place() {
+    let e = engine();
+    let d = deploy(NETWORKED, &[]);
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    type Networks = std::collections::BTreeMap<String, Vec<String>>;
+    let tampers: [fn(&mut Networks); 3] = [
+        // Left the stack's network.
+        |n| {
+            n.remove("nets-front");
+        },
+        // Joined another of the stack's networks.
+        |n| {
+            n.insert("nets-back".into(), vec![]);
+        },
+        // Another alias on the right network.
+        |n| {
+            n.insert("nets-front".into(), vec!["other".into()]);
+        },
+    ];
+    for tamper in tampers {
+        e.tamper("nets-web", |a| tamper(&mut a.networks));
+        let plan = plan_of(&e, &d).await;
+        assert_eq!(plan.drift.len(), 1, "{plan:?}");
+        assert_eq!(plan.drift[0].drift, DriftKind::Modified);
+        assert!(
+            plan.drift[0]
+                .fields
+                .iter()
+                .all(|f| f.path.starts_with("networks[")),
+            "{:?}",
+            plan.drift[0].fields
+        );
+        assert_eq!(
+            actions(&plan),
+            [("container.web".to_string(), vec![Action::Update])]
+        );
+        let calls = e.calls().len();
+        let (_, outcome) = apply(&e, &d).await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        let made: Vec<String> = e.calls()[calls..].to_vec();
+        assert!(
+            made.iter()
+                .all(|c| c.starts_with("connect ") || c.starts_with("disconnect ")),
+            "repaired in place, not replaced: {made:?}"
+        );
+        assert!(!plan_of(&e, &d).await.has_changes(), "{made:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_network_outside_the_stack_joined_by_hand_is_left_alone() {
+    let e = engine();
+    let d = deploy(NETWORKED, &[]);
+    apply(&e, &d).await;
+    e.tamper("nets-web", |a| {
+        a.networks.insert("monitoring".into(), vec![]);
+    });
+    assert!(!plan_of(&e, &d).await.has_changes());
+}
+
+const TAGGED: &str = r#"
+stack "tags"
+container "app" {
+  image   = "rt/app:1"
+  command = ["sleep", "3600"]
+}
+"#;
+
+#[tokio::test]
+async fn a_container_whose_tag_moved_is_replaced_with_the_reason() {
+    let e = engine();
+    e.allow_pull("rt/app:1");
+    let d = deploy(TAGGED, &[]);
+    let plan = plan_of(&e, &d).await;
+    let c = &plan.resource_changes[0];
+    assert_eq!(c.reason.as_deref(), Some("pull rt/app:1"), "{c:?}");
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    e.move_tag("rt/app:1");
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.app".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    let reason = plan.resource_changes[0].reason.clone().unwrap();
+    assert!(
+        reason.starts_with("rt/app:1 now names another image ("),
+        "{reason}"
+    );
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+}
+
+#[tokio::test]
+async fn pull_policies_and_pull_first_redeploy_what_the_registry_has() {
+    let e = engine();
+    e.allow_pull("rt/app:1");
+    e.allow_pull("rt/job:1");
+    let source = r#"
+stack "pulls"
+container "app" {
+  image = "rt/app:1"
+}
+container "job" {
+  image = "rt/job:1"
+  pull  = "always"
+}
+container "local" {
+  image = "rt/local:1"
+  pull  = "never"
+}
+container "app-pinned" {
+  image = "rt/app:1"
+  pull  = "never"
+}
+"#;
+    let d = deploy(source, &[]);
+    let plan = plan_of(&e, &d).await;
+    let local = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == "container.local")
+        .unwrap();
+    assert_eq!(
+        local.reason.as_deref(),
+        Some("rt/local:1 is absent and `pull = \"never\"`: apply will fail")
+    );
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(
+        outcome
+            .failed
+            .iter()
+            .any(|(a, m)| a == "container.local" && m.contains("pull = \"never\"")),
+        "{outcome:?}"
+    );
+    e.add_image("rt/local:1");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    // The registry moves both tags on.
+    e.publish("rt/app:1");
+    e.publish("rt/job:1");
+    let quiet = |_: &str| {};
+    // Without --pull only `pull = "always"` is pulled.
+    session::pull_images(&e, &d, false, &quiet).await.unwrap();
+    assert_eq!(
+        actions(&plan_of(&e, &d).await),
+        [(
+            "container.job".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    // --pull pulls the rest, but never what only `never` containers run
+    // (`app-pinned` does not stop the pull `app` wants).
+    let calls = e.calls().len();
+    session::pull_images(&e, &d, true, &quiet).await.unwrap();
+    let pulled: Vec<String> = e.calls()[calls..].to_vec();
+    assert_eq!(pulled, ["pull rt/app:1", "pull rt/job:1"]);
+    let replaced: Vec<String> = actions(&plan_of(&e, &d).await)
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        replaced,
+        ["container.app", "container.app-pinned", "container.job"]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_apply_advises_a_retry_only_when_a_retry_can_succeed() {
+    let e = engine();
+    // Stacks `a-b` and `a` both want the container `a-b-c`.
+    let first = deploy(
+        "stack \"a-b\"\ncontainer \"c\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    assert!(apply(&e, &first).await.1.succeeded());
+    let second = deploy(
+        "stack \"a\"\ncontainer \"b-c\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    let (_, outcome) = apply(&e, &second).await;
+    assert!(!outcome.succeeded());
+    assert!(
+        outcome.advice().contains("a retry fails the same way"),
+        "{}",
+        outcome.advice()
+    );
+
+    let d = deploy(WEB, &[]);
+    e.fail("create", "web-db", "no space left on device");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(
+        outcome.advice().starts_with("fix what the error says"),
+        "{}",
+        outcome.advice()
+    );
+    assert_eq!(
+        Outcome::default().advice(),
+        "run `stackc apply` again: it continues from where this one stopped"
+    );
+}
+
+#[tokio::test]
+async fn objects_outside_the_stack_in_its_way_are_named_and_apply_refuses_before_changing_anything()
+{
+    let e = engine();
+    // Another stack publishes 8080; a network was made by hand under the name the stack wants.
+    let other = deploy(
+        "stack \"legacy\"\ncontainer \"web\" {\n  image = \"busybox:1.36\"\n  ports = [\"8080:80\"]\n}\n",
+        &[],
+    );
+    assert!(apply(&e, &other).await.1.succeeded());
+    e.add_unlabelled(Kind::Network, "shop-net");
+    let d = deploy(
+        "stack \"shop\"\nnetwork \"net\" {}\ncontainer \"web\" {\n  image    = \"busybox:1.36\"\n  ports    = [\"127.0.0.1:8080:80\"]\n  networks = [network.net]\n}\n",
+        &[],
+    );
+    let plan = plan_of(&e, &d).await;
+    let found: Vec<String> = plan
+        .conflicts
+        .iter()
+        .map(|c| format!("{}: {} / {}", c.address, c.claim, c.holder))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "container.web: host port 127.0.0.1:8080/tcp / container legacy-web of the stack `legacy`",
+            "network.net: the network name shop-net / network shop-net (not made by stackc)",
+        ]
+    );
+    let text = plan::human(&plan, false);
+    assert!(
+        text.contains("Objects outside the stack are in the way:"),
+        "{text}"
+    );
+
+    let calls = e.calls().len();
+    let request = session::Request {
+        deployment: &d,
+        path: std::path::Path::new("shop"),
+        saved: None,
+        selection: PlanOptions::default(),
+        pull: false,
+        mode: session::Mode::Apply,
+        allow_data_loss: false,
+        auto_approve: true,
+        lock_timeout: std::time::Duration::ZERO,
+        apply: ApplyOptions {
+            parallelism: 2,
+            wait_timeout: std::time::Duration::from_secs(5),
+        },
+    };
+    struct Quiet(Progress);
+    #[async_trait::async_trait]
+    impl session::Ui for Quiet {
+        fn waiting_for_lock(&self, _: &str, _: &Holder, _: std::time::Duration) {}
+        fn keeping_volume(&self, _: &str) {}
+        fn plan(&self, _: &Plan) {}
+        async fn confirm(&self, _: &str) -> session::Answer {
+            session::Answer::Yes
+        }
+        fn applying(&self) {}
+        fn progress(&self) -> &Progress {
+            &self.0
+        }
+    }
+    let err = session::run(
+        &e,
+        &request,
+        &Quiet(Progress::captured()),
+        &Interrupt::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("objects outside the stack are in its way; nothing was changed:"),
+        "{err}"
+    );
+    let made: Vec<String> = e.calls()[calls..].to_vec();
+    assert!(
+        made.iter()
+            .all(|c| !c.starts_with("create") && !c.starts_with("remove")),
+        "{made:?}"
+    );
+    // Neither is ever removed, and freeing them lets the apply through.
+    assert!(e.names(Kind::Network).contains(&"shop-net".to_string()));
+    e.delete_by_hand(Kind::Network, "shop-net");
+    let free = deploy(
+        "stack \"shop\"\nnetwork \"net\" {}\ncontainer \"web\" {\n  image    = \"busybox:1.36\"\n  ports    = [\"127.0.0.1:8081:80\"]\n  networks = [network.net]\n}\n",
+        &[],
+    );
+    assert!(plan_of(&e, &free).await.conflicts.is_empty());
+    assert!(apply(&e, &free).await.1.succeeded());
+}
+
+#[tokio::test]
+async fn a_container_an_apply_created_but_could_not_start_is_started_without_drift() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    e.fail(
+        "start",
+        "web-app",
+        "driver failed programming external connectivity: port is already allocated",
+    );
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(!outcome.succeeded());
+    let plan = plan_of(&e, &d).await;
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    let c = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == "container.app")
+        .unwrap();
+    assert_eq!(c.reason.as_deref(), Some("start: created, never started"));
+    assert!(apply(&e, &d).await.1.succeeded());
+}
+
+#[tokio::test]
+async fn a_change_by_hand_is_drift_even_when_the_container_is_replaced() {
+    let e = engine();
+    apply(&e, &deploy(WEB, &[])).await;
+    e.tamper("web-app", |a| a.memory = Some(100 * 1024 * 1024));
+    let plan = plan_of(&e, &deploy(WEB, &["image=busybox:1.37"])).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.app".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert_eq!(plan.drift[0].drift, DriftKind::Modified);
+    assert_eq!(plan.drift[0].fields[0].path, "memory");
+    assert!(plan::human(&plan, false).contains("~ memory = 100MiB (source: 64MiB)"));
+}
