@@ -72,6 +72,16 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
     eval::evaluate(&program, sources, &vars, &files, options.limits).map_err(in_order)
 }
 
+/// The stack's name, read without evaluating it (no parameters needed):
+/// for commands that only need to find the stack on the engine.
+pub fn stack_name(options: &Options) -> Result<String, Vec<Diagnostic>> {
+    let mut sources = SourceMap::default();
+    let root = resolve::root_file(&options.path).map_err(|d| vec![d])?;
+    let files = confinement(&root, &options.allow_outside).map_err(|d| vec![d])?;
+    let program = resolve::load(&root, &files, &mut sources)?;
+    eval::stack_name_of(program.root()).map_err(|d| vec![d])
+}
+
 /// What a stack may read: the root file's directory tree and the `--allow-outside` ones.
 fn confinement(root: &std::path::Path, allowed: &[PathBuf]) -> Result<Confinement, Diagnostic> {
     let dir = root

@@ -170,3 +170,37 @@ fn a_saved_plan_goes_stale_when_a_container_is_stopped_by_hand() {
     );
     ok(&["destroy", &path, "--auto-approve"]);
 }
+
+#[test]
+fn deployed_outputs_are_read_without_the_parameters_and_secrets_stay_masked() {
+    let Some(guard) = docker_stack("outputs") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\nparam pw: secret\ncontainer \"c\" {{\n  image   = \"{}\"\n  command = [\"sleep\", \"3600\"]\n  env     = {{ PW = pw }}\n}}\noutput \"name\" = container.c.name\noutput \"dsn\" = \"x://${{pw}}\"\n",
+        test_image()
+    );
+    let dir = stack_dir("outputs", &source, &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve", "--var", "pw=hunter2-out"]);
+    let out = ok(&["output", &path]);
+    let shown = stdout(&out);
+    assert!(
+        shown.contains(&format!("name = \"{stack}-c\"")) && shown.contains("dsn = \"(secret)\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2-out"));
+    assert!(
+        crate::support::stderr(&out).contains("not compared"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    ok(&[
+        "destroy",
+        &path,
+        "--auto-approve",
+        "--var",
+        "pw=hunter2-out",
+    ]);
+}

@@ -228,24 +228,8 @@ impl<'p> Evaluator<'p> {
         })
     }
 
-    /// The stack's name: `stack "name"`, else the directory's name as it is.
-    /// A directory name is never mapped, so that two directories (`sa.proj`,
-    /// `SA PROJ`) never become one stack.
     fn stack_name(&mut self, root: &Module) -> Option<String> {
-        if let Some(name) = &root.stack_name {
-            if !valid_name(&name.node) {
-                self.error(errors::invalid_stack_name(&name.node, name.span));
-                return None;
-            }
-            return Some(name.node.clone());
-        }
-        let dir = root.dir_name.clone().unwrap_or_default();
-        if valid_name(&dir) {
-            Some(dir)
-        } else {
-            self.error(errors::unnamed_stack(&dir));
-            None
-        }
+        stack_name_of(root).map_err(|d| self.error(d)).ok()
     }
 
     /// Evaluates everything an instance declares, so every error is found.
@@ -316,4 +300,22 @@ pub fn valid_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The stack's name: `stack "name"`, else the directory's name as it is.
+/// A directory name is never mapped, so that two directories (`sa.proj`,
+/// `SA PROJ`) never become one stack.
+pub fn stack_name_of(root: &Module) -> Result<String, Diagnostic> {
+    if let Some(name) = &root.stack_name {
+        if !valid_name(&name.node) {
+            return Err(errors::invalid_stack_name(&name.node, name.span));
+        }
+        return Ok(name.node.clone());
+    }
+    let dir = root.dir_name.clone().unwrap_or_default();
+    if valid_name(&dir) {
+        Ok(dir)
+    } else {
+        Err(errors::unnamed_stack(&dir))
+    }
 }

@@ -229,15 +229,24 @@ pub struct Deployed {
     pub changed: Vec<String>,
 }
 
-/// Reads the outputs of the last apply from the engine's record.
+/// The outputs the last apply of `stack` recorded (secrets masked).
+pub async fn recorded_outputs(
+    engine: &dyn Engine,
+    stack: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, SessionError> {
+    let live = engine.observe(stack, &[]).await?;
+    live.record
+        .and_then(|r| r.outputs)
+        .ok_or_else(|| SessionError::NotApplied(stack.to_string()))
+}
+
+/// Reads the outputs of the last apply from the engine's record, and
+/// compares them with what the source computes now.
 pub async fn deployed_outputs(
     engine: &dyn Engine,
     deployment: &Deployment,
 ) -> Result<Deployed, SessionError> {
-    let live = engine.observe(&deployment.stack, &[]).await?;
-    let Some(outputs) = live.record.and_then(|r| r.outputs) else {
-        return Err(SessionError::NotApplied(deployment.stack.clone()));
-    };
+    let outputs = recorded_outputs(engine, &deployment.stack).await?;
     let now = self::outputs(deployment, false);
     let changed = outputs
         .keys()
