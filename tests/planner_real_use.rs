@@ -367,3 +367,27 @@ async fn a_change_by_hand_is_drift_even_when_the_container_is_replaced() {
     assert_eq!(plan.drift[0].fields[0].path, "memory");
     assert!(plan::human(&plan, false).contains("~ memory = 100MiB (source: 64MiB)"));
 }
+
+#[tokio::test]
+async fn a_network_left_by_hand_is_drift_even_when_the_container_is_replaced() {
+    let e = engine();
+    let source = |image: &str| NETWORKED.replace("busybox:1.36", image);
+    apply(&e, &deploy(&source("busybox:1.36"), &[])).await;
+    e.tamper("nets-web", |a| {
+        a.networks.remove("nets-front");
+    });
+    let plan = plan_of(&e, &deploy(&source("busybox:1.37"), &[])).await;
+    assert_eq!(
+        actions(&plan),
+        [(
+            "container.web".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert!(
+        plan.drift[0].fields.iter().any(|f| f.path == "networks[0]"),
+        "{:?}",
+        plan.drift[0].fields
+    );
+}

@@ -244,7 +244,19 @@ fn compare(
     // Changed by hand as well: the replacement repairs it, and it is drift.
     let found = match &r.spec {
         Spec::Container(spec) => {
-            let by_hand = changed_by_hand(o, &live_updates(r, spec, o));
+            let mut by_hand = changed_by_hand(o, &live_updates(r, spec, o));
+            // Networks against those the container was made with (its label).
+            let made_with = o
+                .spec
+                .clone()
+                .and_then(|s| serde_json::from_value::<ContainerSpec>(s).ok());
+            if let Some(made_with) = made_with {
+                let ours = |n: &str| known.networks.contains(n);
+                let live = &o.actual.networks;
+                if !network_repairs(&made_with.run, live, &ours).is_empty() {
+                    by_hand.extend(network_changes(&made_with.run, live, &ours));
+                }
+            }
             (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
         }
         _ => None,
