@@ -72,14 +72,31 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
     eval::evaluate(&program, sources, &vars, &files, options.limits).map_err(in_order)
 }
 
-/// The stack's name, read without evaluating it (no parameters needed):
-/// for commands that only need to find the stack on the engine.
-pub fn stack_name(options: &Options) -> Result<String, Vec<Diagnostic>> {
+/// What a stack is, read without evaluating it (no parameters needed).
+pub struct Outline {
+    pub stack: String,
+    /// The outputs the root file declares by a plain name.
+    pub outputs: Vec<String>,
+}
+
+/// The stack's outline: for commands that only need to find the stack on
+/// the engine.
+pub fn outline(options: &Options) -> Result<Outline, Vec<Diagnostic>> {
     let mut sources = SourceMap::default();
     let root = resolve::root_file(&options.path).map_err(|d| vec![d])?;
     let files = confinement(&root, &options.allow_outside).map_err(|d| vec![d])?;
     let program = resolve::load(&root, &files, &mut sources)?;
-    eval::stack_name_of(program.root()).map_err(|d| vec![d])
+    let stack = eval::stack_name_of(program.root()).map_err(|d| vec![d])?;
+    let outputs = program
+        .root()
+        .body
+        .iter()
+        .filter_map(|item| match item {
+            crate::syntax::ast::Item::Output(o) => o.name.as_plain_string().map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    Ok(Outline { stack, outputs })
 }
 
 /// What a stack may read: the root file's directory tree and the `--allow-outside` ones.

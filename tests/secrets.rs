@@ -335,3 +335,12 @@ fn a_secret_list_is_marked_once_so_its_length_is_not_told() {
         ["/command"]
     );
 }
+
+#[test]
+fn a_secret_port_number_is_masked_in_what_docker_says() {
+    let source = "stack \"p\"\nparam pw: secret\ncontainer \"c\" {\n  image = \"busybox:1.36\"\n  ports = [\"127.0.0.1:${18100 + len(pw)}:80\"]\n}\n";
+    let d = deploy(source, &["pw=hunter2"]);
+    let masked = stackc::deployment::SecretTexts::of(&d)
+        .mask("Bind for 127.0.0.1:18107 failed: port is already allocated");
+    assert!(!masked.contains("18107"), "{masked}");
+}

@@ -277,6 +277,16 @@ pub fn string_leaves(value: &serde_json::Value, at: &str, out: &mut Vec<(String,
     }
 }
 
+/// The numbers under a JSON value, as text.
+fn number_leaves(value: &serde_json::Value) -> Box<dyn Iterator<Item = String> + '_> {
+    match value {
+        serde_json::Value::Number(n) => Box::new(std::iter::once(n.to_string())),
+        serde_json::Value::Array(xs) => Box::new(xs.iter().flat_map(number_leaves)),
+        serde_json::Value::Object(m) => Box::new(m.values().flat_map(number_leaves)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
 pub fn mask_paths(value: &mut serde_json::Value, sensitive_paths: &[String]) {
     for path in sensitive_paths {
         if let Some(v) = value.pointer_mut(path) {
@@ -308,6 +318,11 @@ impl SecretTexts {
                     string_leaves(v, path, &mut leaves);
                 }
                 texts.extend(leaves.into_iter().map(|(_, s)| s).filter(|s| !s.is_empty()));
+                // Docker echoes numbers too (`Bind for 0.0.0.0:18107 failed`);
+                // shorter ones would mask what is not the secret.
+                if let Some(v) = spec.pointer(path) {
+                    texts.extend(number_leaves(v).filter(|n| n.len() >= 3));
+                }
             }
         }
         texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));

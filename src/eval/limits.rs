@@ -177,8 +177,9 @@ pub(super) fn text_steps(bytes: u64) -> u64 {
 /// What calling a built-in costs, and the size of what it builds when that
 /// can be known before it runs: `(steps, string bytes, collection elements)`.
 pub(super) fn builtin_cost(name: &str, args: &[Value]) -> (u64, Option<u64>, Option<u64>) {
+    // A secret costs what its value does.
     let len = |v: &Value| -> u64 {
-        match v {
+        match v.reveal().0 {
             Value::List(xs) => xs.len() as u64,
             Value::Map(m) => m.len() as u64,
             Value::Str(s) => text_steps(s.text.len() as u64),
@@ -186,7 +187,7 @@ pub(super) fn builtin_cost(name: &str, args: &[Value]) -> (u64, Option<u64>, Opt
         }
     };
     let bytes = |v: &Value| -> u64 {
-        match v {
+        match v.reveal().0 {
             Value::Str(s) => s.text.len() as u64,
             _ => 0,
         }
@@ -201,6 +202,8 @@ pub(super) fn builtin_cost(name: &str, args: &[Value]) -> (u64, Option<u64>, Opt
             let n = as_int(b).saturating_sub(as_int(a)).max(0) as u64;
             (n, None, Some(n))
         }
+        // Counting a string's characters reads it.
+        ("len", [v]) if matches!(v.reveal().0, Value::Str(_)) => (1 + len(v), None, None),
         ("len" | "lookup", _) => (1, None, None),
         ("join", [Value::List(xs), sep]) => {
             // Other scalars print in at most 32 bytes.

@@ -62,6 +62,9 @@ impl SessionError {
             SessionError::Locked { holder, unlock, .. } if holder.is_gone() => Some(format!(
                 "that process no longer exists and will never release it: break the lock with `{unlock}`"
             )),
+            SessionError::Locked { holder, .. } if holder.is_running_here() => Some(
+                "that process is still running: wait for it with --lock-timeout 5m".into(),
+            ),
             SessionError::Locked { unlock, .. } => Some(format!(
                 "wait for it (--lock-timeout 5m), or if that process is gone, break the lock with `{unlock}`"
             )),

@@ -333,7 +333,12 @@ async fn a_held_lock_is_reported_and_left_alone() {
         err.to_string().starts_with("the stack `s` is locked by "),
         "{err}"
     );
-    assert!(err.help().unwrap().contains("stackc unlock"));
+    // A running process of this host (this test's): wait, do not break it.
+    assert!(
+        err.help().unwrap().contains("still running"),
+        "{:?}",
+        err.help()
+    );
     // Still the other process's.
     assert!(matches!(e.lock("s", &Holder::me("x")).await.unwrap(), Lock::HeldBy(h) if h == other));
 }

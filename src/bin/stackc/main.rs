@@ -307,6 +307,18 @@ fn output(args: &[String], vars: &Vars, as_json: bool, show_secrets: bool) -> Ou
     Ok(ExitCode::SUCCESS)
 }
 
+/// An output the source has and the last apply did not record.
+fn not_deployed(name: &str) -> Failure {
+    Failure::Message {
+        message: format!(
+            "the output `{name}` is not deployed: the source has it, the last apply did not"
+        ),
+        help: Some(format!(
+            "apply the stack, or see what the source computes with `stackc output --planned {name}`"
+        )),
+    }
+}
+
 /// `stackc output`: what the last apply left, as Terraform shows its state's outputs.
 async fn deployed_output(
     args: &[String],
@@ -326,12 +338,18 @@ async fn deployed_output(
     let d = match result {
         Ok(d) => d,
         Err(diags) if diags.iter().all(|d| d.code == ErrorCode::MissingParam) => {
-            let stack = driver::stack_name(&options).map_err(|diags| {
+            let outline = driver::outline(&options).map_err(|diags| {
                 eprint!("{}", render_all(&diags, &sources, render_options()));
                 Failure::Silent
             })?;
             let engine = connect(engine_args).await?;
-            let outputs = session::recorded_outputs(&engine, &stack).await?;
+            let outputs = session::recorded_outputs(&engine, &outline.stack).await?;
+            if let Some(name) = name
+                && !outputs.contains_key(name)
+                && outline.outputs.iter().any(|o| o == name)
+            {
+                return Err(not_deployed(name));
+            }
             print_outputs(&outputs, name, as_json)?;
             eprintln!(
                 "note: the source's parameters are not all set, so it was not compared with what is deployed"
@@ -349,14 +367,7 @@ async fn deployed_output(
         && !deployed.outputs.contains_key(name)
         && d.outputs.contains_key(name)
     {
-        return Err(Failure::Message {
-            message: format!(
-                "the output `{name}` is not deployed: the source has it, the last apply did not"
-            ),
-            help: Some(format!(
-                "apply the stack, or see what the source computes with `stackc output --planned {name}`"
-            )),
-        });
+        return Err(not_deployed(name));
     }
     let changed: Vec<&String> = deployed
         .changed
