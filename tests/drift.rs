@@ -204,3 +204,29 @@ fn deployed_outputs_are_read_without_the_parameters_and_secrets_stay_masked() {
         "pw=hunter2-out",
     ]);
 }
+
+#[test]
+fn renaming_a_network_and_a_volume_in_use_converges_in_one_apply() {
+    let Some(guard) = docker_stack("rename") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = |net: &str, vol: &str| {
+        format!(
+            "stack \"{stack}\"\nnetwork \"{net}\" {{}}\nvolume \"{vol}\" {{}}\ncontainer \"web\" {{\n  image    = \"{}\"\n  command  = [\"sleep\", \"3600\"]\n  networks = [network.{net}]\n  mounts   = [{{ volume = volume.{vol}, target = \"/data\" }}]\n}}\n",
+            test_image()
+        )
+    };
+    let dir = stack_dir("rename", &source("a", "x"), &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    std::fs::write(dir.join("main.stack"), source("b", "y")).unwrap();
+    let applied = ok(&["apply", &path, "--auto-approve", "--allow-data-loss"]);
+    assert!(
+        crate::support::stderr(&applied).contains("Apply complete"),
+        "{}",
+        crate::support::stderr(&applied)
+    );
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+    ok(&["destroy", &path, "--auto-approve", "--allow-data-loss"]);
+}

@@ -391,3 +391,24 @@ async fn a_network_left_by_hand_is_drift_even_when_the_container_is_replaced() {
         plan.drift[0].fields
     );
 }
+
+#[tokio::test]
+async fn a_network_or_volume_left_by_a_replaced_container_is_removed_after_it() {
+    let e = engine();
+    let source = |net: &str, vol: &str| {
+        format!(
+            "stack \"mv\"\nnetwork \"{net}\" {{}}\nvolume \"{vol}\" {{}}\ncontainer \"web\" {{\n  image    = \"busybox:1.36\"\n  networks = [network.{net}]\n  mounts   = [{{ volume = volume.{vol}, target = \"/data\" }}]\n}}\n"
+        )
+    };
+    assert!(
+        apply(&e, &deploy(&source("a", "x"), &[]))
+            .await
+            .1
+            .succeeded()
+    );
+    let renamed = deploy(&source("b", "y"), &[]);
+    let (_, outcome) = apply(&e, &renamed).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &renamed).await.has_changes());
+    assert_eq!(e.names(Kind::Network), ["mv-b"]);
+}

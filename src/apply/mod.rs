@@ -339,15 +339,29 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
             .and_then(|id| by_id.get(id))
             .map(|o| (*o).clone())
     };
-    // Networks and volumes that go away: what uses them must go first.
-    let leaving: BTreeSet<&str> = plan
+    // Networks and volumes that go away: what uses them must go first —
+    // what the new specs depend on, and what the live containers use (a
+    // container leaving a network is removed before the network is).
+    let leaving_changes: Vec<&Change> = plan
         .actions()
         .filter(|c| {
             (c.is_replace() || c.action() == Action::Delete)
                 && matches!(c.kind, Kind::Network | Kind::Volume)
         })
-        .map(|c| c.address.as_str())
         .collect();
+    let leaving: BTreeSet<&str> = leaving_changes.iter().map(|c| c.address.as_str()).collect();
+    let leaving_names: BTreeSet<&str> = leaving_changes.iter().map(|c| c.name.as_str()).collect();
+    let live_uses_leaving = |o: &LiveObject| {
+        o.actual
+            .networks
+            .keys()
+            .any(|n| leaving_names.contains(n.as_str()))
+            || o.actual.values.iter().any(|(k, v)| {
+                k.starts_with("/mounts/")
+                    && k.ends_with("/source")
+                    && leaving_names.contains(v.as_str())
+            })
+    };
     let mut tasks: Vec<Task> = Vec::new();
     let mut push = |label: String, step: Step| {
         tasks.push(Task {
@@ -387,7 +401,9 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                     Step::Remove { object },
                 ));
             }
-            (Action::Create, true, Some(object)) if c.kind != Kind::Container || uses_leaving => {
+            (Action::Create, true, Some(object))
+                if c.kind != Kind::Container || uses_leaving || live_uses_leaving(&object) =>
+            {
                 let kind = object.kind;
                 first.push((push(label(c, "remove"), Step::Remove { object }), kind));
                 make.insert(c.address.clone(), push(label(c, "create"), make_step(None)));
