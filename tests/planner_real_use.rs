@@ -412,3 +412,53 @@ async fn a_network_or_volume_left_by_a_replaced_container_is_removed_after_it() 
     assert!(!plan_of(&e, &renamed).await.has_changes());
     assert_eq!(e.names(Kind::Network), ["mv-b"]);
 }
+
+const JOBS: &str = r#"
+stack "jobs"
+param memory: size = 64MiB
+container "migrate" { image = "busybox:1.36", command = ["true"], memory = memory }
+container "app" { image = "busybox:1.36", depends_on = [{ on = container.migrate, condition = "completed" }] }
+"#;
+
+#[tokio::test]
+async fn a_job_an_apply_could_not_start_runs_on_the_next_apply() {
+    let e = engine();
+    e.behave(
+        "jobs-migrate",
+        stackc::engine::memory::Behaviour::Exit { code: 0, polls: 1 },
+    );
+    e.fail("start", "jobs-migrate", "OCI runtime create failed");
+    let d = deploy(JOBS, &[]);
+    assert!(!apply(&e, &d).await.1.succeeded());
+    let plan = plan_of(&e, &d).await;
+    let migrate = plan
+        .resource_changes
+        .iter()
+        .find(|c| c.address == "container.migrate")
+        .unwrap();
+    assert_eq!(migrate.actions, [Action::Update], "{migrate:?}");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &d).await.has_changes());
+}
+
+#[tokio::test]
+async fn updating_a_finished_job_in_place_does_not_run_it_again() {
+    let e = engine();
+    e.behave(
+        "jobs-migrate",
+        stackc::engine::memory::Behaviour::Exit { code: 0, polls: 1 },
+    );
+    assert!(apply(&e, &deploy(JOBS, &[])).await.1.succeeded());
+    let more = deploy(JOBS, &["memory=128MiB"]);
+    let calls = e.calls().len();
+    let (_, outcome) = apply(&e, &more).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let made: Vec<String> = e.calls()[calls..].to_vec();
+    assert!(
+        made.contains(&"update jobs-migrate".to_string())
+            && !made.contains(&"start jobs-migrate".to_string()),
+        "{made:?}"
+    );
+    assert!(!plan_of(&e, &more).await.has_changes());
+}

@@ -175,6 +175,8 @@ struct Ctx<'a> {
     progress: &'a Progress,
     /// Masked in every error and build line: Docker may echo a value.
     secrets: &'a SecretTexts,
+    /// One-off jobs: a finished one is not run again by an update.
+    jobs: &'a BTreeSet<&'a str>,
 }
 
 /// Why a step did not succeed.
@@ -247,7 +249,9 @@ pub async fn apply(
             .collect(),
     );
     let secrets = SecretTexts::of(deployment);
+    let jobs = deployment.jobs();
     let ctx = Ctx {
+        jobs: &jobs,
         engine,
         deployment,
         ids: &ids,
@@ -577,7 +581,10 @@ async fn run_step(
             for attachment in &repairs.connect {
                 engine.connect(&object.id, attachment).await?;
             }
-            if !object.state.is_running() {
+            // A one-off job that finished is updated, not run again.
+            let finished_job = ctx.jobs.contains(address.as_str())
+                && matches!(object.state, State::Exited { code: 0 });
+            if !object.state.is_running() && !finished_job {
                 engine.start(&object.id).await?;
                 return Ok(if fields {
                     "updated and started again"

@@ -201,6 +201,17 @@ impl std::io::Write for HashWriter {
 }
 
 impl Deployment {
+    /// One-off jobs: the containers something waits on to `complete`. A job
+    /// that exited 0 is finished (not stopped); one that failed runs again.
+    pub fn jobs(&self) -> std::collections::BTreeSet<&str> {
+        self.resources
+            .iter()
+            .flat_map(|r| &r.depends_on)
+            .filter(|d| d.condition == Condition::Completed)
+            .map(|d| d.address.as_str())
+            .collect()
+    }
+
     pub fn resource(&self, address: &str) -> Option<&Resource> {
         self.resources
             .binary_search_by(|r| r.address.as_str().cmp(address))

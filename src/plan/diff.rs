@@ -6,8 +6,7 @@ use serde_json::Value as Json;
 
 use super::*;
 use crate::deployment::{
-    Condition, ContainerSpec, Deployment, NetworkAttachment, PullPolicy, Resource, RunSpec,
-    SECRET_MASK, Spec,
+    ContainerSpec, Deployment, NetworkAttachment, PullPolicy, Resource, RunSpec, SECRET_MASK, Spec,
 };
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
 
@@ -32,13 +31,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         by_address.entry(o.address.as_str()).or_default().push(o);
     }
     // One-off containers: something waits for them to complete.
-    let jobs: BTreeSet<&str> = desired
-        .resources
-        .iter()
-        .flat_map(|r| &r.depends_on)
-        .filter(|d| d.condition == Condition::Completed)
-        .map(|d| d.address.as_str())
-        .collect();
+    let jobs = desired.jobs();
     // The stack's networks: a container on one it should not be on has drifted.
     let networks: BTreeSet<&str> = desired
         .resources
@@ -408,10 +401,10 @@ fn unchanged_spec(
         }
         _ => {}
     }
-    let stopped = matches!(
-        o.state,
-        State::Exited { .. } | State::Created | State::Paused
-    ) && !job;
+    // A one-off job that exited is finished, not stopped; one an apply
+    // created but could not start still has to run.
+    let never_started = o.state == State::Created;
+    let stopped = never_started || matches!(o.state, State::Exited { .. } | State::Paused) && !job;
     // Live values against the source; one the source did not change (the
     // label has the source's value) was changed by hand.
     let a = &o.actual;
@@ -462,7 +455,7 @@ fn unchanged_spec(
             );
         }
     }
-    let found = if o.state == State::Created && !job {
+    let found = if never_started {
         // Made by an apply that stopped before starting it: nothing was
         // done outside stackc.
         c.reason = Some("start: created, never started".into());
