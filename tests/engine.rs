@@ -616,6 +616,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
             "url".to_string(),
             serde_json::json!("http://web:80"),
         )])),
+        settings: Default::default(),
     };
     engine
         .write_record(stack, Some(&record))
@@ -627,6 +628,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     let replaced = Record {
         addresses: ["volume.data".to_string()].into(),
         outputs: None,
+        settings: Default::default(),
     };
     engine
         .write_record(stack, Some(&replaced))

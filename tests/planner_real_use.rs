@@ -462,3 +462,24 @@ async fn updating_a_finished_job_in_place_does_not_run_it_again() {
     );
     assert!(!plan_of(&e, &more).await.has_changes());
 }
+
+#[tokio::test]
+async fn drift_is_judged_against_what_the_last_apply_set() {
+    let e = engine();
+    let with = |memory: &str| deploy(WEB, &[&format!("memory={memory}")]);
+    apply(&e, &with("256MiB")).await;
+    // Updated in place: the labels still say 256MiB.
+    assert!(apply(&e, &with("512MiB")).await.1.succeeded());
+    // Back in the source: a change, not drift.
+    let plan = plan_of(&e, &with("256MiB")).await;
+    assert!(plan.drift.is_empty(), "{:?}", plan.drift);
+    assert_eq!(
+        actions(&plan),
+        [("container.app".to_string(), vec![Action::Update])]
+    );
+    // By hand after the update in place: drift, though it matches the label.
+    e.tamper("web-app", |a| a.memory = Some(256 * 1024 * 1024));
+    let plan = plan_of(&e, &with("512MiB")).await;
+    assert_eq!(plan.drift.len(), 1, "{plan:?}");
+    assert_eq!(plan.drift[0].fields[0].path, "memory");
+}

@@ -686,8 +686,27 @@ pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Re
         .iter()
         .map(|(name, o)| (name.clone(), o.shown(false)))
         .collect();
+    // What `docker update` set, as the source says it (secrets masked).
+    let settings = deployment
+        .resources
+        .iter()
+        .filter(|r| present.contains(r.address.as_str()))
+        .filter_map(|r| match &r.spec {
+            Spec::Container(c) => {
+                let mut set = serde_json::json!({
+                    "restart": c.restart,
+                    "memory": c.run.memory,
+                    "cpus": c.run.cpus,
+                });
+                crate::deployment::mask_paths(&mut set, &r.sensitive_paths);
+                Some((r.address.clone(), set))
+            }
+            _ => None,
+        })
+        .collect();
     crate::engine::Record {
         addresses,
         outputs: Some(outputs),
+        settings,
     }
 }

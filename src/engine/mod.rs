@@ -261,6 +261,11 @@ pub struct Record {
     pub addresses: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<serde_json::Map<String, serde_json::Value>>,
+    /// What the apply set on each container that `docker update` changes
+    /// (`restart`, `memory`, `cpus`; secret ones masked): drift is judged
+    /// against these, since an update in place cannot change the labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 /// Who holds a stack's lock.

@@ -237,7 +237,7 @@ fn compare(
     // Changed by hand as well: the replacement repairs it, and it is drift.
     let found = match &r.spec {
         Spec::Container(spec) => {
-            let mut by_hand = changed_by_hand(o, &live_updates(r, spec, o));
+            let mut by_hand = changed_by_hand(o, live, &live_updates(r, spec, o));
             // Networks against those the container was made with (its label).
             let made_with = o
                 .spec
@@ -322,11 +322,20 @@ fn live_updates(
 }
 
 /// Of those, what was changed by hand: the live value is not the one the
-/// object was made with (its label); a value only the source changed is not.
-fn changed_by_hand(o: &LiveObject, fields: &[(&'static str, Json, Json)]) -> Vec<FieldChange> {
+/// last apply set (kept with the record; the creation-time label for an
+/// object no apply recorded); a value only the source changed is not.
+fn changed_by_hand(
+    o: &LiveObject,
+    live: &LiveState,
+    fields: &[(&'static str, Json, Json)],
+) -> Vec<FieldChange> {
+    let applied = live
+        .record
+        .as_ref()
+        .and_then(|r| r.settings.get(&o.address))
+        .or(o.spec.as_ref());
     let label = |k: &str| {
-        o.spec
-            .as_ref()
+        applied
             .and_then(|s| s.get(k))
             .cloned()
             .unwrap_or(Json::Null)
@@ -416,7 +425,7 @@ fn unchanged_spec(
         forces_replacement: false,
     };
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
-    let mut by_hand = changed_by_hand(o, &fields);
+    let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
     let rejoin = !network_repairs(&spec.run, &a.networks, &ours).is_empty();

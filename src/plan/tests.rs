@@ -42,6 +42,7 @@ fn applied(d: &Deployment) -> LiveState {
     live.record = Some(Record {
         addresses: d.resources.iter().map(|r| r.address.clone()).collect(),
         outputs: None,
+        settings: Default::default(),
     });
     live
 }
