@@ -483,3 +483,28 @@ async fn drift_is_judged_against_what_the_last_apply_set() {
     assert_eq!(plan.drift.len(), 1, "{plan:?}");
     assert_eq!(plan.drift[0].fields[0].path, "memory");
 }
+
+#[test]
+fn restart_policies_and_cpus_are_normalized_as_docker_stores_them() {
+    for (restart, cpus, stored_restart, stored_cpus) in [
+        ("on-failure:0", "0.5", "on-failure", 0.5),
+        (
+            "on-failure:05",
+            "0.33333333333",
+            "on-failure:5",
+            0.333_333_333,
+        ),
+    ] {
+        let d = deploy(
+            &format!(
+                "stack \"n\"\ncontainer \"c\" {{\n  image = \"busybox:1.36\"\n  restart = \"{restart}\"\n  cpus = {cpus}\n}}\n"
+            ),
+            &[],
+        );
+        let stackc::deployment::Spec::Container(c) = &d.resources[0].spec else {
+            unreachable!()
+        };
+        assert_eq!(c.restart, stored_restart);
+        assert_eq!(c.run.cpus, Some(stored_cpus));
+    }
+}

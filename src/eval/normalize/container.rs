@@ -587,10 +587,17 @@ impl Normalizer<'_, '_> {
     fn cpus(&mut self, fields: &Fields<'_>) -> Option<f64> {
         match self.number(fields, "cpus")? {
             Value::Float(c) => {
-                if !(*c > 0.0 && c.is_finite()) {
-                    self.error("cpus", "cpus must be more than 0", None);
+                // Docker keeps billionths of a CPU: what it stores, and
+                // what would round to no limit at all is refused.
+                let stored = (*c * 1e9).round() / 1e9;
+                if !(stored > 0.0 && stored.is_finite()) {
+                    self.error(
+                        "cpus",
+                        "cpus must be at least 0.000000001 (Docker counts billionths of a CPU)",
+                        None,
+                    );
                 }
-                Some(*c)
+                Some(stored)
             }
             _ => None,
         }
@@ -627,7 +634,16 @@ impl Normalizer<'_, '_> {
                 Some(&help),
             );
         }
-        text.to_string()
+        // As Docker stores it: `on-failure:05` is `on-failure:5`, and
+        // `on-failure:0` (no limit) is `on-failure`.
+        match text
+            .strip_prefix("on-failure:")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            Some(0) => "on-failure".into(),
+            Some(n) => format!("on-failure:{n}"),
+            None => text.to_string(),
+        }
     }
 
     fn expose(&mut self, fields: &Fields<'_>) -> Vec<String> {
