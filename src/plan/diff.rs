@@ -803,9 +803,20 @@ fn cascade(desired: &Deployment, changes: &mut [Change]) {
 }
 
 /// The targets and, transitively, what they depend on.
-fn with_dependencies(desired: &Deployment, targets: &[String]) -> BTreeSet<String> {
+/// A module instance (`postgres.db`) stands for every resource inside it.
+pub fn with_dependencies(desired: &Deployment, targets: &[String]) -> BTreeSet<String> {
     let mut keep: BTreeSet<String> = BTreeSet::new();
     let mut todo: Vec<String> = targets.to_vec();
+    for t in targets {
+        let inside = format!("{t}.");
+        todo.extend(
+            desired
+                .resources
+                .iter()
+                .filter(|r| r.address.starts_with(&inside))
+                .map(|r| r.address.clone()),
+        );
+    }
     while let Some(a) = todo.pop() {
         if !keep.insert(a.clone()) {
             continue;

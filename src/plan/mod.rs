@@ -12,7 +12,7 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{NetworkRepairs, PlanOptions, diff, network_repairs};
+pub use diff::{NetworkRepairs, PlanOptions, diff, network_repairs, with_dependencies};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 

@@ -28,6 +28,8 @@ pub enum SessionError {
         address: String,
         suggestion: Option<String>,
     },
+    /// `--replace X` with `--target`s that leave X out.
+    ReplaceOutsideTargets(String),
     /// `stackc output NAME` names no output.
     NoOutput {
         name: String,
@@ -73,6 +75,9 @@ impl SessionError {
                 holder.pid
             )),
             SessionError::NoResource { suggestion, .. } => suggestion.clone(),
+            SessionError::ReplaceOutsideTargets(address) => Some(format!(
+                "add `--target {address}`, or drop the `--target`s"
+            )),
             SessionError::NoOutput { name, outputs } => crate::diagnostic::did_you_mean(
                 name,
                 outputs.iter().map(String::as_str),
@@ -125,6 +130,10 @@ impl fmt::Display for SessionError {
                 write!(f, "the stack has no resource `{address}`")
             }
             SessionError::NoOutput { name, .. } => write!(f, "the stack has no output `{name}`"),
+            SessionError::ReplaceOutsideTargets(address) => write!(
+                f,
+                "`--replace {address}` is outside the `--target`s: it would not be planned"
+            ),
             SessionError::NotApplied(stack) => write!(
                 f,
                 "no outputs of the stack `{stack}` are deployed: no apply of it has recorded them"

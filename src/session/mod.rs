@@ -177,7 +177,31 @@ pub fn selection(
     targets: &[String],
     replace: &[String],
 ) -> Result<PlanOptions, SessionError> {
-    for address in targets.iter().chain(replace) {
+    // A target may be a module instance (every resource inside it).
+    let names_something = |address: &str| {
+        let inside = format!("{address}.");
+        deployment.resource(address).is_some()
+            || deployment
+                .resources
+                .iter()
+                .any(|r| r.address.starts_with(&inside))
+    };
+    for address in targets {
+        if !names_something(address) {
+            let addresses = deployment.resources.iter().map(|r| r.address.as_str());
+            return Err(SessionError::NoResource {
+                address: address.clone(),
+                suggestion: crate::diagnostic::did_you_mean(address, addresses),
+            });
+        }
+    }
+    if !targets.is_empty() {
+        let selected = plan::with_dependencies(deployment, targets);
+        if let Some(outside) = replace.iter().find(|r| !selected.contains(*r)) {
+            return Err(SessionError::ReplaceOutsideTargets(outside.clone()));
+        }
+    }
+    for address in replace {
         if deployment.resource(address).is_none() {
             let addresses = deployment.resources.iter().map(|r| r.address.as_str());
             return Err(SessionError::NoResource {

@@ -585,3 +585,30 @@ async fn unlock_breaks_a_lock_left_behind_but_not_one_a_running_process_of_this_
     );
     assert_unlocked(&e).await;
 }
+
+#[test]
+fn a_target_may_be_a_module_instance_and_a_replace_outside_the_targets_is_refused() {
+    let d = deploy(
+        "stack \"t\"\nparam password: secret\nimport \"std/redis\" as redis\nnetwork \"net\" {}\nredis \"cache\" {\n  network = network.net\n}\ncontainer \"web\" { image = \"busybox:1.36\" }\n",
+    );
+    let options = selection(&d, &["redis.cache".to_string()], &[]).unwrap();
+    let selected = crate::plan::with_dependencies(&d, &options.targets);
+    assert!(
+        selected
+            .iter()
+            .any(|a| a.starts_with("redis.cache.container.")),
+        "{selected:?}"
+    );
+    assert!(!selected.contains("container.web"));
+    let err = selection(
+        &d,
+        &["redis.cache".to_string()],
+        &["container.web".to_string()],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`--replace container.web` is outside the `--target`s: it would not be planned"
+    );
+    assert!(selection(&d, &["redis.nope".to_string()], &[]).is_err());
+}
