@@ -508,3 +508,25 @@ fn restart_policies_and_cpus_are_normalized_as_docker_stores_them() {
         assert_eq!(c.run.cpus, Some(stored_cpus));
     }
 }
+
+#[tokio::test]
+async fn a_replacement_whose_image_cannot_be_pulled_leaves_the_old_container_running() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    assert!(apply(&e, &d).await.1.succeeded());
+    let missing = deploy(WEB, &["image=rt/nowhere:1"]);
+    let (_, outcome) = apply(&e, &missing).await;
+    assert!(!outcome.succeeded());
+    assert!(
+        outcome
+            .failed
+            .iter()
+            .any(|(a, m)| a == "container.app" && m.contains("rt/nowhere:1")),
+        "{outcome:?}"
+    );
+    assert!(
+        e.state_of(Kind::Container, "web-app")
+            .is_some_and(|s| s.is_running()),
+        "the old container still runs"
+    );
+}

@@ -177,6 +177,8 @@ struct Ctx<'a> {
     secrets: &'a SecretTexts,
     /// One-off jobs: a finished one is not run again by an update.
     jobs: &'a BTreeSet<&'a str>,
+    /// The image each reference named when the plan was made (`None`: absent).
+    images: &'a BTreeMap<String, Option<String>>,
 }
 
 /// Why a step did not succeed.
@@ -252,6 +254,7 @@ pub async fn apply(
     let jobs = deployment.jobs();
     let ctx = Ctx {
         jobs: &jobs,
+        images: &live.images,
         engine,
         deployment,
         ids: &ids,
@@ -525,10 +528,21 @@ async fn run_step(
             let r = deployment
                 .resource(&address)
                 .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
+            let label = format!("{address} (create)");
             if let Some(old) = &old {
+                // The new image first: a pull that fails leaves the old
+                // container running.
+                if let Spec::Container(c) = &r.spec
+                    && matches!(ctx.images.get(&c.run.image), Some(None))
+                {
+                    if c.pull == crate::deployment::PullPolicy::Never {
+                        return Err(crate::engine::never_pulled(&c.run.image).into());
+                    }
+                    let report = |line: &str| ctx.progress.note(&format!("{label}: {line}"));
+                    engine.pull(&c.run.image, &report).await?;
+                }
                 remove(engine, old).await?;
             }
-            let label = format!("{address} (create)");
             let report = |line: &str| {
                 ctx.progress
                     .note(&format!("{label}: {}", ctx.secrets.mask(line)))
