@@ -530,3 +530,46 @@ async fn a_replacement_whose_image_cannot_be_pulled_leaves_the_old_container_run
         "the old container still runs"
     );
 }
+
+#[tokio::test]
+async fn a_targeted_apply_keeps_the_drift_of_what_it_left_out() {
+    let e = engine();
+    let d = deploy(
+        "stack \"tg\"\ncontainer \"a\" { image = \"busybox:1.36\" }\ncontainer \"b\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(e.delete_by_hand(Kind::Container, "tg-b"));
+    let targeted = PlanOptions {
+        targets: vec!["container.a".into()],
+        ..PlanOptions::default()
+    };
+    let (plan, live) = session::plan(&e, &d, &targeted).await.unwrap();
+    let job = stackc::apply::Job {
+        deployment: &d,
+        plan: &plan,
+        live: &live,
+    };
+    let opts = ApplyOptions {
+        parallelism: 2,
+        wait_timeout: std::time::Duration::from_secs(5),
+    };
+    session::apply(
+        &e,
+        job,
+        &opts,
+        &Progress::captured(),
+        &Interrupt::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    let plan = plan_of(&e, &d).await;
+    assert!(
+        plan.drift
+            .iter()
+            .any(|x| x.address == "container.b" && x.drift == DriftKind::Deleted),
+        "{:?}",
+        plan.drift
+    );
+}

@@ -143,17 +143,21 @@ pub async fn apply(
 ) -> Result<Outcome, EngineError> {
     let outcome = apply::apply(engine, job, options, progress, interrupt).await;
     // The record is what exists now, however the apply ended: the next plan starts from it.
-    record(engine, job.deployment, destroying)
+    record(engine, job.deployment, job.plan, job.live, destroying)
         .await
         .map_err(|e| e.masked(&SecretTexts::of(job.deployment)))?;
     Ok(outcome)
 }
 
 /// Records the addresses in place now (none after a destroy), so the next
-/// plan tells an object deleted by hand from one never made.
+/// plan tells an object deleted by hand from one never made. What a
+/// targeted plan left out keeps its entry from the record `before` it: an
+/// object deleted by hand outside the targets is still drift next time.
 pub async fn record(
     engine: &dyn Engine,
     deployment: &Deployment,
+    plan: &Plan,
+    before: &LiveState,
     destroying: bool,
 ) -> Result<(), EngineError> {
     if destroying {
@@ -162,12 +166,26 @@ pub async fn record(
     let after = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;
-    engine
-        .write_record(
-            &deployment.stack,
-            Some(&apply::record_of(deployment, &after)),
-        )
-        .await
+    let mut record = apply::record_of(deployment, &after);
+    if let Some(earlier) = &before.record {
+        let planned: BTreeSet<&str> = plan
+            .resource_changes
+            .iter()
+            .map(|c| c.address.as_str())
+            .collect();
+        let untargeted =
+            |a: &String| !planned.contains(a.as_str()) && deployment.resource(a).is_some();
+        record
+            .addresses
+            .extend(earlier.addresses.iter().filter(|a| untargeted(a)).cloned());
+        for (address, set) in earlier.settings.iter().filter(|(a, _)| untargeted(a)) {
+            record
+                .settings
+                .entry(address.clone())
+                .or_insert_with(|| set.clone());
+        }
+    }
+    engine.write_record(&deployment.stack, Some(&record)).await
 }
 
 /// The plan options for `--target` and `--replace`, each of which must

@@ -170,7 +170,7 @@ async fn under_lock(
     }
     if !plan.has_changes() {
         // Still record what is in place (the first apply of an already-converged stack).
-        record(engine, deployment, destroying).await?;
+        record(engine, deployment, &plan, &live, destroying).await?;
         return Ok(Finished::Unchanged);
     }
     let at_risk = data_loss(&plan);
