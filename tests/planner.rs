@@ -56,6 +56,14 @@ pub async fn apply(engine: &MemoryEngine, d: &Deployment) -> (Plan, Outcome) {
     (plan, outcome)
 }
 
+/// The change planned for one address.
+pub fn change<'a>(plan: &'a Plan, address: &str) -> &'a stackc::plan::Change {
+    plan.resource_changes
+        .iter()
+        .find(|c| c.address == address)
+        .unwrap_or_else(|| panic!("no change for {address}: {plan:?}"))
+}
+
 pub fn actions(plan: &Plan) -> Vec<(String, Vec<Action>)> {
     plan.actions()
         .map(|c| (c.address.clone(), c.actions.clone()))

@@ -9,7 +9,7 @@ use stackc::engine::Holder;
 use stackc::plan::{self, Action, DriftKind, Plan, PlanOptions};
 use stackc::session;
 
-use crate::planner::{WEB, actions, apply, engine, plan_of};
+use crate::planner::{WEB, actions, apply, change, engine, plan_of};
 use crate::support::deploy;
 
 const NETWORKED: &str = r#"
@@ -147,11 +147,7 @@ container "app-pinned" {
 "#;
     let d = deploy(source, &[]);
     let plan = plan_of(&e, &d).await;
-    let local = plan
-        .resource_changes
-        .iter()
-        .find(|c| c.address == "container.local")
-        .unwrap();
+    let local = change(&plan, "container.local");
     assert_eq!(
         local.reason.as_deref(),
         Some("rt/local:1 is absent and `pull = \"never\"`: apply will fail")
@@ -340,11 +336,7 @@ async fn a_container_an_apply_created_but_could_not_start_is_started_without_dri
     assert!(!outcome.succeeded());
     let plan = plan_of(&e, &d).await;
     assert!(plan.drift.is_empty(), "{:?}", plan.drift);
-    let c = plan
-        .resource_changes
-        .iter()
-        .find(|c| c.address == "container.app")
-        .unwrap();
+    let c = change(&plan, "container.app");
     assert_eq!(c.reason.as_deref(), Some("start: created, never started"));
     assert!(apply(&e, &d).await.1.succeeded());
 }
@@ -431,11 +423,7 @@ async fn a_job_an_apply_could_not_start_runs_on_the_next_apply() {
     let d = deploy(JOBS, &[]);
     assert!(!apply(&e, &d).await.1.succeeded());
     let plan = plan_of(&e, &d).await;
-    let migrate = plan
-        .resource_changes
-        .iter()
-        .find(|c| c.address == "container.migrate")
-        .unwrap();
+    let migrate = change(&plan, "container.migrate");
     assert_eq!(migrate.actions, [Action::Update], "{migrate:?}");
     let (_, outcome) = apply(&e, &d).await;
     assert!(outcome.succeeded(), "{outcome:?}");
