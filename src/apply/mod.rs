@@ -521,6 +521,11 @@ async fn run_step(
     }
     match step {
         Step::Remove { object } => {
+            // A rebuild that made the very same image (the layer cache, a
+            // `--replace` with nothing changed) leaves nothing old to remove.
+            if object.kind == Kind::Image && id_of(&object.address).as_deref() == Some(&object.id) {
+                return Ok("kept: the build made the same image".into());
+            }
             remove(engine, &object).await?;
             Ok("removed".into())
         }
