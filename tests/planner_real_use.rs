@@ -561,3 +561,25 @@ async fn a_targeted_apply_keeps_the_drift_of_what_it_left_out() {
         plan.drift
     );
 }
+
+#[tokio::test]
+async fn a_container_renamed_by_hand_is_drift_and_made_again_under_its_name() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    assert!(apply(&e, &d).await.1.succeeded());
+    e.rename_by_hand("web-app", "web-app-old");
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert_eq!(plan.drift[0].fields[0].path, "name");
+    assert_eq!(
+        change(&plan, "container.app").actions,
+        [Action::Delete, Action::Create]
+    );
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(e.names(Kind::Container).contains(&"web-app".to_string()));
+    assert!(
+        !e.names(Kind::Container)
+            .contains(&"web-app-old".to_string())
+    );
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

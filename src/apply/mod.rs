@@ -129,6 +129,8 @@ impl Outcome {
 enum Step {
     /// Remove an object (a deletion, or the old half of a replacement).
     Remove { object: LiveObject },
+    /// Remove the image a rebuild replaced, unless the build made it again.
+    RemoveOldImage { object: LiveObject },
     /// Make a resource: create (after removing `old`, for an inline replacement), start.
     Make {
         address: String,
@@ -332,7 +334,7 @@ pub async fn apply(
 
 fn address_of(step: &Step) -> String {
     match step {
-        Step::Remove { object } => object.address.clone(),
+        Step::Remove { object } | Step::RemoveOldImage { object } => object.address.clone(),
         Step::Make { address, .. } | Step::Update { address, .. } => address.clone(),
     }
 }
@@ -405,7 +407,7 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                 make.insert(c.address.clone(), push(label(c, "build"), make_step(None)));
                 last.push(push(
                     label(c, "remove the old image"),
-                    Step::Remove { object },
+                    Step::RemoveOldImage { object },
                 ));
             }
             (Action::Create, true, Some(object))
@@ -521,9 +523,13 @@ async fn run_step(
     }
     match step {
         Step::Remove { object } => {
+            remove(engine, &object).await?;
+            Ok("removed".into())
+        }
+        Step::RemoveOldImage { object } => {
             // A rebuild that made the very same image (the layer cache, a
             // `--replace` with nothing changed) leaves nothing old to remove.
-            if object.kind == Kind::Image && id_of(&object.address).as_deref() == Some(&object.id) {
+            if id_of(&object.address).as_deref() == Some(&object.id) {
                 return Ok("kept: the build made the same image".into());
             }
             remove(engine, &object).await?;

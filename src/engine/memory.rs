@@ -96,6 +96,15 @@ impl MemoryEngine {
         });
     }
 
+    /// `docker rename` by hand.
+    pub fn rename_by_hand(&self, name: &str, to: &str) {
+        self.with(|i| {
+            if let Some(o) = i.objects.iter_mut().find(|o| o.name == name) {
+                o.name = to.to_string();
+            }
+        });
+    }
+
     /// An object made by hand, without stackc's labels.
     pub fn add_unlabelled(&self, kind: Kind, name: &str) {
         self.with(|i| {

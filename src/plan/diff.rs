@@ -215,6 +215,20 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
+    // Renamed by hand (`docker rename`): made again under its name.
+    if r.kind == Kind::Container && o.name != r.name {
+        let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
+        c.reason = Some(format!("renamed outside stackc (to {})", o.name));
+        let renamed = FieldChange {
+            path: "name".into(),
+            before: Json::from(o.name.as_str()),
+            after: Json::from(r.name.as_str()),
+            forces_replacement: true,
+        };
+        c.fields = vec![renamed.clone()];
+        c.replace_paths = vec!["name".into()];
+        return (c, Some(drift(DriftKind::Modified, vec![renamed])));
+    }
     let moved = moved_tag(r, o, live);
     // Secrets are not in the hash: a changed one shows against the live value.
     if o.hash == r.hash && (r.sensitive_paths.is_empty() || secret_changes(r, o, &[]).is_empty()) {
