@@ -583,3 +583,24 @@ async fn a_container_renamed_by_hand_is_drift_and_made_again_under_its_name() {
     );
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+#[tokio::test]
+async fn a_container_made_again_by_hand_with_another_command_is_drift() {
+    let e = engine();
+    let d = deploy(WEB, &[]);
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+    // Same labels, another command (as `docker run --label …` by hand would).
+    e.tamper("web-app", |a| {
+        a.values.insert("/command/0".into(), "sh".into());
+    });
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert_eq!(plan.drift[0].fields[0].path, "command[0]");
+    assert_eq!(
+        change(&plan, "container.app").actions,
+        [Action::Delete, Action::Create]
+    );
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -366,6 +366,54 @@ fn changed_by_hand(
         .collect()
 }
 
+/// The values read back from a live container (environment, command,
+/// entrypoint, health-check test, labels, mount sources — only what the
+/// spec sets) that differ from those it was made with. Secrets are compared
+/// apart ([`secret_changes`]).
+fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
+    let Some(label) = &o.spec else {
+        return Vec::new();
+    };
+    let read_back = |p: &str| {
+        [
+            "/env/",
+            "/command/",
+            "/entrypoint/",
+            "/labels/",
+            "/health/test/",
+        ]
+        .iter()
+        .any(|f| p.starts_with(f))
+            || (p.starts_with("/mounts/") && p.ends_with("/source"))
+    };
+    let secret = |p: &str| {
+        r.sensitive_paths
+            .iter()
+            .any(|s| p == s || p.starts_with(&format!("{s}/")))
+    };
+    let mut leaves = Vec::new();
+    crate::deployment::string_leaves(label, "", &mut leaves);
+    let made: BTreeMap<String, String> = leaves
+        .into_iter()
+        .filter(|(p, _)| read_back(p) && !secret(p))
+        .collect();
+    let live = &o.actual.values;
+    let pointers: BTreeSet<&String> = made
+        .keys()
+        .chain(live.keys().filter(|p| read_back(p) && !secret(p)))
+        .collect();
+    pointers
+        .into_iter()
+        .filter(|p| made.get(*p) != live.get(*p))
+        .map(|p| FieldChange {
+            path: dotted(p),
+            before: live.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
+            after: made.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
+            forces_replacement: true,
+        })
+        .collect()
+}
+
 /// Why a container runs another image than its reference names now (the
 /// tag was rebuilt or pulled again), as `docker compose up` would see it.
 fn moved_tag(r: &Resource, o: &LiveObject, live: &LiveState) -> Option<String> {
@@ -439,6 +487,16 @@ fn unchanged_spec(
         forces_replacement: false,
     };
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
+    // What Docker cannot change in place, different on the live container
+    // (made again by hand with the stack's labels): made again as it was.
+    let remade = values_changed(r, o);
+    if !remade.is_empty() {
+        let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
+        c.reason = Some("changed outside stackc".into());
+        c.replace_paths = remade.iter().map(|f| f.path.clone()).collect();
+        c.fields = remade.clone();
+        return (c, Some(drift(DriftKind::Modified, remade)));
+    }
     let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
