@@ -5,6 +5,8 @@
 //! is listed first and repaired by the same changes.
 
 mod diff;
+mod fields;
+mod networks;
 mod render;
 mod saved;
 #[cfg(test)]
@@ -12,7 +14,8 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use diff::{NetworkRepairs, PlanOptions, diff, network_repairs, with_dependencies};
+pub use diff::{PlanOptions, diff, with_dependencies};
+pub use networks::{NetworkRepairs, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 
