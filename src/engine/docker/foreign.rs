@@ -22,62 +22,69 @@ impl DockerEngine {
         stack: &str,
         claims: &Claims,
     ) -> Result<Vec<Foreign>, EngineError> {
-        let mut found = Vec::new();
+        let wants = |kind: Kind| claims.names.iter().any(|(_, k, _)| *k == kind);
+        // One list per kind the plan claims something of, at once.
+        let containers = async {
+            if !wants(Kind::Container) && claims.ports.is_empty() {
+                return Ok(Vec::new());
+            }
+            let all = ListContainersOptionsBuilder::default().all(true).build();
+            self.docker
+                .list_containers(Some(all))
+                .await
+                .map_err(|e| self.error(e, "containers".to_string()))
+        };
+        let networks = async {
+            if !wants(Kind::Network) {
+                return Ok(Vec::new());
+            }
+            let all = ListNetworksOptionsBuilder::default().build();
+            self.docker
+                .list_networks(Some(all))
+                .await
+                .map_err(|e| self.error(e, "networks".to_string()))
+        };
+        let volumes = async {
+            if !wants(Kind::Volume) {
+                return Ok(Vec::new());
+            }
+            let all = ListVolumesOptionsBuilder::default().build();
+            self.docker
+                .list_volumes(Some(all))
+                .await
+                .map(|v| v.volumes.unwrap_or_default())
+                .map_err(|e| self.error(e, "volumes".to_string()))
+        };
+        let (containers, networks, volumes) = tokio::try_join!(containers, networks, volumes)?;
+
+        // Every object outside the stack, by kind and name, with its labels.
         let ours = |labels: &HashMap<String, String>| container_stack(labels) == Some(stack);
+        let mut others: Vec<(Kind, String, HashMap<String, String>)> = Vec::new();
+        for c in &containers {
+            let labels = c.labels.clone().unwrap_or_default();
+            for name in c.names.iter().flatten() {
+                others.push((
+                    Kind::Container,
+                    name.trim_start_matches('/').to_string(),
+                    labels.clone(),
+                ));
+            }
+        }
+        for n in networks {
+            others.push((
+                Kind::Network,
+                n.name.unwrap_or_default(),
+                n.labels.unwrap_or_default(),
+            ));
+        }
+        for v in volumes {
+            others.push((Kind::Volume, v.name, v.labels));
+        }
+        others.retain(|(_, _, labels)| !ours(labels));
+
+        let mut found = Vec::new();
         for (address, kind, name) in &claims.names {
-            // The engine's name filters match substrings: keep exact names.
-            let filters = HashMap::from([("name", vec![name.clone()])]);
-            let holders: Vec<HashMap<String, String>> = match kind {
-                Kind::Container => self
-                    .docker
-                    .list_containers(Some(
-                        ListContainersOptionsBuilder::default()
-                            .all(true)
-                            .filters(&filters)
-                            .build(),
-                    ))
-                    .await
-                    .map_err(|e| self.error(e, format!("container {name}")))?
-                    .into_iter()
-                    .filter(|c| {
-                        c.names
-                            .iter()
-                            .flatten()
-                            .any(|n| n.trim_start_matches('/') == name)
-                    })
-                    .map(|c| c.labels.unwrap_or_default())
-                    .collect(),
-                Kind::Network => self
-                    .docker
-                    .list_networks(Some(
-                        ListNetworksOptionsBuilder::default()
-                            .filters(&filters)
-                            .build(),
-                    ))
-                    .await
-                    .map_err(|e| self.error(e, format!("network {name}")))?
-                    .into_iter()
-                    .filter(|n| n.name.as_deref() == Some(name))
-                    .map(|n| n.labels.unwrap_or_default())
-                    .collect(),
-                Kind::Volume => self
-                    .docker
-                    .list_volumes(Some(
-                        ListVolumesOptionsBuilder::default()
-                            .filters(&filters)
-                            .build(),
-                    ))
-                    .await
-                    .map_err(|e| self.error(e, format!("volume {name}")))?
-                    .volumes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|v| v.name == *name)
-                    .map(|v| v.labels)
-                    .collect(),
-                Kind::Image | Kind::Service => Vec::new(),
-            };
-            for labels in holders.iter().filter(|l| !ours(l)) {
+            for (_, _, labels) in others.iter().filter(|(k, n, _)| k == kind && n == name) {
                 found.push(Foreign {
                     address: address.clone(),
                     claim: format!("the {kind} name {name}"),
@@ -85,14 +92,9 @@ impl DockerEngine {
                 });
             }
         }
-        if claims.ports.is_empty() {
-            return Ok(found);
-        }
-        let running = self
-            .docker
-            .list_containers(Some(ListContainersOptionsBuilder::default().build()))
-            .await
-            .map_err(|e| self.error(e, "containers".to_string()))?;
+        let running = containers
+            .iter()
+            .filter(|c| c.state == Some(bollard::models::ContainerSummaryStateEnum::RUNNING));
         for c in running {
             let labels = c.labels.clone().unwrap_or_default();
             if ours(&labels) || labels.contains_key(LABEL_INTERNAL) {
@@ -113,17 +115,16 @@ impl DockerEngine {
                     port: public,
                     protocol: p.typ.map_or_else(|| "tcp".into(), |t| t.to_string()),
                 };
+                let holder = holder_of(Kind::Container, &name, container_stack(&labels));
                 for (address, wanted) in &claims.ports {
-                    let holder = holder_of(Kind::Container, &name, container_stack(&labels));
-                    if wanted.overlaps(&published)
-                        && !found
-                            .iter()
-                            .any(|f: &Foreign| f.address == *address && f.holder == holder)
-                    {
+                    let seen = found
+                        .iter()
+                        .any(|f: &Foreign| f.address == *address && f.holder == holder);
+                    if wanted.overlaps(&published) && !seen {
                         found.push(Foreign {
                             address: address.clone(),
                             claim: format!("host port {wanted}"),
-                            holder,
+                            holder: holder.clone(),
                         });
                     }
                 }
