@@ -624,6 +624,10 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         .expect("write record");
     let live = engine.observe(stack, &[]).await.expect("observe");
     assert_eq!(live.record.as_ref(), Some(&record));
+    assert_eq!(
+        engine.read_record(stack).await.expect("read record"),
+        Some(record.clone())
+    );
     assert!(live.objects.is_empty(), "{:#?}", live.objects);
     let replaced = Record {
         addresses: ["volume.data".to_string()].into(),
@@ -644,6 +648,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         .write_record(stack, None)
         .await
         .expect("remove an absent record");
+    assert_eq!(engine.read_record(stack).await.expect("read record"), None);
     assert_eq!(
         engine.observe(stack, &[]).await.expect("observe").record,
         None

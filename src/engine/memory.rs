@@ -736,6 +736,10 @@ impl Engine for MemoryEngine {
         self.with(|i| Ok(i.locks.remove(stack).is_some()))
     }
 
+    async fn read_record(&self, stack: &str) -> Result<Option<Record>, EngineError> {
+        Ok(self.with(|i| i.records.get(stack).cloned()))
+    }
+
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
         self.with(|i| {
             match record {

@@ -529,6 +529,10 @@ pub trait Engine: Send + Sync {
     /// Releases the stack's lock; `false` when there was none.
     async fn unlock(&self, stack: &str) -> Result<bool, EngineError>;
 
+    /// The stack's record, if an apply wrote one (without observing the
+    /// rest of the stack).
+    async fn read_record(&self, stack: &str) -> Result<Option<Record>, EngineError>;
+
     /// Replaces the stack's record; `None` removes it.
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
 }

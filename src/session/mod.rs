@@ -276,8 +276,9 @@ pub async fn recorded_outputs(
     engine: &dyn Engine,
     stack: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, SessionError> {
-    let live = engine.observe(stack, &[]).await?;
-    live.record
+    engine
+        .read_record(stack)
+        .await?
         .and_then(|r| r.outputs)
         .ok_or_else(|| SessionError::NotApplied(stack.to_string()))
 }

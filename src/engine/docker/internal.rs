@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, CreateImageOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+};
 use futures_util::StreamExt;
 
 use super::container::force_remove;
@@ -88,6 +90,34 @@ impl DockerEngine {
     }
 
     /// Replaces the stack's record; `None` removes it.
+    /// The record container's label, found by the stack's label and its role.
+    pub(super) async fn record_of(&self, stack: &str) -> Result<Option<Record>, EngineError> {
+        let filters = HashMap::from([(
+            "label",
+            vec![
+                format!("{LABEL_STACK}={stack}"),
+                format!("{LABEL_INTERNAL}=record"),
+            ],
+        )]);
+        let found = self
+            .docker
+            .list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| self.error(e, format!("container {}", record_name(stack))))?;
+        match found.into_iter().next() {
+            Some(c) => {
+                let labels = c.labels.unwrap_or_default();
+                parse_record(stack, labels.get(LABEL_RECORD)).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
     pub(super) async fn replace_record(
         &self,
         stack: &str,

@@ -188,6 +188,10 @@ impl Engine for DockerEngine {
         self.release_lock(stack).await
     }
 
+    async fn read_record(&self, stack: &str) -> Result<Option<Record>, EngineError> {
+        self.record_of(stack).await
+    }
+
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
         self.replace_record(stack, record).await
     }
