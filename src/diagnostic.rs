@@ -73,6 +73,8 @@ error_codes! {
     SecretInMetadata = "E0417", "secret in Docker metadata";
     EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
+    // Files copied into containers (issue 11).
+    InvalidFile = "E0445", "invalid file for a container";
     NotFound = "E0501", "stack not found";
 }
 

@@ -122,6 +122,10 @@ pub struct ContainerSpec {
     /// When its image is pulled; written only when not the default.
     #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
     pub pull: PullPolicy,
+    /// Files copied in before it starts (`files`, issue 11), sorted by
+    /// target; written only when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::files::FileSpec>,
 }
 
 impl RunSpec {

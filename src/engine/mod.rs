@@ -54,6 +54,8 @@ pub fn labels(stack: &str, resource: &Resource) -> BTreeMap<String, String> {
 pub fn masked_spec(resource: &Resource) -> serde_json::Value {
     let mut spec = serde_json::to_value(&resource.spec).unwrap_or(serde_json::Value::Null);
     crate::deployment::mask_paths(&mut spec, &resource.sensitive_paths);
+    // Files by size and digest: a label holds no content.
+    crate::deployment::files::strip_shown_contents(&mut spec);
     spec
 }
 

@@ -114,6 +114,19 @@ fn health() -> Type {
     ])
 }
 
+/// `files`: `{ target, content | source, mode, uid, gid }`; `mode` is an
+/// octal string (`"0400"`), an int only to say so.
+fn files() -> Type {
+    Type::list(Type::record(&[
+        ("target", Type::String),
+        ("content", opt(Type::String)),
+        ("source", opt(Type::String)),
+        ("mode", opt(Type::union(&[Type::String, Type::Int]))),
+        ("uid", opt(Type::Int)),
+        ("gid", opt(Type::Int)),
+    ]))
+}
+
 fn image_field() -> Type {
     Type::union(&[Type::String, Type::Resource(Kind::Image)])
 }
@@ -183,6 +196,8 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
             Type::enumeration(crate::deployment::PullPolicy::NAMES),
         ),
     ]);
+    // Files copied in before start (issue 11).
+    container.push(field("files", files()));
     let mut service = runtime_fields();
     service.extend([
         field("replicas", Type::Int),

@@ -530,6 +530,7 @@ impl Normalizer<'_, '_> {
                 .opt_text(fields, "pull")
                 .and_then(|p| PullPolicy::parse(&p))
                 .unwrap_or_default(),
+            files: self.files(fields),
         }
     }
 

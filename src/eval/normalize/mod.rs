@@ -10,6 +10,7 @@
 //! Docker's metadata (labels, build args).
 
 mod container;
+mod files;
 mod mounts;
 mod short_forms;
 
