@@ -310,6 +310,13 @@ impl Inner {
             state: State::Created,
             actual: Actual {
                 image: self.images.get(&c.run.image).cloned(),
+                // As Docker reads them back: the secret files only.
+                files: c
+                    .files
+                    .iter()
+                    .filter(|f| f.is_secret())
+                    .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
+                    .collect(),
                 ..actual_of(&c.run, &c.restart)
             },
             has_health: c.run.health.is_some(),
@@ -424,6 +431,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         values,
         image: None,
         networks,
+        files: BTreeMap::new(),
     }
 }
 

@@ -165,6 +165,10 @@ pub struct Actual {
     /// engines add to them, left out (the planner leaves the hostname out of
     /// the source's aliases too when it compares them).
     pub networks: BTreeMap<String, Vec<String>>,
+    /// The content of each secret file (`files`), by target, read back from
+    /// the container: a changed secret is found against it. Only files the
+    /// label marks secret; none that cannot be read.
+    pub files: BTreeMap<String, Vec<u8>>,
 }
 
 /// Everything the planner needs to know about the engine.

@@ -562,6 +562,10 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
     let spec = serde_json::to_value(&r.spec).unwrap_or(Json::Null);
     let mut out = Vec::new();
     for pointer in &r.sensitive_paths {
+        if let Some(found) = super::files::secret_change(r, o, pointer, visible) {
+            out.extend(found);
+            continue;
+        }
         let path = dotted(pointer);
         if visible.iter().any(|f| path.starts_with(&f.path)) {
             continue;

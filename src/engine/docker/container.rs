@@ -81,6 +81,14 @@ impl DockerEngine {
                 }
             }
         }
+        // Files go in before it ever starts (a container that never got them is not left).
+        if let Err(e) = self.upload_files(&id, &c.files, &what).await {
+            let _ = self
+                .docker
+                .remove_container(&id, Some(force_remove()))
+                .await;
+            return Err(e);
+        }
         Ok(id)
     }
 

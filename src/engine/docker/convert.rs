@@ -268,6 +268,8 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         values: values(&config, &host, spec.as_ref()),
         image: c.image.clone(),
         networks: networks_of(&c),
+        // Read through the archive API by the caller (`files.rs`).
+        files: BTreeMap::new(),
     };
     let id = c.id.clone().unwrap_or_default();
     Some(LiveObject {

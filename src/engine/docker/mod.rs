@@ -11,7 +11,8 @@
 //! [`DockerEngine`] implements [`Engine`] here by delegating, one file per
 //! concern: `connection.rs` (finding and reaching the engine, timeouts),
 //! `observe.rs` (live state), `image.rs`, `container.rs`, `network.rs` and
-//! `volume.rs` (one kind of object each), `foreign.rs` (objects outside the
+//! `volume.rs` (one kind of object each), `files.rs` (files copied into
+//! containers, and secret ones read back), `foreign.rs` (objects outside the
 //! stack in its way), `internal.rs` (lock and record),
 //! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
 
@@ -19,6 +20,7 @@ mod connection;
 mod container;
 mod convert;
 mod error;
+mod files;
 mod foreign;
 mod image;
 mod internal;

@@ -520,7 +520,7 @@ impl Normalizer<'_, '_> {
     }
 
     pub(super) fn container(&mut self, fields: &Fields<'_>) -> ContainerSpec {
-        ContainerSpec {
+        let mut spec = ContainerSpec {
             run: self.run(fields),
             expose: self.expose(fields),
             restart: self.restart(fields),
@@ -530,8 +530,10 @@ impl Normalizer<'_, '_> {
                 .opt_text(fields, "pull")
                 .and_then(|p| PullPolicy::parse(&p))
                 .unwrap_or_default(),
-            files: self.files(fields),
-        }
+            files: Vec::new(),
+        };
+        spec.files = self.files(fields, &spec.run);
+        spec
     }
 
     pub(super) fn service(&mut self, fields: &Fields<'_>) -> ServiceSpec {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Fields, Marked, Normalizer, get, items};
 use crate::deployment::files::DEFAULT_MODE;
-use crate::deployment::FileSpec;
+use crate::deployment::{FileSpec, RunSpec};
 use crate::diagnostic::ErrorCode;
 use crate::eval::value::{Map, Value};
 use crate::files::TEXT_LIMIT;
@@ -18,7 +18,7 @@ pub const CONTAINER_FILES_LIMIT: u64 = 16 * 1024 * 1024;
 const FORMS: &str = "`{ target = \"/etc/app.conf\", content = \"…\" }` or `{ target = \"/etc/app.conf\", source = \"./app.conf\" }`";
 
 impl Normalizer<'_, '_> {
-    pub(super) fn files(&mut self, fields: &Fields<'_>) -> Vec<FileSpec> {
+    pub(super) fn files(&mut self, fields: &Fields<'_>, run: &RunSpec) -> Vec<FileSpec> {
         let (list, whole) = items(get(fields, "files"));
         if whole {
             self.secret_structure("files", "which files a container holds");
@@ -57,6 +57,23 @@ impl Normalizer<'_, '_> {
                 ),
                 Some("large data belongs in an image or a volume"),
             );
+        }
+        if !out.is_empty() && run.read_only {
+            self.file_error(
+                "files cannot be copied into a container whose root filesystem is read-only",
+                Some("Docker refuses to copy into it while `read_only = true`"),
+            );
+        }
+        // Docker would write it into the volume or host directory mounted
+        // there, or a tmpfs would hide it once the container starts.
+        for f in &out {
+            let target = &f.item.target;
+            if run.mounts.iter().any(|m| inside(target, &m.target)) {
+                self.file_error(
+                    format!("file `{target}` lies inside a mount of this container"),
+                    Some("a volume or bind mount there would receive it, a tmpfs would hide it: give the file another directory"),
+                );
+            }
         }
         out.sort_by(|a, b| a.item.target.cmp(&b.item.target));
         self.place("/files", out, false)
@@ -215,6 +232,12 @@ impl Normalizer<'_, '_> {
     fn file_error_code(&mut self, code: ErrorCode, message: impl Into<String>, help: Option<&str>) {
         self.error_code(code, "files", message, help);
     }
+}
+
+/// Whether `path` is `dir` or lies below it.
+fn inside(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Why a target is not a plain absolute path in the container.
