@@ -3,6 +3,7 @@
 
 mod cli;
 mod conflicts;
+mod container_files;
 mod docker_engine;
 mod docker_support;
 mod drift;

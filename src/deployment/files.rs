@@ -40,7 +40,14 @@ pub const DEFAULT_MODE: u32 = 0o644;
 
 impl FileSpec {
     /// A file with a content that is shown (sized and digested) or secret.
-    pub fn new(target: String, bytes: Vec<u8>, secret: bool, mode: u32, uid: u32, gid: u32) -> Self {
+    pub fn new(
+        target: String,
+        bytes: Vec<u8>,
+        secret: bool,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    ) -> Self {
         let (size, sha256) = if secret {
             (None, None)
         } else {

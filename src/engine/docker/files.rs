@@ -135,7 +135,14 @@ mod tests {
     #[test]
     fn the_archive_holds_each_file_with_its_mode_and_owner() {
         let files = [
-            FileSpec::new("/run/secrets/pw".into(), b"s3cret".to_vec(), true, 0o400, 999, 998),
+            FileSpec::new(
+                "/run/secrets/pw".into(),
+                b"s3cret".to_vec(),
+                true,
+                0o400,
+                999,
+                998,
+            ),
             FileSpec::new("/etc/bin".into(), vec![0xff, 0x00], false, 0o644, 0, 0),
         ];
         let tar = archive(&files).unwrap();
@@ -149,7 +156,13 @@ mod tests {
                 let mut content = Vec::new();
                 e.read_to_end(&mut content).unwrap();
                 let path = e.path().unwrap().display().to_string();
-                (path, h.mode().unwrap(), h.uid().unwrap(), h.gid().unwrap(), content)
+                (
+                    path,
+                    h.mode().unwrap(),
+                    h.uid().unwrap(),
+                    h.gid().unwrap(),
+                    content,
+                )
             })
             .collect();
         assert_eq!(

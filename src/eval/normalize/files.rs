@@ -154,7 +154,9 @@ impl Normalizer<'_, '_> {
         if Path::new(&*text).is_absolute() {
             self.file_error(
                 format!("the source of file `{target}` is absolute: `{text}`"),
-                Some("a source is a path relative to the .stack file, inside the stack's directory"),
+                Some(
+                    "a source is a path relative to the .stack file, inside the stack's directory",
+                ),
             );
             return None;
         }
@@ -237,7 +239,10 @@ impl Normalizer<'_, '_> {
 /// Whether `path` is `dir` or lies below it.
 fn inside(path: &str, dir: &str) -> bool {
     let dir = dir.trim_end_matches('/');
-    path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Why a target is not a plain absolute path in the container.
