@@ -239,8 +239,13 @@ fn a_source_outside_the_stack_directory_is_refused_without_its_content() {
         )
         .unwrap();
         let text = errors_in(&dir);
+        let flat: Vec<&str> = text.split_whitespace().filter(|w| *w != "│").collect();
         assert!(
-            text.contains("E0409") && text.contains("is outside the directories"),
+            text.contains("E0409")
+                && flat.join(" ").contains("the source of file `/a`: ",)
+                && flat
+                    .join(" ")
+                    .contains("is outside the directories this stack may read"),
             "{source}: {text}"
         );
         assert!(!text.contains(SECRET), "{text}");

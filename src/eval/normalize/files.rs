@@ -171,7 +171,8 @@ impl Normalizer<'_, '_> {
         match self.ctx.files.read(&full, TEXT_LIMIT) {
             Ok(bytes) => Some(bytes),
             Err(e) => {
-                self.error_code(ErrorCode::FileError, "files", e.to_string(), e.help());
+                let message = format!("the source of file `{target}`: {e}");
+                self.error_code(ErrorCode::FileError, "files", message, e.help());
                 None
             }
         }
