@@ -494,3 +494,26 @@ fn real_exec_passes_status_and_stdin_through() {
         stderr(&stopped)
     );
 }
+
+#[test]
+fn bad_arguments_are_refused_before_the_engine_is_asked() {
+    let since = crate::support::stackc(&["logs", "--since", "yesterday", "examples/hello"]);
+    assert_eq!(since.status.code(), Some(1));
+    assert_eq!(
+        stderr(&since),
+        "error: `yesterday` is not a duration like 10m or a time like 2024-05-01T12:00:00Z\n"
+    );
+    let nowhere = crate::support::stackc(&["logs", "web", "./nowhere"]);
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert_eq!(
+        stderr(&nowhere),
+        "error: no stack at `./nowhere`: a stack is a directory holding main.stack, or a .stack file\n"
+    );
+    let two = crate::support::stackc(&["exec", "a", "b", "--", "true"]);
+    assert_eq!(two.status.code(), Some(1));
+    assert!(
+        stderr(&two).starts_with("error: give one container to run the command in, not 2\n"),
+        "{}",
+        stderr(&two)
+    );
+}
