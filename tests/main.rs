@@ -16,6 +16,7 @@ mod files;
 mod fuzz;
 mod layers;
 mod limits;
+mod logs;
 mod planner;
 mod planner_real_use;
 mod registry;

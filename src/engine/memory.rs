@@ -12,6 +12,10 @@ use async_trait::async_trait;
 use super::*;
 use crate::deployment::{ContainerSpec, Spec};
 
+// `stackc logs` and `stackc exec` in the fake.
+mod playback;
+pub use playback::ExecScript;
+
 /// What a started container does in the fake.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Behaviour {
@@ -59,6 +63,8 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemoryEngine {
     inner: Mutex<Inner>,
+    /// Logs and exec scripts (`memory/playback.rs`).
+    streams: Mutex<playback::Streams>,
 }
 
 fn not_found(what: &str) -> EngineError {
@@ -756,5 +762,31 @@ impl Engine for MemoryEngine {
             };
             Ok(())
         })
+    }
+    // --- `stackc logs` and `stackc exec` (`memory/playback.rs`) ---
+
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &streams::LogOptions,
+    ) -> Result<streams::LogStream, EngineError> {
+        self.logs_of(object, options).await
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        request: &streams::ExecRequest,
+    ) -> Result<streams::Exec, EngineError> {
+        self.exec_script(container, request).await
+    }
+
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError> {
+        self.resize_script(exec, size);
+        Ok(())
+    }
+
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
+        self.script_status(exec)
     }
 }

@@ -12,6 +12,7 @@
 pub mod credentials;
 pub mod docker;
 pub mod memory;
+pub mod streams;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -541,4 +542,27 @@ pub trait Engine: Send + Sync {
 
     /// Replaces the stack's record; `None` removes it.
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
+
+    // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
+
+    /// The log of a container (later: a service), each line with the time
+    /// the engine received it.
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &streams::LogOptions,
+    ) -> Result<streams::LogStream, EngineError>;
+
+    /// Starts a command in a running container.
+    async fn exec(
+        &self,
+        container: &str,
+        request: &streams::ExecRequest,
+    ) -> Result<streams::Exec, EngineError>;
+
+    /// Resizes the terminal of a command started with one: (columns, rows).
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError>;
+
+    /// The exit status of a command whose output has ended.
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError>;
 }

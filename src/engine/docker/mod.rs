@@ -12,7 +12,8 @@
 //! concern: `connection.rs` (finding and reaching the engine, timeouts),
 //! `observe.rs` (live state), `image.rs`, `container.rs`, `network.rs` and
 //! `volume.rs` (one kind of object each), `files.rs` (files copied into
-//! containers, and secret ones read back), `foreign.rs` (objects outside the
+//! containers, and secret ones read back), `streams.rs` (logs and exec),
+//! `foreign.rs` (objects outside the
 //! stack in its way), `internal.rs` (lock and record),
 //! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
 
@@ -26,6 +27,7 @@ mod image;
 mod internal;
 mod network;
 mod observe;
+mod streams;
 mod volume;
 
 use async_trait::async_trait;
@@ -196,6 +198,36 @@ impl Engine for DockerEngine {
 
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
         self.replace_record(stack, record).await
+    }
+
+    // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
+
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &super::streams::LogOptions,
+    ) -> Result<super::streams::LogStream, EngineError> {
+        match object.kind {
+            Kind::Container => self.container_logs(object, options).await,
+            _ => Err(EngineError::new(ErrorKind::Other, "it has no logs")
+                .about(format!("{} {}", object.kind, object.name))),
+        }
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        request: &super::streams::ExecRequest,
+    ) -> Result<super::streams::Exec, EngineError> {
+        self.exec_in(container, request).await
+    }
+
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError> {
+        self.resize_exec_tty(exec, size).await
+    }
+
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
+        self.exec_exit(exec).await
     }
 }
 
