@@ -201,6 +201,7 @@ pub(crate) fn container(
         restart: restart.into(),
         privileged: false,
         pull: Default::default(),
+        options: Default::default(),
     }));
     resource(stack, Kind::Container, name, spec, sensitive)
 }

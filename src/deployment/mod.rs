@@ -3,6 +3,7 @@
 //! thing produce the same bytes.
 
 mod kind;
+mod options;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use kind::Kind;
+pub use options::{
+    ADDED_SECURITY_OPT, ContainerOptions, DeviceSpec, LoggingSpec, Ulimit, is_read_back,
+    scalar_leaves,
+};
 pub use spec::*;
 
 /// Bumped whenever the JSON shape changes incompatibly.

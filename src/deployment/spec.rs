@@ -122,6 +122,10 @@ pub struct ContainerSpec {
     /// When its image is pulled; written only when not the default.
     #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
     pub pull: PullPolicy,
+    /// Compose's container settings (`extra_hosts`, `ulimits`, …): each
+    /// written only when set (`options.rs`).
+    #[serde(flatten)]
+    pub options: super::ContainerOptions,
 }
 
 impl RunSpec {
@@ -187,7 +191,7 @@ pub struct MountSpec {
     /// `volume`, `bind` or `tmpfs`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Volume name or absolute host path; `None` for tmpfs.
+    /// Volume name or absolute host path; `None` for tmpfs and an anonymous volume.
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,

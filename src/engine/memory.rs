@@ -308,11 +308,14 @@ impl Inner {
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: Actual {
-                image: self.images.get(&c.run.image).cloned(),
-                ..actual_of(&c.run, &c.restart)
+            actual: {
+                let mut actual = actual_of(&c.run, &c.restart);
+                actual.image = self.images.get(&c.run.image).cloned();
+                actual.values.extend(c.options.read_back());
+                actual
             },
-            has_health: c.run.health.is_some(),
+            // `health = "none"` switches the image's check off.
+            has_health: c.run.health.as_ref().is_some_and(|h| h.test != ["NONE"]),
             volumes,
             behaviour,
             polls: 0,

@@ -13,7 +13,8 @@
 //! `observe.rs` (live state), `image.rs`, `container.rs`, `network.rs` and
 //! `volume.rs` (one kind of object each), `foreign.rs` (objects outside the
 //! stack in its way), `internal.rs` (lock and record),
-//! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
+//! `convert.rs` (specs to Docker's shapes and back, pure; `options.rs` for
+//! Compose's container settings) and `error.rs`.
 
 mod connection;
 mod container;
@@ -24,6 +25,7 @@ mod image;
 mod internal;
 mod network;
 mod observe;
+mod options;
 mod volume;
 
 use async_trait::async_trait;

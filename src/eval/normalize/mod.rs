@@ -11,6 +11,7 @@
 
 mod container;
 mod mounts;
+mod options;
 mod short_forms;
 
 use std::collections::BTreeMap;
