@@ -194,6 +194,7 @@ impl<'p> Evaluator<'p> {
         };
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
+            address: &decl.address,
             dir: dir.as_deref(),
             files: self.files,
             lookup: &lookup,

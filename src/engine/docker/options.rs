@@ -166,7 +166,17 @@ pub(super) fn read_back(
             }
         }
     }
+    // The engine keeps the id of a container it was given by name: another
+    // container's namespace counts as the one asked for (a replaced one
+    // replaces this container too, see `plan::diff::cascade`).
     if let Some(pid) = host.pid_mode.as_ref().filter(|p| !p.is_empty()) {
-        values.insert("/pid".into(), pid.clone());
+        let asked = field("pid").and_then(Json::as_str);
+        let pid = match asked {
+            Some(asked) if asked.starts_with("container:") && pid.starts_with("container:") => {
+                asked
+            }
+            _ => pid,
+        };
+        values.insert("/pid".into(), pid.to_string());
     }
 }

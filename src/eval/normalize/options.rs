@@ -537,6 +537,14 @@ impl Normalizer<'_, '_> {
     /// `"host"`, a container (`container.app`), or `"container:<name>"`.
     fn pid(&mut self, fields: &Fields<'_>) -> Option<String> {
         let target = match get(fields, "pid")? {
+            Value::Ref(r) if &*r.address == self.ctx.address => {
+                self.error(
+                    "pid",
+                    "a container cannot share its own pid namespace",
+                    None,
+                );
+                return None;
+            }
             Value::Ref(r) => r.name.to_string(),
             v => {
                 let (text, _) = v.to_text()?;
@@ -556,14 +564,6 @@ impl Normalizer<'_, '_> {
                 }
             }
         };
-        if target == self.ctx.docker_name {
-            self.error(
-                "pid",
-                "a container cannot share its own pid namespace",
-                None,
-            );
-            return None;
-        }
         Some(format!("container:{target}"))
     }
 
@@ -571,6 +571,14 @@ impl Normalizer<'_, '_> {
     /// same module instance (a dependency), else one outside the stack.
     fn container_name_of(&mut self, name: &str) -> String {
         match (self.ctx.lookup)(Kind::Container, name) {
+            Some((address, _)) if *address == *self.ctx.address => {
+                self.error(
+                    "pid",
+                    "a container cannot share its own pid namespace",
+                    None,
+                );
+                name.to_string()
+            }
             Some((address, docker_name)) => {
                 self.implicit.push(address);
                 docker_name.to_string()
