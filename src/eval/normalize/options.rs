@@ -451,11 +451,19 @@ impl Normalizer<'_, '_> {
                     );
                     continue;
                 }
-                (_, "") | ("no-new-privileges", _) => {
+                ("no-new-privileges", v) => {
+                    self.error(
+                        "security_opt",
+                        format!("`no-new-privileges` is `true` or `false`, not `{v}`"),
+                        None,
+                    );
+                    continue;
+                }
+                (_, "") => {
                     self.error(
                         "security_opt",
                         format!("`{opt}` needs a value: `{key}=…`"),
-                        (key == "no-new-privileges").then_some("`true` or `false`"),
+                        None,
                     );
                     continue;
                 }
@@ -512,7 +520,11 @@ impl Normalizer<'_, '_> {
         if let Some(d) = &driver
             && (d.is_empty() || d.contains(char::is_whitespace))
         {
-            self.error("logging", format!("`{d}` is not a log driver"), None);
+            self.error(
+                "logging",
+                format!("`{d}` is not a log driver"),
+                Some("like \"json-file\", \"local\" or \"syslog\"; leave `driver` out for the engine's default"),
+            );
         }
         let (options, secret_keys) = entries(m.get("options"));
         if secret_keys {
