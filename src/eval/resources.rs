@@ -365,9 +365,7 @@ impl<'p> Evaluator<'p> {
                         (&r.address, self.declaration_span(&r.address)),
                     ],
                 );
-                let chosen = |r: &Resource| {
-                    matches!(&r.spec, deployment::Spec::Container(c) if c.options.container_name.is_some())
-                };
+                let chosen = |r: &Resource| matches!(&r.spec, deployment::Spec::Container(c) if c.options.container_name.is_some());
                 if chosen(r) || resources.iter().any(|o| o.address == first && chosen(o)) {
                     d = d.help("rename one of them, or give another `container_name`");
                 }

@@ -95,7 +95,10 @@ pub(super) fn read_back(
             values.insert(format!("/{name}/{i}"), x.clone());
         }
     };
-    list("extra_hosts", host.extra_hosts.as_deref().unwrap_or_default());
+    list(
+        "extra_hosts",
+        host.extra_hosts.as_deref().unwrap_or_default(),
+    );
     list("dns", host.dns.as_deref().unwrap_or_default());
     list("dns_search", host.dns_search.as_deref().unwrap_or_default());
     list("group_add", host.group_add.as_deref().unwrap_or_default());

@@ -61,7 +61,9 @@ impl Normalizer<'_, '_> {
                 self.error(
                     "mounts",
                     format!("`{shown}` is not `source:target[:ro]`"),
-                    Some("or an absolute path alone for an anonymous volume: \"/app/node_modules\""),
+                    Some(
+                        "or an absolute path alone for an anonymous volume: \"/app/node_modules\"",
+                    ),
                 );
                 return None;
             }

@@ -106,7 +106,10 @@ impl Normalizer<'_, '_> {
                 .iter()
                 .filter_map(|x| x.to_text().map(|(t, _)| t.to_string()))
                 .collect(),
-            Some(v) => v.to_text().map(|(t, _)| vec![t.to_string()]).unwrap_or_default(),
+            Some(v) => v
+                .to_text()
+                .map(|(t, _)| vec![t.to_string()])
+                .unwrap_or_default(),
             None => Vec::new(),
         }
     }
@@ -143,11 +146,7 @@ impl Normalizer<'_, '_> {
         for (host, ip) in pairs {
             let ip = ip.trim_start_matches('[').trim_end_matches(']');
             if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == ':') {
-                self.error(
-                    "extra_hosts",
-                    format!("`{host}` is not a host name"),
-                    None,
-                );
+                self.error("extra_hosts", format!("`{host}` is not a host name"), None);
                 continue;
             }
             if ip != "host-gateway" && ip.parse::<IpAddr>().is_err() {
@@ -196,11 +195,7 @@ impl Normalizer<'_, '_> {
                     None,
                 );
             } else if out.contains(&domain) {
-                self.error(
-                    "dns_search",
-                    format!("`{domain}` is listed twice"),
-                    None,
-                );
+                self.error("dns_search", format!("`{domain}` is listed twice"), None);
             } else {
                 out.push(domain);
             }
@@ -269,11 +264,7 @@ impl Normalizer<'_, '_> {
             if !ULIMITS.contains(&name) {
                 let help = crate::diagnostic::did_you_mean(name, ULIMITS.iter().copied())
                     .unwrap_or_else(|| format!("one of: {}", ULIMITS.join(", ")));
-                self.error(
-                    "ulimits",
-                    format!("`{name}` is not a ulimit"),
-                    Some(&help),
-                );
+                self.error("ulimits", format!("`{name}` is not a ulimit"), Some(&help));
                 continue;
             }
             let int = |v: Option<&Value>| match v {
@@ -321,11 +312,9 @@ impl Normalizer<'_, '_> {
                 for entry in self.texts(fields, "sysctls") {
                     match entry.split_once('=') {
                         Some((k, v)) => pairs.push((k.to_string(), v.to_string())),
-                        None => self.error(
-                            "sysctls",
-                            format!("`{entry}` is not `name=value`"),
-                            None,
-                        ),
+                        None => {
+                            self.error("sysctls", format!("`{entry}` is not `name=value`"), None)
+                        }
                     }
                 }
                 pairs
