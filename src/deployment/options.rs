@@ -96,7 +96,7 @@ pub const ADDED_SECURITY_OPT: &str = "label=disable";
 
 impl ContainerOptions {
     /// The values a live container made from these options reads back, by
-    /// JSON pointer into the spec, as text (see `crate::engine::Actual::values`).
+    /// JSON pointer into the spec, as text (the engine's `Actual::values`).
     /// Only what the engine stores as given: the stop signal, shm size and
     /// logging driver are read back only where the spec sets them (the
     /// image or the daemon fills them in otherwise), ulimits and log options
