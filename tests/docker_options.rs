@@ -60,6 +60,13 @@ container "app" {{
   mounts         = [{{ target = "/app/node_modules" }}]
   health         = "none"
 }}
+container "host-pid" {{
+  image        = "{image}"
+  command      = ["sleep", "3600"]
+  pid          = "host"
+  security_opt = ["no-new-privileges"]
+  logging      = {{ options = {{ "max-size" = "1m" }} }}
+}}
 "#
     )
 }
@@ -148,6 +155,20 @@ fn every_setting_reaches_docker_and_a_second_plan_says_no_changes() {
     assert_eq!(
         labels.get("io.stackc.address").map(String::as_str),
         Some("container.app")
+    );
+
+    // Docker adds `label=disable` to a container in the host's pid namespace.
+    let host_pid = inspect(&format!("{stack}-host-pid"));
+    let host_pid = host_pid.host_config.unwrap();
+    assert_eq!(host_pid.pid_mode.as_deref(), Some("host"));
+    assert!(
+        host_pid
+            .security_opt
+            .clone()
+            .unwrap()
+            .contains(&"no-new-privileges=true".to_string()),
+        "{:?}",
+        host_pid.security_opt
     );
 
     // Converged: the engine reads back what the source says, with the
