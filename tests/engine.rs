@@ -202,6 +202,7 @@ pub(crate) fn container(
         privileged: false,
         pull: Default::default(),
         files: Vec::new(),
+        options: Default::default(),
     }));
     resource(stack, Kind::Container, name, spec, sensitive)
 }

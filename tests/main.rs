@@ -4,7 +4,9 @@
 mod cli;
 mod conflicts;
 mod container_files;
+mod container_options;
 mod docker_engine;
+mod docker_options;
 mod docker_support;
 mod drift;
 mod e2e;

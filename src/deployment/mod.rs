@@ -4,6 +4,7 @@
 
 pub mod files;
 mod kind;
+mod options;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,10 @@ use sha2::{Digest, Sha256};
 
 pub use files::FileSpec;
 pub use kind::Kind;
+pub use options::{
+    ADDED_SECURITY_OPT, ContainerOptions, DeviceSpec, LoggingSpec, Ulimit, is_read_back,
+    scalar_leaves,
+};
 pub use spec::*;
 
 /// Bumped whenever the JSON shape changes incompatibly.

@@ -126,6 +126,10 @@ pub struct ContainerSpec {
     /// target; written only when there are any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::files::FileSpec>,
+    /// Compose's container settings (`extra_hosts`, `ulimits`, …): each
+    /// written only when set (`options.rs`).
+    #[serde(flatten)]
+    pub options: super::ContainerOptions,
 }
 
 impl RunSpec {
@@ -191,7 +195,7 @@ pub struct MountSpec {
     /// `volume`, `bind` or `tmpfs`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Volume name or absolute host path; `None` for tmpfs.
+    /// Volume name or absolute host path; `None` for tmpfs and an anonymous volume.
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,

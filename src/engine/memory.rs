@@ -314,18 +314,23 @@ impl Inner {
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: Actual {
-                image: self.images.get(&c.run.image).cloned(),
-                // As Docker reads them back: the secret files only.
-                files: c
-                    .files
-                    .iter()
-                    .filter(|f| f.is_secret())
-                    .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
-                    .collect(),
-                ..actual_of(&c.run, &c.restart)
+            actual: {
+                let mut actual = Actual {
+                    image: self.images.get(&c.run.image).cloned(),
+                    // As Docker reads them back: the secret files only.
+                    files: c
+                        .files
+                        .iter()
+                        .filter(|f| f.is_secret())
+                        .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
+                        .collect(),
+                    ..actual_of(&c.run, &c.restart)
+                };
+                actual.values.extend(c.options.read_back());
+                actual
             },
-            has_health: c.run.health.is_some(),
+            // `health = "none"` switches the image's check off.
+            has_health: c.run.health.as_ref().is_some_and(|h| h.test != ["NONE"]),
             volumes,
             behaviour,
             polls: 0,

@@ -13,6 +13,7 @@
 mod bindings;
 pub mod builtins;
 mod conform;
+mod container_name;
 mod errors;
 mod expr;
 mod limits;

@@ -194,6 +194,7 @@ impl<'p> Evaluator<'p> {
         };
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
+            address: &decl.address,
             dir: dir.as_deref(),
             files: self.files,
             lookup: &lookup,
@@ -356,7 +357,7 @@ impl<'p> Evaluator<'p> {
                 continue; // two images may share a `ref`
             }
             if let Some(first) = seen.insert((r.kind, r.name.as_str()), r.address.as_str()) {
-                let d = errors::name_conflict(
+                let mut d = errors::name_conflict(
                     r.kind,
                     &r.name,
                     [
@@ -364,6 +365,10 @@ impl<'p> Evaluator<'p> {
                         (&r.address, self.declaration_span(&r.address)),
                     ],
                 );
+                let chosen = |r: &Resource| matches!(&r.spec, deployment::Spec::Container(c) if c.options.container_name.is_some());
+                if chosen(r) || resources.iter().any(|o| o.address == first && chosen(o)) {
+                    d = d.help("rename one of them, or give another `container_name`");
+                }
                 self.errors.push(d);
             }
         }

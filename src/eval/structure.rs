@@ -310,13 +310,16 @@ impl<'p> Evaluator<'p> {
                     first_span,
                 )));
             }
+            let container_name = self.container_name(scope, kind, r)?;
             let declared = Rc::new(ResourceDeclared {
                 inst,
                 kind,
                 decl: r,
                 env: env.clone(),
                 address: format!("{prefix}{kind}.{name}").into(),
-                docker_name: format!("{name_prefix}-{name}").into(),
+                docker_name: container_name
+                    .unwrap_or_else(|| format!("{name_prefix}-{name}"))
+                    .into(),
             });
             self.addresses
                 .insert(declared.address.clone(), declared.clone());

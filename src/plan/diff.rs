@@ -215,8 +215,9 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
-    // Renamed by hand (`docker rename`): made again under its name.
-    if r.kind == Kind::Container && o.name != r.name {
+    // Renamed by hand (`docker rename`): made again under its name. A new
+    // `container_name` is a change of the source, listed with the others.
+    if r.kind == Kind::Container && o.name != r.name && !new_container_name(r, o) {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
         c.reason = Some(format!("renamed outside stackc (to {})", o.name));
         let renamed = FieldChange {
@@ -282,6 +283,16 @@ fn compare(
     }
     c.fields = fields;
     (c, found)
+}
+
+/// Whether the source gives the container another `container_name` than
+/// the one it was made with.
+fn new_container_name(r: &Resource, o: &LiveObject) -> bool {
+    let Spec::Container(c) = &r.spec else {
+        return false;
+    };
+    let made_with = o.spec.as_ref().and_then(|s| s.get("container_name"));
+    made_with.and_then(Json::as_str) != c.options.container_name.as_deref()
 }
 
 /// What `docker update` changes on a live container — restart policy,
@@ -368,7 +379,8 @@ fn changed_by_hand(
 
 /// The values read back from a live container (environment, command,
 /// entrypoint, health-check test, labels, mount sources — only what the
-/// spec sets) that differ from those it was made with. Secrets are compared
+/// spec sets — and Compose's settings, `deployment::is_read_back`) that
+/// differ from those it was made with. Secrets are compared
 /// apart ([`secret_changes`]).
 fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
     let Some(label) = &o.spec else {
@@ -385,6 +397,7 @@ fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
         .iter()
         .any(|f| p.starts_with(f))
             || (p.starts_with("/mounts/") && p.ends_with("/source"))
+            || crate::deployment::is_read_back(p)
     };
     let secret = |p: &str| {
         r.sensitive_paths
@@ -392,7 +405,7 @@ fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
             .any(|s| p == s || p.starts_with(&format!("{s}/")))
     };
     let mut leaves = Vec::new();
-    crate::deployment::string_leaves(label, "", &mut leaves);
+    crate::deployment::scalar_leaves(label, "", &mut leaves);
     let made: BTreeMap<String, String> = leaves
         .into_iter()
         .filter(|(p, _)| read_back(p) && !secret(p))
@@ -661,16 +674,25 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// Containers on a network or volume that is replaced are replaced with it:
-/// the old object cannot go while they use it.
+/// the old object cannot go while they use it. So are containers in the pid
+/// namespace of a replaced container: they joined the old one's.
 fn cascade(desired: &Deployment, changes: &mut [Change]) {
     let replaced: BTreeSet<String> = changes
         .iter()
-        .filter(|c| c.is_replace() && matches!(c.kind, Kind::Network | Kind::Volume))
+        .filter(|c| c.is_replace() && c.kind != Kind::Image)
         .map(|c| c.address.clone())
         .collect();
     if replaced.is_empty() {
         return;
     }
+    let uses = |r: &Resource, address: &str| match desired.resource(address) {
+        Some(d) if d.kind == Kind::Container => {
+            matches!(&r.spec, Spec::Container(c)
+                if c.options.pid.as_deref() == Some(&format!("container:{}", d.name)))
+        }
+        Some(d) => matches!(d.kind, Kind::Network | Kind::Volume),
+        None => false,
+    };
     for c in changes.iter_mut() {
         let Some(r) = desired.resource(&c.address) else {
             continue;
@@ -681,7 +703,11 @@ fn cascade(desired: &Deployment, changes: &mut [Change]) {
         {
             continue;
         }
-        if let Some(dep) = r.depends_on.iter().find(|d| replaced.contains(&d.address)) {
+        if let Some(dep) = r
+            .depends_on
+            .iter()
+            .find(|d| replaced.contains(&d.address) && uses(r, &d.address))
+        {
             c.actions = vec![Action::Delete, Action::Create];
             c.reason = Some(format!("{} is replaced", dep.address));
         }

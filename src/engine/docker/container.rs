@@ -218,8 +218,13 @@ impl DockerEngine {
 }
 
 /// Removal of a container whatever its state (a running one is killed).
+/// Anonymous volumes (`{ target = "/app/node_modules" }`, an image's
+/// `VOLUME`) go with their container, as `docker rm -v`; named ones stay.
 pub(super) fn force_remove() -> RemoveContainerOptions {
-    RemoveContainerOptionsBuilder::default().force(true).build()
+    RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build()
 }
 
 fn cannot_lift(what: &str) -> EngineError {

@@ -96,7 +96,7 @@ pub(super) fn container_body(
         cap_drop: (!run.cap_drop.is_empty()).then(|| run.cap_drop.clone()),
         ..Default::default()
     };
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(run.image.clone()),
         cmd: run.command.clone(),
         entrypoint: run.entrypoint.clone(),
@@ -113,7 +113,9 @@ pub(super) fn container_body(
             endpoints_config: Some(endpoints),
         }),
         ..Default::default()
-    }
+    };
+    super::options::set_options(&mut body, &c.options);
+    body
 }
 
 /// A container's attachment to a network, known there by `aliases`.
@@ -418,6 +420,7 @@ fn values(
             values.insert(format!("/mounts/{i}/source"), source.clone());
         }
     }
+    super::options::read_back(config, host, spec, &mut values);
     values
 }
 

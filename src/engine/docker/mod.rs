@@ -15,7 +15,8 @@
 //! containers, and secret ones read back), `streams.rs` (logs and exec),
 //! `foreign.rs` (objects outside the
 //! stack in its way), `internal.rs` (lock and record),
-//! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
+//! `convert.rs` (specs to Docker's shapes and back, pure; `options.rs` for
+//! Compose's container settings) and `error.rs`.
 
 mod connection;
 mod container;
@@ -28,6 +29,7 @@ mod internal;
 mod network;
 mod observe;
 mod streams;
+mod options;
 mod volume;
 
 use async_trait::async_trait;

@@ -232,7 +232,23 @@ impl Normalizer<'_, '_> {
 
     /// A health check; a secret record marks all of it.
     fn health(&mut self, fields: &Fields<'_>) -> Option<HealthSpec> {
-        let (Value::Map(h), whole) = get(fields, "health")?.reveal() else {
+        let (h, whole) = get(fields, "health")?.reveal();
+        // `"none"`: the image's HEALTHCHECK switched off, as Docker stores it.
+        if let Value::Str(s) = h
+            && &*s.text == "none"
+        {
+            if whole {
+                self.sensitive.push("/health".into());
+            }
+            return Some(HealthSpec {
+                test: vec!["NONE".into()],
+                interval: Millis(0),
+                timeout: Millis(0),
+                retries: 0,
+                start_period: Millis(0),
+            });
+        }
+        let Value::Map(h) = h else {
             return None;
         };
         if whole {
@@ -531,6 +547,7 @@ impl Normalizer<'_, '_> {
                 .and_then(|p| PullPolicy::parse(&p))
                 .unwrap_or_default(),
             files: Vec::new(),
+            options: self.container_options(fields),
         };
         spec.files = self.files(fields, &spec.run);
         spec

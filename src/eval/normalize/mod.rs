@@ -12,6 +12,7 @@
 mod container;
 mod files;
 mod mounts;
+mod options;
 mod short_forms;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ pub type Lookup<'a> = dyn Fn(Kind, &str) -> Option<(Rc<str>, Rc<str>)> + 'a;
 /// What normalization needs to know beyond the field values.
 pub struct Context<'a> {
     pub docker_name: &'a str,
+    /// The resource's address (`container.app`).
+    pub address: &'a str,
     /// Directory relative paths resolve against; `None` in stdlib modules.
     pub dir: Option<&'a Path>,
     /// Where build contexts may lie.
