@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
+
+mod networks;
 use crate::deployment::{ContainerSpec, Spec};
 
 /// What a started container does in the fake.
@@ -278,7 +280,18 @@ impl Inner {
                 )
                 .about(format!("container {}", resource.name)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                self.static_address_free(&n.network, ip)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?;
+            }
         }
+        let network_mode = match &c.network_mode {
+            Some(mode) => Some(
+                self.network_mode_read_back(mode)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?,
+            ),
+            None => None,
+        };
         let mut volumes = Vec::new();
         for m in c.run.mounts.iter().filter(|m| m.kind == "volume") {
             let Some(source) = &m.source else { continue };
@@ -302,16 +315,20 @@ impl Inner {
             .get(&resource.name)
             .copied()
             .unwrap_or(Behaviour::Serve { polls: 1 });
+        let mut actual = Actual {
+            image: self.images.get(&c.run.image).cloned(),
+            ..actual_of(&c.run, &c.restart)
+        };
+        actual
+            .values
+            .extend(network_mode.map(|m| ("/network_mode".into(), m)));
         Ok(Object {
             kind: Kind::Container,
             id,
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: Actual {
-                image: self.images.get(&c.run.image).cloned(),
-                ..actual_of(&c.run, &c.restart)
-            },
+            actual,
             has_health: c.run.health.is_some(),
             volumes,
             behaviour,
@@ -417,6 +434,11 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .iter()
         .map(|n| (n.network.clone(), run.aliases_read_back(n)))
         .collect();
+    let addresses = run
+        .networks
+        .iter()
+        .filter_map(|n| Some((n.network.clone(), n.ipv4_address.clone()?)))
+        .collect();
     Actual {
         restart: Some(restart.to_string()),
         memory: run.memory,
@@ -424,6 +446,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         values,
         image: None,
         networks,
+        addresses,
     }
 }
 
@@ -519,6 +542,7 @@ impl Engine for MemoryEngine {
                 .map(|o| o.name.clone())
                 .ok_or_else(|| not_found(id))?;
             i.call("start", &name)?;
+            i.can_join_network_of(id)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.polls = 0;
             o.state = State::Running {
@@ -628,6 +652,9 @@ impl Engine for MemoryEngine {
             {
                 return Err(not_found(&n.network).about(format!("network {}", n.network)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                i.static_address_free(&n.network, ip)?;
+            }
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             if o.actual.networks.contains_key(&n.network) {
                 return Err(EngineError::new(
@@ -641,6 +668,9 @@ impl Engine for MemoryEngine {
             let mut aliases = n.aliases.clone();
             aliases.sort();
             o.actual.networks.insert(n.network.clone(), aliases);
+            if let Some(ip) = &n.ipv4_address {
+                o.actual.addresses.insert(n.network.clone(), ip.clone());
+            }
             Ok(())
         })
     }
@@ -653,6 +683,7 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("disconnect", &format!("{name} {network}"))?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.addresses.remove(network);
             if o.actual.networks.remove(network).is_none() {
                 return Err(EngineError::new(
                     ErrorKind::Other,

@@ -163,6 +163,9 @@ pub struct Actual {
     /// engines add to them, left out (the planner leaves the hostname out of
     /// the source's aliases too when it compares them).
     pub networks: BTreeMap<String, Vec<String>>,
+    /// The static IPv4 address asked for on a network (its endpoint's IPAM
+    /// config), by network; networks where Docker picked one are absent.
+    pub addresses: BTreeMap<String, String>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -185,10 +188,13 @@ impl LiveState {
         for o in &self.objects {
             let mut settings = Sha256::new();
             let a = &o.actual;
-            let text = format!(
+            let mut text = format!(
                 "{:?} {:?} {:?} {:?}",
                 a.restart, a.memory, a.cpus, a.networks
             );
+            if !a.addresses.is_empty() {
+                text.push_str(&format!(" {:?}", a.addresses));
+            }
             settings.update(text.as_bytes());
             objects.insert(
                 format!("{} ({})", o.address, o.name),
