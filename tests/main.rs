@@ -15,6 +15,7 @@ mod files;
 mod fuzz;
 mod layers;
 mod limits;
+mod networking;
 mod planner;
 mod planner_real_use;
 mod registry;
