@@ -196,7 +196,8 @@ fn hello_applies_converges_repairs_drift_and_destroys() {
 
     let destroyed = ok(&with_vars(&["destroy", &path, "--auto-approve"], &vars));
     assert!(
-        stderr(&destroyed).contains("Destroy complete: 1 destroyed."),
+        // The container and the default network it was on.
+        stderr(&destroyed).contains("Destroy complete: 2 destroyed."),
         "{}",
         stderr(&destroyed)
     );
