@@ -75,6 +75,10 @@ error_codes! {
     PortConflict = "E0419", "two containers publish the same host port";
     // Files copied into containers (issue 11).
     InvalidFile = "E0445", "invalid file for a container";
+    // ---- networking: network_mode and static addresses ----
+    NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
+    InvalidNetworkMode = "E0431", "invalid network mode";
+    InvalidStaticAddress = "E0432", "invalid static network address";
     NotFound = "E0501", "stack not found";
 }
 

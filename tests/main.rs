@@ -19,6 +19,7 @@ mod fuzz;
 mod layers;
 mod limits;
 mod logs;
+mod networking;
 mod planner;
 mod planner_real_use;
 mod registry;

@@ -599,7 +599,7 @@ async fn run_step(
                     .iter()
                     .any(|r| r.kind == Kind::Network && r.name == n)
             };
-            let repairs = network_repairs(&c.run, &object.actual.networks, &ours);
+            let repairs = network_repairs(&c.run, &object.actual, &ours);
             for network in &repairs.disconnect {
                 engine.disconnect(&object.id, network).await?;
             }

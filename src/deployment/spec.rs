@@ -130,6 +130,11 @@ pub struct ContainerSpec {
     /// written only when set (`options.rs`).
     #[serde(flatten)]
     pub options: super::ContainerOptions,
+    // ---- networking (names, network_mode) ----
+    /// `host`, `none`, `bridge` or `container:<Docker name>`: the container
+    /// joins no network of its own (its `networks` are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
 }
 
 impl RunSpec {
@@ -208,6 +213,9 @@ pub struct MountSpec {
 pub struct NetworkAttachment {
     pub network: String,
     pub aliases: Vec<String>,
+    /// A static address on the network (its endpoint's IPAM config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
+
+mod networks;
 use crate::deployment::{ContainerSpec, Spec};
 
 // `stackc logs` and `stackc exec` in the fake.
@@ -284,7 +286,18 @@ impl Inner {
                 )
                 .about(format!("container {}", resource.name)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                self.static_address_free(&n.network, ip)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?;
+            }
         }
+        let network_mode = match &c.network_mode {
+            Some(mode) => Some(
+                self.network_mode_read_back(mode)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?,
+            ),
+            None => None,
+        };
         let mut volumes = Vec::new();
         for m in c.run.mounts.iter().filter(|m| m.kind == "volume") {
             let Some(source) = &m.source else { continue };
@@ -308,27 +321,28 @@ impl Inner {
             .get(&resource.name)
             .copied()
             .unwrap_or(Behaviour::Serve { polls: 1 });
+        let mut actual = Actual {
+            image: self.images.get(&c.run.image).cloned(),
+            // As Docker reads them back: the secret files only.
+            files: c
+                .files
+                .iter()
+                .filter(|f| f.is_secret())
+                .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
+                .collect(),
+            ..actual_of(&c.run, &c.restart)
+        };
+        actual
+            .values
+            .extend(network_mode.map(|m| ("/network_mode".into(), m)));
+        actual.values.extend(c.options.read_back());
         Ok(Object {
             kind: Kind::Container,
             id,
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: {
-                let mut actual = Actual {
-                    image: self.images.get(&c.run.image).cloned(),
-                    // As Docker reads them back: the secret files only.
-                    files: c
-                        .files
-                        .iter()
-                        .filter(|f| f.is_secret())
-                        .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
-                        .collect(),
-                    ..actual_of(&c.run, &c.restart)
-                };
-                actual.values.extend(c.options.read_back());
-                actual
-            },
+            actual,
             // `health = "none"` switches the image's check off.
             has_health: c.run.health.as_ref().is_some_and(|h| h.test != ["NONE"]),
             volumes,
@@ -435,6 +449,11 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .iter()
         .map(|n| (n.network.clone(), run.aliases_read_back(n)))
         .collect();
+    let addresses = run
+        .networks
+        .iter()
+        .filter_map(|n| Some((n.network.clone(), n.ipv4_address.clone()?)))
+        .collect();
     Actual {
         restart: Some(restart.to_string()),
         memory: run.memory,
@@ -443,6 +462,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         image: None,
         networks,
         files: BTreeMap::new(),
+        addresses,
     }
 }
 
@@ -538,6 +558,7 @@ impl Engine for MemoryEngine {
                 .map(|o| o.name.clone())
                 .ok_or_else(|| not_found(id))?;
             i.call("start", &name)?;
+            i.can_join_network_of(id)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.polls = 0;
             o.state = State::Running {
@@ -647,6 +668,9 @@ impl Engine for MemoryEngine {
             {
                 return Err(not_found(&n.network).about(format!("network {}", n.network)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                i.static_address_free(&n.network, ip)?;
+            }
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             if o.actual.networks.contains_key(&n.network) {
                 return Err(EngineError::new(
@@ -660,6 +684,9 @@ impl Engine for MemoryEngine {
             let mut aliases = n.aliases.clone();
             aliases.sort();
             o.actual.networks.insert(n.network.clone(), aliases);
+            if let Some(ip) = &n.ipv4_address {
+                o.actual.addresses.insert(n.network.clone(), ip.clone());
+            }
             Ok(())
         })
     }
@@ -672,6 +699,7 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("disconnect", &format!("{name} {network}"))?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.addresses.remove(network);
             if o.actual.networks.remove(network).is_none() {
                 return Err(EngineError::new(
                     ErrorKind::Other,

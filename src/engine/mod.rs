@@ -170,6 +170,9 @@ pub struct Actual {
     /// the container: a changed secret is found against it. Only files the
     /// label marks secret; none that cannot be read.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The static IPv4 address asked for on a network (its endpoint's IPAM
+    /// config), by network; networks where Docker picked one are absent.
+    pub addresses: BTreeMap<String, String>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -192,10 +195,13 @@ impl LiveState {
         for o in &self.objects {
             let mut settings = Sha256::new();
             let a = &o.actual;
-            let text = format!(
+            let mut text = format!(
                 "{:?} {:?} {:?} {:?}",
                 a.restart, a.memory, a.cpus, a.networks
             );
+            if !a.addresses.is_empty() {
+                text.push_str(&format!(" {:?}", a.addresses));
+            }
             settings.update(text.as_bytes());
             objects.insert(
                 format!("{} ({})", o.address, o.name),

@@ -16,6 +16,10 @@ use crate::source::Span;
 use crate::types::schema;
 use crate::units::format_duration;
 
+/// The address of the stack's default network: declared as `network
+/// "default"` in the root module, or made by stackc when a container needs it.
+pub const DEFAULT_NETWORK: &str = "network.default";
+
 impl<'p> Evaluator<'p> {
     fn find_resource(
         &mut self,
@@ -192,12 +196,21 @@ impl<'p> Evaluator<'p> {
                 .get(&ResourceKey(kind, name))
                 .map(|d| (d.address.clone(), d.docker_name.clone()))
         };
+        let logical_name = decl
+            .docker_name
+            .strip_prefix(&format!("{}-", self.stack))
+            .unwrap_or(&decl.docker_name);
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
             address: &decl.address,
             dir: dir.as_deref(),
             files: self.files,
             lookup: &lookup,
+            logical_name,
+            default_network: (
+                DEFAULT_NETWORK.into(),
+                format!("{}-default", self.stack).into(),
+            ),
         };
         let normalized = match normalize::normalize(kind, &fields, &ctx) {
             Ok(n) => n,

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::fields::field_changes;
-use super::networks::{attachments, network_changes};
+use super::networks::{attachments, network_changes, network_mode_changed};
 use super::*;
 use crate::deployment::{ContainerSpec, Deployment, PullPolicy, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
@@ -92,6 +92,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         }
     }
     cascade(desired, &mut changes);
+    shared_network_cascade(desired, &mut changes);
     if !options.targets.is_empty() {
         let keep = with_dependencies(desired, &options.targets);
         changes.retain(|c| keep.contains(&c.address));
@@ -260,7 +261,7 @@ fn compare(
                 .and_then(|s| serde_json::from_value::<ContainerSpec>(s).ok());
             if let Some(made_with) = made_with {
                 let ours = |n: &str| known.networks.contains(n);
-                let live = &o.actual.networks;
+                let live = &o.actual;
                 if !network_repairs(&made_with.run, live, &ours).is_empty() {
                     by_hand.extend(network_changes(&made_with.run, live, &ours));
                 }
@@ -502,10 +503,15 @@ fn unchanged_spec(
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
     // What Docker cannot change in place, different on the live container
     // (made again by hand with the stack's labels): made again as it was.
-    let remade = values_changed(r, o);
+    let mut remade = values_changed(r, o);
+    remade.extend(network_mode_changed(spec, &o.actual, known.live));
     if !remade.is_empty() {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
-        c.reason = Some("changed outside stackc".into());
+        c.reason = Some(if remade.iter().all(|f| f.path == "network_mode") {
+            "the container whose network it shares was made again".into()
+        } else {
+            "changed outside stackc".into()
+        });
         c.replace_paths = remade.iter().map(|f| f.path.clone()).collect();
         c.fields = remade.clone();
         return (c, Some(drift(DriftKind::Modified, remade)));
@@ -513,9 +519,9 @@ fn unchanged_spec(
     let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
-    let rejoin = !network_repairs(&spec.run, &a.networks, &ours).is_empty();
+    let rejoin = !network_repairs(&spec.run, a, &ours).is_empty();
     if rejoin {
-        let networks = network_changes(&spec.run, &a.networks, &ours);
+        let networks = network_changes(&spec.run, a, &ours);
         by_hand.extend(networks.iter().cloned());
         changes.extend(networks);
     }
@@ -543,10 +549,7 @@ fn unchanged_spec(
             before.insert((*path).into(), live.clone());
         }
         if rejoin {
-            before.insert(
-                "networks".into(),
-                attachments(&spec.run.networks, &a.networks, &ours),
-            );
+            before.insert("networks".into(), attachments(&spec.run.networks, a, &ours));
         }
     }
     let found = if never_started {
@@ -738,4 +741,35 @@ pub fn with_dependencies(desired: &Deployment, targets: &[String]) -> BTreeSet<S
         }
     }
     keep
+}
+
+/// Containers that share the network of a container replaced (or made
+/// again) are replaced after it, in dependency order, through chains.
+fn shared_network_cascade(desired: &Deployment, changes: &mut [Change]) {
+    loop {
+        let remade: BTreeMap<String, String> = changes
+            .iter()
+            .filter(|c| c.kind == Kind::Container)
+            .filter(|c| c.is_replace() || c.actions == [Action::Create])
+            .map(|c| (format!("container:{}", c.name), c.address.clone()))
+            .collect();
+        let mut more = false;
+        for c in changes.iter_mut() {
+            let Some(Spec::Container(spec)) = desired.resource(&c.address).map(|r| &r.spec) else {
+                continue;
+            };
+            let Some(other) = spec.network_mode.as_ref().and_then(|m| remade.get(m)) else {
+                continue;
+            };
+            if c.is_replace() || c.actions == [Action::Create] {
+                continue;
+            }
+            c.actions = vec![Action::Delete, Action::Create];
+            c.reason = Some(format!("{other} is replaced, and its network with it"));
+            more = true;
+        }
+        if !more {
+            return;
+        }
+    }
 }

@@ -90,7 +90,11 @@ fn networks() -> Type {
     Type::list(Type::union(&[
         Type::Resource(Kind::Network),
         Type::String,
-        Type::record(&[("network", network), ("aliases", opt(string_list()))]),
+        Type::record(&[
+            ("network", network),
+            ("aliases", opt(string_list())),
+            ("ipv4_address", opt(Type::String)),
+        ]),
     ]))
 }
 
@@ -202,6 +206,11 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
     // Files copied in before start (issue 11).
     container.push(field("files", files()));
     container.extend(container_options());
+    // ---- networking ----
+    container.push(field(
+        "network_mode",
+        Type::union(&[Type::String, Type::Resource(Kind::Container)]),
+    ));
     let mut service = runtime_fields();
     service.extend([
         field("replicas", Type::Int),

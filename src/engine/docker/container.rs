@@ -65,7 +65,7 @@ impl DockerEngine {
             for n in c.run.networks.iter().skip(1) {
                 let request = NetworkConnectRequest {
                     container: id.clone(),
-                    endpoint_config: Some(endpoint(&n.aliases)),
+                    endpoint_config: Some(endpoint(n)),
                 };
                 if let Err(e) = self.docker.connect_network(&n.network, request).await {
                     let mut error = self.error(e, what.clone());
@@ -142,7 +142,7 @@ impl DockerEngine {
     ) -> Result<(), EngineError> {
         let request = NetworkConnectRequest {
             container: id.to_string(),
-            endpoint_config: Some(endpoint(&n.aliases)),
+            endpoint_config: Some(endpoint(n)),
         };
         self.docker
             .connect_network(&n.network, request)

@@ -13,6 +13,7 @@ mod container;
 mod files;
 mod mounts;
 mod options;
+mod networking;
 mod short_forms;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,11 @@ pub struct Context<'a> {
     /// Networks and volumes named by a string resolve to the ones declared
     /// in the same module instance; other names are external objects.
     pub lookup: &'a Lookup<'a>,
+    /// The name a container answers to on its networks besides its Docker
+    /// name: its Docker name without the stack's prefix (`web`, `db-server`).
+    pub logical_name: &'a str,
+    /// The network of containers that name none: (address, Docker name).
+    pub default_network: (Rc<str>, Rc<str>),
 }
 
 /// A value the schema's types accept but Docker would not.
