@@ -53,7 +53,8 @@ async fn every_setting_applied_plans_no_changes() {
     let d = deploy(&stack(ALL), &[]);
     let (plan, outcome) = apply(&e, &d).await;
     assert!(outcome.succeeded(), "{outcome:?}");
-    assert_eq!(plan.summary.add, 2);
+    // The two containers and the stack's default network they join.
+    assert_eq!(plan.summary.add, 3);
     let again = plan_of(&e, &d).await;
     assert!(
         !again.has_changes() && again.drift.is_empty(),

@@ -196,17 +196,13 @@ impl<'p> Evaluator<'p> {
                 .get(&ResourceKey(kind, name))
                 .map(|d| (d.address.clone(), d.docker_name.clone()))
         };
-        let logical_name = decl
-            .docker_name
-            .strip_prefix(&format!("{}-", self.stack))
-            .unwrap_or(&decl.docker_name);
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
             address: &decl.address,
             dir: dir.as_deref(),
             files: self.files,
             lookup: &lookup,
-            logical_name,
+            logical_name: &decl.logical_name,
             default_network: (
                 DEFAULT_NETWORK.into(),
                 format!("{}-default", self.stack).into(),
