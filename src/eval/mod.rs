@@ -32,7 +32,7 @@ use self::memo::{Memo, Node};
 use self::scope::Scope;
 use self::structure::{InstanceDeclared, ResourceDeclared, StructState};
 use self::value::{Show, Value};
-pub use self::vars::{VarInput, VarValue, read_vars};
+pub use self::vars::{ENV_PREFIX as ENV_VAR_PREFIX, VarInput, VarValue, read_vars};
 use crate::deployment::{self, Deployment, Resource};
 use crate::diagnostic::Diagnostic;
 use crate::files::Confinement;

@@ -236,6 +236,12 @@ impl Vars {
     pub(crate) fn options(&self, path: &Path) -> driver::Options {
         driver::Options {
             path: path.to_path_buf(),
+            environment: std::env::vars_os()
+                .filter(|(k, _)| {
+                    k.to_str()
+                        .is_some_and(|k| k.starts_with(stackc::eval::ENV_VAR_PREFIX))
+                })
+                .collect(),
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
             allow_outside: self.allow_outside.clone(),
