@@ -73,6 +73,8 @@ error_codes! {
     SecretInMetadata = "E0417", "secret in Docker metadata";
     EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
+    // Issue 11, front end (values from files, Compose habits): E0420–E0429.
+    InvalidDotenv = "E0420", "invalid dotenv file";
     NotFound = "E0501", "stack not found";
 }
 

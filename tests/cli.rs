@@ -280,7 +280,10 @@ fn a_secret_parameter_from_the_environment_stays_secret() {
     let masked = stackc_env(&args, &env);
     assert_eq!(masked.status.code(), Some(0), "{}", stderr(&masked));
     let text = stdout(&masked);
-    assert!(!text.contains("hunter2") && !text.contains("s3cret"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cret"),
+        "{text}"
+    );
     assert!(text.contains("(secret)"));
     let shown = stackc_env(&["compile", "examples/webapp", "--show-secrets"], &env);
     assert!(stdout(&shown).contains("hunter2"));

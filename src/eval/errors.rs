@@ -563,6 +563,13 @@ pub(super) fn builtin_failed(
 ) -> Diagnostic {
     let (code, message, help) = match e {
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
+        CallError::Dotenv(m, help) => (
+            ErrorCode::InvalidDotenv,
+            m,
+            help.or(Some(
+                "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments (`stackc explain E0420`)",
+            )),
+        ),
         CallError::Argument(m) => {
             let mut secrets = Vec::new();
             args.iter().for_each(|a| secret_texts(a, &mut secrets));

@@ -13,6 +13,7 @@
 mod bindings;
 pub mod builtins;
 mod conform;
+mod dotenv;
 mod errors;
 mod expr;
 mod limits;
