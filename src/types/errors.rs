@@ -166,7 +166,17 @@ pub(super) fn function_as_value(name: &str, span: Span) -> Diagnostic {
 pub(super) fn unknown_name(name: &str, candidates: &[&str], span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`"))
         .label(span, "not defined");
-    d.help = did_you_mean(name, candidates.iter().copied());
+    d.help = did_you_mean(name, candidates.iter().copied()).or_else(|| {
+        // `${DB_URL}`, as in a Compose file, meant for the environment.
+        let shouted = name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.chars().any(|c| c.is_ascii_lowercase());
+        shouted.then(|| {
+            format!(
+                "a stack reads no environment variables: to set `{name}` from outside, declare \
+                 `param {name}: string` and pass `--var {name}=…` or `STACKC_VAR_{name}`"
+            )
+        })
+    });
     d
 }
 
