@@ -567,7 +567,7 @@ pub(super) fn builtin_failed(
             ErrorCode::InvalidDotenv,
             m,
             help.or(Some(
-                "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments (`stackc explain E0420`)",
+                "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments; a value may be quoted",
             )),
         ),
         CallError::Argument(m) => {
