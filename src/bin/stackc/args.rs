@@ -139,7 +139,7 @@ pub(crate) struct Source {
 /// How parameters are set, and where the stack may read beyond its directory.
 #[derive(Args)]
 pub(crate) struct Vars {
-    /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable)
+    /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable); wins over --var-file, which wins over STACKC_VAR_<NAME> in the environment
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub(crate) vars: Vec<String>,
     /// Read parameters from a file of `NAME = literal` lines or a JSON object (repeatable)
