@@ -73,6 +73,8 @@ error_codes! {
     SecretInMetadata = "E0417", "secret in Docker metadata";
     EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
+    // Issue 11, front end (values from files, Compose habits): E0420–E0429.
+    InvalidDotenv = "E0420", "invalid dotenv file";
     // Files copied into containers (issue 11).
     InvalidFile = "E0445", "invalid file for a container";
     // ---- networking: network_mode and static addresses ----

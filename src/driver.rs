@@ -15,6 +15,9 @@ use crate::types;
 pub struct Options {
     /// A stack directory (holding `main.stack`) or a `.stack` file.
     pub path: PathBuf,
+    /// Environment variables: `STACKC_VAR_<name>` ones set parameters, below
+    /// var files and `--var`; others are ignored.
+    pub environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     /// `NAME=VALUE`, in order; later ones win.
     pub vars: Vec<String>,
     /// Var files, in order; `--var` wins over all of them.
@@ -67,8 +70,14 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
     if !errors.is_empty() {
         return Err(in_order(errors));
     }
-    let vars = eval::read_vars(&options.vars, &options.var_files, program.root(), sources)
-        .map_err(in_order)?;
+    let vars = eval::read_vars(
+        &options.environment,
+        &options.vars,
+        &options.var_files,
+        program.root(),
+        sources,
+    )
+    .map_err(in_order)?;
     eval::evaluate(&program, sources, &vars, &files, options.limits).map_err(in_order)
 }
 

@@ -141,6 +141,45 @@ pub fn format_size(bytes: i64) -> String {
         )
 }
 
+/// Docker's and Compose's spelling of a size (`256m`, `1g`, `512k`, `100b`,
+/// `2gb`; binary units, any case) in stackc's: `256MiB`. `None` for text
+/// that is not one.
+pub fn docker_size(text: &str) -> Option<String> {
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (num, unit) = text.split_at(split);
+    let number = !num.is_empty()
+        && num.split('.').count() <= 2
+        && num
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()));
+    let unit = match unit.to_ascii_lowercase().as_str() {
+        "b" => "B",
+        "k" | "kb" => "KiB",
+        "m" | "mb" => "MiB",
+        "g" | "gb" => "GiB",
+        "t" | "tb" => "TiB",
+        _ => return None,
+    };
+    number.then(|| format!("{num}{unit}"))
+}
+
+/// The help for a duration (`ms`) where a size is expected: Docker writes
+/// `256m` for 256 MiB, which reads as 256 minutes here. `written` is the
+/// literal as written, when known.
+pub fn duration_for_size_help(ms: i64, written: Option<&str>) -> String {
+    let minutes = (ms > 0 && ms % 60_000 == 0).then_some(ms / 60_000);
+    match (minutes, written) {
+        (Some(n), Some(w)) if w == format!("{n}m") => {
+            format!("`{w}` is {n} minutes here: a size is written `{n}MiB` (Docker's `m` is MiB)")
+        }
+        (Some(n), None) => format!(
+            "a size is written with its unit: `{n}MiB` for {n} MiB (Docker's `{n}m` reads as {n} minutes here)"
+        ),
+        _ => "a size is written with its unit: `512MiB`, `1GiB` (Docker's `512m` reads as minutes here)"
+            .to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +229,27 @@ mod tests {
             assert_eq!(format_size(bytes), text);
             assert_eq!(parse_size(text), Ok(bytes), "{text}");
         }
+    }
+
+    #[test]
+    fn docker_sizes_are_spelled_with_binary_units() {
+        for (docker, ours) in [
+            ("256m", "256MiB"),
+            ("1g", "1GiB"),
+            ("1G", "1GiB"),
+            ("512k", "512KiB"),
+            ("2gb", "2GiB"),
+            ("100b", "100B"),
+            ("1.5g", "1.5GiB"),
+        ] {
+            assert_eq!(docker_size(docker).as_deref(), Some(ours), "{docker}");
+        }
+        for other in ["", "m", "1x", "1.g", "1..5g", "1h", "g1", "1.2.3m"] {
+            assert_eq!(docker_size(other), None, "{other}");
+        }
+        assert!(
+            duration_for_size_help(256 * 60_000, Some("256m")).starts_with("`256m` is 256 minutes")
+        );
+        assert!(duration_for_size_help(3_600_000, Some("1h")).contains("`512MiB`"));
     }
 }

@@ -1,6 +1,6 @@
 //! The command line: exit codes, streams, help.
 
-use crate::support::{stack_dir, stackc, stderr, stdout, temp_dir};
+use crate::support::{stack_dir, stackc, stackc_env, stderr, stdout, temp_dir};
 
 #[test]
 fn compile_prints_json_on_stdout_and_exits_0() {
@@ -235,4 +235,76 @@ fn a_stack_name_is_never_derived_by_mapping() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn environment_variables_set_parameters_below_var_files_and_var() {
+    let dir = stack_dir(
+        "envvars",
+        "stack \"envvars\"\nparam a: string = \"default\"\nparam b: string = \"default\"\nparam c: string = \"default\"\nparam d: string = \"default\"\nparam n: int = 1\nparam memory: size = 1MiB\noutput \"all\" = { a = a, b = b, c = c, d = d, n = n, memory = memory }\n",
+        &[("prod.vars", "b = \"file\"\nc = \"file\"\n")],
+    );
+    let path = dir.to_string_lossy().into_owned();
+    let file = dir.join("prod.vars").to_string_lossy().into_owned();
+    let out = stackc_env(
+        &["compile", &path, "--var-file", &file, "--var", "c=flag"],
+        &[
+            ("STACKC_VAR_a", "env"),
+            ("STACKC_VAR_b", "env"),
+            ("STACKC_VAR_c", "env"),
+            ("STACKC_VAR_n", "3"),
+            ("STACKC_VAR_memory", "256MiB"),
+            // Meant for another stack: not an error.
+            ("STACKC_VAR_replicas", "2"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let all = &doc["outputs"]["all"]["value"];
+    assert_eq!(all["a"], "env", "the environment wins over the default");
+    assert_eq!(all["b"], "file", "a var file wins over the environment");
+    assert_eq!(all["c"], "flag", "--var wins over both");
+    assert_eq!(all["d"], "default");
+    assert_eq!(all["n"], 3, "read as the parameter's type");
+    assert_eq!(all["memory"], 256 * 1024 * 1024);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_secret_parameter_from_the_environment_stays_secret() {
+    let args = ["compile", "examples/webapp"];
+    let env = [
+        ("STACKC_VAR_db_password", "hunter2"),
+        ("STACKC_VAR_db_root_password", "s3cret"),
+    ];
+    let masked = stackc_env(&args, &env);
+    assert_eq!(masked.status.code(), Some(0), "{}", stderr(&masked));
+    let text = stdout(&masked);
+    assert!(
+        !text.contains("hunter2") && !text.contains("s3cret"),
+        "{text}"
+    );
+    assert!(text.contains("(secret)"));
+    let shown = stackc_env(&["compile", "examples/webapp", "--show-secrets"], &env);
+    assert!(stdout(&shown).contains("hunter2"));
+}
+
+#[test]
+fn a_bad_value_in_the_environment_names_its_variable() {
+    let dir = stack_dir(
+        "envbad",
+        "stack \"envbad\"\nparam n: int = 1\nparam token: int = 1\noutput \"n\" = n + token\n",
+        &[],
+    );
+    let path = dir.to_string_lossy().into_owned();
+    let out = stackc_env(
+        &["check", &path],
+        &[("STACKC_VAR_n", "three"), ("STACKC_VAR_token", "3")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("E0411"), "{err}");
+    assert!(err.contains("environment variable STACKC_VAR_n"), "{err}");
+    assert!(err.contains("`three` is not an integer"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

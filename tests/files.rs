@@ -170,6 +170,36 @@ fn secret_file_reads_a_secret_and_secret_paths_are_masked() {
     assert!(err.contains("`(secret)` is absolute"), "{err}");
 }
 
+#[test]
+fn dotenv_files_stay_inside_the_stack_and_secret_ones_stay_secret() {
+    // Outside the stack, through `..` or a link: refused like `file()`.
+    let main = "output \"a\" = dotenv(\"../outside.txt\")\n";
+    let (_, dir) = hostile("dotenv-up", main, &[]);
+    let err = refused("E0409", &dir, &[]);
+    assert!(err.contains("is outside the directories"), "{err}");
+    let main = "output \"a\" = dotenv(\"app.env\")\n";
+    let (base, dir) = hostile("dotenv-link", main, &[]);
+    link(base.join("outside.txt"), &dir.join("app.env"));
+    refused("E0409", &dir, &[]);
+
+    // A secret dotenv file: its values are masked, its keys are not.
+    let env = format!("USER=app\nPASSWORD='{SECRET}'\n");
+    let main =
+        "container \"db\" {\n  image = \"busybox:1.36\"\n  env = secret_dotenv(\"db.env\")\n}\n";
+    let (_, dir) = hostile("dotenv-secret", main, &[("db.env", &env)]);
+    let out = stackc(&["compile", &dir.to_string_lossy()]);
+    let json = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!json.contains(SECRET), "{json}");
+    assert!(json.contains("\"/env/PASSWORD\""), "{json}");
+
+    // A bad line is named by its number, its text never shown.
+    let env = format!("USER=app\n{SECRET}\n");
+    let (_, dir) = hostile("dotenv-bad", main, &[("db.env", &env)]);
+    let err = refused("E0420", &dir, &[]);
+    assert!(err.contains("`db.env` line 2: a name without `=`"), "{err}");
+}
+
 const IMAGE: &str = "image \"app\" {\n  build = { context = \"./ctx\" }\n}\n";
 
 #[test]

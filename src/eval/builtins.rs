@@ -20,6 +20,9 @@ pub struct Files<'a> {
 pub enum CallError {
     File(FileError),
     Argument(String),
+    /// A line of a dotenv file (`dotenv`, `secret_dotenv`) that is not
+    /// `KEY=VALUE`: the message, and a help when there is one beyond the syntax.
+    Dotenv(String, Option<&'static str>),
 }
 
 impl From<String> for CallError {
@@ -72,8 +75,10 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
     let secret = args.iter().any(Value::is_secret);
     let plain: Vec<Value> = args.iter().map(Value::declassified).collect();
     let out = match name {
-        "file" => read_file(&plain, secret, files)?,
-        "secret_file" => read_file(&plain, secret, files)?.tainted(),
+        "file" => read_file(name, &plain, secret, files)?,
+        "secret_file" => read_file(name, &plain, secret, files)?.tainted(),
+        "dotenv" => read_dotenv(name, &plain, secret, files, false)?,
+        "secret_dotenv" => read_dotenv(name, &plain, secret, files, true)?,
         _ => call_plain(name, &plain, secret)?,
     };
     Ok(out.tainted_if(secret))
@@ -82,18 +87,23 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
 /// `file(path)`: a file next to the source, never outside the stack's
 /// directory (or an `--allow-outside` one), so a checkout cannot read the
 /// machine it is planned on. A secret path is never shown.
-fn read_file(args: &[Value], secret: bool, files: Files<'_>) -> Result<Value, CallError> {
+fn read_file(
+    name: &str,
+    args: &[Value],
+    secret: bool,
+    files: Files<'_>,
+) -> Result<Value, CallError> {
     let [path] = args else {
-        return Err("`file` takes one path".into());
+        return Err(format!("`{name}` takes one path").into());
     };
     let p = text(path, "a path")?;
     let shown = if secret { SECRET_MASK } else { &p };
     let Some(dir) = files.dir else {
-        return Err("`file` is not available in standard library modules".into());
+        return Err(format!("`{name}` is not available in standard library modules").into());
     };
     if Path::new(&p).is_absolute() {
         return Err(format!(
-            "`{shown}` is absolute; `file` reads paths relative to the .stack file"
+            "`{shown}` is absolute; `{name}` reads paths relative to the .stack file"
         )
         .into());
     }
@@ -109,6 +119,34 @@ fn read_file(args: &[Value], secret: bool, files: Files<'_>) -> Result<Value, Ca
                 e
             })
         })
+}
+
+/// `dotenv(path)`: the `KEY=VALUE`s of a dotenv file read as `file` reads,
+/// as a map for `env`; with `secret_values`, each value is secret (the keys
+/// are not: they name environment variables).
+fn read_dotenv(
+    name: &str,
+    args: &[Value],
+    secret: bool,
+    files: Files<'_>,
+    secret_values: bool,
+) -> Result<Value, CallError> {
+    let Value::Str(text) = read_file(name, args, secret, files)? else {
+        return Err("`dotenv` reads text".into());
+    };
+    let shown = match args {
+        [Value::Str(p)] if !secret => p.text.to_string(),
+        _ => SECRET_MASK.to_string(),
+    };
+    let entries = super::dotenv::parse(&text.text).map_err(|e| {
+        CallError::Dotenv(format!("`{shown}` line {}: {}", e.line, e.message), e.help)
+    })?;
+    Ok(Value::map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k, Value::str(v).tainted_if(secret_values)))
+            .collect(),
+    ))
 }
 
 fn text(v: &Value, what: &str) -> Result<String, String> {

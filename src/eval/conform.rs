@@ -66,11 +66,19 @@ pub fn conform(v: Value, t: &Type, fill: bool) -> Result<Value, Mismatch> {
 }
 
 fn wrong(want: &Type, v: &Value) -> Mismatch {
-    Mismatch::new(format!(
+    let mut m = Mismatch::new(format!(
         "expected {}, found {}",
         article(want),
         v.describe()
-    ))
+    ));
+    let base = match want {
+        Type::Optional(t) => t,
+        t => t,
+    };
+    if let (Type::Size, Value::Duration(ms)) = (base, v) {
+        m.help = Some(crate::units::duration_for_size_help(*ms, None));
+    }
+    m
 }
 
 fn key_segment(k: &str) -> String {

@@ -95,6 +95,15 @@ pub(super) fn var_without_name() -> Diagnostic {
         .help("write `--var NAME=VALUE` (the value given is not shown: it may be secret)")
 }
 
+/// A `STACKC_VAR_<name>` whose value is not UTF-8; the value is not shown.
+pub(super) fn env_var_not_utf8(name: &str) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::InvalidVariable,
+        format!("the environment variable `STACKC_VAR_{name}` is not valid UTF-8"),
+    )
+    .help("parameters are text; set it to a UTF-8 value or unset it")
+}
+
 pub(super) fn unreadable_var_file(path: &Path, e: &std::io::Error) -> Diagnostic {
     Diagnostic::new(
         ErrorCode::InvalidVariable,
@@ -554,6 +563,13 @@ pub(super) fn builtin_failed(
 ) -> Diagnostic {
     let (code, message, help) = match e {
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
+        CallError::Dotenv(m, help) => (
+            ErrorCode::InvalidDotenv,
+            m,
+            help.or(Some(
+                "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments; a value may be quoted",
+            )),
+        ),
         CallError::Argument(m) => {
             let mut secrets = Vec::new();
             args.iter().for_each(|a| secret_texts(a, &mut secrets));

@@ -2,6 +2,7 @@
 //! of the parameter they set.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -35,9 +36,18 @@ pub enum VarValue {
     Json(serde_json::Value),
 }
 
-/// Reads var files, in order, and `NAME=VALUE`s, which win over them, into
-/// one value per parameter of the stack's root module.
+/// The prefix of the environment variables that set parameters.
+pub const ENV_PREFIX: &str = "STACKC_VAR_";
+
+/// Reads `STACKC_VAR_<name>` environment variables, then var files in
+/// order, then `NAME=VALUE`s, each winning over those before it, into one
+/// value per parameter of the stack's root module.
+///
+/// `environment` may hold any variables; only those with the prefix that
+/// name a parameter of the stack count: the environment is shared by every
+/// stack a shell compiles, so a variable meant for another is not an error.
 pub fn read_vars(
+    environment: &[(OsString, OsString)],
     vars: &[String],
     var_files: &[PathBuf],
     root: &Module,
@@ -45,6 +55,25 @@ pub fn read_vars(
 ) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
     let mut inputs: IndexMap<String, VarInput> = IndexMap::new();
     let mut errors = Vec::new();
+    for (key, text) in environment {
+        let Some(name) = key.to_str().and_then(|k| k.strip_prefix(ENV_PREFIX)) else {
+            continue;
+        };
+        if !root.params.contains_key(name) {
+            continue;
+        }
+        let Some(text) = text.to_str() else {
+            errors.push(errors::env_var_not_utf8(name));
+            continue;
+        };
+        let source_name = format!("environment variable {ENV_PREFIX}{name}");
+        match text_var(name, text, source_name, root, sources) {
+            Ok(v) => {
+                inputs.insert(v.name.clone(), v);
+            }
+            Err(d) => errors.push(d),
+        }
+    }
     for file in var_files {
         match read_var_file(file, sources) {
             Ok(entries) => {
@@ -61,39 +90,53 @@ pub fn read_vars(
             errors.push(errors::var_without_name());
             continue;
         };
-        let name = name.trim().to_string();
-        let ty = root
-            .params
-            .get(&name)
-            .map(|p| resolve_type(&p.ty, &mut Vec::new()));
-        // Values of secret (or unknown) parameters never appear in diagnostics.
-        let source_name = format!("--var {name}");
-        let id = if ty.as_ref().is_some_and(|t| !t.contains_secret()) {
-            sources.add(source_name, None, text.to_string())
-        } else {
-            sources.add_sensitive(source_name, None, text.to_string())
-        };
-        let span = Span::new(id, 0, text.len());
-        let value = match ty {
-            Some(t) if needs_literal(&t) && !(matches!(t, Type::Optional(_)) && text == "null") => {
-                // Sizes and structured values are written as literals: `512MiB`, `[80, 443]`.
-                match syntax::parse_expr(&sources.get(id).text, id) {
-                    Ok(e) => VarValue::Expr(e),
-                    Err(d) => {
-                        errors.push(d);
-                        continue;
-                    }
-                }
+        let name = name.trim();
+        match text_var(name, text, format!("--var {name}"), root, sources) {
+            Ok(v) => {
+                inputs.insert(v.name.clone(), v);
             }
-            _ => VarValue::Text(text.to_string()),
-        };
-        inputs.insert(name.clone(), VarInput { name, span, value });
+            Err(d) => errors.push(d),
+        }
     }
     if errors.is_empty() {
         Ok(inputs.into_values().collect())
     } else {
         Err(errors)
     }
+}
+
+/// A value given as text (`--var`, the environment), kept in a source of
+/// its own named `source_name`, read according to its parameter's type.
+fn text_var(
+    name: &str,
+    text: &str,
+    source_name: String,
+    root: &Module,
+    sources: &mut SourceMap,
+) -> Result<VarInput, Diagnostic> {
+    let ty = root
+        .params
+        .get(name)
+        .map(|p| resolve_type(&p.ty, &mut Vec::new()));
+    // Values of secret (or unknown) parameters never appear in diagnostics.
+    let id = if ty.as_ref().is_some_and(|t| !t.contains_secret()) {
+        sources.add(source_name, None, text.to_string())
+    } else {
+        sources.add_sensitive(source_name, None, text.to_string())
+    };
+    let span = Span::new(id, 0, text.len());
+    let value = match ty {
+        Some(t) if needs_literal(&t) && !(matches!(t, Type::Optional(_)) && text == "null") => {
+            // Sizes and structured values are written as literals: `512MiB`, `[80, 443]`.
+            VarValue::Expr(syntax::parse_expr(&sources.get(id).text, id)?)
+        }
+        _ => VarValue::Text(text.to_string()),
+    };
+    Ok(VarInput {
+        name: name.to_string(),
+        span,
+        value,
+    })
 }
 
 /// A var file: `NAME = literal` lines, or one JSON object.

@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod errors;
+mod habits;
 mod lower;
 mod parser;
 #[cfg(test)]

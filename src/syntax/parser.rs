@@ -74,7 +74,8 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str, source: SourceId) -> Di
         (start, end)
     };
     let d = errors::syntax_error(&message, Span::new(source, start, end));
-    match hint(text, start) {
+    let help = super::habits::hint(text, start).or_else(|| hint(text, start).map(String::from));
+    match help {
         Some(help) => d.help(help),
         None => d,
     }

@@ -30,6 +30,8 @@ pub const NAMES: &[&str] = &[
     "to_int",
     "file",
     "secret_file",
+    "dotenv",
+    "secret_dotenv",
     "sha256",
     "lookup",
     "nonsecret",
@@ -44,9 +46,8 @@ fn arity(name: &str) -> (usize, Option<usize>) {
     match name {
         "range" => (1, Some(2)),
         "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct"
-        | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "sha256" | "nonsecret" => {
-            (1, Some(1))
-        }
+        | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "dotenv" | "secret_dotenv"
+        | "sha256" | "nonsecret" => (1, Some(1)),
         "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
         "replace" | "lookup" => (3, Some(3)),
         _ => (1, None),
@@ -133,6 +134,14 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
         "secret_file" => {
             want(0, stringy(&args[0]), "a string")?;
             Type::Secret
+        }
+        "dotenv" => {
+            want(0, stringy(&args[0]), "a string")?;
+            Type::map(Type::String)
+        }
+        "secret_dotenv" => {
+            want(0, stringy(&args[0]), "a string")?;
+            Type::map(Type::Secret)
         }
         "replace" => {
             for (i, a) in args.iter().enumerate() {

@@ -5,7 +5,7 @@ use super::{Namespace, TYPE_NAMES, Type};
 use crate::deployment::Kind;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean, subtraction_hint};
 use crate::source::Span;
-use crate::syntax::ast::{BinaryOp, Expr};
+use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
 
 pub(super) fn unknown_type(name: &str, span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
@@ -61,7 +61,9 @@ pub(super) fn unknown_resource_field<'a>(
         format!("{kind} has no field `{name}`"),
     )
     .label(span, "unknown field");
-    d.help = did_you_mean(name, fields);
+    d.help = super::compose_keys::help(kind, name)
+        .map(str::to_string)
+        .or_else(|| did_you_mean(name, fields));
     d
 }
 
@@ -164,7 +166,17 @@ pub(super) fn function_as_value(name: &str, span: Span) -> Diagnostic {
 pub(super) fn unknown_name(name: &str, candidates: &[&str], span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(ErrorCode::UnknownName, format!("unknown name `{name}`"))
         .label(span, "not defined");
-    d.help = did_you_mean(name, candidates.iter().copied());
+    d.help = did_you_mean(name, candidates.iter().copied()).or_else(|| {
+        // `${DB_URL}`, as in a Compose file, meant for the environment.
+        let shouted = name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.chars().any(|c| c.is_ascii_lowercase());
+        shouted.then(|| {
+            format!(
+                "a stack reads no environment variables: to set `{name}` from outside, declare \
+                 `param {name}: string` and pass `--var {name}=…` or `STACKC_VAR_{name}`"
+            )
+        })
+    });
     d
 }
 
@@ -178,8 +190,9 @@ pub(super) fn not_in_enum(text: &str, want: &Type, values: &[String], span: Span
     d
 }
 
-/// A value of type `have` where `want` is expected.
-pub(super) fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
+/// The value of `e`, of type `have`, where `want` is expected.
+pub(super) fn mismatch(want: &Type, have: &Type, e: &Expr) -> Diagnostic {
+    let span = e.span;
     let mut d = Diagnostic::new(
         ErrorCode::TypeMismatch,
         format!("expected {}, found {}", article(want), article(have)),
@@ -197,6 +210,20 @@ pub(super) fn mismatch(want: &Type, have: &Type, span: Span) -> Diagnostic {
             d = d.help("write a duration with its unit: 10s, 500ms, 1h30m")
         }
         (Type::Size, Type::Int) => d = d.help("write a size with its unit: 512MiB, 1GiB"),
+        (Type::Size, Type::Duration) => {
+            d = d.help(match e.kind {
+                ExprKind::Duration(ms) => {
+                    // `256m` as written: the literal's length tells it from `4h16m`.
+                    let minutes = format!("{}m", ms / 60_000);
+                    if minutes.len() == (span.end - span.start) as usize {
+                        crate::units::duration_for_size_help(ms, Some(&minutes))
+                    } else {
+                        crate::units::duration_for_size_help(0, None)
+                    }
+                }
+                _ => crate::units::duration_for_size_help(0, None),
+            })
+        }
         (Type::String, Type::Int | Type::Float | Type::Bool) => {
             d = d.help("write it in quotes, or interpolate: \"${x}\"")
         }

@@ -2,6 +2,7 @@
 
 pub mod builtins;
 pub mod check;
+pub mod compose_keys;
 mod errors;
 pub mod operators;
 pub mod schema;

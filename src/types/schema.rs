@@ -168,11 +168,16 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         field("ref", Type::String),
         field(
             "build",
-            Type::record(&[
-                ("context", Type::String),
-                ("dockerfile", opt(Type::String)),
-                ("args", opt(Type::map(Type::scalar()))),
-                ("target", opt(Type::String)),
+            // A string is the context alone (Compose's short form); `args`
+            // may be a list of `NAME=value`, like `env`.
+            Type::union(&[
+                Type::String,
+                Type::record(&[
+                    ("context", Type::String),
+                    ("dockerfile", opt(Type::String)),
+                    ("args", opt(env())),
+                    ("target", opt(Type::String)),
+                ]),
             ]),
         ),
         field("tag", Type::String),

@@ -143,7 +143,7 @@ pub(crate) struct Source {
 /// How parameters are set, and where the stack may read beyond its directory.
 #[derive(Args)]
 pub(crate) struct Vars {
-    /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable)
+    /// Set a parameter: NAME=VALUE, read as the parameter's type (repeatable); wins over --var-file, which wins over STACKC_VAR_<NAME> in the environment
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub(crate) vars: Vec<String>,
     /// Read parameters from a file of `NAME = literal` lines or a JSON object (repeatable)
@@ -240,6 +240,12 @@ impl Vars {
     pub(crate) fn options(&self, path: &Path) -> driver::Options {
         driver::Options {
             path: path.to_path_buf(),
+            environment: std::env::vars_os()
+                .filter(|(k, _)| {
+                    k.to_str()
+                        .is_some_and(|k| k.starts_with(stackc::eval::ENV_VAR_PREFIX))
+                })
+                .collect(),
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
             allow_outside: self.allow_outside.clone(),

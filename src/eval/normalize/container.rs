@@ -38,39 +38,7 @@ impl Normalizer<'_, '_> {
 
     /// `env`: variable names are shown, so only values may be secret.
     fn env(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
-        let v = get(fields, "env");
-        let (list, whole) = items(v);
-        if !matches!(v.map(|v| v.reveal().0), Some(Value::List(_))) {
-            return self.string_map(v, "env");
-        }
-        let mut out = BTreeMap::new();
-        if whole || list.iter().any(Value::is_tainted) {
-            self.error_code(
-                ErrorCode::SecretExposed,
-                "env",
-                "an `env` entry `NAME=value` built from a secret would make its name secret",
-                Some("write `env` as a map, `env = { NAME = value }`: the value may be a secret, the name is shown"),
-            );
-            return out;
-        }
-        for x in list.iter() {
-            let Some((text, _)) = x.to_text() else {
-                continue;
-            };
-            match text.split_once('=') {
-                Some((k, v)) if !k.is_empty() => {
-                    if out.insert(k.to_string(), v.to_string()).is_some() {
-                        self.error("env", format!("`{k}` is set twice in `env`"), None);
-                    }
-                }
-                _ => self.error(
-                    "env",
-                    format!("`{text}` is not `NAME=value`"),
-                    Some("stackc never reads its own environment: give every value"),
-                ),
-            }
-        }
-        out
+        self.assignments(get(fields, "env"), "env", "env")
     }
 
     fn ports(&mut self, fields: &Fields<'_>) -> Vec<PortSpec> {

@@ -291,6 +291,50 @@ impl Normalizer<'_, '_> {
         out
     }
 
+    /// `NAME=value`s written as a map (`{ A = 1 }`) or as Compose's list
+    /// (`["A=1"]`): `env` and build `args`. `field` locates errors; `path`
+    /// is the JSON pointer of the result, whose last part names it in messages.
+    fn assignments(
+        &mut self,
+        v: Option<&Value>,
+        field: &str,
+        path: &str,
+    ) -> BTreeMap<String, String> {
+        if !matches!(v.map(|v| v.reveal().0), Some(Value::List(_))) {
+            return self.string_map(v, path);
+        }
+        let what = path.rsplit('/').next().unwrap_or(path);
+        let (list, whole) = items(v);
+        let mut out = BTreeMap::new();
+        if whole || list.iter().any(Value::is_tainted) {
+            self.error_code(
+                ErrorCode::SecretExposed,
+                field,
+                format!("an `{what}` entry `NAME=value` built from a secret would make its name secret"),
+                Some(&format!("write `{what}` as a map, `{what} = {{ NAME = value }}`: the value may be a secret, the name is shown")),
+            );
+            return out;
+        }
+        for x in list.iter() {
+            let Some((text, _)) = x.to_text() else {
+                continue;
+            };
+            match text.split_once('=') {
+                Some((k, v)) if !k.is_empty() => {
+                    if out.insert(k.to_string(), v.to_string()).is_some() {
+                        self.error(field, format!("`{k}` is set twice in `{what}`"), None);
+                    }
+                }
+                _ => self.error(
+                    field,
+                    format!("`{text}` is not `NAME=value`"),
+                    Some("stackc never reads its own environment: give every value"),
+                ),
+            }
+        }
+        out
+    }
+
     fn secret_keys(&mut self, field: &str) {
         self.error_code(
             ErrorCode::SecretExposed,
@@ -419,6 +463,12 @@ impl Normalizer<'_, '_> {
         let mut tag = self.reference_text(fields, "tag");
         let build = match get(fields, "build").map(Value::reveal) {
             Some((Value::Map(b), false)) => self.build(b),
+            // `build = "./app"`: Compose's short form of `{ context = "./app" }`.
+            Some((context @ Value::Str(_), false)) => {
+                let mut b = Map::default();
+                b.insert("context".to_string(), context.clone());
+                self.build(&b)
+            }
             Some((_, true)) => {
                 self.error_code(
                     ErrorCode::SecretExposed,
@@ -515,7 +565,7 @@ impl Normalizer<'_, '_> {
             Some(v) => self.text(v, || "/build/dockerfile".into()),
             None => "Dockerfile".to_string(),
         };
-        let args = self.string_map(b.get("args"), "build/args");
+        let args = self.assignments(b.get("args"), "build", "build/args");
         let target = set("target").map(|v| self.text(v, || "/build/target".into()));
         // The content hash names the image (its tag): secrets go into it masked.
         let masked = |v: Option<&Value>, text: &str| match v {

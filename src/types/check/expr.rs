@@ -43,7 +43,7 @@ impl<'a> Checker<'a> {
             return;
         }
         if !want.accepts(&have) {
-            self.errors.push(errors::mismatch(want, &have, e.span));
+            self.errors.push(errors::mismatch(want, &have, e));
         }
     }
 
