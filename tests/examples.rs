@@ -7,6 +7,9 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ("hello", &[]),
     ("webapp", &["db_password=pw", "db_root_password=rootpw"]),
     ("shop", &["db_password=pw"]),
+    ("nginx-flask-mysql", &["db_password=pw"]),
+    ("react-express-mysql", &["db_password=pw"]),
+    ("pihole-cloudflared-DoH", &["pihole_password=pw"]),
 ];
 
 #[test]

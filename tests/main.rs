@@ -2,6 +2,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod cli;
+mod compose_examples;
 mod compose_habits;
 mod conflicts;
 mod container_files;
