@@ -3,6 +3,7 @@
 
 mod cli;
 mod conflicts;
+mod convergence;
 mod docker_engine;
 mod docker_support;
 mod drift;

@@ -93,7 +93,17 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
     }
     cascade(desired, &mut changes);
     if !options.targets.is_empty() {
-        let keep = with_dependencies(desired, &options.targets);
+        let mut keep = with_dependencies(desired, &options.targets);
+        // A module instance removed from the source: its objects go.
+        for t in &options.targets {
+            let inside = format!("{t}.");
+            keep.extend(
+                live.objects
+                    .iter()
+                    .filter(|o| o.address.starts_with(&inside))
+                    .map(|o| o.address.clone()),
+            );
+        }
         changes.retain(|c| keep.contains(&c.address));
         drift.retain(|d: &Drift| keep.contains(&d.address));
     }

@@ -1,0 +1,95 @@
+//! Convergence against the in-memory engine: targets removed from the
+//! source, a container's image moving to an image resource, a stack
+//! reached through a symlink, published ports and networks changed by
+//! hand, `--replace` of a built image. Each plan says what happens and
+//! why, and one apply converges.
+
+use stackc::apply::{ApplyOptions, Interrupt, Job, Outcome, Progress};
+use stackc::deployment::{Deployment, Kind};
+use stackc::engine::memory::MemoryEngine;
+use stackc::plan::{Action, Plan, PlanOptions};
+use stackc::session;
+
+use crate::planner::{actions, apply, change, engine, plan_of};
+use crate::support::deploy;
+
+/// Plans with `options` and applies that plan.
+async fn apply_selected(
+    e: &MemoryEngine,
+    d: &Deployment,
+    options: &PlanOptions,
+) -> (Plan, Outcome) {
+    let (plan, live) = session::plan(e, d, options).await.unwrap();
+    let job = Job {
+        deployment: d,
+        plan: &plan,
+        live: &live,
+    };
+    let opts = ApplyOptions {
+        parallelism: 4,
+        wait_timeout: std::time::Duration::from_secs(5),
+    };
+    let outcome = session::apply(
+        e,
+        job,
+        &opts,
+        &Progress::captured(),
+        &Interrupt::default(),
+        false,
+    )
+    .await
+    .unwrap();
+    (plan, outcome)
+}
+
+fn three(b_image: &str, with_old: bool) -> Deployment {
+    let old = if with_old {
+        "container \"old\" { image = \"busybox:1.36\" }\n"
+    } else {
+        ""
+    };
+    deploy(
+        &format!(
+            "stack \"rm\"\ncontainer \"a\" {{ image = \"busybox:1.36\" }}\ncontainer \"b\" {{ image = \"{b_image}\" }}\n{old}"
+        ),
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn a_target_removed_from_the_source_is_planned_for_deletion_alone() {
+    let e = engine();
+    let before = three("busybox:1.36", true);
+    assert!(apply(&e, &before).await.1.succeeded());
+    // `old` gone from the source, and `b` changed: only `old` is targeted.
+    let now = three("busybox:1.37", false);
+    let options = session::selection(&now, &["container.old".into()], &[]).unwrap();
+    let (plan, outcome) = apply_selected(&e, &now, &options).await;
+    assert_eq!(
+        actions(&plan),
+        [("container.old".to_string(), vec![Action::Delete])]
+    );
+    assert_eq!(
+        change(&plan, "container.old").reason.as_deref(),
+        Some("no longer in the source")
+    );
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(e.names(Kind::Container), ["rm-a", "rm-b"]);
+    assert!(
+        !e.calls().iter().any(|c| c == "remove rm-b"),
+        "{:?}",
+        e.calls()
+    );
+    // The rest is still planned by an apply without targets.
+    assert_eq!(
+        actions(&plan_of(&e, &now).await),
+        [(
+            "container.b".to_string(),
+            vec![Action::Delete, Action::Create]
+        )]
+    );
+    // A target neither in the source nor on the engine is refused when planning.
+    let options = session::selection(&now, &["container.olt".into()], &[]).unwrap();
+    let err = session::plan(&e, &now, &options).await.unwrap_err();
+    assert_eq!(err.to_string(), "the stack has no resource `container.olt`");
+}
