@@ -93,3 +93,52 @@ async fn a_target_removed_from_the_source_is_planned_for_deletion_alone() {
     let err = session::plan(&e, &now, &options).await.unwrap_err();
     assert_eq!(err.to_string(), "the stack has no resource `container.olt`");
 }
+
+#[tokio::test]
+async fn a_container_whose_image_moves_to_an_image_resource_says_which_field_changed() {
+    let plain = deploy(
+        "stack \"src\"\ncontainer \"c\" { image = \"busybox:1.36\" }\n",
+        &[],
+    );
+    let resource = deploy(
+        "stack \"src\"\nimage \"base\" { ref = \"busybox:1.36\" }\ncontainer \"c\" { image = image.base }\n",
+        &[],
+    );
+    for (from, to, before, after, why) in [
+        (
+            &plain,
+            &resource,
+            "busybox:1.36",
+            "busybox:1.36 (from image.base)",
+            "its image now comes from image.base",
+        ),
+        (
+            &resource,
+            &plain,
+            "busybox:1.36 (from an image resource)",
+            "busybox:1.36",
+            "its image no longer comes from an image resource",
+        ),
+    ] {
+        let e = engine();
+        assert!(apply(&e, from).await.1.succeeded());
+        let plan = plan_of(&e, to).await;
+        let c = change(&plan, "container.c");
+        assert_eq!(c.actions, [Action::Delete, Action::Create]);
+        assert_eq!(c.reason.as_deref(), Some(why));
+        assert_eq!(c.replace_paths, ["image"]);
+        assert_eq!(
+            (c.fields[0].before.as_str(), c.fields[0].after.as_str()),
+            (Some(before), Some(after))
+        );
+        let shown = stackc::plan::human(&plan, false);
+        assert!(
+            shown.contains(&format!(
+                "~ image = \"{before}\" -> \"{after}\" # forces replacement"
+            )),
+            "{shown}"
+        );
+        assert!(apply(&e, to).await.1.succeeded());
+        assert!(!plan_of(&e, to).await.has_changes());
+    }
+}

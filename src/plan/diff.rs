@@ -40,6 +40,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         .map(|r| r.name.as_str())
         .collect();
     let known = Known {
+        desired,
         live,
         jobs: &jobs,
         networks: &networks,
@@ -169,6 +170,7 @@ fn delete(o: &LiveObject, reason: &str) -> Change {
 
 /// What every comparison may look at besides the resource and its object.
 struct Known<'a> {
+    desired: &'a Deployment,
     live: &'a LiveState,
     /// One-off containers: something waits for them to complete.
     jobs: &'a BTreeSet<&'a str>,
@@ -288,7 +290,12 @@ fn compare(
     if let Some(moved) = moved {
         c.reason = Some(moved);
     } else if c.replace_paths.is_empty() {
-        c.reason = Some("what it is built from changed".into());
+        let (field, reason) = super::live::image_source(r, o, known.desired)
+            .unwrap_or((None, "what it is built from changed".into()));
+        c.replace_paths
+            .extend(field.as_ref().map(|f| f.path.clone()));
+        fields.extend(field);
+        c.reason = Some(reason);
     }
     c.fields = fields;
     (c, found)

@@ -6,6 +6,7 @@
 
 mod diff;
 mod fields;
+mod live;
 mod networks;
 mod render;
 mod saved;

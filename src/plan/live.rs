@@ -1,0 +1,56 @@
+//! What a container's hash and label cannot tell: the image resource its
+//! hash holds, the ports it publishes, and the networks it is really on.
+
+use serde_json::Value as Json;
+
+use super::FieldChange;
+use crate::deployment::{Deployment, Kind, Resource, Spec};
+use crate::engine::LiveObject;
+
+/// Why a container is replaced when no field of its spec differs: its hash
+/// holds the hash of the image resource it runs (so that a rebuild replaces
+/// it), and that changed. The field that changed, if one did, and why.
+pub(super) fn image_source(
+    r: &Resource,
+    o: &LiveObject,
+    desired: &Deployment,
+) -> Option<(Option<FieldChange>, String)> {
+    let Spec::Container(c) = &r.spec else {
+        return None;
+    };
+    let reference = c.run.image.as_str();
+    let image = r
+        .depends_on
+        .iter()
+        .filter_map(|d| desired.resource(&d.address))
+        .find(|i| i.kind == Kind::Image && i.name == reference);
+    let mut spec = r.spec.clone();
+    let without_image = Resource::compute_hash(r.kind, &r.name, &mut spec, &r.sensitive_paths, &[]);
+    let field = |before: String, after: String| FieldChange {
+        path: "image".into(),
+        before: Json::from(before),
+        after: Json::from(after),
+        forces_replacement: true,
+    };
+    match image {
+        // Made from the reference alone, now from an image resource.
+        Some(i) if without_image == o.hash => Some((
+            Some(field(
+                reference.to_string(),
+                format!("{reference} (from {})", i.address),
+            )),
+            format!("its image now comes from {}", i.address),
+        )),
+        Some(i) => Some((None, format!("{} changed", i.address))),
+        // The same spec, another hash, and no image resource now: it was
+        // made from one.
+        None if without_image != o.hash => Some((
+            Some(field(
+                format!("{reference} (from an image resource)"),
+                reference.to_string(),
+            )),
+            "its image no longer comes from an image resource".into(),
+        )),
+        None => None,
+    }
+}
