@@ -142,3 +142,54 @@ async fn a_container_whose_image_moves_to_an_image_resource_says_which_field_cha
         assert!(!plan_of(&e, to).await.has_changes());
     }
 }
+
+/// Compiles the stack at `path`.
+fn compile_at(path: &std::path::Path) -> Deployment {
+    let options = stackc::driver::Options {
+        path: path.to_path_buf(),
+        ..Default::default()
+    };
+    let compiled = stackc::driver::compile(&options);
+    compiled.result.unwrap_or_else(|diags| {
+        panic!(
+            "{}",
+            stackc::diagnostic::render_all(
+                &diags,
+                &compiled.sources,
+                stackc::diagnostic::RenderOptions::PLAIN
+            )
+        )
+    })
+}
+
+#[tokio::test]
+async fn a_stack_reached_through_a_symlink_plans_the_same_as_from_inside_it() {
+    let real = crate::support::stack_dir(
+        "symlinked",
+        "stack \"ln\"\ncontainer \"c\" {\n  image  = \"busybox:1.36\"\n  mounts = [\"./data:/data\", \"../shared:/shared:ro\"]\n}\n",
+        &[("data/keep", "")],
+    );
+    // In another directory: `..` through the link is not `..` of the stack.
+    let elsewhere = crate::support::temp_dir("symlink_parent");
+    let link = elsewhere.join("stack");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (direct, through) = (compile_at(&real), compile_at(&link));
+    let canonical = real.canonicalize().unwrap();
+    let spec = serde_json::to_value(&through.resources[0].spec).unwrap();
+    assert_eq!(
+        spec["mounts"][0]["source"].as_str(),
+        Some(canonical.join("data").to_str().unwrap())
+    );
+    assert_eq!(
+        spec["mounts"][1]["source"].as_str(),
+        Some(canonical.parent().unwrap().join("shared").to_str().unwrap())
+    );
+    for (first, then) in [(&direct, &through), (&through, &direct)] {
+        let e = engine();
+        assert!(apply(&e, first).await.1.succeeded());
+        let plan = plan_of(&e, then).await;
+        assert!(!plan.has_changes(), "{}", stackc::plan::human(&plan, false));
+    }
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+    std::fs::remove_dir_all(&real).unwrap();
+}
