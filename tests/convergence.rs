@@ -193,3 +193,36 @@ async fn a_stack_reached_through_a_symlink_plans_the_same_as_from_inside_it() {
     std::fs::remove_dir_all(&elsewhere).unwrap();
     std::fs::remove_dir_all(&real).unwrap();
 }
+
+#[tokio::test]
+async fn a_container_made_again_by_hand_with_other_ports_is_drift_and_made_again() {
+    let e = engine();
+    let d = deploy(
+        "stack \"pt\"\ncontainer \"web\" {\n  image = \"busybox:1.36\"\n  ports = [\"8080:80\", \"9000\"]\n}\n",
+        &[],
+    );
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+    // Same labels, another host port (as `docker run --label … -p 8081:80` would).
+    e.tamper("pt-web", |a| {
+        let ports = a.ports.as_mut().unwrap();
+        ports.retain(|p| p.host != Some(8080));
+        ports.push(stackc::deployment::PortSpec {
+            container: 80,
+            protocol: "tcp".into(),
+            host: Some(8081),
+            ip: None,
+        });
+        ports.sort();
+    });
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert!(plan.drift[0].fields[0].path.starts_with("ports["));
+    let c = change(&plan, "container.web");
+    assert_eq!(c.actions, [Action::Delete, Action::Create]);
+    assert!(c.replace_paths.iter().all(|p| p.starts_with("ports[")));
+    let shown = stackc::plan::human(&plan, false);
+    assert!(shown.contains("host = 8081"), "{shown}");
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -4,6 +4,7 @@
 mod cli;
 mod conflicts;
 mod convergence;
+mod convergence_docker;
 mod docker_engine;
 mod docker_support;
 mod drift;

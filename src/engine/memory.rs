@@ -417,6 +417,8 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .iter()
         .map(|n| (n.network.clone(), run.aliases_read_back(n)))
         .collect();
+    let mut ports = run.ports.clone();
+    ports.sort();
     Actual {
         restart: Some(restart.to_string()),
         memory: run.memory,
@@ -424,6 +426,8 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         values,
         image: None,
         networks,
+        ports: Some(ports),
+        network_ids: BTreeMap::new(),
     }
 }
 

@@ -163,6 +163,13 @@ pub struct Actual {
     /// engines add to them, left out (the planner leaves the hostname out of
     /// the source's aliases too when it compares them).
     pub networks: BTreeMap<String, Vec<String>>,
+    // ---- issue 10: what a container made again by hand may differ in ----
+    /// The ports it publishes as they were asked for (a host port Docker
+    /// picks stays `None`), sorted; `None` when the engine does not say.
+    pub ports: Option<Vec<crate::deployment::PortSpec>>,
+    /// The id of the network each attachment is to (Docker names → ids):
+    /// a network removed and made again under its name is another one.
+    pub network_ids: BTreeMap<String, String>,
 }
 
 /// Everything the planner needs to know about the engine.

@@ -275,6 +275,8 @@ fn compare(
                 if !network_repairs(&made_with.run, live, &ours).is_empty() {
                     by_hand.extend(network_changes(&made_with.run, live, &ours));
                 }
+                let (made, source) = (&made_with.run.ports, &spec.run.ports);
+                by_hand.extend(super::live::ports_changed(r, made, source, o));
             }
             (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
         }
@@ -506,7 +508,9 @@ fn unchanged_spec(
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
     // What Docker cannot change in place, different on the live container
     // (made again by hand with the stack's labels): made again as it was.
-    let remade = values_changed(r, o);
+    let mut remade = values_changed(r, o);
+    let ports = &spec.run.ports;
+    remade.extend(super::live::ports_changed(r, ports, ports, o));
     if !remade.is_empty() {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
         c.reason = Some("changed outside stackc".into());

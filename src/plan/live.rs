@@ -4,7 +4,8 @@
 use serde_json::Value as Json;
 
 use super::FieldChange;
-use crate::deployment::{Deployment, Kind, Resource, Spec};
+use super::fields::walk;
+use crate::deployment::{Deployment, Kind, PortSpec, Resource, Spec};
 use crate::engine::LiveObject;
 
 /// Why a container is replaced when no field of its spec differs: its hash
@@ -53,4 +54,42 @@ pub(super) fn image_source(
         )),
         None => None,
     }
+}
+
+/// The published ports, when the live container's are not those it was
+/// made with (`made`: made again by hand with other ones), shown against
+/// the source's. Secret ports are not compared: the label masks them.
+pub(super) fn ports_changed(
+    r: &Resource,
+    made: &[PortSpec],
+    source: &[PortSpec],
+    o: &LiveObject,
+) -> Vec<FieldChange> {
+    let secret = |p: &String| p == "/ports" || p.starts_with("/ports/");
+    let Some(live) = o.actual.ports.as_ref() else {
+        return Vec::new();
+    };
+    if r.sensitive_paths.iter().any(secret) {
+        return Vec::new();
+    }
+    let mut made = made.to_vec();
+    made.sort();
+    if *live == made {
+        return Vec::new();
+    }
+    // Element by element, against the source's (sorted as read back).
+    let mut source = source.to_vec();
+    source.sort();
+    let json = |p: &[PortSpec]| serde_json::to_value(p).unwrap_or(Json::Null);
+    let mut out = Vec::new();
+    walk(
+        &json(live),
+        &json(&source),
+        &mut "ports".to_string(),
+        &mut out,
+    );
+    for f in &mut out {
+        f.forces_replacement = true;
+    }
+    out
 }

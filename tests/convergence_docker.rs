@@ -1,0 +1,147 @@
+//! Convergence on a real engine, for what Docker decides: ports of a
+//! container made again by hand, networks removed and made again under
+//! their name, `--replace` of a built image, a stack reached through a
+//! symlink.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, InspectContainerOptions, RemoveContainerOptionsBuilder,
+};
+
+use crate::docker_support::{block_on, docker_stack, raw_client, test_image};
+use crate::support::{ok, stack_dir, stdout};
+
+/// A free TCP port on the loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The host ports a container asked for, as `ip:host->container/proto`.
+fn asked_ports(name: &str) -> Vec<String> {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let c = docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let mut out: Vec<String> = c
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|(key, bindings)| {
+                bindings.unwrap_or_default().into_iter().map(move |b| {
+                    format!(
+                        "{}:{}->{key}",
+                        b.host_ip.unwrap_or_default(),
+                        b.host_port.unwrap_or_default()
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
+/// Removes a container and makes it again by hand with the same labels,
+/// image and command, publishing `ports` (`(container, ip, host)`).
+fn remake_with_ports(name: &str, ports: &[(&str, &str, &str)]) {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let old = docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let config = old.config.unwrap();
+        docker
+            .remove_container(
+                name,
+                Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+            )
+            .await
+            .unwrap();
+        let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
+        for (container, ip, host) in ports {
+            bindings
+                .entry(container.to_string())
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: Some(ip.to_string()),
+                    host_port: Some(host.to_string()),
+                });
+        }
+        docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::default().name(name).build()),
+                ContainerCreateBody {
+                    image: config.image,
+                    cmd: config.cmd,
+                    labels: config.labels,
+                    exposed_ports: Some(ports.iter().map(|p| p.0.to_string()).collect()),
+                    host_config: Some(HostConfig {
+                        port_bindings: Some(bindings),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        docker.start_container(name, None).await.unwrap();
+    });
+}
+
+#[test]
+fn a_container_made_again_by_hand_with_other_ports_is_made_again_and_picked_ports_never_count() {
+    let Some(guard) = docker_stack("ports") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let (port, other) = (free_port(), free_port());
+    let source = format!(
+        "stack \"{stack}\"\ncontainer \"web\" {{\n  image   = \"{}\"\n  command = [\"sleep\", \"3600\"]\n  ports   = [\"127.0.0.1:{port}:80\", \"127.0.0.1::81\"]\n}}\n",
+        test_image()
+    );
+    let dir = stack_dir("ports", &source, &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    let web = format!("{stack}-web");
+    let made = asked_ports(&web);
+    assert_eq!(
+        made,
+        [
+            "127.0.0.1:->81/tcp".to_string(),
+            format!("127.0.0.1:{port}->80/tcp"),
+        ]
+    );
+    // The port Docker picked for 81 is no difference.
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+
+    remake_with_ports(
+        &web,
+        &[
+            ("80/tcp", "127.0.0.1", &other.to_string()),
+            ("81/tcp", "127.0.0.1", ""),
+        ],
+    );
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(
+        plan.contains("Objects have changed outside stackc")
+            && plan.contains(&format!("host = {other}"))
+            && plan.contains("container.web must be replaced")
+            && plan.contains("# forces replacement"),
+        "{plan}"
+    );
+    ok(&["apply", &path, "--auto-approve"]);
+    assert_eq!(asked_ports(&web), made);
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+    ok(&["destroy", &path, "--auto-approve"]);
+}
