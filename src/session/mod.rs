@@ -248,7 +248,7 @@ fn removed_targets(
             let known: BTreeSet<&str> = in_source().chain(on_engine()).collect();
             return Err(SessionError::NoResource {
                 address: address.clone(),
-                suggestion: crate::diagnostic::did_you_mean(address, known.into_iter()),
+                suggestion: crate::diagnostic::did_you_mean(address, known),
             });
         }
     }
