@@ -226,3 +226,44 @@ async fn a_container_made_again_by_hand_with_other_ports_is_drift_and_made_again
     assert!(apply(&e, &d).await.1.succeeded());
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+#[tokio::test]
+async fn replacing_a_built_image_rebuilds_it_without_the_cache_and_replaces_its_containers() {
+    let source = "stack \"rb\"\nimage \"app\" { build = { context = \"./app\" } }\ncontainer \"c\" { image = image.app }\ncontainer \"other\" { image = \"busybox:1.36\" }\n";
+    let d = crate::support::deploy_with(source, &[], &[("app/Dockerfile", "FROM scratch\n")]);
+    let e = engine();
+    assert!(apply(&e, &d).await.1.succeeded());
+    let options = session::selection(&d, &[], &["image.app".into()]).unwrap();
+    let (plan, outcome) = apply_selected(&e, &d, &options).await;
+    assert_eq!(
+        actions(&plan),
+        [
+            (
+                "container.c".to_string(),
+                vec![Action::Delete, Action::Create]
+            ),
+            (
+                "image.app".to_string(),
+                vec![Action::Delete, Action::Create]
+            )
+        ]
+    );
+    assert_eq!(
+        change(&plan, "container.c").reason.as_deref(),
+        Some("image.app is replaced")
+    );
+    assert!(outcome.succeeded(), "{outcome:?}");
+    let calls = e.calls();
+    let at = |s: &str| {
+        calls
+            .iter()
+            .rposition(|c| c.starts_with(s))
+            .unwrap_or_else(|| panic!("no `{s}` in {calls:?}"))
+    };
+    assert!(at("rebuild rb-app") < at("create rb-c"), "{calls:?}");
+    assert!(at("remove rb-c") < at("create rb-c"), "{calls:?}");
+    assert!(at("create rb-c") < at("remove rb-app"), "{calls:?}");
+    // The new build keeps the tag: one image, and nothing left to do.
+    assert_eq!(e.names(Kind::Image).len(), 1, "{:?}", e.names(Kind::Image));
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -145,3 +145,73 @@ fn a_container_made_again_by_hand_with_other_ports_is_made_again_and_picked_port
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
     ok(&["destroy", &path, "--auto-approve"]);
 }
+
+/// The id of the image a container runs, and its own id.
+fn runs(name: &str) -> (String, String) {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let c = docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        (c.image.unwrap(), c.id.unwrap())
+    })
+}
+
+fn image_exists(id: &str) -> bool {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker.inspect_image(id).await.is_ok()
+    })
+}
+
+#[test]
+fn replacing_a_built_image_rebuilds_it_without_the_cache_and_replaces_its_containers() {
+    let Some(guard) = docker_stack("rebuild") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\nimage \"app\" {{\n  build = {{ context = \"./app\", args = {{ BASE = \"{}\" }} }}\n}}\ncontainer \"c\" {{\n  image   = image.app\n  command = [\"sleep\", \"3600\"]\n}}\n",
+        test_image()
+    );
+    let dir = stack_dir(
+        "rebuild",
+        &source,
+        &[
+            (
+                "app/Dockerfile",
+                "ARG BASE\nFROM ${BASE}\nCOPY hello.txt /hello.txt\n",
+            ),
+            ("app/hello.txt", "hello\n"),
+        ],
+    );
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    let c = format!("{stack}-c");
+    let (old_image, old_container) = runs(&c);
+    let plan = stdout(&ok(&["plan", &path, "--replace", "image.app"]));
+    assert!(
+        plan.contains("container.c must be replaced")
+            && plan.contains("(image.app is replaced)")
+            && plan.contains("image.app must be replaced"),
+        "{plan}"
+    );
+    let replaced = ok(&["apply", &path, "--auto-approve", "--replace", "image.app"]);
+    let said = crate::support::stderr(&replaced);
+    assert!(
+        said.contains("Apply complete: 2 added, 0 changed, 2 destroyed."),
+        "{said}"
+    );
+    // Built again without the cache: another image, which the container runs.
+    let (new_image, new_container) = runs(&c);
+    assert_ne!(
+        new_image, old_image,
+        "the cache would have made the same image"
+    );
+    assert_ne!(new_container, old_container);
+    assert!(image_exists(&new_image), "the new build is kept");
+    assert!(!image_exists(&old_image), "the old build is removed");
+    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+    ok(&["destroy", &path, "--auto-approve"]);
+}

@@ -131,10 +131,13 @@ enum Step {
     Remove { object: LiveObject },
     /// Remove the image a rebuild replaced, unless the build made it again.
     RemoveOldImage { object: LiveObject },
-    /// Make a resource: create (after removing `old`, for an inline replacement), start.
+    /// Make a resource: create (after removing `old`, for an inline
+    /// replacement), start; `fresh`: an unchanged build made again
+    /// (`--replace`), without the build cache.
     Make {
         address: String,
         old: Option<LiveObject>,
+        fresh: bool,
     },
     /// Update a container in place (and start it if it is not running).
     Update {
@@ -397,6 +400,7 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
         let make_step = |old: Option<LiveObject>| Step::Make {
             address: c.address.clone(),
             old,
+            fresh: false,
         };
         match (c.action(), c.is_replace(), old) {
             (Action::Delete, _, Some(object)) => {
@@ -404,7 +408,15 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                 first.push((push(label(c, "remove"), Step::Remove { object }), kind));
             }
             (Action::Create, true, Some(object)) if c.kind == Kind::Image => {
-                make.insert(c.address.clone(), push(label(c, "build"), make_step(None)));
+                let fresh = deployment
+                    .resource(&c.address)
+                    .is_some_and(|r| r.hash == object.hash);
+                let step = Step::Make {
+                    address: c.address.clone(),
+                    old: None,
+                    fresh,
+                };
+                make.insert(c.address.clone(), push(label(c, "build"), step));
                 last.push(push(
                     label(c, "remove the old image"),
                     Step::RemoveOldImage { object },
@@ -535,7 +547,11 @@ async fn run_step(
             remove(engine, &object).await?;
             Ok("removed".into())
         }
-        Step::Make { address, old } => {
+        Step::Make {
+            address,
+            old,
+            fresh,
+        } => {
             let r = deployment
                 .resource(&address)
                 .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
@@ -558,7 +574,11 @@ async fn run_step(
                 ctx.progress
                     .note(&format!("{label}: {}", ctx.secrets.mask(line)))
             };
-            let id = engine.create(&deployment.stack, r, &report).await?;
+            let id = if fresh {
+                engine.rebuild(&deployment.stack, r, &report).await?
+            } else {
+                engine.create(&deployment.stack, r, &report).await?
+            };
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());
             }

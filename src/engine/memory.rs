@@ -475,11 +475,10 @@ impl Engine for MemoryEngine {
                 return i.ensure_image(r).map(|()| r.clone());
             }
             let labels = labels(stack, resource);
-            if let Some(existing) = i
-                .objects
-                .iter()
-                .find(|o| o.kind == resource.kind && o.name == resource.name)
-            {
+            // A build takes its tag over from the image that had it, as Docker does.
+            if let Some(existing) = i.objects.iter().find(|o| {
+                o.kind == resource.kind && o.name == resource.name && o.kind != Kind::Image
+            }) {
                 // Docker answers a create of an existing volume with that
                 // volume: the same one made again is no conflict.
                 if resource.kind == Kind::Volume && existing.labels == labels {
@@ -687,8 +686,15 @@ impl Engine for MemoryEngine {
             i.call("remove", &object.name)?;
             let what = format!("{} {}", object.kind, object.name);
             if object.kind == Kind::Image {
-                i.images.remove(&object.name);
                 i.objects.retain(|o| o.id != object.id);
+                // The tag goes with its last image (a rebuild took it over).
+                if !i
+                    .objects
+                    .iter()
+                    .any(|o| o.kind == Kind::Image && o.name == object.name)
+                {
+                    i.images.remove(&object.name);
+                }
                 return Ok(());
             }
             let in_use = match object.kind {
@@ -752,5 +758,15 @@ impl Engine for MemoryEngine {
             };
             Ok(())
         })
+    }
+
+    async fn rebuild(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
+        self.with(|i| i.calls.push(format!("rebuild {}", resource.name)));
+        self.create(stack, resource, report).await
     }
 }

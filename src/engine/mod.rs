@@ -542,4 +542,17 @@ pub trait Engine: Send + Sync {
 
     /// Replaces the stack's record; `None` removes it.
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
+
+    // ---- issue 10 ----
+    /// Builds an image resource again without the build cache (`--replace`
+    /// of a build whose source did not change: the cache would only make
+    /// the same image again); anything else is made as by [`Engine::create`].
+    async fn rebuild(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
+        self.create(stack, resource, report).await
+    }
 }

@@ -678,11 +678,12 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// Containers on a network or volume that is replaced are replaced with it:
-/// the old object cannot go while they use it.
+/// the old object cannot go while they use it. So are those that run an
+/// image built again (`--replace image.x`): they would run the old one.
 fn cascade(desired: &Deployment, changes: &mut [Change]) {
     let replaced: BTreeSet<String> = changes
         .iter()
-        .filter(|c| c.is_replace() && matches!(c.kind, Kind::Network | Kind::Volume))
+        .filter(|c| c.is_replace() && matches!(c.kind, Kind::Network | Kind::Volume | Kind::Image))
         .map(|c| c.address.clone())
         .collect();
     if replaced.is_empty() {
