@@ -267,3 +267,72 @@ async fn replacing_a_built_image_rebuilds_it_without_the_cache_and_replaces_its_
     assert_eq!(e.names(Kind::Image).len(), 1, "{:?}", e.names(Kind::Image));
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+const ON_A_NETWORK: &str = r#"
+stack "nw"
+network "back" {}
+container "web" {
+  image    = "busybox:1.36"
+  networks = [network.back]
+}
+"#;
+
+#[tokio::test]
+async fn a_stopped_container_whose_network_was_made_again_by_hand_is_reconnected() {
+    let e = engine();
+    let d = deploy(ON_A_NETWORK, &[]);
+    assert!(apply(&e, &d).await.1.succeeded());
+    // `docker stop`, `docker network rm`, `docker network create` with its labels.
+    e.stop_by_hand("nw-web");
+    e.remake_network_by_hand("nw-back", true);
+    let plan = plan_of(&e, &d).await;
+    assert!(plan.has_changes());
+    assert_eq!(
+        actions(&plan),
+        [("container.web".to_string(), vec![Action::Update])]
+    );
+    let c = change(&plan, "container.web");
+    assert_eq!(
+        c.reason.as_deref(),
+        Some(
+            "start: exited (0) outside stackc; reconnect: nw-back was removed and made again outside stackc"
+        )
+    );
+    assert_eq!(c.fields[0].path, "networks[0]");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(
+        e.state_of(Kind::Container, "nw-web")
+            .is_some_and(|s| s.is_running())
+    );
+    assert!(!plan_of(&e, &d).await.has_changes());
+}
+
+#[tokio::test]
+async fn a_network_made_again_by_hand_without_the_stacks_labels_is_in_the_way() {
+    let e = engine();
+    let d = deploy(ON_A_NETWORK, &[]);
+    assert!(apply(&e, &d).await.1.succeeded());
+    e.stop_by_hand("nw-web");
+    e.remake_network_by_hand("nw-back", false);
+    let plan = plan_of(&e, &d).await;
+    assert_eq!(
+        plan.conflicts
+            .iter()
+            .map(|c| (c.address.as_str(), c.holder.as_str()))
+            .collect::<Vec<_>>(),
+        [("network.back", "network nw-back (not made by stackc)")]
+    );
+    assert!(
+        change(&plan, "container.web")
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.ends_with("reconnect: nw-back was removed outside stackc")),
+        "{plan:?}"
+    );
+    // Freed by hand: one apply makes the network and reconnects the container.
+    assert!(e.delete_by_hand(Kind::Network, "nw-back"));
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

@@ -215,3 +215,131 @@ fn replacing_a_built_image_rebuilds_it_without_the_cache_and_replaces_its_contai
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
     ok(&["destroy", &path, "--auto-approve"]);
 }
+
+/// `docker network rm` and `docker network create` of the same name by
+/// hand, with the labels it had or without any; with `detach`, the
+/// container is disconnected first (`docker network disconnect`),
+/// otherwise stopped (Docker then keeps its attachment to the removed one).
+fn remake_network(network: &str, container: &str, detach: bool, labelled: bool) {
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        let old = docker
+            .inspect_network(
+                network,
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .unwrap();
+        if detach {
+            let request = bollard::models::NetworkDisconnectRequest {
+                container: container.to_string(),
+                force: Some(true),
+            };
+            docker.disconnect_network(network, request).await.unwrap();
+        } else {
+            docker
+                .stop_container(
+                    container,
+                    Some(
+                        bollard::query_parameters::StopContainerOptionsBuilder::default()
+                            .t(1)
+                            .build(),
+                    ),
+                )
+                .await
+                .unwrap();
+        }
+        docker.remove_network(network).await.unwrap();
+        let request = bollard::models::NetworkCreateRequest {
+            name: network.to_string(),
+            labels: labelled.then(|| old.labels.unwrap_or_default()),
+            ..Default::default()
+        };
+        docker.create_network(request).await.unwrap();
+    });
+}
+
+/// Removes a network made by hand without the stack's labels, however the test ends.
+struct Unlabelled(String);
+
+impl Drop for Unlabelled {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            block_on(async {
+                if let Ok(docker) = raw_client().await {
+                    let _ = docker.remove_network(&name).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+#[test]
+fn a_network_removed_and_made_again_by_hand_is_never_no_changes_and_one_apply_converges() {
+    let Some(guard) = docker_stack("netremade") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\nnetwork \"back\" {{}}\ncontainer \"web\" {{\n  image    = \"{}\"\n  command  = [\"sleep\", \"3600\"]\n  networks = [network.back]\n}}\n",
+        test_image()
+    );
+    let dir = stack_dir("netremade", &source, &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&["apply", &path, "--auto-approve"]);
+    let (web, back) = (format!("{stack}-web"), format!("{stack}-back"));
+    let converges = || {
+        ok(&["apply", &path, "--auto-approve"]);
+        assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
+        let running = block_on(async {
+            let docker = raw_client().await.unwrap();
+            let c = docker
+                .inspect_container(&web, None::<InspectContainerOptions>)
+                .await
+                .unwrap();
+            c.state.and_then(|s| s.running).unwrap_or(false)
+        });
+        assert!(running, "{web} runs again");
+    };
+
+    // Disconnected, then the network made again with the stack's labels.
+    remake_network(&back, &web, true, true);
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(
+        plan.contains("container.web will be updated in place")
+            && plan.contains(&format!("+ networks[0] = {{ network = \"{back}\"")),
+        "{plan}"
+    );
+    converges();
+
+    // Stopped: Docker keeps its attachment to the removed network.
+    remake_network(&back, &web, false, true);
+    let plan = stdout(&ok(&["plan", &path]));
+    assert!(
+        plan.contains(&format!(
+            "reconnect: {back} was removed and made again outside stackc"
+        )) && plan.contains(&format!("+ networks[0] = {{ network = \"{back}\"")),
+        "{plan}"
+    );
+    converges();
+
+    // Made again without the stack's labels: another object in the way.
+    let _unlabelled = Unlabelled(back.clone());
+    remake_network(&back, &web, false, false);
+    let refused = crate::support::exits(1, &["plan", &path], &[]);
+    let plan = stdout(&refused);
+    assert!(
+        plan.contains(&format!(
+            "! network.back: the network name {back} is taken by network {back} (not made by stackc)"
+        )) && plan.contains(&format!("reconnect: {back} was removed outside stackc")),
+        "{plan}"
+    );
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker.remove_network(&back).await.unwrap();
+    });
+    converges();
+    ok(&["destroy", &path, "--auto-approve"]);
+}

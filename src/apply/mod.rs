@@ -22,7 +22,7 @@ pub use progress::Progress;
 use crate::deployment::Kind;
 use crate::deployment::{Condition, Deployment, Resource, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
-use crate::plan::{Action, Change, Plan, network_repairs};
+use crate::plan::{Action, Change, Plan, attached, network_repairs};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -184,6 +184,8 @@ struct Ctx<'a> {
     jobs: &'a BTreeSet<&'a str>,
     /// The image each reference named when the plan was made (`None`: absent).
     images: &'a BTreeMap<String, Option<String>>,
+    /// The live state the plan was made against.
+    live: &'a LiveState,
 }
 
 /// Why a step did not succeed.
@@ -260,6 +262,7 @@ pub async fn apply(
     let ctx = Ctx {
         jobs: &jobs,
         images: &live.images,
+        live,
         engine,
         deployment,
         ids: &ids,
@@ -619,7 +622,13 @@ async fn run_step(
                     .iter()
                     .any(|r| r.kind == Kind::Network && r.name == n)
             };
-            let repairs = network_repairs(&c.run, &object.actual.networks, &ours);
+            // An attachment to a network removed since is left first: the
+            // one of that name now is joined anew.
+            let on = attached(&object.actual, ctx.live, &ours);
+            for network in &on.stale {
+                engine.disconnect(&object.id, network).await?;
+            }
+            let repairs = network_repairs(&c.run, &on.networks, &ours);
             for network in &repairs.disconnect {
                 engine.disconnect(&object.id, network).await?;
             }

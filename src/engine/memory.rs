@@ -12,6 +12,8 @@ use async_trait::async_trait;
 use super::*;
 use crate::deployment::{ContainerSpec, Spec};
 
+mod networks;
+
 /// What a started container does in the fake.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Behaviour {
@@ -297,6 +299,7 @@ impl Inner {
             }
             volumes.push(source.clone());
         }
+        let network_ids = self.network_ids(c.run.networks.iter().map(|n| &n.network));
         let behaviour = self
             .behaviours
             .get(&resource.name)
@@ -310,6 +313,7 @@ impl Inner {
             state: State::Created,
             actual: Actual {
                 image: self.images.get(&c.run.image).cloned(),
+                network_ids,
                 ..actual_of(&c.run, &c.restart)
             },
             has_health: c.run.health.is_some(),
@@ -522,6 +526,7 @@ impl Engine for MemoryEngine {
                 .map(|o| o.name.clone())
                 .ok_or_else(|| not_found(id))?;
             i.call("start", &name)?;
+            i.joins_networks(id, &name)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.polls = 0;
             o.state = State::Running {
@@ -644,6 +649,9 @@ impl Engine for MemoryEngine {
             let mut aliases = n.aliases.clone();
             aliases.sort();
             o.actual.networks.insert(n.network.clone(), aliases);
+            let ids = i.network_ids(std::iter::once(&n.network));
+            let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.network_ids.extend(ids);
             Ok(())
         })
     }
@@ -656,6 +664,7 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("disconnect", &format!("{name} {network}"))?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.network_ids.remove(network);
             if o.actual.networks.remove(network).is_none() {
                 return Err(EngineError::new(
                     ErrorKind::Other,
@@ -698,10 +707,13 @@ impl Engine for MemoryEngine {
                 return Ok(());
             }
             let in_use = match object.kind {
-                Kind::Network => i
-                    .objects
-                    .iter()
-                    .any(|o| o.actual.networks.contains_key(&object.name)),
+                Kind::Network => i.objects.iter().any(|o| {
+                    o.actual.networks.contains_key(&object.name)
+                        && o.actual
+                            .network_ids
+                            .get(&object.name)
+                            .is_none_or(|id| *id == object.id)
+                }),
                 Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
                 _ => false,
             };

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::fields::field_changes;
-use super::networks::{attachments, network_changes};
+use super::networks::{Attached, attached, attachments, network_changes};
 use super::*;
 use crate::deployment::{ContainerSpec, Deployment, PullPolicy, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
@@ -521,9 +521,14 @@ fn unchanged_spec(
     let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
-    let rejoin = !network_repairs(&spec.run, &a.networks, &ours).is_empty();
+    // Attachments to a network removed since count as gone.
+    let Attached {
+        networks: on,
+        stale,
+    } = attached(a, known.live, &ours);
+    let rejoin = !network_repairs(&spec.run, &on, &ours).is_empty();
     if rejoin {
-        let networks = network_changes(&spec.run, &a.networks, &ours);
+        let networks = network_changes(&spec.run, &on, &ours);
         by_hand.extend(networks.iter().cloned());
         changes.extend(networks);
     }
@@ -553,7 +558,7 @@ fn unchanged_spec(
         if rejoin {
             before.insert(
                 "networks".into(),
-                attachments(&spec.run.networks, &a.networks, &ours),
+                attachments(&spec.run.networks, &on, &ours),
             );
         }
     }
@@ -572,7 +577,34 @@ fn unchanged_spec(
     } else {
         None
     };
+    if !stale.is_empty() {
+        let why = stale_reason(&stale, known.live);
+        c.reason = Some(match c.reason.take() {
+            Some(reason) if stopped => format!("{reason}; {why}"),
+            _ => why,
+        });
+    }
     (c, found)
+}
+
+/// Why a container is reconnected to networks it is attached to only by
+/// name (see [`Attached::stale`]).
+fn stale_reason(stale: &[String], live: &LiveState) -> String {
+    let what: Vec<String> = stale
+        .iter()
+        .map(|name| {
+            let there = live
+                .objects
+                .iter()
+                .any(|o| o.kind == Kind::Network && o.name == *name);
+            if there {
+                format!("{name} was removed and made again outside stackc")
+            } else {
+                format!("{name} was removed outside stackc")
+            }
+        })
+        .collect();
+    format!("reconnect: {}", what.join(", "))
 }
 
 /// Secrets whose masked form is unchanged but whose value differs from the

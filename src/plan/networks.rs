@@ -7,7 +7,8 @@ use serde_json::Value as Json;
 
 use super::FieldChange;
 use super::fields::walk;
-use crate::deployment::{NetworkAttachment, RunSpec};
+use crate::deployment::{Kind, NetworkAttachment, RunSpec};
+use crate::engine::{Actual, LiveState};
 
 /// What takes a container from the networks it is on to those it should be
 /// on: the networks to leave (the stack's own only: others were joined on
@@ -93,4 +94,33 @@ pub(super) fn network_changes(
         &mut out,
     );
     out
+}
+
+/// A container's attachments to the stack's networks as they really are.
+#[derive(Debug, Default, PartialEq)]
+pub struct Attached {
+    /// The networks it is on, with its aliases there (as [`Actual::networks`]).
+    pub networks: BTreeMap<String, Vec<String>>,
+    /// Attachments left from a network removed since: the one of that name
+    /// now (made again by hand, or by this apply) is another network, or
+    /// there is none. Docker keeps them on a stopped container, which then
+    /// cannot start; they are left out of `networks`.
+    pub stale: Vec<String>,
+}
+
+pub fn attached(actual: &Actual, live: &LiveState, ours: &dyn Fn(&str) -> bool) -> Attached {
+    let now = |name: &str, id: &str| {
+        live.objects
+            .iter()
+            .any(|o| o.kind == Kind::Network && o.name == name && o.id == id)
+    };
+    let stale: Vec<String> = actual
+        .network_ids
+        .iter()
+        .filter(|(name, id)| ours(name) && !now(name, id))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut networks = actual.networks.clone();
+    networks.retain(|name, _| !stale.contains(name));
+    Attached { networks, stale }
 }

@@ -1,0 +1,75 @@
+//! Networks in the fake as Docker keeps them: a container's attachment
+//! holds the id of the network joined, and a network removed and made
+//! again under its name is another one.
+
+use std::collections::BTreeMap;
+
+use super::{Inner, MemoryEngine, Object};
+use crate::deployment::Kind;
+use crate::engine::{EngineError, ErrorKind};
+
+impl MemoryEngine {
+    /// `docker network rm` and `docker network create` of the same name by
+    /// hand, with the network's labels or without: stopped containers keep
+    /// their attachment to the removed one, as Docker's do.
+    pub fn remake_network_by_hand(&self, name: &str, labelled: bool) {
+        self.with(|i| {
+            let Some(at) = i
+                .objects
+                .iter()
+                .position(|o| o.kind == Kind::Network && o.name == name)
+            else {
+                return;
+            };
+            let old = i.objects.remove(at);
+            i.next_id += 1;
+            let id = format!("{:012x}", i.next_id);
+            let labels = if labelled {
+                old.labels
+            } else {
+                BTreeMap::new()
+            };
+            i.objects
+                .push(Object::plain(Kind::Network, id, name.to_string(), labels));
+        });
+    }
+}
+
+impl Inner {
+    /// The ids of the networks of these names (those that exist).
+    pub(super) fn network_ids<'a>(
+        &self,
+        names: impl Iterator<Item = &'a String>,
+    ) -> BTreeMap<String, String> {
+        names
+            .filter_map(|name| {
+                self.objects
+                    .iter()
+                    .find(|o| o.kind == Kind::Network && o.name == *name)
+                    .map(|o| (name.clone(), o.id.clone()))
+            })
+            .collect()
+    }
+
+    /// Whether the container `id` can join its networks as it starts:
+    /// Docker fails on one removed since.
+    pub(super) fn joins_networks(&mut self, id: &str, name: &str) -> Result<(), EngineError> {
+        let joined: Vec<String> = self
+            .find(id)
+            .map(|o| o.actual.network_ids.values().cloned().collect())
+            .unwrap_or_default();
+        let exists = |network: &String| {
+            self.objects
+                .iter()
+                .any(|o| o.kind == Kind::Network && o.id == *network)
+        };
+        match joined.iter().find(|network| !exists(network)) {
+            Some(gone) => Err(EngineError::new(
+                ErrorKind::NotFound,
+                format!("network {gone} not found"),
+            )
+            .about(format!("container {name}"))),
+            None => Ok(()),
+        }
+    }
+}
