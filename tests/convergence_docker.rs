@@ -343,3 +343,30 @@ fn a_network_removed_and_made_again_by_hand_is_never_no_changes_and_one_apply_co
     converges();
     ok(&["destroy", &path, "--auto-approve"]);
 }
+
+#[test]
+fn a_stack_applied_through_a_symlink_plans_no_changes_from_its_real_directory_and_back() {
+    let Some(guard) = docker_stack("symlink") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\ncontainer \"web\" {{\n  image   = \"{}\"\n  command = [\"sleep\", \"3600\"]\n  mounts  = [\"./data:/data:ro\"]\n}}\n",
+        test_image()
+    );
+    let real = stack_dir("symlink", &source, &[("data/hello.txt", "hello\n")]);
+    let elsewhere = crate::support::temp_dir("symlink_parent");
+    let link = elsewhere.join("stack");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (real, link) = (
+        real.to_string_lossy().into_owned(),
+        link.to_string_lossy().into_owned(),
+    );
+    for (applied, planned) in [(&real, &link), (&link, &real)] {
+        ok(&["apply", applied, "--auto-approve"]);
+        let plan = stdout(&ok(&["plan", planned]));
+        assert!(plan.contains("No changes."), "{plan}");
+        ok(&["destroy", applied, "--auto-approve"]);
+    }
+    let _ = std::fs::remove_dir_all(&elsewhere);
+}
