@@ -299,7 +299,6 @@ impl Inner {
             }
             volumes.push(source.clone());
         }
-        let network_ids = self.network_ids(c.run.networks.iter().map(|n| &n.network));
         let behaviour = self
             .behaviours
             .get(&resource.name)
@@ -313,7 +312,6 @@ impl Inner {
             state: State::Created,
             actual: Actual {
                 image: self.images.get(&c.run.image).cloned(),
-                network_ids,
                 ..actual_of(&c.run, &c.restart)
             },
             has_health: c.run.health.is_some(),
@@ -649,9 +647,12 @@ impl Engine for MemoryEngine {
             let mut aliases = n.aliases.clone();
             aliases.sort();
             o.actual.networks.insert(n.network.clone(), aliases);
-            let ids = i.network_ids(std::iter::once(&n.network));
-            let o = i.find(id).ok_or_else(|| not_found(id))?;
-            o.actual.network_ids.extend(ids);
+            // A container that has not run yet joins by name at its start.
+            if o.state != State::Created {
+                let ids = i.network_ids(std::iter::once(&n.network));
+                let o = i.find(id).ok_or_else(|| not_found(id))?;
+                o.actual.network_ids.extend(ids);
+            }
             Ok(())
         })
     }

@@ -51,19 +51,31 @@ impl Inner {
             .collect()
     }
 
-    /// Whether the container `id` can join its networks as it starts:
-    /// Docker fails on one removed since.
+    /// The container `id` joins its networks as it starts: those it joined
+    /// before by their id (Docker fails on one removed since), the others by
+    /// name, as the network of that name now.
     pub(super) fn joins_networks(&mut self, id: &str, name: &str) -> Result<(), EngineError> {
-        let joined: Vec<String> = self
-            .find(id)
-            .map(|o| o.actual.network_ids.values().cloned().collect())
-            .unwrap_or_default();
+        let Some(o) = self.objects.iter().find(|o| o.id == id) else {
+            return Ok(());
+        };
+        let by_name: Vec<&String> = o
+            .actual
+            .networks
+            .keys()
+            .filter(|n| !o.actual.network_ids.contains_key(*n))
+            .collect();
+        let joined = self.network_ids(by_name.into_iter());
+        let Some(o) = self.find(id) else {
+            return Ok(());
+        };
+        o.actual.network_ids.extend(joined);
+        let ids: Vec<String> = o.actual.network_ids.values().cloned().collect();
         let exists = |network: &String| {
             self.objects
                 .iter()
                 .any(|o| o.kind == Kind::Network && o.id == *network)
         };
-        match joined.iter().find(|network| !exists(network)) {
+        match ids.iter().find(|network| !exists(network)) {
             Some(gone) => Err(EngineError::new(
                 ErrorKind::NotFound,
                 format!("network {gone} not found"),
