@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::deployment::{ContainerSpec, Spec};
 
-mod networks;
+mod attachments;
 
 /// What a started container does in the fake.
 #[derive(Debug, Clone, Copy, PartialEq)]
