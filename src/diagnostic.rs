@@ -73,6 +73,12 @@ error_codes! {
     SecretInMetadata = "E0417", "secret in Docker metadata";
     EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
+    // Files copied into containers (issue 11).
+    InvalidFile = "E0445", "invalid file for a container";
+    // ---- networking: network_mode and static addresses ----
+    NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
+    InvalidNetworkMode = "E0431", "invalid network mode";
+    InvalidStaticAddress = "E0432", "invalid static network address";
     NotFound = "E0501", "stack not found";
 }
 

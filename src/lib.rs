@@ -13,6 +13,8 @@
 //! 6. [`plan`]: the deployment against live state: drift and changes.
 //! 7. [`apply`]: the changes as a dependency graph.
 //!
+//! [`logs`] merges and prefixes container logs for `stackc logs`.
+//!
 //! [`session`] puts these together for the commands (lock, plan, apply, record).
 
 pub mod apply;
@@ -24,6 +26,7 @@ pub mod driver;
 pub mod engine;
 pub mod eval;
 pub mod files;
+pub mod logs;
 pub mod plan;
 pub mod resolve;
 pub mod session;
@@ -31,5 +34,6 @@ pub mod source;
 pub mod status;
 pub mod stdlib;
 pub mod syntax;
+pub mod timestamp;
 pub mod types;
 pub mod units;

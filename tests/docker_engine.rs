@@ -199,10 +199,12 @@ fn docker_translates_every_container_field() {
             NetworkAttachment {
                 network: back.name.clone(),
                 aliases: vec!["api-back".into()],
+                ipv4_address: None,
             },
             NetworkAttachment {
                 network: front.name.clone(),
                 aliases: vec!["api".into(), "web".into()],
+                ipv4_address: None,
             },
         ];
         r.health = Some(HealthSpec {
@@ -355,10 +357,12 @@ fn docker_translates_every_container_field() {
                 NetworkAttachment {
                     network: back.name.clone(),
                     aliases: Vec::new(),
+                    ipv4_address: None,
                 },
                 NetworkAttachment {
                     network: second.to_string(),
                     aliases: Vec::new(),
+                    ipv4_address: None,
                 },
             ];
             container(&stack, "stray", r, "no", &[])

@@ -88,7 +88,8 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
         format!("{stack}-back"),
     );
     let id = container_id(&web);
-    let expected = vec![(front.clone(), vec!["www".to_string()])];
+    // Its logical name `web` is an alias too.
+    let expected = vec![(front.clone(), vec!["web".to_string(), "www".to_string()])];
     assert_eq!(networks_of(&web), expected);
 
     // Off its network, onto another of the stack's, by hand.
@@ -97,7 +98,7 @@ fn networks_changed_by_hand_are_drift_repaired_without_replacing_the_container()
     assert!(
         plan.contains("Objects have changed outside stackc")
             && plan.contains(&format!(
-                "~ networks[0] = {{ network = \"{front}\", aliases = [\"www\"] }} (removed outside stackc, in the source)"
+                "~ networks[0] = {{ network = \"{front}\", aliases = [\"web\", \"www\"] }} (removed outside stackc, in the source)"
             ))
             && plan.contains(&format!(
                 "~ networks[0] = {{ network = \"{back}\", aliases = [] }} (added outside stackc, not in the source)"

@@ -117,7 +117,8 @@ fn hello_applies_converges_repairs_drift_and_destroys() {
         "{}",
         stdout(&plan)
     );
-    assert!(stdout(&plan).contains("Plan: 1 to add, 0 to change, 0 to destroy."));
+    // The container and the stack's default network it joins.
+    assert!(stdout(&plan).contains("Plan: 2 to add, 0 to change, 0 to destroy."));
 
     // No terminal, no --auto-approve: nothing happens.
     let refused = run(&with_vars(&["apply", &path], &vars));
@@ -130,7 +131,7 @@ fn hello_applies_converges_repairs_drift_and_destroys() {
     assert!(containers(&stack).is_empty());
 
     let applied = ok(&with_vars(&["apply", &path, "--auto-approve"], &vars));
-    assert!(stderr(&applied).contains("Apply complete: 1 added, 0 changed, 0 destroyed."));
+    assert!(stderr(&applied).contains("Apply complete: 2 added, 0 changed, 0 destroyed."));
     assert!(stderr(&applied).contains("container.web (create): created and started"));
     assert!(
         http_status(port).starts_with("HTTP/1."),
@@ -195,7 +196,8 @@ fn hello_applies_converges_repairs_drift_and_destroys() {
 
     let destroyed = ok(&with_vars(&["destroy", &path, "--auto-approve"], &vars));
     assert!(
-        stderr(&destroyed).contains("Destroy complete: 1 destroyed."),
+        // The container and the default network it was on.
+        stderr(&destroyed).contains("Destroy complete: 2 destroyed."),
         "{}",
         stderr(&destroyed)
     );

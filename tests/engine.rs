@@ -201,6 +201,9 @@ pub(crate) fn container(
         restart: restart.into(),
         privileged: false,
         pull: Default::default(),
+        files: Vec::new(),
+        options: Default::default(),
+        network_mode: None,
     }));
     resource(stack, Kind::Container, name, spec, sensitive)
 }
@@ -293,6 +296,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     web_run.networks = vec![NetworkAttachment {
         network: net.name.clone(),
         aliases: vec!["web".into()],
+        ipv4_address: None,
     }];
     web_run.ports = vec![PortSpec {
         container: 80,
@@ -562,6 +566,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     lost_run.networks = vec![NetworkAttachment {
         network: format!("{stack}-nowhere"),
         aliases: Vec::new(),
+        ipv4_address: None,
     }];
     let lost = container(stack, "lost", lost_run, "no", &[]);
     let e = expect_error(engine.create(stack, &lost, &quiet).await, "missing network");

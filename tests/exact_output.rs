@@ -181,6 +181,9 @@ stackc will perform the following actions:
       + ports = [
           + { container = 80, protocol = "tcp", host = 8080 }
         ]
+      + networks = [
+          + { network = "shop-default", aliases = ["web"] }
+        ]
       + stop_timeout = 10s
       + restart = "no"
 
@@ -240,6 +243,9 @@ async fn the_same_plan_in_markdown() {
       + image = "busybox:1.36"
       + ports = [
           + { container = 80, protocol = "tcp", host = 8080 }
+        ]
+      + networks = [
+          + { network = "shop-default", aliases = ["web"] }
         ]
       + stop_timeout = 10s
       + restart = "no"

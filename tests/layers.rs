@@ -7,6 +7,7 @@ use std::path::Path;
 /// From the bottom up. A module's submodules belong to it.
 const LAYERS: &[&str] = &[
     "units",
+    "timestamp",
     "digest",
     "files",
     "build_context",
@@ -23,6 +24,7 @@ const LAYERS: &[&str] = &[
     "plan",
     "apply",
     "status",
+    "logs",
     "session",
 ];
 

@@ -3,9 +3,12 @@
 
 mod cli;
 mod conflicts;
+mod container_files;
+mod container_options;
 mod convergence;
 mod convergence_docker;
 mod docker_engine;
+mod docker_options;
 mod docker_support;
 mod drift;
 mod e2e;
@@ -17,6 +20,8 @@ mod files;
 mod fuzz;
 mod layers;
 mod limits;
+mod logs;
+mod networking;
 mod planner;
 mod planner_real_use;
 mod registry;

@@ -537,7 +537,7 @@ async fn markdown_keeps_the_summary_and_stays_under_the_limit() {
     let md = plan::markdown(&plan);
     assert!(md.len() < plan::MARKDOWN_LIMIT, "{}", md.len());
     assert!(
-        md.starts_with("**stackc plan for `big`:** Plan: 600 to add, 0 to change, 0 to destroy.")
+        md.starts_with("**stackc plan for `big`:** Plan: 601 to add, 0 to change, 0 to destroy.")
     );
     assert!(md.contains("more changes are not shown"));
 }

@@ -628,7 +628,7 @@ async fn run_step(
             for network in &on.stale {
                 engine.disconnect(&object.id, network).await?;
             }
-            let repairs = network_repairs(&c.run, &on.networks, &ours);
+            let repairs = network_repairs(&c.run, &on.actual, &ours);
             for network in &repairs.disconnect {
                 engine.disconnect(&object.id, network).await?;
             }

@@ -2,7 +2,9 @@
 //! filled and every short form expanded, so two sources that mean the same
 //! thing produce the same bytes.
 
+pub mod files;
 mod kind;
+mod options;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -10,7 +12,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use files::FileSpec;
 pub use kind::Kind;
+pub use options::{
+    ADDED_SECURITY_OPT, ContainerOptions, DeviceSpec, LoggingSpec, Ulimit, is_read_back,
+    scalar_leaves,
+};
 pub use spec::*;
 
 /// Bumped whenever the JSON shape changes incompatibly.
@@ -134,12 +141,30 @@ impl Resource {
                 let cpus = c.run.cpus.take();
                 // When to pull is not what the container is.
                 let pull = std::mem::take(&mut c.pull);
+                // A file's content is hashed through its digest (never a secret's).
+                let contents: Vec<_> = c
+                    .files
+                    .iter_mut()
+                    .map(|f| {
+                        if f.is_secret() {
+                            (None, None)
+                        } else {
+                            (f.content.take(), f.encoding.take())
+                        }
+                    })
+                    .collect();
                 let hash = hash_of(kind, name, spec, sensitive_paths, extra);
                 if let Spec::Container(c) = spec {
                     c.restart = restart;
                     c.run.memory = memory;
                     c.run.cpus = cpus;
                     c.pull = pull;
+                    for (f, (content, encoding)) in c.files.iter_mut().zip(contents) {
+                        if !f.is_secret() {
+                            f.content = content;
+                            f.encoding = encoding;
+                        }
+                    }
                 }
                 hash
             }

@@ -122,6 +122,19 @@ pub struct ContainerSpec {
     /// When its image is pulled; written only when not the default.
     #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
     pub pull: PullPolicy,
+    /// Files copied in before it starts (`files`, issue 11), sorted by
+    /// target; written only when there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<super::files::FileSpec>,
+    /// Compose's container settings (`extra_hosts`, `ulimits`, …): each
+    /// written only when set (`options.rs`).
+    #[serde(flatten)]
+    pub options: super::ContainerOptions,
+    // ---- networking (names, network_mode) ----
+    /// `host`, `none`, `bridge` or `container:<Docker name>`: the container
+    /// joins no network of its own (its `networks` are empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
 }
 
 impl RunSpec {
@@ -187,7 +200,7 @@ pub struct MountSpec {
     /// `volume`, `bind` or `tmpfs`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Volume name or absolute host path; `None` for tmpfs.
+    /// Volume name or absolute host path; `None` for tmpfs and an anonymous volume.
     pub source: Option<String>,
     pub target: String,
     pub read_only: bool,
@@ -200,6 +213,9 @@ pub struct MountSpec {
 pub struct NetworkAttachment {
     pub network: String,
     pub aliases: Vec<String>,
+    /// A static address on the network (its endpoint's IPAM config).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,9 +10,17 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::*;
+
+mod networks;
 use crate::deployment::{ContainerSpec, Spec};
 
+// `stackc logs` and `stackc exec` in the fake.
+mod playback;
+pub use playback::ExecScript;
+// Attachments by network id (issue 10).
 mod attachments;
+// What tests change behind stackc's back.
+mod by_hand;
 
 /// What a started container does in the fake.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,6 +69,8 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemoryEngine {
     inner: Mutex<Inner>,
+    /// Logs and exec scripts (`memory/playback.rs`).
+    streams: Mutex<playback::Streams>,
 }
 
 fn not_found(what: &str) -> EngineError {
@@ -98,39 +108,7 @@ impl MemoryEngine {
         });
     }
 
-    /// `docker rename` by hand.
-    pub fn rename_by_hand(&self, name: &str, to: &str) {
-        self.with(|i| {
-            if let Some(o) = i.objects.iter_mut().find(|o| o.name == name) {
-                o.name = to.to_string();
-            }
-        });
-    }
-
-    /// An object made by hand, without stackc's labels.
-    pub fn add_unlabelled(&self, kind: Kind, name: &str) {
-        self.with(|i| {
-            i.next_id += 1;
-            let id = format!("{:012x}", i.next_id);
-            i.objects
-                .push(Object::plain(kind, id, name.to_string(), BTreeMap::new()));
-        });
-    }
-
     /// The tag now names another image locally (`docker build -t` or a
-    /// pull elsewhere moved it).
-    pub fn move_tag(&self, reference: &str) {
-        self.add_image(reference);
-    }
-
-    /// The registry now has another image under the tag (someone pushed).
-    pub fn publish(&self, reference: &str) {
-        self.with(|i| {
-            let id = i.new_image_id();
-            i.pullable.insert(reference.to_string(), id)
-        });
-    }
-
     /// Makes the next `operation` ("create", "start", "update", "remove") on `name` fail.
     pub fn fail(&self, operation: &str, name: &str, message: &str) {
         self.with(|i| {
@@ -144,41 +122,6 @@ impl MemoryEngine {
     /// How the container `name` behaves once started.
     pub fn behave(&self, name: &str, behaviour: Behaviour) {
         self.with(|i| i.behaviours.insert(name.to_string(), behaviour));
-    }
-
-    /// Removes an object behind stackc's back (`docker rm -f`).
-    pub fn delete_by_hand(&self, kind: Kind, name: &str) -> bool {
-        self.with(|i| {
-            let before = i.objects.len();
-            i.objects.retain(|o| !(o.kind == kind && o.name == name));
-            before != i.objects.len()
-        })
-    }
-
-    /// Stops a container behind stackc's back (`docker stop`).
-    pub fn stop_by_hand(&self, name: &str) {
-        self.with(|i| {
-            if let Some(o) = i
-                .objects
-                .iter_mut()
-                .find(|o| o.kind == Kind::Container && o.name == name)
-            {
-                o.state = State::Exited { code: 0 };
-            }
-        });
-    }
-
-    /// Changes a container's live values behind stackc's back (`docker update`).
-    pub fn tamper(&self, name: &str, f: impl FnOnce(&mut Actual)) {
-        self.with(|i| {
-            if let Some(o) = i
-                .objects
-                .iter_mut()
-                .find(|o| o.kind == Kind::Container && o.name == name)
-            {
-                f(&mut o.actual);
-            }
-        });
     }
 
     /// The calls made so far ("create container shop-web"), in order.
@@ -280,7 +223,18 @@ impl Inner {
                 )
                 .about(format!("container {}", resource.name)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                self.static_address_free(&n.network, ip)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?;
+            }
         }
+        let network_mode = match &c.network_mode {
+            Some(mode) => Some(
+                self.network_mode_read_back(mode)
+                    .map_err(|e| e.about(format!("container {}", resource.name)))?,
+            ),
+            None => None,
+        };
         let mut volumes = Vec::new();
         for m in c.run.mounts.iter().filter(|m| m.kind == "volume") {
             let Some(source) = &m.source else { continue };
@@ -304,17 +258,30 @@ impl Inner {
             .get(&resource.name)
             .copied()
             .unwrap_or(Behaviour::Serve { polls: 1 });
+        let mut actual = Actual {
+            image: self.images.get(&c.run.image).cloned(),
+            // As Docker reads them back: the secret files only.
+            files: c
+                .files
+                .iter()
+                .filter(|f| f.is_secret())
+                .filter_map(|f| Some((f.target.clone(), f.bytes()?)))
+                .collect(),
+            ..actual_of(&c.run, &c.restart)
+        };
+        actual
+            .values
+            .extend(network_mode.map(|m| ("/network_mode".into(), m)));
+        actual.values.extend(c.options.read_back());
         Ok(Object {
             kind: Kind::Container,
             id,
             name: resource.name.clone(),
             labels,
             state: State::Created,
-            actual: Actual {
-                image: self.images.get(&c.run.image).cloned(),
-                ..actual_of(&c.run, &c.restart)
-            },
-            has_health: c.run.health.is_some(),
+            actual,
+            // `health = "none"` switches the image's check off.
+            has_health: c.run.health.as_ref().is_some_and(|h| h.test != ["NONE"]),
             volumes,
             behaviour,
             polls: 0,
@@ -421,6 +388,11 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .collect();
     let mut ports = run.ports.clone();
     ports.sort();
+    let addresses = run
+        .networks
+        .iter()
+        .filter_map(|n| Some((n.network.clone(), n.ipv4_address.clone()?)))
+        .collect();
     Actual {
         restart: Some(restart.to_string()),
         memory: run.memory,
@@ -430,6 +402,8 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         networks,
         ports: Some(ports),
         network_ids: BTreeMap::new(),
+        files: BTreeMap::new(),
+        addresses,
     }
 }
 
@@ -524,6 +498,7 @@ impl Engine for MemoryEngine {
                 .map(|o| o.name.clone())
                 .ok_or_else(|| not_found(id))?;
             i.call("start", &name)?;
+            i.can_join_network_of(id)?;
             i.joins_networks(id, &name)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.polls = 0;
@@ -634,6 +609,9 @@ impl Engine for MemoryEngine {
             {
                 return Err(not_found(&n.network).about(format!("network {}", n.network)));
             }
+            if let Some(ip) = &n.ipv4_address {
+                i.static_address_free(&n.network, ip)?;
+            }
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             if o.actual.networks.contains_key(&n.network) {
                 return Err(EngineError::new(
@@ -647,6 +625,9 @@ impl Engine for MemoryEngine {
             let mut aliases = n.aliases.clone();
             aliases.sort();
             o.actual.networks.insert(n.network.clone(), aliases);
+            if let Some(ip) = &n.ipv4_address {
+                o.actual.addresses.insert(n.network.clone(), ip.clone());
+            }
             // A container that has not run yet joins by name at its start.
             if o.state != State::Created {
                 let ids = i.network_ids(std::iter::once(&n.network));
@@ -665,6 +646,7 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("disconnect", &format!("{name} {network}"))?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
+            o.actual.addresses.remove(network);
             o.actual.network_ids.remove(network);
             if o.actual.networks.remove(network).is_none() {
                 return Err(EngineError::new(
@@ -781,5 +763,32 @@ impl Engine for MemoryEngine {
     ) -> Result<String, EngineError> {
         self.with(|i| i.calls.push(format!("rebuild {}", resource.name)));
         self.create(stack, resource, report).await
+    }
+
+    // --- `stackc logs` and `stackc exec` (`memory/playback.rs`) ---
+
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &streams::LogOptions,
+    ) -> Result<streams::LogStream, EngineError> {
+        self.logs_of(object, options).await
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        request: &streams::ExecRequest,
+    ) -> Result<streams::Exec, EngineError> {
+        self.exec_script(container, request).await
+    }
+
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError> {
+        self.resize_script(exec, size);
+        Ok(())
+    }
+
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
+        self.script_status(exec)
     }
 }

@@ -12,6 +12,7 @@
 pub mod credentials;
 pub mod docker;
 pub mod memory;
+pub mod streams;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -54,6 +55,8 @@ pub fn labels(stack: &str, resource: &Resource) -> BTreeMap<String, String> {
 pub fn masked_spec(resource: &Resource) -> serde_json::Value {
     let mut spec = serde_json::to_value(&resource.spec).unwrap_or(serde_json::Value::Null);
     crate::deployment::mask_paths(&mut spec, &resource.sensitive_paths);
+    // Files by size and digest: a label holds no content.
+    crate::deployment::files::strip_shown_contents(&mut spec);
     spec
 }
 
@@ -163,6 +166,13 @@ pub struct Actual {
     /// engines add to them, left out (the planner leaves the hostname out of
     /// the source's aliases too when it compares them).
     pub networks: BTreeMap<String, Vec<String>>,
+    /// The content of each secret file (`files`), by target, read back from
+    /// the container: a changed secret is found against it. Only files the
+    /// label marks secret; none that cannot be read.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// The static IPv4 address asked for on a network (its endpoint's IPAM
+    /// config), by network; networks where Docker picked one are absent.
+    pub addresses: BTreeMap<String, String>,
     // ---- issue 10: what a container made again by hand may differ in ----
     /// The ports it publishes as they were asked for (a host port Docker
     /// picks stays `None`), sorted; `None` when the engine does not say.
@@ -192,10 +202,13 @@ impl LiveState {
         for o in &self.objects {
             let mut settings = Sha256::new();
             let a = &o.actual;
-            let text = format!(
+            let mut text = format!(
                 "{:?} {:?} {:?} {:?}",
                 a.restart, a.memory, a.cpus, a.networks
             );
+            if !a.addresses.is_empty() {
+                text.push_str(&format!(" {:?}", a.addresses));
+            }
             settings.update(text.as_bytes());
             objects.insert(
                 format!("{} ({})", o.address, o.name),
@@ -542,6 +555,29 @@ pub trait Engine: Send + Sync {
 
     /// Replaces the stack's record; `None` removes it.
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
+
+    // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
+
+    /// The log of a container (later: a service), each line with the time
+    /// the engine received it.
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &streams::LogOptions,
+    ) -> Result<streams::LogStream, EngineError>;
+
+    /// Starts a command in a running container.
+    async fn exec(
+        &self,
+        container: &str,
+        request: &streams::ExecRequest,
+    ) -> Result<streams::Exec, EngineError>;
+
+    /// Resizes the terminal of a command started with one: (columns, rows).
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError>;
+
+    /// The exit status of a command whose output has ended.
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError>;
 
     // ---- issue 10 ----
     /// Builds an image resource again without the build cache (`--replace`

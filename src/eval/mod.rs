@@ -13,10 +13,12 @@
 mod bindings;
 pub mod builtins;
 mod conform;
+mod container_name;
 mod errors;
 mod expr;
 mod limits;
 mod memo;
+mod networking;
 mod normalize;
 mod resources;
 mod scope;
@@ -213,13 +215,15 @@ impl<'p> Evaluator<'p> {
             })
             .collect();
         built.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let resources: Vec<Resource> = built
+        let mut resources: Vec<Resource> = built
             .into_iter()
             .map(|(_, r)| Rc::try_unwrap(r).unwrap_or_else(|shared| (*shared).clone()))
             .collect();
+        self.add_default_network(&mut resources);
         self.check_graph(&resources);
         self.check_names(&resources);
         self.check_ports(&resources);
+        self.check_static_addresses(&resources);
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),

@@ -16,6 +16,10 @@ use crate::source::Span;
 use crate::types::schema;
 use crate::units::format_duration;
 
+/// The address of the stack's default network: declared as `network
+/// "default"` in the root module, or made by stackc when a container needs it.
+pub const DEFAULT_NETWORK: &str = "network.default";
+
 impl<'p> Evaluator<'p> {
     fn find_resource(
         &mut self,
@@ -194,9 +198,15 @@ impl<'p> Evaluator<'p> {
         };
         let ctx = normalize::Context {
             docker_name: &decl.docker_name,
+            address: &decl.address,
             dir: dir.as_deref(),
             files: self.files,
             lookup: &lookup,
+            logical_name: &decl.logical_name,
+            default_network: (
+                DEFAULT_NETWORK.into(),
+                format!("{}-default", self.stack).into(),
+            ),
         };
         let normalized = match normalize::normalize(kind, &fields, &ctx) {
             Ok(n) => n,
@@ -356,7 +366,7 @@ impl<'p> Evaluator<'p> {
                 continue; // two images may share a `ref`
             }
             if let Some(first) = seen.insert((r.kind, r.name.as_str()), r.address.as_str()) {
-                let d = errors::name_conflict(
+                let mut d = errors::name_conflict(
                     r.kind,
                     &r.name,
                     [
@@ -364,6 +374,10 @@ impl<'p> Evaluator<'p> {
                         (&r.address, self.declaration_span(&r.address)),
                     ],
                 );
+                let chosen = |r: &Resource| matches!(&r.spec, deployment::Spec::Container(c) if c.options.container_name.is_some());
+                if chosen(r) || resources.iter().any(|o| o.address == first && chosen(o)) {
+                    d = d.help("rename one of them, or give another `container_name`");
+                }
                 self.errors.push(d);
             }
         }

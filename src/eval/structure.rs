@@ -23,6 +23,9 @@ pub(super) struct ResourceDeclared<'p> {
     pub env: Env<'p>,
     pub address: Rc<str>,
     pub docker_name: Rc<str>,
+    /// `<stack>-<…>` without the stack: the name other containers reach it
+    /// by (`db`, `sessions-server`), whatever its `container_name`.
+    pub logical_name: Rc<str>,
 }
 
 pub(super) struct InstanceDeclared<'p> {
@@ -310,13 +313,20 @@ impl<'p> Evaluator<'p> {
                     first_span,
                 )));
             }
+            let container_name = self.container_name(scope, kind, r)?;
+            let default_name = format!("{name_prefix}-{name}");
+            let logical_name = default_name
+                .strip_prefix(&format!("{}-", self.stack))
+                .unwrap_or(&default_name)
+                .into();
             let declared = Rc::new(ResourceDeclared {
                 inst,
                 kind,
                 decl: r,
                 env: env.clone(),
                 address: format!("{prefix}{kind}.{name}").into(),
-                docker_name: format!("{name_prefix}-{name}").into(),
+                docker_name: container_name.unwrap_or(default_name).into(),
+                logical_name,
             });
             self.addresses
                 .insert(declared.address.clone(), declared.clone());

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::fields::field_changes;
-use super::networks::{Attached, attached, attachments, network_changes};
+use super::networks::{Attached, attached, attachments, network_changes, network_mode_changed};
 use super::*;
 use crate::deployment::{ContainerSpec, Deployment, PullPolicy, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
@@ -93,6 +93,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         }
     }
     cascade(desired, &mut changes);
+    shared_network_cascade(desired, &mut changes);
     if !options.targets.is_empty() {
         let mut keep = with_dependencies(desired, &options.targets);
         // A module instance removed from the source: its objects go.
@@ -227,8 +228,9 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
-    // Renamed by hand (`docker rename`): made again under its name.
-    if r.kind == Kind::Container && o.name != r.name {
+    // Renamed by hand (`docker rename`): made again under its name. A new
+    // `container_name` is a change of the source, listed with the others.
+    if r.kind == Kind::Container && o.name != r.name && !new_container_name(r, o) {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
         c.reason = Some(format!("renamed outside stackc (to {})", o.name));
         let renamed = FieldChange {
@@ -271,7 +273,7 @@ fn compare(
                 .and_then(|s| serde_json::from_value::<ContainerSpec>(s).ok());
             if let Some(made_with) = made_with {
                 let ours = |n: &str| known.networks.contains(n);
-                let live = &o.actual.networks;
+                let live = &o.actual;
                 if !network_repairs(&made_with.run, live, &ours).is_empty() {
                     by_hand.extend(network_changes(&made_with.run, live, &ours));
                 }
@@ -301,6 +303,16 @@ fn compare(
     }
     c.fields = fields;
     (c, found)
+}
+
+/// Whether the source gives the container another `container_name` than
+/// the one it was made with.
+fn new_container_name(r: &Resource, o: &LiveObject) -> bool {
+    let Spec::Container(c) = &r.spec else {
+        return false;
+    };
+    let made_with = o.spec.as_ref().and_then(|s| s.get("container_name"));
+    made_with.and_then(Json::as_str) != c.options.container_name.as_deref()
 }
 
 /// What `docker update` changes on a live container — restart policy,
@@ -385,54 +397,6 @@ fn changed_by_hand(
         .collect()
 }
 
-/// The values read back from a live container (environment, command,
-/// entrypoint, health-check test, labels, mount sources — only what the
-/// spec sets) that differ from those it was made with. Secrets are compared
-/// apart ([`secret_changes`]).
-fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
-    let Some(label) = &o.spec else {
-        return Vec::new();
-    };
-    let read_back = |p: &str| {
-        [
-            "/env/",
-            "/command/",
-            "/entrypoint/",
-            "/labels/",
-            "/health/test/",
-        ]
-        .iter()
-        .any(|f| p.starts_with(f))
-            || (p.starts_with("/mounts/") && p.ends_with("/source"))
-    };
-    let secret = |p: &str| {
-        r.sensitive_paths
-            .iter()
-            .any(|s| p == s || p.starts_with(&format!("{s}/")))
-    };
-    let mut leaves = Vec::new();
-    crate::deployment::string_leaves(label, "", &mut leaves);
-    let made: BTreeMap<String, String> = leaves
-        .into_iter()
-        .filter(|(p, _)| read_back(p) && !secret(p))
-        .collect();
-    let live = &o.actual.values;
-    let pointers: BTreeSet<&String> = made
-        .keys()
-        .chain(live.keys().filter(|p| read_back(p) && !secret(p)))
-        .collect();
-    pointers
-        .into_iter()
-        .filter(|p| made.get(*p) != live.get(*p))
-        .map(|p| FieldChange {
-            path: dotted(p),
-            before: live.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
-            after: made.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
-            forces_replacement: true,
-        })
-        .collect()
-}
-
 /// Why a container runs another image than its reference names now (the
 /// tag was rebuilt or pulled again), as `docker compose up` would see it.
 fn moved_tag(r: &Resource, o: &LiveObject, live: &LiveState) -> Option<String> {
@@ -508,12 +472,17 @@ fn unchanged_spec(
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
     // What Docker cannot change in place, different on the live container
     // (made again by hand with the stack's labels): made again as it was.
-    let mut remade = values_changed(r, o);
+    let mut remade = super::live::values_changed(r, o);
     let ports = &spec.run.ports;
     remade.extend(super::live::ports_changed(r, ports, ports, o));
+    remade.extend(network_mode_changed(spec, &o.actual, known.live));
     if !remade.is_empty() {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
-        c.reason = Some("changed outside stackc".into());
+        c.reason = Some(if remade.iter().all(|f| f.path == "network_mode") {
+            "the container whose network it shares was made again".into()
+        } else {
+            "changed outside stackc".into()
+        });
         c.replace_paths = remade.iter().map(|f| f.path.clone()).collect();
         c.fields = remade.clone();
         return (c, Some(drift(DriftKind::Modified, remade)));
@@ -522,10 +491,7 @@ fn unchanged_spec(
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
     // Attachments to a network removed since count as gone.
-    let Attached {
-        networks: on,
-        stale,
-    } = attached(a, known.live, &ours);
+    let Attached { actual: on, stale } = attached(a, known.live, &ours);
     let rejoin = !network_repairs(&spec.run, &on, &ours).is_empty();
     if rejoin {
         let networks = network_changes(&spec.run, &on, &ours);
@@ -578,33 +544,13 @@ fn unchanged_spec(
         None
     };
     if !stale.is_empty() {
-        let why = stale_reason(&stale, known.live);
+        let why = super::networks::stale_reason(&stale, known.live);
         c.reason = Some(match c.reason.take() {
             Some(reason) if stopped => format!("{reason}; {why}"),
             _ => why,
         });
     }
     (c, found)
-}
-
-/// Why a container is reconnected to networks it is attached to only by
-/// name (see [`Attached::stale`]).
-fn stale_reason(stale: &[String], live: &LiveState) -> String {
-    let what: Vec<String> = stale
-        .iter()
-        .map(|name| {
-            let there = live
-                .objects
-                .iter()
-                .any(|o| o.kind == Kind::Network && o.name == *name);
-            if there {
-                format!("{name} was removed and made again outside stackc")
-            } else {
-                format!("{name} was removed outside stackc")
-            }
-        })
-        .collect();
-    format!("reconnect: {}", what.join(", "))
 }
 
 /// Secrets whose masked form is unchanged but whose value differs from the
@@ -615,6 +561,10 @@ fn secret_changes(r: &Resource, o: &LiveObject, visible: &[FieldChange]) -> Vec<
     let spec = serde_json::to_value(&r.spec).unwrap_or(Json::Null);
     let mut out = Vec::new();
     for pointer in &r.sensitive_paths {
+        if let Some(found) = super::files::secret_change(r, o, pointer, visible) {
+            out.extend(found);
+            continue;
+        }
         let path = dotted(pointer);
         if visible.iter().any(|f| path.starts_with(&f.path)) {
             continue;
@@ -693,7 +643,7 @@ fn list_of(pointer: &str) -> Option<&str> {
 }
 
 /// `/env/DB_URL` → `env.DB_URL`; `/command/2` → `command[2]`.
-fn dotted(pointer: &str) -> String {
+pub(super) fn dotted(pointer: &str) -> String {
     let mut out = String::new();
     for segment in pointer.split('/').skip(1) {
         let segment = segment.replace("~1", "/").replace("~0", "~");
@@ -710,17 +660,27 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// Containers on a network or volume that is replaced are replaced with it:
-/// the old object cannot go while they use it. So are those that run an
-/// image built again (`--replace image.x`): they would run the old one.
+/// the old object cannot go while they use it. So are containers in the pid
+/// namespace of a replaced container: they joined the old one's; and those
+/// that run an image built again (`--replace image.x`): they would run the
+/// old one.
 fn cascade(desired: &Deployment, changes: &mut [Change]) {
     let replaced: BTreeSet<String> = changes
         .iter()
-        .filter(|c| c.is_replace() && matches!(c.kind, Kind::Network | Kind::Volume | Kind::Image))
+        .filter(|c| c.is_replace())
         .map(|c| c.address.clone())
         .collect();
     if replaced.is_empty() {
         return;
     }
+    let uses = |r: &Resource, address: &str| match desired.resource(address) {
+        Some(d) if d.kind == Kind::Container => {
+            matches!(&r.spec, Spec::Container(c)
+                if c.options.pid.as_deref() == Some(&format!("container:{}", d.name)))
+        }
+        Some(d) => matches!(d.kind, Kind::Network | Kind::Volume | Kind::Image),
+        None => false,
+    };
     for c in changes.iter_mut() {
         let Some(r) = desired.resource(&c.address) else {
             continue;
@@ -731,7 +691,11 @@ fn cascade(desired: &Deployment, changes: &mut [Change]) {
         {
             continue;
         }
-        if let Some(dep) = r.depends_on.iter().find(|d| replaced.contains(&d.address)) {
+        if let Some(dep) = r
+            .depends_on
+            .iter()
+            .find(|d| replaced.contains(&d.address) && uses(r, &d.address))
+        {
             c.actions = vec![Action::Delete, Action::Create];
             c.reason = Some(format!("{} is replaced", dep.address));
         }
@@ -762,4 +726,35 @@ pub fn with_dependencies(desired: &Deployment, targets: &[String]) -> BTreeSet<S
         }
     }
     keep
+}
+
+/// Containers that share the network of a container replaced (or made
+/// again) are replaced after it, in dependency order, through chains.
+fn shared_network_cascade(desired: &Deployment, changes: &mut [Change]) {
+    loop {
+        let remade: BTreeMap<String, String> = changes
+            .iter()
+            .filter(|c| c.kind == Kind::Container)
+            .filter(|c| c.is_replace() || c.actions == [Action::Create])
+            .map(|c| (format!("container:{}", c.name), c.address.clone()))
+            .collect();
+        let mut more = false;
+        for c in changes.iter_mut() {
+            let Some(Spec::Container(spec)) = desired.resource(&c.address).map(|r| &r.spec) else {
+                continue;
+            };
+            let Some(other) = spec.network_mode.as_ref().and_then(|m| remade.get(m)) else {
+                continue;
+            };
+            if c.is_replace() || c.actions == [Action::Create] {
+                continue;
+            }
+            c.actions = vec![Action::Delete, Action::Create];
+            c.reason = Some(format!("{other} is replaced, and its network with it"));
+            more = true;
+        }
+        if !more {
+            return;
+        }
+    }
 }

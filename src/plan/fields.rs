@@ -35,6 +35,9 @@ pub(super) fn walk(before: &Json, after: &Json, path: &mut String, out: &mut Vec
                 path.truncate(len);
             }
         }
+        // Files are matched by target, not by place.
+        (Json::Array(a), Json::Array(b)) if a != b && super::files::walk_files(a, b, path, out) => {
+        }
         (Json::Array(a), Json::Array(b)) if a != b && !path.is_empty() => {
             for edit in list_edits(a, b) {
                 let (index, before, after) = match edit {

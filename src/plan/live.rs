@@ -1,9 +1,14 @@
-//! What a container's hash and label cannot tell: the image resource its
-//! hash holds, the ports it publishes, and the networks it is really on.
+//! What a container's hash and label cannot tell, read back from the live
+//! container: the values the spec sets (a container made again by hand
+//! with the stack's labels), the ports it publishes; and the image resource
+//! its hash holds.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
 use super::FieldChange;
+use super::diff::dotted;
 use super::fields::walk;
 use crate::deployment::{Deployment, Kind, PortSpec, Resource, Spec};
 use crate::engine::LiveObject;
@@ -92,4 +97,54 @@ pub(super) fn ports_changed(
         f.forces_replacement = true;
     }
     out
+}
+
+/// The values read back from a live container (environment, command,
+/// entrypoint, health-check test, labels, mount sources — only what the
+/// spec sets — and Compose's settings, `deployment::is_read_back`) that
+/// differ from those it was made with. Secrets are compared
+/// apart ([`secret_changes`]).
+pub(super) fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
+    let Some(label) = &o.spec else {
+        return Vec::new();
+    };
+    let read_back = |p: &str| {
+        [
+            "/env/",
+            "/command/",
+            "/entrypoint/",
+            "/labels/",
+            "/health/test/",
+        ]
+        .iter()
+        .any(|f| p.starts_with(f))
+            || (p.starts_with("/mounts/") && p.ends_with("/source"))
+            || crate::deployment::is_read_back(p)
+    };
+    let secret = |p: &str| {
+        r.sensitive_paths
+            .iter()
+            .any(|s| p == s || p.starts_with(&format!("{s}/")))
+    };
+    let mut leaves = Vec::new();
+    crate::deployment::scalar_leaves(label, "", &mut leaves);
+    let made: BTreeMap<String, String> = leaves
+        .into_iter()
+        .filter(|(p, _)| read_back(p) && !secret(p))
+        .collect();
+    let live = &o.actual.values;
+    let pointers: BTreeSet<&String> = made
+        .keys()
+        .chain(live.keys().filter(|p| read_back(p) && !secret(p)))
+        .collect();
+    pointers
+        .into_iter()
+        .filter(|p| made.get(*p) != live.get(*p))
+        .map(|p| FieldChange {
+            path: dotted(p),
+            before: live.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
+            after: made.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
+            forces_replacement: true,
+        })
+        .collect()
 }

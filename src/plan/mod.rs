@@ -6,6 +6,7 @@
 
 mod diff;
 mod fields;
+mod files;
 mod live;
 mod networks;
 mod render;
@@ -49,12 +50,14 @@ pub struct Plan {
 
 impl Plan {
     /// What the plan's creations claim on the engine: the Docker names of
-    /// new objects, the host ports of new (and replaced) containers; secret
+    /// new objects (and of containers given another `container_name`), the host ports of new (and replaced) containers; secret
     /// ports are left out.
     pub fn claims(&self, deployment: &crate::deployment::Deployment) -> crate::engine::Claims {
         let mut claims = crate::engine::Claims::default();
         for c in self.actions().filter(|c| c.action() == Action::Create) {
-            if c.actions == [Action::Create]
+            // A replacement keeps its name, unless `container_name` changes.
+            let renamed = c.fields.iter().any(|f| f.path == "container_name");
+            if (c.actions == [Action::Create] || renamed)
                 && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
             {
                 claims

@@ -55,6 +55,31 @@ pub enum SessionError {
     NoOneToConfirm,
     /// Ctrl-C pressed twice: the running actions were abandoned.
     Aborted,
+
+    // --- `stackc logs` and `stackc exec` (`logs.rs`, `exec.rs`) ---
+    /// The engine has no containers of the stack.
+    NoContainers {
+        stack: String,
+    },
+    /// An address names no container of the stack on the engine.
+    NoContainer {
+        address: String,
+        /// What it names instead (`volume.data`), if anything.
+        other_kind: Option<crate::deployment::Kind>,
+        suggestion: Option<String>,
+        /// The stack's containers.
+        containers: Vec<String>,
+    },
+    /// `exec` of an address that names several containers (a module instance).
+    SeveralContainers {
+        address: String,
+        containers: Vec<String>,
+    },
+    /// `exec` in a container that is not running.
+    NotRunning {
+        address: String,
+        state: String,
+    },
 }
 
 impl SessionError {
@@ -101,6 +126,20 @@ impl SessionError {
             }
             SessionError::NoOneToConfirm => {
                 Some("pass --auto-approve to go ahead without confirmation".into())
+            }
+            SessionError::NoContainers { .. } => Some(
+                "apply it first (`stackc apply`); on another engine, pass --host".into(),
+            ),
+            SessionError::NoContainer {
+                suggestion: Some(s),
+                ..
+            } => Some(s.clone()),
+            SessionError::NoContainer { containers, .. } => Some(list("its containers are", containers)),
+            SessionError::SeveralContainers { containers, .. } => {
+                Some(list("name one of them", containers))
+            }
+            SessionError::NotRunning { .. } => {
+                Some("`stackc apply` starts it again (`stackc logs` shows why it stopped)".into())
             }
             SessionError::Engine(_)
             | SessionError::PlanFile(_)
@@ -180,8 +219,45 @@ impl fmt::Display for SessionError {
                 f.write_str("stdin is not a terminal, so there is no one to confirm")
             }
             SessionError::Aborted => f.write_str("aborted"),
+            SessionError::NoContainers { stack } => write!(
+                f,
+                "the stack `{stack}` has no containers on this engine"
+            ),
+            SessionError::NoContainer {
+                address,
+                other_kind: Some(kind),
+                ..
+            } => write!(f, "`{address}` is a {kind}, not a container"),
+            SessionError::NoContainer { address, .. } => {
+                write!(f, "the stack has no container `{address}` on this engine")
+            }
+            SessionError::SeveralContainers { address, .. } => write!(
+                f,
+                "`{address}` holds several containers: a command runs in one"
+            ),
+            SessionError::NotRunning { address, state } => {
+                write!(f, "`{address}` is not running ({state})")
+            }
         }
     }
+}
+
+/// `its containers are: container.a, container.b` (the first ten).
+fn list(lead: &str, addresses: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = format!(
+        "{lead}: {}",
+        addresses
+            .iter()
+            .take(SHOWN)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if addresses.len() > SHOWN {
+        text.push_str(&format!(", … and {} more", addresses.len() - SHOWN));
+    }
+    text
 }
 
 impl std::error::Error for SessionError {}

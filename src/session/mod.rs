@@ -5,7 +5,9 @@
 //! and renders.
 
 mod error;
+mod exec;
 mod lock;
+mod logs;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -14,7 +16,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 pub use error::SessionError;
+pub use exec::{ExecEnd, ExecIo, exec};
 pub use lock::{LockError, Locked, Unlocked, break_lock, lock, locked};
+pub use logs::{LogsRequest, Sink, container, containers, logs};
 pub use run::{Answer, Finished, Mode, Request, Ui, run};
 
 use crate::apply::{self, ApplyOptions, Interrupt, Job, Outcome, Progress};

@@ -90,7 +90,11 @@ fn networks() -> Type {
     Type::list(Type::union(&[
         Type::Resource(Kind::Network),
         Type::String,
-        Type::record(&[("network", network), ("aliases", opt(string_list()))]),
+        Type::record(&[
+            ("network", network),
+            ("aliases", opt(string_list())),
+            ("ipv4_address", opt(Type::String)),
+        ]),
     ]))
 }
 
@@ -114,6 +118,19 @@ fn health() -> Type {
     ])
 }
 
+/// `files`: `{ target, content | source, mode, uid, gid }`; `mode` is an
+/// octal string (`"0400"`), an int only to say so.
+fn files() -> Type {
+    Type::list(Type::record(&[
+        ("target", Type::String),
+        ("content", opt(Type::String)),
+        ("source", opt(Type::String)),
+        ("mode", opt(Type::union(&[Type::String, Type::Int]))),
+        ("uid", opt(Type::Int)),
+        ("gid", opt(Type::Int)),
+    ]))
+}
+
 fn image_field() -> Type {
     Type::union(&[Type::String, Type::Resource(Kind::Image)])
 }
@@ -129,7 +146,10 @@ fn runtime_fields() -> Vec<FieldDef> {
         field("mounts", mounts()),
         field("networks", networks()),
         field("depends_on", depends_on()),
-        field("health", health()),
+        field(
+            "health",
+            Type::union(&[Type::enumeration(&["none"]), health()]),
+        ),
         field("user", Type::String),
         field("workdir", Type::String),
         field("hostname", Type::String),
@@ -183,6 +203,14 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
             Type::enumeration(crate::deployment::PullPolicy::NAMES),
         ),
     ]);
+    // Files copied in before start (issue 11).
+    container.push(field("files", files()));
+    container.extend(container_options());
+    // ---- networking ----
+    container.push(field(
+        "network_mode",
+        Type::union(&[Type::String, Type::Resource(Kind::Container)]),
+    ));
     let mut service = runtime_fields();
     service.extend([
         field("replicas", Type::Int),
@@ -223,4 +251,62 @@ pub fn fields(kind: Kind) -> &'static [FieldDef] {
 
 pub fn field_def(kind: Kind, name: &str) -> Option<&'static FieldDef> {
     fields(kind).iter().find(|f| f.name == name)
+}
+
+// ---- Compose's container settings (containers only; `deployment/options.rs`) ----
+
+fn strings_or_one() -> Type {
+    Type::union(&[Type::String, string_list()])
+}
+
+/// `extra_hosts` … `pid`: what Compose users reach for. Swarm services take
+/// none of them, so they are not runtime fields.
+fn container_options() -> Vec<FieldDef> {
+    let id = Type::union(&[Type::String, Type::Int]);
+    vec![
+        field("container_name", Type::String),
+        field(
+            "extra_hosts",
+            Type::union(&[Type::map(Type::String), string_list()]),
+        ),
+        field("dns", strings_or_one()),
+        field("dns_search", strings_or_one()),
+        field("init", Type::Bool),
+        field("stop_signal", id.clone()),
+        field("shm_size", Type::Size),
+        field(
+            "ulimits",
+            Type::map(Type::union(&[
+                Type::Int,
+                Type::record(&[("soft", Type::Int), ("hard", Type::Int)]),
+            ])),
+        ),
+        field("sysctls", env()),
+        field(
+            "devices",
+            Type::list(Type::union(&[
+                Type::String,
+                Type::record(&[
+                    ("host", Type::String),
+                    ("container", opt(Type::String)),
+                    ("permissions", opt(Type::String)),
+                ]),
+            ])),
+        ),
+        field("security_opt", string_list()),
+        field("group_add", Type::list(id)),
+        field("tty", Type::Bool),
+        field("stdin_open", Type::Bool),
+        field(
+            "logging",
+            Type::record(&[
+                ("driver", opt(Type::String)),
+                ("options", opt(Type::map(Type::scalar()))),
+            ]),
+        ),
+        field(
+            "pid",
+            Type::union(&[Type::String, Type::Resource(Kind::Container)]),
+        ),
+    ]
 }

@@ -107,6 +107,10 @@ pub(crate) enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// Print the logs of the stack's containers, each line prefixed by its address
+    Logs(LogsArgs),
+    /// Run a command in a running container of the stack; exits with its status
+    Exec(ExecArgs),
     /// Break a stack's lock left by a process that was killed
     Unlock {
         #[command(flatten)]
@@ -269,5 +273,80 @@ impl RunArgs {
                 wait_timeout: self.wait_timeout,
             },
         }
+    }
+}
+
+/// `stackc logs`.
+#[derive(Args)]
+pub(crate) struct LogsArgs {
+    /// Containers (`container.web`, or `web`) or module instances (`postgres.db`) to show, all
+    /// when none; and the stack (a directory holding main.stack, or a .stack file) if not `.`
+    #[arg(value_name = "ADDRESS|PATH")]
+    pub(crate) args: Vec<String>,
+    /// Keep printing new lines until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub(crate) follow: bool,
+    /// Only this many lines from the end of each container's log
+    #[arg(long, short = 'n', value_name = "N")]
+    pub(crate) tail: Option<u64>,
+    /// Only lines since a time (`2024-05-01T12:00:00Z`) or for a duration back (`10m`)
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) since: Option<String>,
+    /// Print each line's time (RFC 3339, UTC) after its address
+    #[arg(long, short = 't')]
+    pub(crate) timestamps: bool,
+    #[command(flatten)]
+    pub(crate) vars: Vars,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// `stackc exec`.
+#[derive(Args)]
+pub(crate) struct ExecArgs {
+    /// The container (`container.web`, or `web`), and the stack (a directory holding
+    /// main.stack, or a .stack file) if not `.`
+    #[arg(value_name = "ADDRESS|PATH", num_args = 1..=2, required = true)]
+    pub(crate) args: Vec<String>,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
+    /// Run it as this user (`name`, `uid`, `name:group`)
+    #[arg(long, short = 'u')]
+    pub(crate) user: Option<String>,
+    /// Run it in this directory of the container
+    #[arg(long, short = 'w', value_name = "DIR")]
+    pub(crate) workdir: Option<String>,
+    /// Set an environment variable for it: KEY=VALUE (repeatable)
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub(crate) env: Vec<String>,
+    #[command(flatten)]
+    pub(crate) vars: Vars,
+    #[command(flatten)]
+    pub(crate) engine: EngineArgs,
+}
+
+/// Splits positional words into the stack's path (a directory holding
+/// `main.stack`, or a `.stack` file; `.` when none) and the rest: names
+/// of containers may well be the names of directories beside the stack.
+pub(crate) fn stack_and_names(args: &[String]) -> Result<(PathBuf, Vec<String>), String> {
+    let is_stack = |a: &str| {
+        let p = Path::new(a);
+        (p.is_dir() && p.join("main.stack").is_file()) || (a.ends_with(".stack") && p.is_file())
+    };
+    // No address holds a `/`: such a word can only be meant as a path.
+    if let Some(bad) = args
+        .iter()
+        .find(|a| (a.contains('/') || *a == "." || *a == "..") && !is_stack(a))
+    {
+        return Err(format!(
+            "no stack at `{bad}`: a stack is a directory holding main.stack, or a .stack file"
+        ));
+    }
+    let (paths, names): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| is_stack(a));
+    match paths.as_slice() {
+        [] => Ok((PathBuf::from("."), names.into_iter().cloned().collect())),
+        [one] => Ok((PathBuf::from(one), names.into_iter().cloned().collect())),
+        [a, b, ..] => Err(format!("two stacks given: `{a}` and `{b}`")),
     }
 }

@@ -1,7 +1,9 @@
 //! The `stackc` command line: arguments → driver and engine → rendering → exit code.
 
 mod args;
+mod streams;
 mod terminal;
+mod tty;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -176,6 +178,8 @@ fn run(command: Command) -> Outcome_ {
             engine,
             json,
         } => on_engine(async move { status_command(&source, &engine, json).await }),
+        Command::Logs(args) => on_engine(async move { streams::logs_command(&args).await }),
+        Command::Exec(args) => on_engine(async move { streams::exec_command(&args).await }),
         Command::Unlock {
             source,
             engine,

@@ -65,7 +65,7 @@ impl DockerEngine {
             for n in c.run.networks.iter().skip(1) {
                 let request = NetworkConnectRequest {
                     container: id.clone(),
-                    endpoint_config: Some(endpoint(&n.aliases)),
+                    endpoint_config: Some(endpoint(n)),
                 };
                 if let Err(e) = self.docker.connect_network(&n.network, request).await {
                     let mut error = self.error(e, what.clone());
@@ -80,6 +80,14 @@ impl DockerEngine {
                     return Err(error);
                 }
             }
+        }
+        // Files go in before it ever starts (a container that never got them is not left).
+        if let Err(e) = self.upload_files(&id, &c.files, &what).await {
+            let _ = self
+                .docker
+                .remove_container(&id, Some(force_remove()))
+                .await;
+            return Err(e);
         }
         Ok(id)
     }
@@ -134,7 +142,7 @@ impl DockerEngine {
     ) -> Result<(), EngineError> {
         let request = NetworkConnectRequest {
             container: id.to_string(),
-            endpoint_config: Some(endpoint(&n.aliases)),
+            endpoint_config: Some(endpoint(n)),
         };
         self.docker
             .connect_network(&n.network, request)
@@ -210,8 +218,13 @@ impl DockerEngine {
 }
 
 /// Removal of a container whatever its state (a running one is killed).
+/// Anonymous volumes (`{ target = "/app/node_modules" }`, an image's
+/// `VOLUME`) go with their container, as `docker rm -v`; named ones stay.
 pub(super) fn force_remove() -> RemoveContainerOptions {
-    RemoveContainerOptionsBuilder::default().force(true).build()
+    RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build()
 }
 
 fn cannot_lift(what: &str) -> EngineError {

@@ -6,16 +6,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bollard::models::{
     ContainerConfig, ContainerCreateBody, ContainerInspectResponse, ContainerState,
-    ContainerStateStatusEnum, ContainerUpdateBody, EndpointSettings, HealthConfig,
-    HealthStatusEnum, HostConfig, Ipam, IpamConfig, Mount, MountTmpfsOptions, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    VolumeCreateRequest,
+    ContainerStateStatusEnum, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings,
+    HealthConfig, HealthStatusEnum, HostConfig, Ipam, IpamConfig, Mount, MountTmpfsOptions,
+    MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 
 use super::LABEL_INTERNAL;
 use crate::deployment::Kind;
 use crate::deployment::{
-    ContainerSpec, Millis, NetworkSpec, Resource, RunSpec, VolumeSpec, pointer_segment,
+    ContainerSpec, Millis, NetworkAttachment, NetworkSpec, Resource, RunSpec, VolumeSpec,
+    pointer_segment,
 };
 use crate::engine::{Actual, Health, LABEL_ADDRESS, LABEL_HASH, LABEL_SPEC, LiveObject, State};
 
@@ -81,10 +82,14 @@ pub(super) fn container_body(
         .iter()
         .enumerate()
         .filter(|(i, _)| *i == 0 || all_networks)
-        .map(|(_, n)| (n.network.clone(), endpoint(&n.aliases)))
+        .map(|(_, n)| (n.network.clone(), endpoint(n)))
         .collect();
+    let network_mode = c
+        .network_mode
+        .clone()
+        .or_else(|| run.networks.first().map(|n| n.network.clone()));
     let host_config = HostConfig {
-        network_mode: run.networks.first().map(|n| n.network.clone()),
+        network_mode,
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         mounts: (!mounts.is_empty()).then_some(mounts),
         restart_policy: Some(restart_policy(&c.restart)),
@@ -96,7 +101,7 @@ pub(super) fn container_body(
         cap_drop: (!run.cap_drop.is_empty()).then(|| run.cap_drop.clone()),
         ..Default::default()
     };
-    ContainerCreateBody {
+    let mut body = ContainerCreateBody {
         image: Some(run.image.clone()),
         cmd: run.command.clone(),
         entrypoint: run.entrypoint.clone(),
@@ -113,13 +118,20 @@ pub(super) fn container_body(
             endpoints_config: Some(endpoints),
         }),
         ..Default::default()
-    }
+    };
+    super::options::set_options(&mut body, &c.options);
+    body
 }
 
-/// A container's attachment to a network, known there by `aliases`.
-pub(super) fn endpoint(aliases: &[String]) -> EndpointSettings {
+/// A container's attachment to a network, known there by its aliases, at
+/// its static address if it has one.
+pub(super) fn endpoint(n: &NetworkAttachment) -> EndpointSettings {
     EndpointSettings {
-        aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+        aliases: (!n.aliases.is_empty()).then(|| n.aliases.clone()),
+        ipam_config: n.ipv4_address.as_ref().map(|ip| EndpointIpamConfig {
+            ipv4_address: Some(ip.clone()),
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -270,6 +282,9 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         networks: networks_of(&c),
         ports: Some(ports_of(&host)),
         network_ids: network_ids_of(&c),
+        // Read through the archive API by the caller (`files.rs`).
+        files: BTreeMap::new(),
+        addresses: static_addresses(&c),
     };
     let id = c.id.clone().unwrap_or_default();
     Some(LiveObject {
@@ -355,6 +370,20 @@ fn network_ids_of(c: &ContainerInspectResponse) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The static address each network was asked for (its IPAM config).
+fn static_addresses(c: &ContainerInspectResponse) -> BTreeMap<String, String> {
+    c.network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, endpoint)| {
+            let ip = endpoint.ipam_config.as_ref()?.ipv4_address.as_ref()?;
+            (!ip.is_empty()).then(|| (name.clone(), ip.clone()))
+        })
+        .collect()
+}
+
 /// The restart policy as the spec spells it.
 fn restart_name(policy: Option<&RestartPolicy>) -> String {
     let Some(policy) = policy else {
@@ -415,6 +444,13 @@ fn values(
             values.insert("/health/retries".into(), retries.to_string());
         }
     }
+    // `container:<id>` for another container's network: the planner
+    // compares it with the id of the container the spec names.
+    if sets("network_mode")
+        && let Some(mode) = host.network_mode.as_ref().filter(|m| !m.is_empty())
+    {
+        values.insert("/network_mode".into(), mode.clone());
+    }
     let label_keys = keys("labels");
     for (k, v) in config.labels.iter().flatten() {
         let wanted = match &label_keys {
@@ -458,6 +494,7 @@ fn values(
             values.insert(format!("/mounts/{i}/source"), source.clone());
         }
     }
+    super::options::read_back(config, host, spec, &mut values);
     values
 }
 

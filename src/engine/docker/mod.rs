@@ -11,19 +11,25 @@
 //! [`DockerEngine`] implements [`Engine`] here by delegating, one file per
 //! concern: `connection.rs` (finding and reaching the engine, timeouts),
 //! `observe.rs` (live state), `image.rs`, `container.rs`, `network.rs` and
-//! `volume.rs` (one kind of object each), `foreign.rs` (objects outside the
+//! `volume.rs` (one kind of object each), `files.rs` (files copied into
+//! containers, and secret ones read back), `streams.rs` (logs and exec),
+//! `foreign.rs` (objects outside the
 //! stack in its way), `internal.rs` (lock and record),
-//! `convert.rs` (specs to Docker's shapes and back, pure) and `error.rs`.
+//! `convert.rs` (specs to Docker's shapes and back, pure; `options.rs` for
+//! Compose's container settings) and `error.rs`.
 
 mod connection;
 mod container;
 mod convert;
 mod error;
+mod files;
 mod foreign;
 mod image;
 mod internal;
 mod network;
 mod observe;
+mod options;
+mod streams;
 mod volume;
 
 use async_trait::async_trait;
@@ -211,6 +217,36 @@ impl Engine for DockerEngine {
                 .await;
         }
         self.create(stack, resource, report).await
+    }
+
+    // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
+
+    async fn logs(
+        &self,
+        object: &LiveObject,
+        options: &super::streams::LogOptions,
+    ) -> Result<super::streams::LogStream, EngineError> {
+        match object.kind {
+            Kind::Container => self.container_logs(object, options).await,
+            _ => Err(EngineError::new(ErrorKind::Other, "it has no logs")
+                .about(format!("{} {}", object.kind, object.name))),
+        }
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        request: &super::streams::ExecRequest,
+    ) -> Result<super::streams::Exec, EngineError> {
+        self.exec_in(container, request).await
+    }
+
+    async fn resize_exec(&self, exec: &str, size: (u16, u16)) -> Result<(), EngineError> {
+        self.resize_exec_tty(exec, size).await
+    }
+
+    async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
+        self.exec_exit(exec).await
     }
 }
 

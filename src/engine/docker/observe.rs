@@ -155,7 +155,21 @@ impl DockerEngine {
 
     async fn live_container(&self, id: &str) -> Result<Option<LiveObject>, EngineError> {
         match self.docker.inspect_container(id, None).await {
-            Ok(c) => Ok(live_container(c)),
+            Ok(c) => {
+                let Some(mut o) = live_container(c) else {
+                    return Ok(None);
+                };
+                // Secret files are read back: their label holds no digest.
+                let secret = o
+                    .spec
+                    .as_ref()
+                    .map(crate::deployment::files::secret_targets)
+                    .unwrap_or_default();
+                if !secret.is_empty() {
+                    o.actual.files = self.read_files(id, &secret).await?;
+                }
+                Ok(Some(o))
+            }
             // Removed between the list and the inspect.
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(self.error(e, format!("container {}", short(id)))),

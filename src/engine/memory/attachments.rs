@@ -4,36 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Inner, MemoryEngine, Object};
+use super::Inner;
 use crate::deployment::Kind;
 use crate::engine::{EngineError, ErrorKind};
-
-impl MemoryEngine {
-    /// `docker network rm` and `docker network create` of the same name by
-    /// hand, with the network's labels or without: stopped containers keep
-    /// their attachment to the removed one, as Docker's do.
-    pub fn remake_network_by_hand(&self, name: &str, labelled: bool) {
-        self.with(|i| {
-            let Some(at) = i
-                .objects
-                .iter()
-                .position(|o| o.kind == Kind::Network && o.name == name)
-            else {
-                return;
-            };
-            let old = i.objects.remove(at);
-            i.next_id += 1;
-            let id = format!("{:012x}", i.next_id);
-            let labels = if labelled {
-                old.labels
-            } else {
-                BTreeMap::new()
-            };
-            i.objects
-                .push(Object::plain(Kind::Network, id, name.to_string(), labels));
-        });
-    }
-}
 
 impl Inner {
     /// The ids of the networks of these names (those that exist).

@@ -6,7 +6,6 @@ use std::rc::Rc;
 
 use super::short_forms::{parse_port, valid_reference};
 use super::{Fields, Marked, Normalizer, get, items};
-use crate::deployment::Kind;
 use crate::deployment::SECRET_MASK;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
@@ -167,60 +166,6 @@ impl Normalizer<'_, '_> {
         self.place("/ports", shown, whole)
     }
 
-    /// Which networks a container joins is shown by Docker: never chosen by a secret.
-    fn networks(&mut self, fields: &Fields<'_>) -> Vec<NetworkAttachment> {
-        let mut out: Vec<NetworkAttachment> = Vec::new();
-        let (list, whole) = items(get(fields, "networks"));
-        if whole {
-            self.secret_structure("networks", "which networks a container joins");
-            return out;
-        }
-        for n in list {
-            let (network, aliases) = match n {
-                Value::Map(m) => {
-                    let Some(network) = m
-                        .get("network")
-                        .and_then(|v| self.object_name(v, Kind::Network, "networks"))
-                    else {
-                        continue;
-                    };
-                    let mut aliases: Vec<String> = Vec::new();
-                    let (list, whole) = items(m.get("aliases"));
-                    for a in list {
-                        if whole || a.is_tainted() {
-                            self.error_code(
-                                ErrorCode::SecretExposed,
-                                "networks",
-                                "a network alias cannot be built from a secret",
-                                Some("aliases are host names other containers see"),
-                            );
-                            continue;
-                        }
-                        aliases.extend(a.to_text().map(|(t, _)| t.to_string()));
-                    }
-                    aliases.sort();
-                    aliases.dedup();
-                    (network, aliases)
-                }
-                n => match self.object_name(n, Kind::Network, "networks") {
-                    Some(network) => (network, Vec::new()),
-                    None => continue,
-                },
-            };
-            if out.iter().any(|o| o.network == network) {
-                self.error(
-                    "networks",
-                    format!("network `{network}` is listed twice"),
-                    None,
-                );
-                continue;
-            }
-            out.push(NetworkAttachment { network, aliases });
-        }
-        out.sort_by(|a, b| a.network.cmp(&b.network));
-        out
-    }
-
     pub(super) fn secret_structure(&mut self, field: &str, what: &str) {
         self.error_code(
             ErrorCode::SecretExposed,
@@ -232,7 +177,23 @@ impl Normalizer<'_, '_> {
 
     /// A health check; a secret record marks all of it.
     fn health(&mut self, fields: &Fields<'_>) -> Option<HealthSpec> {
-        let (Value::Map(h), whole) = get(fields, "health")?.reveal() else {
+        let (h, whole) = get(fields, "health")?.reveal();
+        // `"none"`: the image's HEALTHCHECK switched off, as Docker stores it.
+        if let Value::Str(s) = h
+            && &*s.text == "none"
+        {
+            if whole {
+                self.sensitive.push("/health".into());
+            }
+            return Some(HealthSpec {
+                test: vec!["NONE".into()],
+                interval: Millis(0),
+                timeout: Millis(0),
+                retries: 0,
+                start_period: Millis(0),
+            });
+        }
+        let Value::Map(h) = h else {
             return None;
         };
         if whole {
@@ -520,7 +481,7 @@ impl Normalizer<'_, '_> {
     }
 
     pub(super) fn container(&mut self, fields: &Fields<'_>) -> ContainerSpec {
-        ContainerSpec {
+        let mut spec = ContainerSpec {
             run: self.run(fields),
             expose: self.expose(fields),
             restart: self.restart(fields),
@@ -530,7 +491,13 @@ impl Normalizer<'_, '_> {
                 .opt_text(fields, "pull")
                 .and_then(|p| PullPolicy::parse(&p))
                 .unwrap_or_default(),
-        }
+            files: Vec::new(),
+            options: self.container_options(fields),
+            network_mode: self.network_mode(fields),
+        };
+        spec.files = self.files(fields, &spec.run);
+        self.join_networks(fields, &mut spec);
+        spec
     }
 
     pub(super) fn service(&mut self, fields: &Fields<'_>) -> ServiceSpec {
@@ -613,8 +580,10 @@ impl Normalizer<'_, '_> {
             }
             _ => Vec::new(),
         };
+        let run = self.run(fields);
+        self.no_static_address(&run);
         ServiceSpec {
-            run: self.run(fields),
+            run,
             replicas,
             update,
             placement: PlacementSpec { constraints },

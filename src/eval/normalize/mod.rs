@@ -10,7 +10,10 @@
 //! Docker's metadata (labels, build args).
 
 mod container;
+mod files;
 mod mounts;
+mod networking;
+mod options;
 mod short_forms;
 
 use std::collections::BTreeMap;
@@ -29,6 +32,8 @@ pub type Lookup<'a> = dyn Fn(Kind, &str) -> Option<(Rc<str>, Rc<str>)> + 'a;
 /// What normalization needs to know beyond the field values.
 pub struct Context<'a> {
     pub docker_name: &'a str,
+    /// The resource's address (`container.app`).
+    pub address: &'a str,
     /// Directory relative paths resolve against; `None` in stdlib modules.
     pub dir: Option<&'a Path>,
     /// Where build contexts may lie.
@@ -36,6 +41,11 @@ pub struct Context<'a> {
     /// Networks and volumes named by a string resolve to the ones declared
     /// in the same module instance; other names are external objects.
     pub lookup: &'a Lookup<'a>,
+    /// The name a container answers to on its networks besides its Docker
+    /// name: its Docker name without the stack's prefix (`web`, `db-server`).
+    pub logical_name: &'a str,
+    /// The network of containers that name none: (address, Docker name).
+    pub default_network: (Rc<str>, Rc<str>),
 }
 
 /// A value the schema's types accept but Docker would not.

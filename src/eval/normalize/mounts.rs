@@ -48,6 +48,12 @@ impl Normalizer<'_, '_> {
     fn mount_short(&mut self, text: &str, secret: bool) -> Option<Marked<MountSpec>> {
         let shown = if secret { SECRET_MASK } else { text };
         let parts: Vec<&str> = text.split(':').collect();
+        // `"/app/node_modules"`: an anonymous volume, as Compose's short form.
+        if let [target] = parts.as_slice()
+            && target.starts_with('/')
+        {
+            return Some(anonymous(target, false, secret));
+        }
         let (source, target, mode) = match parts.as_slice() {
             [s, t] => (*s, *t, None),
             [s, t, m] => (*s, *t, Some(*m)),
@@ -55,7 +61,9 @@ impl Normalizer<'_, '_> {
                 self.error(
                     "mounts",
                     format!("`{shown}` is not `source:target[:ro]`"),
-                    None,
+                    Some(
+                        "or an absolute path alone for an anonymous volume: \"/app/node_modules\"",
+                    ),
                 );
                 return None;
             }
@@ -141,6 +149,12 @@ impl Normalizer<'_, '_> {
             .into_iter()
             .filter(|k| set(k).is_some())
             .collect();
+        if sources.is_empty() {
+            return Some(Marked {
+                item: anonymous(&target, read_only, false).item,
+                marks,
+            });
+        }
         if sources.len() != 1 {
             let shown = if target_value.is_tainted() {
                 SECRET_MASK
@@ -149,8 +163,8 @@ impl Normalizer<'_, '_> {
             };
             self.error(
                 "mounts",
-                format!("mount of `{shown}` needs exactly one of `volume`, `bind` or `tmpfs`"),
-                None,
+                format!("mount of `{shown}` has more than one of `volume`, `bind` and `tmpfs`"),
+                Some("give one; none is an anonymous volume"),
             );
             return None;
         }
@@ -185,5 +199,23 @@ impl Normalizer<'_, '_> {
             },
             marks,
         })
+    }
+}
+
+/// A volume of the container's own, made with it and removed with it.
+fn anonymous(target: &str, read_only: bool, secret: bool) -> Marked<MountSpec> {
+    Marked {
+        item: MountSpec {
+            kind: "volume".into(),
+            source: None,
+            target: target.to_string(),
+            read_only,
+            size: None,
+        },
+        marks: if secret {
+            vec![String::new(), "/target".into()]
+        } else {
+            Vec::new()
+        },
     }
 }
