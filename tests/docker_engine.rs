@@ -335,8 +335,18 @@ fn docker_translates_every_container_field() {
         let o = find(&live, "container.api");
         let without_image = Actual {
             image: None,
+            network_ids: Default::default(),
             ..o.actual.clone()
         };
+        // An attachment is to a network known by its id (once the container has run).
+        assert!(
+            o.actual
+                .network_ids
+                .keys()
+                .all(|n| o.actual.networks.contains_key(n)),
+            "{:?}",
+            o.actual.network_ids
+        );
         assert_eq!(without_image, actual_of(run_of(&api), "on-failure:2"));
 
         // A network that does not exist: the engine would take it and fail

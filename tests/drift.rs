@@ -231,36 +231,3 @@ fn renaming_a_network_and_a_volume_in_use_converges_in_one_apply() {
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
     ok(&["destroy", &path, "--auto-approve", "--allow-data-loss"]);
 }
-
-#[test]
-fn replacing_a_built_image_that_builds_the_same_keeps_it() {
-    let Some(guard) = docker_stack("rebuild") else {
-        return;
-    };
-    let stack = guard.stack.clone();
-    let source = format!(
-        "stack \"{stack}\"\nimage \"app\" {{\n  build = {{ context = \"./app\", args = {{ BASE = \"{}\" }} }}\n}}\ncontainer \"c\" {{\n  image   = image.app\n  command = [\"sleep\", \"3600\"]\n}}\n",
-        test_image()
-    );
-    let dir = stack_dir(
-        "rebuild",
-        &source,
-        &[
-            (
-                "app/Dockerfile",
-                "ARG BASE\nFROM ${BASE}\nCOPY hello.txt /hello.txt\n",
-            ),
-            ("app/hello.txt", "hello\n"),
-        ],
-    );
-    let path = dir.to_string_lossy().into_owned();
-    ok(&["apply", &path, "--auto-approve"]);
-    let replaced = ok(&["apply", &path, "--auto-approve", "--replace", "image.app"]);
-    assert!(
-        crate::support::stderr(&replaced).contains("kept: the build made the same image"),
-        "{}",
-        crate::support::stderr(&replaced)
-    );
-    assert!(stdout(&ok(&["plan", &path])).contains("No changes."));
-    ok(&["destroy", &path, "--auto-approve"]);
-}

@@ -377,8 +377,18 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
     assert_eq!(o.actual.image, live.images[&image]);
     let without_image = Actual {
         image: None,
+        network_ids: Default::default(),
         ..o.actual.clone()
     };
+    // An attachment is to a network known by its id (once the container has run).
+    assert!(
+        o.actual
+            .network_ids
+            .keys()
+            .all(|n| o.actual.networks.contains_key(n)),
+        "{:?}",
+        o.actual.network_ids
+    );
     assert_eq!(without_image, actual_of(run_of(&web), "no"));
     assert_eq!(o.actual.values["/env/PASSWORD"], "s3cret-value");
     assert_eq!(o.actual.values["/mounts/0/source"], data.name);

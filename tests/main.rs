@@ -7,6 +7,8 @@ mod compose_habits;
 mod conflicts;
 mod container_files;
 mod container_options;
+mod convergence;
+mod convergence_docker;
 mod docker_engine;
 mod docker_options;
 mod docker_support;

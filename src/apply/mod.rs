@@ -22,7 +22,7 @@ pub use progress::Progress;
 use crate::deployment::Kind;
 use crate::deployment::{Condition, Deployment, Resource, SecretTexts, Spec};
 use crate::engine::{Engine, EngineError, ErrorKind, LiveObject, LiveState, State};
-use crate::plan::{Action, Change, Plan, network_repairs};
+use crate::plan::{Action, Change, Plan, attached, network_repairs};
 
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -131,10 +131,13 @@ enum Step {
     Remove { object: LiveObject },
     /// Remove the image a rebuild replaced, unless the build made it again.
     RemoveOldImage { object: LiveObject },
-    /// Make a resource: create (after removing `old`, for an inline replacement), start.
+    /// Make a resource: create (after removing `old`, for an inline
+    /// replacement), start; `fresh`: an unchanged build made again
+    /// (`--replace`), without the build cache.
     Make {
         address: String,
         old: Option<LiveObject>,
+        fresh: bool,
     },
     /// Update a container in place (and start it if it is not running).
     Update {
@@ -181,6 +184,8 @@ struct Ctx<'a> {
     jobs: &'a BTreeSet<&'a str>,
     /// The image each reference named when the plan was made (`None`: absent).
     images: &'a BTreeMap<String, Option<String>>,
+    /// The live state the plan was made against.
+    live: &'a LiveState,
 }
 
 /// Why a step did not succeed.
@@ -257,6 +262,7 @@ pub async fn apply(
     let ctx = Ctx {
         jobs: &jobs,
         images: &live.images,
+        live,
         engine,
         deployment,
         ids: &ids,
@@ -397,6 +403,7 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
         let make_step = |old: Option<LiveObject>| Step::Make {
             address: c.address.clone(),
             old,
+            fresh: false,
         };
         match (c.action(), c.is_replace(), old) {
             (Action::Delete, _, Some(object)) => {
@@ -404,7 +411,15 @@ fn schedule(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Task>
                 first.push((push(label(c, "remove"), Step::Remove { object }), kind));
             }
             (Action::Create, true, Some(object)) if c.kind == Kind::Image => {
-                make.insert(c.address.clone(), push(label(c, "build"), make_step(None)));
+                let fresh = deployment
+                    .resource(&c.address)
+                    .is_some_and(|r| r.hash == object.hash);
+                let step = Step::Make {
+                    address: c.address.clone(),
+                    old: None,
+                    fresh,
+                };
+                make.insert(c.address.clone(), push(label(c, "build"), step));
                 last.push(push(
                     label(c, "remove the old image"),
                     Step::RemoveOldImage { object },
@@ -535,7 +550,11 @@ async fn run_step(
             remove(engine, &object).await?;
             Ok("removed".into())
         }
-        Step::Make { address, old } => {
+        Step::Make {
+            address,
+            old,
+            fresh,
+        } => {
             let r = deployment
                 .resource(&address)
                 .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
@@ -558,7 +577,11 @@ async fn run_step(
                 ctx.progress
                     .note(&format!("{label}: {}", ctx.secrets.mask(line)))
             };
-            let id = engine.create(&deployment.stack, r, &report).await?;
+            let id = if fresh {
+                engine.rebuild(&deployment.stack, r, &report).await?
+            } else {
+                engine.create(&deployment.stack, r, &report).await?
+            };
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());
             }
@@ -599,7 +622,13 @@ async fn run_step(
                     .iter()
                     .any(|r| r.kind == Kind::Network && r.name == n)
             };
-            let repairs = network_repairs(&c.run, &object.actual, &ours);
+            // An attachment to a network removed since is left first: the
+            // one of that name now is joined anew.
+            let on = attached(&object.actual, ctx.live, &ours);
+            for network in &on.stale {
+                engine.disconnect(&object.id, network).await?;
+            }
+            let repairs = network_repairs(&c.run, &on.actual, &ours);
             for network in &repairs.disconnect {
                 engine.disconnect(&object.id, network).await?;
             }

@@ -17,6 +17,10 @@ use crate::deployment::{ContainerSpec, Spec};
 // `stackc logs` and `stackc exec` in the fake.
 mod playback;
 pub use playback::ExecScript;
+// Attachments by network id (issue 10).
+mod attachments;
+// What tests change behind stackc's back.
+mod by_hand;
 
 /// What a started container does in the fake.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,39 +108,7 @@ impl MemoryEngine {
         });
     }
 
-    /// `docker rename` by hand.
-    pub fn rename_by_hand(&self, name: &str, to: &str) {
-        self.with(|i| {
-            if let Some(o) = i.objects.iter_mut().find(|o| o.name == name) {
-                o.name = to.to_string();
-            }
-        });
-    }
-
-    /// An object made by hand, without stackc's labels.
-    pub fn add_unlabelled(&self, kind: Kind, name: &str) {
-        self.with(|i| {
-            i.next_id += 1;
-            let id = format!("{:012x}", i.next_id);
-            i.objects
-                .push(Object::plain(kind, id, name.to_string(), BTreeMap::new()));
-        });
-    }
-
     /// The tag now names another image locally (`docker build -t` or a
-    /// pull elsewhere moved it).
-    pub fn move_tag(&self, reference: &str) {
-        self.add_image(reference);
-    }
-
-    /// The registry now has another image under the tag (someone pushed).
-    pub fn publish(&self, reference: &str) {
-        self.with(|i| {
-            let id = i.new_image_id();
-            i.pullable.insert(reference.to_string(), id)
-        });
-    }
-
     /// Makes the next `operation` ("create", "start", "update", "remove") on `name` fail.
     pub fn fail(&self, operation: &str, name: &str, message: &str) {
         self.with(|i| {
@@ -150,41 +122,6 @@ impl MemoryEngine {
     /// How the container `name` behaves once started.
     pub fn behave(&self, name: &str, behaviour: Behaviour) {
         self.with(|i| i.behaviours.insert(name.to_string(), behaviour));
-    }
-
-    /// Removes an object behind stackc's back (`docker rm -f`).
-    pub fn delete_by_hand(&self, kind: Kind, name: &str) -> bool {
-        self.with(|i| {
-            let before = i.objects.len();
-            i.objects.retain(|o| !(o.kind == kind && o.name == name));
-            before != i.objects.len()
-        })
-    }
-
-    /// Stops a container behind stackc's back (`docker stop`).
-    pub fn stop_by_hand(&self, name: &str) {
-        self.with(|i| {
-            if let Some(o) = i
-                .objects
-                .iter_mut()
-                .find(|o| o.kind == Kind::Container && o.name == name)
-            {
-                o.state = State::Exited { code: 0 };
-            }
-        });
-    }
-
-    /// Changes a container's live values behind stackc's back (`docker update`).
-    pub fn tamper(&self, name: &str, f: impl FnOnce(&mut Actual)) {
-        self.with(|i| {
-            if let Some(o) = i
-                .objects
-                .iter_mut()
-                .find(|o| o.kind == Kind::Container && o.name == name)
-            {
-                f(&mut o.actual);
-            }
-        });
     }
 
     /// The calls made so far ("create container shop-web"), in order.
@@ -449,6 +386,8 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         .iter()
         .map(|n| (n.network.clone(), run.aliases_read_back(n)))
         .collect();
+    let mut ports = run.ports.clone();
+    ports.sort();
     let addresses = run
         .networks
         .iter()
@@ -461,6 +400,8 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         values,
         image: None,
         networks,
+        ports: Some(ports),
+        network_ids: BTreeMap::new(),
         files: BTreeMap::new(),
         addresses,
     }
@@ -510,11 +451,10 @@ impl Engine for MemoryEngine {
                 return i.ensure_image(r).map(|()| r.clone());
             }
             let labels = labels(stack, resource);
-            if let Some(existing) = i
-                .objects
-                .iter()
-                .find(|o| o.kind == resource.kind && o.name == resource.name)
-            {
+            // A build takes its tag over from the image that had it, as Docker does.
+            if let Some(existing) = i.objects.iter().find(|o| {
+                o.kind == resource.kind && o.name == resource.name && o.kind != Kind::Image
+            }) {
                 // Docker answers a create of an existing volume with that
                 // volume: the same one made again is no conflict.
                 if resource.kind == Kind::Volume && existing.labels == labels {
@@ -559,6 +499,7 @@ impl Engine for MemoryEngine {
                 .ok_or_else(|| not_found(id))?;
             i.call("start", &name)?;
             i.can_join_network_of(id)?;
+            i.joins_networks(id, &name)?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.polls = 0;
             o.state = State::Running {
@@ -687,6 +628,12 @@ impl Engine for MemoryEngine {
             if let Some(ip) = &n.ipv4_address {
                 o.actual.addresses.insert(n.network.clone(), ip.clone());
             }
+            // A container that has not run yet joins by name at its start.
+            if o.state != State::Created {
+                let ids = i.network_ids(std::iter::once(&n.network));
+                let o = i.find(id).ok_or_else(|| not_found(id))?;
+                o.actual.network_ids.extend(ids);
+            }
             Ok(())
         })
     }
@@ -700,6 +647,7 @@ impl Engine for MemoryEngine {
             i.call("disconnect", &format!("{name} {network}"))?;
             let o = i.find(id).ok_or_else(|| not_found(id))?;
             o.actual.addresses.remove(network);
+            o.actual.network_ids.remove(network);
             if o.actual.networks.remove(network).is_none() {
                 return Err(EngineError::new(
                     ErrorKind::Other,
@@ -730,15 +678,25 @@ impl Engine for MemoryEngine {
             i.call("remove", &object.name)?;
             let what = format!("{} {}", object.kind, object.name);
             if object.kind == Kind::Image {
-                i.images.remove(&object.name);
                 i.objects.retain(|o| o.id != object.id);
+                // The tag goes with its last image (a rebuild took it over).
+                if !i
+                    .objects
+                    .iter()
+                    .any(|o| o.kind == Kind::Image && o.name == object.name)
+                {
+                    i.images.remove(&object.name);
+                }
                 return Ok(());
             }
             let in_use = match object.kind {
-                Kind::Network => i
-                    .objects
-                    .iter()
-                    .any(|o| o.actual.networks.contains_key(&object.name)),
+                Kind::Network => i.objects.iter().any(|o| {
+                    o.actual.networks.contains_key(&object.name)
+                        && o.actual
+                            .network_ids
+                            .get(&object.name)
+                            .is_none_or(|id| *id == object.id)
+                }),
                 Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
                 _ => false,
             };
@@ -796,6 +754,17 @@ impl Engine for MemoryEngine {
             Ok(())
         })
     }
+
+    async fn rebuild(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
+        self.with(|i| i.calls.push(format!("rebuild {}", resource.name)));
+        self.create(stack, resource, report).await
+    }
+
     // --- `stackc logs` and `stackc exec` (`memory/playback.rs`) ---
 
     async fn logs(

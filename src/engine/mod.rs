@@ -173,6 +173,13 @@ pub struct Actual {
     /// The static IPv4 address asked for on a network (its endpoint's IPAM
     /// config), by network; networks where Docker picked one are absent.
     pub addresses: BTreeMap<String, String>,
+    // ---- issue 10: what a container made again by hand may differ in ----
+    /// The ports it publishes as they were asked for (a host port Docker
+    /// picks stays `None`), sorted; `None` when the engine does not say.
+    pub ports: Option<Vec<crate::deployment::PortSpec>>,
+    /// The id of the network each attachment is to (Docker names → ids):
+    /// a network removed and made again under its name is another one.
+    pub network_ids: BTreeMap<String, String>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -571,4 +578,17 @@ pub trait Engine: Send + Sync {
 
     /// The exit status of a command whose output has ended.
     async fn exec_status(&self, exec: &str) -> Result<i64, EngineError>;
+
+    // ---- issue 10 ----
+    /// Builds an image resource again without the build cache (`--replace`
+    /// of a build whose source did not change: the cache would only make
+    /// the same image again); anything else is made as by [`Engine::create`].
+    async fn rebuild(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
+        self.create(stack, resource, report).await
+    }
 }

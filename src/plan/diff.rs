@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use super::fields::field_changes;
-use super::networks::{attachments, network_changes, network_mode_changed};
+use super::networks::{Attached, attached, attachments, network_changes, network_mode_changed};
 use super::*;
 use crate::deployment::{ContainerSpec, Deployment, PullPolicy, Resource, SECRET_MASK, Spec};
 use crate::engine::{LiveObject, LiveState, State, masked_spec};
@@ -40,6 +40,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         .map(|r| r.name.as_str())
         .collect();
     let known = Known {
+        desired,
         live,
         jobs: &jobs,
         networks: &networks,
@@ -94,7 +95,17 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
     cascade(desired, &mut changes);
     shared_network_cascade(desired, &mut changes);
     if !options.targets.is_empty() {
-        let keep = with_dependencies(desired, &options.targets);
+        let mut keep = with_dependencies(desired, &options.targets);
+        // A module instance removed from the source: its objects go.
+        for t in &options.targets {
+            let inside = format!("{t}.");
+            keep.extend(
+                live.objects
+                    .iter()
+                    .filter(|o| o.address.starts_with(&inside))
+                    .map(|o| o.address.clone()),
+            );
+        }
         changes.retain(|c| keep.contains(&c.address));
         drift.retain(|d: &Drift| keep.contains(&d.address));
     }
@@ -160,6 +171,7 @@ fn delete(o: &LiveObject, reason: &str) -> Change {
 
 /// What every comparison may look at besides the resource and its object.
 struct Known<'a> {
+    desired: &'a Deployment,
     live: &'a LiveState,
     /// One-off containers: something waits for them to complete.
     jobs: &'a BTreeSet<&'a str>,
@@ -265,6 +277,8 @@ fn compare(
                 if !network_repairs(&made_with.run, live, &ours).is_empty() {
                     by_hand.extend(network_changes(&made_with.run, live, &ours));
                 }
+                let (made, source) = (&made_with.run.ports, &spec.run.ports);
+                by_hand.extend(super::live::ports_changed(r, made, source, o));
             }
             (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
         }
@@ -280,7 +294,12 @@ fn compare(
     if let Some(moved) = moved {
         c.reason = Some(moved);
     } else if c.replace_paths.is_empty() {
-        c.reason = Some("what it is built from changed".into());
+        let (field, reason) = super::live::image_source(r, o, known.desired)
+            .unwrap_or((None, "what it is built from changed".into()));
+        c.replace_paths
+            .extend(field.as_ref().map(|f| f.path.clone()));
+        fields.extend(field);
+        c.reason = Some(reason);
     }
     c.fields = fields;
     (c, found)
@@ -378,56 +397,6 @@ fn changed_by_hand(
         .collect()
 }
 
-/// The values read back from a live container (environment, command,
-/// entrypoint, health-check test, labels, mount sources — only what the
-/// spec sets — and Compose's settings, `deployment::is_read_back`) that
-/// differ from those it was made with. Secrets are compared
-/// apart ([`secret_changes`]).
-fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
-    let Some(label) = &o.spec else {
-        return Vec::new();
-    };
-    let read_back = |p: &str| {
-        [
-            "/env/",
-            "/command/",
-            "/entrypoint/",
-            "/labels/",
-            "/health/test/",
-        ]
-        .iter()
-        .any(|f| p.starts_with(f))
-            || (p.starts_with("/mounts/") && p.ends_with("/source"))
-            || crate::deployment::is_read_back(p)
-    };
-    let secret = |p: &str| {
-        r.sensitive_paths
-            .iter()
-            .any(|s| p == s || p.starts_with(&format!("{s}/")))
-    };
-    let mut leaves = Vec::new();
-    crate::deployment::scalar_leaves(label, "", &mut leaves);
-    let made: BTreeMap<String, String> = leaves
-        .into_iter()
-        .filter(|(p, _)| read_back(p) && !secret(p))
-        .collect();
-    let live = &o.actual.values;
-    let pointers: BTreeSet<&String> = made
-        .keys()
-        .chain(live.keys().filter(|p| read_back(p) && !secret(p)))
-        .collect();
-    pointers
-        .into_iter()
-        .filter(|p| made.get(*p) != live.get(*p))
-        .map(|p| FieldChange {
-            path: dotted(p),
-            before: live.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
-            after: made.get(p).map_or(Json::Null, |v| Json::from(v.as_str())),
-            forces_replacement: true,
-        })
-        .collect()
-}
-
 /// Why a container runs another image than its reference names now (the
 /// tag was rebuilt or pulled again), as `docker compose up` would see it.
 fn moved_tag(r: &Resource, o: &LiveObject, live: &LiveState) -> Option<String> {
@@ -503,7 +472,9 @@ fn unchanged_spec(
     let mut changes: Vec<FieldChange> = fields.iter().map(change_of).collect();
     // What Docker cannot change in place, different on the live container
     // (made again by hand with the stack's labels): made again as it was.
-    let mut remade = values_changed(r, o);
+    let mut remade = super::live::values_changed(r, o);
+    let ports = &spec.run.ports;
+    remade.extend(super::live::ports_changed(r, ports, ports, o));
     remade.extend(network_mode_changed(spec, &o.actual, known.live));
     if !remade.is_empty() {
         let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
@@ -519,9 +490,11 @@ fn unchanged_spec(
     let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
-    let rejoin = !network_repairs(&spec.run, a, &ours).is_empty();
+    // Attachments to a network removed since count as gone.
+    let Attached { actual: on, stale } = attached(a, known.live, &ours);
+    let rejoin = !network_repairs(&spec.run, &on, &ours).is_empty();
     if rejoin {
-        let networks = network_changes(&spec.run, a, &ours);
+        let networks = network_changes(&spec.run, &on, &ours);
         by_hand.extend(networks.iter().cloned());
         changes.extend(networks);
     }
@@ -549,7 +522,10 @@ fn unchanged_spec(
             before.insert((*path).into(), live.clone());
         }
         if rejoin {
-            before.insert("networks".into(), attachments(&spec.run.networks, a, &ours));
+            before.insert(
+                "networks".into(),
+                attachments(&spec.run.networks, &on, &ours),
+            );
         }
     }
     let found = if never_started {
@@ -567,6 +543,13 @@ fn unchanged_spec(
     } else {
         None
     };
+    if !stale.is_empty() {
+        let why = super::networks::stale_reason(&stale, known.live);
+        c.reason = Some(match c.reason.take() {
+            Some(reason) if stopped => format!("{reason}; {why}"),
+            _ => why,
+        });
+    }
     (c, found)
 }
 
@@ -660,7 +643,7 @@ fn list_of(pointer: &str) -> Option<&str> {
 }
 
 /// `/env/DB_URL` → `env.DB_URL`; `/command/2` → `command[2]`.
-fn dotted(pointer: &str) -> String {
+pub(super) fn dotted(pointer: &str) -> String {
     let mut out = String::new();
     for segment in pointer.split('/').skip(1) {
         let segment = segment.replace("~1", "/").replace("~0", "~");
@@ -678,11 +661,13 @@ fn dotted(pointer: &str) -> String {
 
 /// Containers on a network or volume that is replaced are replaced with it:
 /// the old object cannot go while they use it. So are containers in the pid
-/// namespace of a replaced container: they joined the old one's.
+/// namespace of a replaced container: they joined the old one's; and those
+/// that run an image built again (`--replace image.x`): they would run the
+/// old one.
 fn cascade(desired: &Deployment, changes: &mut [Change]) {
     let replaced: BTreeSet<String> = changes
         .iter()
-        .filter(|c| c.is_replace() && c.kind != Kind::Image)
+        .filter(|c| c.is_replace())
         .map(|c| c.address.clone())
         .collect();
     if replaced.is_empty() {
@@ -693,7 +678,7 @@ fn cascade(desired: &Deployment, changes: &mut [Change]) {
             matches!(&r.spec, Spec::Container(c)
                 if c.options.pid.as_deref() == Some(&format!("container:{}", d.name)))
         }
-        Some(d) => matches!(d.kind, Kind::Network | Kind::Volume),
+        Some(d) => matches!(d.kind, Kind::Network | Kind::Volume | Kind::Image),
         None => false,
     };
     for c in changes.iter_mut() {

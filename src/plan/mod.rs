@@ -7,6 +7,7 @@
 mod diff;
 mod fields;
 mod files;
+mod live;
 mod networks;
 mod render;
 mod saved;
@@ -16,7 +17,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, diff, with_dependencies};
-pub use networks::{NetworkRepairs, network_repairs};
+pub use networks::{Attached, NetworkRepairs, attached, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
 

@@ -142,3 +142,55 @@ pub(super) fn network_mode_changed(
         forces_replacement: true,
     })
 }
+
+/// A container's attachments to the stack's networks as they really are.
+#[derive(Debug, Default, PartialEq)]
+pub struct Attached {
+    /// What the container is, its attachments to the networks in `stale`
+    /// left out.
+    pub actual: Actual,
+    /// Attachments left from a network removed since: the one of that name
+    /// now (made again by hand, or by this apply) is another network, or
+    /// there is none. Docker keeps them on a stopped container, which then
+    /// cannot start.
+    pub stale: Vec<String>,
+}
+
+pub fn attached(actual: &Actual, live: &LiveState, ours: &dyn Fn(&str) -> bool) -> Attached {
+    let now = |name: &str, id: &str| {
+        live.objects
+            .iter()
+            .any(|o| o.kind == Kind::Network && o.name == name && o.id == id)
+    };
+    let stale: Vec<String> = actual
+        .network_ids
+        .iter()
+        .filter(|(name, id)| ours(name) && !now(name, id))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut actual = actual.clone();
+    actual.networks.retain(|name, _| !stale.contains(name));
+    actual.addresses.retain(|name, _| !stale.contains(name));
+    actual.network_ids.retain(|name, _| !stale.contains(name));
+    Attached { actual, stale }
+}
+
+/// Why a container is reconnected to networks it is attached to only by
+/// name (see [`Attached::stale`]).
+pub(super) fn stale_reason(stale: &[String], live: &LiveState) -> String {
+    let what: Vec<String> = stale
+        .iter()
+        .map(|name| {
+            let there = live
+                .objects
+                .iter()
+                .any(|o| o.kind == Kind::Network && o.name == *name);
+            if there {
+                format!("{name} was removed and made again outside stackc")
+            } else {
+                format!("{name} was removed outside stackc")
+            }
+        })
+        .collect();
+    format!("reconnect: {}", what.join(", "))
+}

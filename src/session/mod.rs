@@ -101,10 +101,11 @@ pub async fn plan(
     engine: &dyn Engine,
     deployment: &Deployment,
     options: &PlanOptions,
-) -> Result<(Plan, LiveState), EngineError> {
+) -> Result<(Plan, LiveState), SessionError> {
     let live = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;
+    removed_targets(deployment, &live, &options.targets)?;
     let mut plan = plan::diff(deployment, &live, options);
     plan.conflicts = engine
         .foreign(&deployment.stack, &plan.claims(deployment))
@@ -192,31 +193,22 @@ pub async fn record(
     engine.write_record(&deployment.stack, Some(&record)).await
 }
 
-/// The plan options for `--target` and `--replace`, each of which must
-/// name a resource of the stack.
+/// Whether `address` names something among `addresses`: one of them, or a
+/// module instance (`postgres.db`) holding some.
+fn names_one_of<'a>(address: &str, mut addresses: impl Iterator<Item = &'a str>) -> bool {
+    let inside = format!("{address}.");
+    addresses.any(|a| a == address || a.starts_with(&inside))
+}
+
+/// The plan options for `--target` and `--replace`: a replacement must
+/// name a resource of the stack; a target may also name one removed from
+/// the source (its objects are found when the engine is observed, see
+/// [`removed_targets`]).
 pub fn selection(
     deployment: &Deployment,
     targets: &[String],
     replace: &[String],
 ) -> Result<PlanOptions, SessionError> {
-    // A target may be a module instance (every resource inside it).
-    let names_something = |address: &str| {
-        let inside = format!("{address}.");
-        deployment.resource(address).is_some()
-            || deployment
-                .resources
-                .iter()
-                .any(|r| r.address.starts_with(&inside))
-    };
-    for address in targets {
-        if !names_something(address) {
-            let addresses = deployment.resources.iter().map(|r| r.address.as_str());
-            return Err(SessionError::NoResource {
-                address: address.clone(),
-                suggestion: crate::diagnostic::did_you_mean(address, addresses),
-            });
-        }
-    }
     if !targets.is_empty() {
         let selected = plan::with_dependencies(deployment, targets);
         if let Some(outside) = replace.iter().find(|r| !selected.contains(*r)) {
@@ -237,6 +229,34 @@ pub fn selection(
         replace: replace.to_vec(),
         destroy: false,
     })
+}
+
+/// Targets that name nothing in the source must name what the engine has
+/// of the stack (an object, or an address of the record): a resource
+/// removed from the source, whose deletion the plan then holds.
+fn removed_targets(
+    deployment: &Deployment,
+    live: &LiveState,
+    targets: &[String],
+) -> Result<(), SessionError> {
+    let in_source = || deployment.resources.iter().map(|r| r.address.as_str());
+    let on_engine = || {
+        live.objects.iter().map(|o| o.address.as_str()).chain(
+            live.record
+                .iter()
+                .flat_map(|r| r.addresses.iter().map(String::as_str)),
+        )
+    };
+    for address in targets {
+        if !names_one_of(address, in_source()) && !names_one_of(address, on_engine()) {
+            let known: BTreeSet<&str> = in_source().chain(on_engine()).collect();
+            return Err(SessionError::NoResource {
+                address: address.clone(),
+                suggestion: crate::diagnostic::did_you_mean(address, known),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A saved plan applied with a stack path must be a plan of that stack.

@@ -610,5 +610,7 @@ fn a_target_may_be_a_module_instance_and_a_replace_outside_the_targets_is_refuse
         err.to_string(),
         "`--replace container.web` is outside the `--target`s: it would not be planned"
     );
-    assert!(selection(&d, &["redis.nope".to_string()], &[]).is_err());
+    // A target the source does not name may be one removed from it: the
+    // engine's objects decide, when planning.
+    assert!(selection(&d, &["redis.nope".to_string()], &[]).is_ok());
 }

@@ -280,6 +280,8 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         values: values(&config, &host, spec.as_ref()),
         image: c.image.clone(),
         networks: networks_of(&c),
+        ports: Some(ports_of(&host)),
+        network_ids: network_ids_of(&c),
         // Read through the archive API by the caller (`files.rs`).
         files: BTreeMap::new(),
         addresses: static_addresses(&c),
@@ -324,6 +326,46 @@ fn networks_of(c: &ContainerInspectResponse) -> BTreeMap<String, Vec<String>> {
             aliases.sort();
             aliases.dedup();
             (name.clone(), aliases)
+        })
+        .collect()
+}
+
+// ---- issue 10: ports and network ids read back ----
+
+/// The ports a container publishes as they were asked for: Docker keeps the
+/// request (`HostPort` empty when it picks one), so a picked port never
+/// shows as a difference.
+fn ports_of(host: &HostConfig) -> Vec<crate::deployment::PortSpec> {
+    let mut ports = Vec::new();
+    for (key, bindings) in host.port_bindings.iter().flatten() {
+        let (container, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(container) = container.parse::<u16>() else {
+            continue;
+        };
+        for b in bindings.iter().flatten() {
+            let given = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+            ports.push(crate::deployment::PortSpec {
+                container,
+                protocol: protocol.to_string(),
+                host: given(&b.host_port).and_then(|p| p.parse().ok()),
+                ip: given(&b.host_ip),
+            });
+        }
+    }
+    ports.sort();
+    ports
+}
+
+/// The id of the network of each attachment, by the network's name.
+fn network_ids_of(c: &ContainerInspectResponse) -> BTreeMap<String, String> {
+    c.network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, e)| {
+            let id = e.network_id.clone().filter(|id| !id.is_empty())?;
+            Some((name.clone(), id))
         })
         .collect()
 }

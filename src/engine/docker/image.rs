@@ -146,13 +146,15 @@ impl DockerEngine {
     }
 
     /// Builds the image of `resource` (labelled with the stack's labels and
-    /// this engine's id), reporting each step, and pushes it if the spec says so.
+    /// this engine's id), reporting each step, and pushes it if the spec says
+    /// so; `without_cache` builds every step again (and pulls nothing anew).
     pub(super) async fn build(
         &self,
         stack: &str,
         resource: &Resource,
         spec: &ImageSpec,
         build: &BuildSpec,
+        without_cache: bool,
         report: &Report<'_>,
     ) -> Result<String, EngineError> {
         let what = format!("image {}", resource.name);
@@ -173,6 +175,7 @@ impl DockerEngine {
             .t(&resource.name)
             .rm(true)
             .forcerm(true)
+            .nocache(without_cache)
             .buildargs(&args)
             .labels(&labels);
         if let Some(target) = &build.target {

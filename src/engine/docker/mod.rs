@@ -124,7 +124,8 @@ impl Engine for DockerEngine {
         match &resource.spec {
             Spec::Image(image) => {
                 if let Some(build) = &image.build {
-                    self.build(stack, resource, image, build, report).await
+                    self.build(stack, resource, image, build, false, report)
+                        .await
                 } else if let Some(reference) = &image.reference {
                     // A `ref` is pulled, and carries no labels of ours.
                     self.ensure_image(reference, report).await?;
@@ -200,6 +201,22 @@ impl Engine for DockerEngine {
 
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
         self.replace_record(stack, record).await
+    }
+
+    async fn rebuild(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        report: &Report<'_>,
+    ) -> Result<String, EngineError> {
+        if let Spec::Image(image) = &resource.spec
+            && let Some(build) = &image.build
+        {
+            return self
+                .build(stack, resource, image, build, true, report)
+                .await;
+        }
+        self.create(stack, resource, report).await
     }
 
     // --- `stackc logs` and `stackc exec` (`streams.rs`) ---

@@ -610,7 +610,10 @@ impl Normalizer<'_, '_> {
             );
             return None;
         };
-        let joined = dir.join(path);
+        // From the stack's real directory: a stack reached through a
+        // symbolic link plans the same as from inside it.
+        let real = dir.canonicalize();
+        let joined = real.as_deref().unwrap_or(dir).join(path);
         let absolute = std::path::absolute(&joined).unwrap_or(joined);
         Some(crate::resolve::normalize(&absolute).display().to_string())
     }
