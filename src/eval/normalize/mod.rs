@@ -294,7 +294,7 @@ impl Normalizer<'_, '_> {
     /// `NAME=value`s written as a map (`{ A = 1 }`) or as Compose's list
     /// (`["A=1"]`): `env` and build `args`. `field` locates errors; `path`
     /// is the JSON pointer of the result, whose last part names it in messages.
-    fn assignments(
+    pub(super) fn assignments(
         &mut self,
         v: Option<&Value>,
         field: &str,
@@ -328,7 +328,9 @@ impl Normalizer<'_, '_> {
                 _ => self.error(
                     field,
                     format!("`{text}` is not `NAME=value`"),
-                    Some("stackc never reads its own environment: give every value"),
+                    // `["HOME"]` passes a variable through in Compose.
+                    (field == "env")
+                        .then_some("stackc never reads its own environment: give every value"),
                 ),
             }
         }

@@ -302,24 +302,7 @@ impl Normalizer<'_, '_> {
 
     /// `{ "net.core.somaxconn" = 1024 }` or `["net.core.somaxconn=1024"]`.
     fn sysctls(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
-        let pairs: Vec<(String, String)> = match get(fields, "sysctls") {
-            Some(Value::Map(m)) => m
-                .iter()
-                .filter_map(|(k, v)| Some((k.to_string(), v.to_text()?.0.to_string())))
-                .collect(),
-            _ => {
-                let mut pairs = Vec::new();
-                for entry in self.texts(fields, "sysctls") {
-                    match entry.split_once('=') {
-                        Some((k, v)) => pairs.push((k.to_string(), v.to_string())),
-                        None => {
-                            self.error("sysctls", format!("`{entry}` is not `name=value`"), None)
-                        }
-                    }
-                }
-                pairs
-            }
-        };
+        let pairs = self.assignments(get(fields, "sysctls"), "sysctls", "/sysctls");
         let mut out = BTreeMap::new();
         for (k, v) in pairs {
             let valid = !k.is_empty()
@@ -331,8 +314,8 @@ impl Normalizer<'_, '_> {
                     format!("`{k}` is not a kernel parameter"),
                     Some("like \"net.core.somaxconn\""),
                 );
-            } else if out.insert(k.clone(), v).is_some() {
-                self.error("sysctls", format!("`{k}` is set twice"), None);
+            } else {
+                out.insert(k, v);
             }
         }
         out
