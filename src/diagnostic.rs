@@ -73,11 +73,11 @@ error_codes! {
     SecretInMetadata = "E0417", "secret in Docker metadata";
     EvalLimit = "E0418", "evaluation limit exceeded";
     PortConflict = "E0419", "two containers publish the same host port";
-    // Issue 11, front end (values from files, Compose habits): E0420–E0429.
+    // Values from files, Compose habits.
     InvalidDotenv = "E0420", "invalid dotenv file";
-    // Files copied into containers (issue 11).
+    // Files copied into containers.
     InvalidFile = "E0445", "invalid file for a container";
-    // ---- networking: network_mode and static addresses ----
+    // Network modes and static addresses.
     NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";

@@ -122,7 +122,7 @@ pub struct ContainerSpec {
     /// When its image is pulled; written only when not the default.
     #[serde(default, skip_serializing_if = "PullPolicy::is_missing")]
     pub pull: PullPolicy,
-    /// Files copied in before it starts (`files`, issue 11), sorted by
+    /// Files copied in before it starts (`files`), sorted by
     /// target; written only when there are any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<super::files::FileSpec>,
@@ -130,7 +130,6 @@ pub struct ContainerSpec {
     /// written only when set (`options.rs`).
     #[serde(flatten)]
     pub options: super::ContainerOptions,
-    // ---- networking (names, network_mode) ----
     /// `host`, `none`, `bridge` or `container:<Docker name>`: the container
     /// joins no network of its own (its `networks` are empty).
     #[serde(default, skip_serializing_if = "Option::is_none")]

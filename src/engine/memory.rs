@@ -17,7 +17,7 @@ use crate::deployment::{ContainerSpec, Spec};
 // `stackc logs` and `stackc exec` in the fake.
 mod playback;
 pub use playback::ExecScript;
-// Attachments by network id (issue 10).
+// Attachments by network id.
 mod attachments;
 // What tests change behind stackc's back.
 mod by_hand;

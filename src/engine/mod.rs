@@ -173,7 +173,7 @@ pub struct Actual {
     /// The static IPv4 address asked for on a network (its endpoint's IPAM
     /// config), by network; networks where Docker picked one are absent.
     pub addresses: BTreeMap<String, String>,
-    // ---- issue 10: what a container made again by hand may differ in ----
+    // What a container made again by hand may differ in:
     /// The ports it publishes as they were asked for (a host port Docker
     /// picks stays `None`), sorted; `None` when the engine does not say.
     pub ports: Option<Vec<crate::deployment::PortSpec>>,
@@ -579,7 +579,6 @@ pub trait Engine: Send + Sync {
     /// The exit status of a command whose output has ended.
     async fn exec_status(&self, exec: &str) -> Result<i64, EngineError>;
 
-    // ---- issue 10 ----
     /// Builds an image resource again without the build cache (`--replace`
     /// of a build whose source did not change: the cache would only make
     /// the same image again); anything else is made as by [`Engine::create`].

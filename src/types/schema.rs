@@ -208,10 +208,9 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
             Type::enumeration(crate::deployment::PullPolicy::NAMES),
         ),
     ]);
-    // Files copied in before start (issue 11).
+    // Files copied in before start.
     container.push(field("files", files()));
     container.extend(container_options());
-    // ---- networking ----
     container.push(field(
         "network_mode",
         Type::union(&[Type::String, Type::Resource(Kind::Container)]),

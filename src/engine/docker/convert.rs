@@ -330,7 +330,7 @@ fn networks_of(c: &ContainerInspectResponse) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-// ---- issue 10: ports and network ids read back ----
+// ---- ports and network ids read back ----
 
 /// The ports a container publishes as they were asked for: Docker keeps the
 /// request (`HostPort` empty when it picks one), so a picked port never
