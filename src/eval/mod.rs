@@ -19,6 +19,7 @@ mod errors;
 mod expr;
 mod limits;
 mod memo;
+mod moved;
 mod networking;
 mod normalize;
 mod resources;
@@ -225,11 +226,13 @@ impl<'p> Evaluator<'p> {
         self.check_names(&resources);
         self.check_ports(&resources);
         self.check_static_addresses(&resources);
+        let moved = self.check_moves();
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),
             resources,
             outputs,
+            moved,
         })
     }
 

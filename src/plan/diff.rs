@@ -26,6 +26,8 @@ const UPDATABLE: &[&str] = &["restart", "memory", "cpus"];
 
 /// The plan that takes `live` to `desired`.
 pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Plan {
+    // Objects at the address `moved` blocks give them, not their label's.
+    let live = &*super::moves::followed(desired, live);
     let mut by_address: BTreeMap<&str, Vec<&LiveObject>> = BTreeMap::new();
     for o in &live.objects {
         by_address.entry(o.address.as_str()).or_default().push(o);
@@ -121,6 +123,11 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         summary,
         conflicts: Vec::new(),
         data_loss_allowed: false,
+        moved: if options.destroy {
+            Vec::new()
+        } else {
+            super::moves::pending(live)
+        },
     }
 }
 
@@ -270,6 +277,11 @@ fn compare(
         }
         _ => None,
     };
+    // A volume or network the source names otherwise (Docker renames neither).
+    let renamed = super::moves::renamed(r, o);
+    if let Some((name, _)) = &renamed {
+        fields.insert(0, name.clone());
+    }
     let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
     c.data_loss = r.kind == Kind::Volume;
     c.replace_paths = fields
@@ -279,6 +291,8 @@ fn compare(
         .collect();
     if let Some(moved) = moved {
         c.reason = Some(moved);
+    } else if let Some((_, why)) = renamed {
+        c.reason = Some(why);
     } else if c.replace_paths.is_empty() {
         c.reason = Some("what it is built from changed".into());
     }

@@ -7,6 +7,7 @@
 mod diff;
 mod fields;
 mod files;
+mod moves;
 mod networks;
 mod render;
 mod saved;
@@ -16,6 +17,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, diff, with_dependencies};
+pub use moves::{follow_moves, follow_recorded};
 pub use networks::{NetworkRepairs, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
@@ -45,6 +47,21 @@ pub struct Plan {
     /// it deletes or replaces lose their data by request.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub data_loss_allowed: bool,
+    /// Objects at a new address (`moved` blocks) that no apply has recorded
+    /// there yet; their changes, if any, are in `resource_changes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Moved>,
+}
+
+/// An object the source now names by another address (`moved`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moved {
+    /// The address in its label.
+    pub from: String,
+    pub to: String,
+    pub kind: Kind,
+    /// Its Docker name.
+    pub name: String,
 }
 
 impl Plan {

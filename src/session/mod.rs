@@ -102,9 +102,11 @@ pub async fn plan(
     deployment: &Deployment,
     options: &PlanOptions,
 ) -> Result<(Plan, LiveState), EngineError> {
-    let live = engine
+    let mut live = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;
+    // Objects at the addresses `moved` blocks give them (the applier finds them there).
+    plan::follow_moves(deployment, &mut live);
     let mut plan = plan::diff(deployment, &live, options);
     plan.conflicts = engine
         .foreign(&deployment.stack, &plan.claims(deployment))
