@@ -248,3 +248,91 @@ container "db" {
     let plain = deploy_with("stack \"mv\"\nvolume \"data\" {}\n", &[], &[]);
     assert!(!plain.to_json(false).unwrap().contains("moved"));
 }
+
+/// When a volume was made, as Docker says: the same volume keeps it.
+fn volume_created_at(name: &str) -> Option<String> {
+    use crate::docker_support::{block_on, raw_client};
+    block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .inspect_volume(name)
+            .await
+            .ok()
+            .and_then(|v| v.created_at)
+    })
+}
+
+#[test]
+fn on_docker_a_volume_moved_into_a_module_keeps_its_data() {
+    use crate::docker_support::{docker_stack, test_image};
+    use crate::support::{ok, run, stack_dir, stdout};
+    let Some(guard) = docker_stack("moved") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let image = test_image();
+    let before = format!(
+        "stack \"{stack}\"\nvolume \"data\" {{}}\ncontainer \"db\" {{\n  image   = \"{image}\"\n  command = [\"sh\", \"-c\", \"echo kept > /data/f && sleep 3600\"]\n  mounts  = [{{ volume = volume.data, target = \"/data\" }}]\n}}\n"
+    );
+    let dir = stack_dir("moved", &before, &[]);
+    let path = dir.to_str().unwrap();
+    ok(&["apply", path, "--auto-approve"]);
+    let volume = format!("{stack}-data");
+    let made = volume_created_at(&volume).expect("the volume exists");
+    // Written by the container once it runs.
+    let mut written = String::new();
+    for _ in 0..50 {
+        written = stdout(&run(&[
+            "exec",
+            "container.db",
+            path,
+            "--",
+            "cat",
+            "/data/f",
+        ]));
+        if written.trim() == "kept" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(written.trim(), "kept");
+
+    // The refactoring: the database and its volume into a module.
+    let module = format!(
+        "volume \"data\" {{}}\ncontainer \"server\" {{\n  image   = \"{image}\"\n  command = [\"sleep\", \"3600\"]\n  mounts  = [{{ volume = volume.data, target = \"/data\" }}]\n}}\n"
+    );
+    let after = format!(
+        "stack \"{stack}\"\nimport \"./pg.stack\" as postgres\npostgres \"db\" {{}}\nmoved {{\n  from = volume.data\n  to   = postgres.db.volume.data\n}}\n"
+    );
+    std::fs::write(dir.join("pg.stack"), module).unwrap();
+    std::fs::write(dir.join("main.stack"), after).unwrap();
+    let plan = stdout(&ok(&["plan", path]));
+    assert!(
+        plan.contains("# volume.data has moved to postgres.db.volume.data")
+            && plan.contains(&format!("volume {volume} (no changes)"))
+            && !plan.contains("volume.data will be destroyed")
+            && !plan.contains("postgres.db.volume.data will be created")
+            && !plan.contains("--allow-data-loss"),
+        "{plan}"
+    );
+    ok(&["apply", path, "--auto-approve"]);
+    assert_eq!(
+        volume_created_at(&volume).as_deref(),
+        Some(made.as_str()),
+        "the same volume"
+    );
+    assert_eq!(volume_created_at(&format!("{stack}-db-data")), None);
+    let read = stdout(&ok(&[
+        "exec",
+        "postgres.db.container.server",
+        path,
+        "--",
+        "cat",
+        "/data/f",
+    ]));
+    assert_eq!(read.trim(), "kept");
+    let again = stdout(&ok(&["plan", path]));
+    assert_eq!(again.trim(), "No changes.", "{again}");
+    ok(&["destroy", path, "--auto-approve", "--allow-data-loss"]);
+    assert_eq!(volume_created_at(&volume), None);
+}

@@ -28,7 +28,10 @@ pub enum Addressed {
 /// What `address` names, if it is an address at all.
 pub fn addressed(address: &str) -> Option<Addressed> {
     let segments: Vec<&str> = address.split('.').collect();
-    if segments.len() < 2 || !segments.len().is_multiple_of(2) || segments.iter().any(|s| s.is_empty()) {
+    if segments.len() < 2
+        || !segments.len().is_multiple_of(2)
+        || segments.iter().any(|s| s.is_empty())
+    {
         return None;
     }
     let pairs: Vec<&[&str]> = segments.chunks(2).collect();

@@ -223,10 +223,14 @@ impl<'p> Evaluator<'p> {
             .collect();
         self.add_default_network(&mut resources);
         self.check_graph(&resources);
-        self.check_names(&resources);
+        // Names pinned by wrong `moved` blocks would clash for no reason of their own.
+        let before = self.errors.len();
+        let moved = self.check_moves();
+        if self.errors.len() == before {
+            self.check_names(&resources);
+        }
         self.check_ports(&resources);
         self.check_static_addresses(&resources);
-        let moved = self.check_moves();
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),
