@@ -111,7 +111,15 @@ async fn a_move_alone_changes_nothing_and_apply_records_it() {
     let d = after("stack \"mv\"\nimport \"./pg.stack\" as postgres\npostgres \"db\" {}\n");
     // Without the block the volume would be deleted and made again, empty.
     let plan = plan_of(&e, &d).await;
-    assert!(change(&plan, "volume.data").data_loss);
+    let gone = change(&plan, "volume.data");
+    assert!(gone.data_loss);
+    // The plan says how to keep it.
+    assert!(
+        gone.reason.as_deref().unwrap_or_default().contains(
+            "if it moved, keep it: `moved { from = volume.data, to = postgres.db.volume.data }`"
+        ),
+        "{gone:?}"
+    );
     let only_volume = "stack \"mv\"\nimport \"./vol.stack\" as postgres\npostgres \"db\" {}\nmoved {\n  from = volume.data\n  to = postgres.db.volume.data\n}\n";
     let d = deploy_with(only_volume, &[], &[("vol.stack", "volume \"data\" {}\n")]);
     let plan = plan_of(&e, &d).await;

@@ -95,6 +95,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
     }
     cascade(desired, &mut changes);
     shared_network_cascade(desired, &mut changes);
+    super::moves::suggest_moves(&mut changes);
     if !options.targets.is_empty() {
         let keep = with_dependencies(desired, &options.targets);
         changes.retain(|c| keep.contains(&c.address));

@@ -71,8 +71,12 @@ impl Plan {
     pub fn claims(&self, deployment: &crate::deployment::Deployment) -> crate::engine::Claims {
         let mut claims = crate::engine::Claims::default();
         for c in self.actions().filter(|c| c.action() == Action::Create) {
-            // A replacement keeps its name, unless `container_name` changes.
-            let renamed = c.fields.iter().any(|f| f.path == "container_name");
+            // A replacement keeps its name, unless `container_name` (or a
+            // volume's or network's name) changes.
+            let renamed = c
+                .fields
+                .iter()
+                .any(|f| f.path == "container_name" || f.path == "name");
             if (c.actions == [Action::Create] || renamed)
                 && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
             {

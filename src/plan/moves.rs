@@ -129,3 +129,31 @@ pub fn follow_recorded(live: &mut LiveState) {
         }
     }
 }
+
+/// A volume deleted as no longer in the source while another is created:
+/// perhaps a refactoring that moved it. The reason says how to keep it.
+pub(super) fn suggest_moves(changes: &mut [super::Change]) {
+    use super::Action;
+    let created: Vec<String> = changes
+        .iter()
+        .filter(|c| c.kind == Kind::Volume && c.actions == [Action::Create])
+        .map(|c| c.address.clone())
+        .collect();
+    if created.is_empty() {
+        return;
+    }
+    for c in changes.iter_mut().filter(|c| {
+        c.kind == Kind::Volume
+            && c.actions == [Action::Delete]
+            && c.reason.as_deref() == Some("no longer in the source")
+    }) {
+        let to = match created.as_slice() {
+            [one] => one.as_str(),
+            _ => "NEW.ADDRESS",
+        };
+        c.reason = Some(format!(
+            "no longer in the source; if it moved, keep it: `moved {{ from = {}, to = {to} }}`",
+            c.address
+        ));
+    }
+}
