@@ -81,6 +81,13 @@ error_codes! {
     NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";
+    // ---- `moved` blocks (issue 12) ----
+    InvalidMoved = "E0490", "invalid `moved` block";
+    NotAnAddress = "E0491", "not a resource address";
+    MovedFromExisting = "E0492", "`moved` from an address still in the source";
+    MovedToNothing = "E0493", "`moved` to an address not in the source";
+    MovedKindMismatch = "E0494", "`moved` between different kinds";
+    AmbiguousMoves = "E0495", "ambiguous or cyclic `moved` blocks";
     NotFound = "E0501", "stack not found";
 }
 

@@ -632,6 +632,12 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
             serde_json::json!("http://web:80"),
         )])),
         settings: Default::default(),
+        // A `moved` block applied: the label keeps the old address.
+        moved: [(
+            "volume.data".to_string(),
+            "postgres.db.volume.data".to_string(),
+        )]
+        .into(),
     };
     engine
         .write_record(stack, Some(&record))
@@ -648,6 +654,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         addresses: ["volume.data".to_string()].into(),
         outputs: None,
         settings: Default::default(),
+        moved: Default::default(),
     };
     engine
         .write_record(stack, Some(&replaced))

@@ -23,6 +23,7 @@ mod fuzz;
 mod layers;
 mod limits;
 mod logs;
+mod moved;
 mod networking;
 mod planner;
 mod planner_real_use;

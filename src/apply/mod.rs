@@ -725,6 +725,10 @@ async fn wait_for(
 /// The record after an apply: the resources of the deployment that exist,
 /// and its outputs (masked).
 pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Record {
+    // Objects where `moved` blocks put them; the moves are recorded below.
+    let mut followed = live.clone();
+    crate::plan::follow_moves(deployment, &mut followed);
+    let live = &followed;
     let present: BTreeSet<&str> = live.objects.iter().map(|o| o.address.as_str()).collect();
     let addresses = deployment
         .resources
@@ -758,9 +762,16 @@ pub fn record_of(deployment: &Deployment, live: &LiveState) -> crate::engine::Re
             _ => None,
         })
         .collect();
+    let moved = live
+        .objects
+        .iter()
+        .filter(|o| deployment.resource(&o.address).is_some())
+        .filter_map(|o| Some((o.moved_from.clone()?, o.address.clone())))
+        .collect();
     crate::engine::Record {
         addresses,
         outputs: Some(outputs),
         settings,
+        moved,
     }
 }

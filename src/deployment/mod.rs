@@ -4,6 +4,7 @@
 
 pub mod files;
 mod kind;
+pub mod moved;
 mod options;
 mod spec;
 
@@ -31,6 +32,9 @@ pub struct Deployment {
     /// Sorted by address.
     pub resources: Vec<Resource>,
     pub outputs: BTreeMap<String, OutputValue>,
+    /// The `moved` blocks, addresses absolute, sorted (`moved.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<moved::Moved>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

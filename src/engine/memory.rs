@@ -318,6 +318,7 @@ impl Object {
                 .and_then(|s| serde_json::from_str(s).ok()),
             state: self.state,
             actual: self.actual.clone(),
+            moved_from: None,
         })
     }
 

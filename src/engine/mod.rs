@@ -75,6 +75,11 @@ pub struct LiveObject {
     /// The values drift is judged by. Never serialized: it holds secrets.
     #[serde(skip)]
     pub actual: Actual,
+    /// The address in its label, when a `moved` block (or the record of
+    /// one) gave it another: `address` is then where it is now
+    /// (`plan::follow_moves`). Labels cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 /// The run state of an object; objects that do not run are `Present`.
@@ -286,6 +291,11 @@ pub struct Record {
     /// against these, since an update in place cannot change the labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub settings: BTreeMap<String, serde_json::Value>,
+    /// Objects whose label names another address than the one they have
+    /// now (a `moved` block applied): label address → address now. Kept so
+    /// the object stays where it went once the block is gone.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub moved: BTreeMap<String, String>,
 }
 
 /// Who holds a stack's lock.

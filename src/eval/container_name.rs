@@ -49,7 +49,7 @@ impl<'p> Evaluator<'p> {
 }
 
 /// Docker's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
-fn valid_container_name(name: &str) -> bool {
+pub(super) fn valid_container_name(name: &str) -> bool {
     name.len() >= 2
         && name.len() <= 255
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())

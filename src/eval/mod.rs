@@ -19,6 +19,7 @@ mod errors;
 mod expr;
 mod limits;
 mod memo;
+mod moved;
 mod networking;
 mod normalize;
 mod resources;
@@ -222,7 +223,12 @@ impl<'p> Evaluator<'p> {
             .collect();
         self.add_default_network(&mut resources);
         self.check_graph(&resources);
-        self.check_names(&resources);
+        // Names pinned by wrong `moved` blocks would clash for no reason of their own.
+        let before = self.errors.len();
+        let moved = self.check_moves();
+        if self.errors.len() == before {
+            self.check_names(&resources);
+        }
         self.check_ports(&resources);
         self.check_static_addresses(&resources);
         Some(Deployment {
@@ -230,6 +236,7 @@ impl<'p> Evaluator<'p> {
             stack: self.stack.clone(),
             resources,
             outputs,
+            moved,
         })
     }
 

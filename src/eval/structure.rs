@@ -319,13 +319,19 @@ impl<'p> Evaluator<'p> {
                 .strip_prefix(&format!("{}-", self.stack))
                 .unwrap_or(&default_name)
                 .into();
+            let address: Rc<str> = format!("{prefix}{kind}.{name}").into();
+            // A volume's or network's own `docker_name`, else the name a `moved` block pins.
+            let chosen = match self.docker_name(scope, kind, r)? {
+                Some(n) => Some(n),
+                None => self.pinned_name(inst, kind, &address),
+            };
             let declared = Rc::new(ResourceDeclared {
                 inst,
                 kind,
                 decl: r,
                 env: env.clone(),
-                address: format!("{prefix}{kind}.{name}").into(),
-                docker_name: container_name.unwrap_or(default_name).into(),
+                address,
+                docker_name: container_name.or(chosen).unwrap_or(default_name).into(),
                 logical_name,
             });
             self.addresses

@@ -26,6 +26,8 @@ const UPDATABLE: &[&str] = &["restart", "memory", "cpus"];
 
 /// The plan that takes `live` to `desired`.
 pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Plan {
+    // Objects at the address `moved` blocks give them, not their label's.
+    let live = &*super::moves::followed(desired, live);
     let mut by_address: BTreeMap<&str, Vec<&LiveObject>> = BTreeMap::new();
     for o in &live.objects {
         by_address.entry(o.address.as_str()).or_default().push(o);
@@ -94,6 +96,7 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
     }
     cascade(desired, &mut changes);
     shared_network_cascade(desired, &mut changes);
+    super::moves::suggest_moves(&mut changes);
     if !options.targets.is_empty() {
         let mut keep = with_dependencies(desired, &options.targets);
         // A module instance removed from the source: its objects go.
@@ -132,6 +135,11 @@ pub fn diff(desired: &Deployment, live: &LiveState, options: &PlanOptions) -> Pl
         summary,
         conflicts: Vec::new(),
         data_loss_allowed: false,
+        moved: if options.destroy {
+            Vec::new()
+        } else {
+            super::moves::pending(live)
+        },
     }
 }
 
@@ -284,6 +292,11 @@ fn compare(
         }
         _ => None,
     };
+    // A volume or network the source names otherwise (Docker renames neither).
+    let renamed = super::moves::renamed(r, o);
+    if let Some((name, _)) = &renamed {
+        fields.insert(0, name.clone());
+    }
     let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
     c.data_loss = r.kind == Kind::Volume;
     c.replace_paths = fields
@@ -293,6 +306,8 @@ fn compare(
         .collect();
     if let Some(moved) = moved {
         c.reason = Some(moved);
+    } else if let Some((_, why)) = renamed {
+        c.reason = Some(why);
     } else if c.replace_paths.is_empty() {
         let (field, reason) = super::live::image_source(r, o, known.desired)
             .unwrap_or((None, "what it is built from changed".into()));

@@ -8,6 +8,7 @@ mod diff;
 mod fields;
 mod files;
 mod live;
+mod moves;
 mod networks;
 mod render;
 mod saved;
@@ -17,6 +18,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, diff, with_dependencies};
+pub use moves::{follow_moves, follow_recorded};
 pub use networks::{Attached, NetworkRepairs, attached, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
@@ -46,6 +48,21 @@ pub struct Plan {
     /// it deletes or replaces lose their data by request.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub data_loss_allowed: bool,
+    /// Objects at a new address (`moved` blocks) that no apply has recorded
+    /// there yet; their changes, if any, are in `resource_changes`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<Moved>,
+}
+
+/// An object the source now names by another address (`moved`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moved {
+    /// The address in its label.
+    pub from: String,
+    pub to: String,
+    pub kind: Kind,
+    /// Its Docker name.
+    pub name: String,
 }
 
 impl Plan {
@@ -55,8 +72,12 @@ impl Plan {
     pub fn claims(&self, deployment: &crate::deployment::Deployment) -> crate::engine::Claims {
         let mut claims = crate::engine::Claims::default();
         for c in self.actions().filter(|c| c.action() == Action::Create) {
-            // A replacement keeps its name, unless `container_name` changes.
-            let renamed = c.fields.iter().any(|f| f.path == "container_name");
+            // A replacement keeps its name, unless `container_name` (or a
+            // volume's or network's name) changes.
+            let renamed = c
+                .fields
+                .iter()
+                .any(|f| f.path == "container_name" || f.path == "name");
             if (c.actions == [Action::Create] || renamed)
                 && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
             {

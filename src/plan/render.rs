@@ -244,7 +244,11 @@ fn is_set(v: &Json) -> bool {
 /// The summary line.
 pub fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
-        return "No changes.".into();
+        return match plan.moved.len() {
+            0 => "No changes.".into(),
+            1 => "No changes. 1 object has moved: apply records its new address.".into(),
+            n => format!("No changes. {n} objects have moved: apply records their new addresses."),
+        };
     }
     let s = plan.summary;
     format!(
@@ -253,8 +257,12 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
-fn change_lines(c: &Change, data_loss_allowed: bool, style: &Style, out: &mut String) {
+fn change_lines(plan: &Plan, c: &Change, style: &Style, out: &mut String) {
+    let data_loss_allowed = plan.data_loss_allowed;
     let _ = writeln!(out, "  # {} {}", style.bold(&c.address), verb(c));
+    if let Some(m) = plan.moved.iter().find(|m| m.to == c.address) {
+        let _ = writeln!(out, "  # (moved from {})", m.from);
+    }
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
@@ -295,6 +303,26 @@ fn change_lines(c: &Change, data_loss_allowed: bool, style: &Style, out: &mut St
         );
     }
     out.push('\n');
+}
+
+/// Objects at a new address: Terraform's `# a has moved to b`, and what
+/// the object is (its changes, if any, follow with the others).
+fn moved_lines(plan: &Plan, style: &Style, out: &mut String) {
+    for m in &plan.moved {
+        let _ = writeln!(
+            out,
+            "  # {} has moved to {}",
+            style.bold(&m.from),
+            style.bold(&m.to)
+        );
+        let changes = plan.actions().any(|c| c.address == m.to && c.id.is_some());
+        let what = if changes {
+            "changes below"
+        } else {
+            "no changes"
+        };
+        let _ = writeln!(out, "      {} {} ({what})\n", m.kind, m.name);
+    }
 }
 
 /// The terminal view: drift first, then each change, then the summary line.
@@ -366,6 +394,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             "\n  apply refuses until they are freed (stackc never removes what is not the stack's)\n  or the stack changes its names or ports.\n"
         );
     }
+    moved_lines(plan, &style, &mut out);
     if plan.has_changes() {
         let _ = writeln!(
             out,
@@ -373,7 +402,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             style.bold("stackc will perform the following actions:")
         );
         for c in plan.actions() {
-            change_lines(c, plan.data_loss_allowed, &style, &mut out);
+            change_lines(plan, c, &style, &mut out);
         }
     }
     let _ = writeln!(out, "{}", style.bold(&summary_line(plan)));
@@ -402,6 +431,12 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
     }
+    if !plan.moved.is_empty() {
+        let _ = writeln!(head, "\n**Moved (`moved` blocks):**\n");
+        for m in &plan.moved {
+            let _ = writeln!(head, "- `{}` has moved to `{}`", m.from, m.to);
+        }
+    }
     if !plan.drift.is_empty() {
         let _ = writeln!(head, "\n**Changed outside stackc:**\n");
         for d in &plan.drift {
@@ -414,7 +449,7 @@ pub fn markdown(plan: &Plan) -> String {
     let mut shown = 0;
     for c in &changes {
         let mut detail = String::new();
-        change_lines(c, plan.data_loss_allowed, &style, &mut detail);
+        change_lines(plan, c, &style, &mut detail);
         let section = format!(
             "\n<details><summary><code>{}</code> {} {}</summary>\n\n```diff\n{}```\n</details>\n",
             symbol(c),

@@ -37,12 +37,14 @@ fn applied(d: &Deployment) -> LiveState {
             spec: Some(masked_spec(r)),
             state,
             actual,
+            moved_from: None,
         });
     }
     live.record = Some(Record {
         addresses: d.resources.iter().map(|r| r.address.clone()).collect(),
         outputs: None,
         settings: Default::default(),
+        moved: Default::default(),
     });
     live
 }

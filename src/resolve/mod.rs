@@ -4,6 +4,7 @@
 
 mod cycles;
 mod errors;
+pub mod moved;
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +58,8 @@ pub struct Module {
     pub fns: IndexMap<String, ast::FnDecl>,
     pub imports: IndexMap<String, ImportRef>,
     pub body: Vec<ast::Item>,
+    /// `moved` blocks, addresses relative to each instance of the module.
+    pub moved: Vec<moved::MovedItem>,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +316,7 @@ fn split(
         fns: IndexMap::new(),
         imports,
         body: Vec::new(),
+        moved: Vec::new(),
     };
     let mut names: IndexMap<String, Span> = IndexMap::new();
     let mut declare = |name: &ast::Ident, what: &str, errors: &mut Vec<Diagnostic>| {
@@ -361,6 +365,7 @@ fn split(
                     declare(&i.alias, "import", errors);
                 }
             }
+            ast::Item::Moved(m) => module.moved.extend(moved::read(&m, errors)),
             item => {
                 check_block_items(&item, errors);
                 module.body.push(item);
@@ -385,7 +390,8 @@ fn check_block_items(item: &ast::Item, errors: &mut Vec<Diagnostic>) {
                 ast::Item::Stack(_)
                 | ast::Item::Param(_)
                 | ast::Item::Import(_)
-                | ast::Item::Fn(_) => {
+                | ast::Item::Fn(_)
+                | ast::Item::Moved(_) => {
                     errors.push(errors::not_in_block(inner.describe(), inner.span()));
                 }
                 ast::Item::Let(l) => {

@@ -102,9 +102,11 @@ pub async fn plan(
     deployment: &Deployment,
     options: &PlanOptions,
 ) -> Result<(Plan, LiveState), SessionError> {
-    let live = engine
+    let mut live = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;
+    // Objects at the addresses `moved` blocks give them (the applier finds them there).
+    plan::follow_moves(deployment, &mut live);
     removed_targets(deployment, &live, &options.targets)?;
     let mut plan = plan::diff(deployment, &live, options);
     plan.conflicts = engine

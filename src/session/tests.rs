@@ -305,6 +305,7 @@ fn a_saved_plan_must_be_for_the_stack_given() {
             summary: Default::default(),
             conflicts: Vec::new(),
             data_loss_allowed: false,
+            moved: Vec::new(),
         },
         d.clone(),
         Default::default(),

@@ -22,6 +22,7 @@ pub enum Item {
     For(ForItems),
     If(IfItems),
     Resource(ResourceDecl),
+    Moved(MovedDecl),
 }
 
 impl Item {
@@ -37,6 +38,7 @@ impl Item {
             Item::For(f) => f.span,
             Item::If(i) => i.span,
             Item::Resource(r) => r.span,
+            Item::Moved(m) => m.span,
         }
     }
 
@@ -53,6 +55,7 @@ impl Item {
             Item::For(_) => "a loop",
             Item::If(_) => "a condition",
             Item::Resource(_) => "a resource",
+            Item::Moved(_) => "a `moved` block",
         }
     }
 }
@@ -131,6 +134,14 @@ pub struct ResourceDecl {
     /// A built-in kind (`container`) or an import alias (`postgres`).
     pub kind: Ident,
     pub name: Expr,
+    pub fields: Vec<Field>,
+    pub span: Span,
+}
+
+/// `moved { from = …, to = … }`: its fields as written; `resolve` reads
+/// them as addresses (no reference is resolved: `from` is gone).
+#[derive(Debug, Clone)]
+pub struct MovedDecl {
     pub fields: Vec<Field>,
     pub span: Span,
 }

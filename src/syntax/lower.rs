@@ -222,6 +222,10 @@ impl Lower {
                     span,
                 })
             }
+            Rule::moved_decl => Item::Moved(MovedDecl {
+                fields: self.fields(next(&mut inner)?)?,
+                span,
+            }),
             _ => return Err(self.unexpected(span)),
         })
     }

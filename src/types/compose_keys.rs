@@ -186,9 +186,25 @@ pub const KEYS: &[ComposeKey] = &[
     key(
         "name",
         VOLUME,
-        None,
-        "a volume's Docker name is `<stack>-<name>`; a volume made outside the stack needs no \
-         resource: name it in `mounts` as a string",
+        Some("docker_name"),
+        "a volume's Docker name is `<stack>-<name>` unless `docker_name` sets it \
+         (`docker_name = \"pgdata\"`); a volume made outside the stack needs no resource: name \
+         it in `mounts` as a string",
+    ),
+    // Issue 12: Docker-name pins.
+    key(
+        "name",
+        NETWORK,
+        Some("docker_name"),
+        "a network's Docker name is `<stack>-<name>` unless `docker_name` sets it \
+         (`docker_name = \"backend\"`); a network made outside the stack needs no resource: \
+         name it in `networks` as a string",
+    ),
+    key(
+        "docker_name",
+        CONTAINER,
+        Some("container_name"),
+        "a container's Docker name is set by `container_name`, as in Compose",
     ),
     key(
         "external",

@@ -189,11 +189,15 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         field("attachable", Type::Bool),
         field("subnet", Type::String),
         field("labels", labels()),
+        // Issue 12: a Docker-name pin (`eval/moved.rs`).
+        field("docker_name", Type::String),
     ];
     let volume = vec![
         field("driver", Type::String),
         field("options", Type::map(Type::scalar())),
         field("labels", labels()),
+        // Issue 12: a Docker-name pin (`eval/moved.rs`).
+        field("docker_name", Type::String),
     ];
     let mut container = runtime_fields();
     container.extend([

@@ -48,7 +48,8 @@ pub(crate) async fn logs_command(args: &LogsArgs) -> Outcome_ {
     };
     let stack = stack_name(&args.vars, &path)?;
     let engine = connect(&args.engine).await?;
-    let live = engine.observe(&stack, &[]).await?;
+    let mut live = engine.observe(&stack, &[]).await?;
+    stackc::plan::follow_recorded(&mut live);
     let containers = session::containers(&stack, &live.objects, &addresses)?;
     let addresses: Vec<&str> = containers.iter().map(|c| c.address.as_str()).collect();
     let prefixes = Prefixes::new(&addresses);
@@ -126,7 +127,8 @@ pub(crate) async fn exec_command(args: &ExecArgs) -> Outcome_ {
     };
     let stack = stack_name(&args.vars, &path)?;
     let engine = connect(&args.engine).await?;
-    let live = engine.observe(&stack, &[]).await?;
+    let mut live = engine.observe(&stack, &[]).await?;
+    stackc::plan::follow_recorded(&mut live);
     let container = session::container(&stack, &live.objects, address)?;
     let stdin_terminal = std::io::stdin().is_terminal();
     let interactive = stdin_terminal && std::io::stdout().is_terminal();

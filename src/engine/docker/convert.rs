@@ -248,6 +248,7 @@ pub(super) fn plain(
         spec: parse_spec(labels),
         state: State::Present,
         actual: Actual::default(),
+        moved_from: None,
     })
 }
 
@@ -296,6 +297,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         spec,
         state: state_of(c.state.as_ref()),
         actual,
+        moved_from: None,
     })
 }
 

@@ -94,6 +94,7 @@ impl DockerEngine {
                 spec,
                 state: State::Present,
                 actual: Actual::default(),
+                moved_from: None,
             });
         }
         for n in networks {

@@ -267,6 +267,8 @@ impl<'a> Checker<'a> {
                 }
                 // Top-level tables are checked by `check_module`; block lets above.
                 Item::Let(_) | Item::Param(_) | Item::Fn(_) | Item::Import(_) | Item::Stack(_) => {}
+                // Addresses, not expressions: read by `resolve/moved.rs`.
+                Item::Moved(_) => {}
             }
         }
         self.locals.truncate(mark);
