@@ -81,6 +81,13 @@ error_codes! {
     NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";
+    // ---- named types, refinements and validation (issue 12): E0460–E0467 ----
+    RecursiveType = "E0460", "recursive type";
+    InvalidRefinement = "E0461", "refinement that does not fit its type";
+    OutsideRefinement = "E0462", "value outside its refined type";
+    ValidationFailed = "E0463", "parameter validation failed";
+    InvalidDefault = "E0464", "field default that is not a constant";
+    TypeTooLarge = "E0465", "named type too large";
     NotFound = "E0501", "stack not found";
 }
 

@@ -11,6 +11,14 @@ impl<'a> Checker<'a> {
             self.infer(e);
             return;
         }
+        if let Type::Declared(d) = want {
+            self.check_declared(e, d);
+            return;
+        }
+        if let Some(inner) = declared::literal_for_declared(e, want) {
+            self.check(e, inner);
+            return;
+        }
         match &e.kind {
             ExprKind::List(items) => {
                 if let Some(elem) = list_element(want) {
@@ -83,10 +91,7 @@ impl<'a> Checker<'a> {
         if let RecordTarget::Record(want) = target {
             let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
             for (name, t) in want.iter() {
-                if !dynamic
-                    && !seen.contains_key(name)
-                    && !matches!(t, Type::Optional(_) | Type::Any)
-                {
+                if !dynamic && !seen.contains_key(name) && !t.may_be_omitted() {
                     self.errors
                         .push(errors::missing_record_field(name, t, e.span));
                 }
