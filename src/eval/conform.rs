@@ -318,7 +318,7 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
     if d.refinements.is_empty() {
         return Ok(changed);
     }
-    let now = changed.as_ref().unwrap_or(v);
+    let (now, secret) = changed.as_ref().unwrap_or(v).reveal();
     let (subject, shown) = match now {
         Value::Int(i) => (Subject::Number(Num::Int(*i)), Show(now).to_string()),
         Value::Float(f) => (Subject::Number(Num::Float(*f)), Show(now).to_string()),
@@ -331,6 +331,14 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
     };
     match d.refinements.iter().find_map(|r| r.violation(subject)) {
         None => Ok(changed),
+        // Neither the value nor what is wrong with it is told.
+        Some(_) if secret => Err(Mismatch {
+            refinement: true,
+            ..Mismatch::new(format!(
+                "a secret value that is not {}",
+                article(&Type::Declared(d.clone().into()))
+            ))
+        }),
         Some(why) => Err(Mismatch {
             refinement: true,
             help: Some(format!(

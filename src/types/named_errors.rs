@@ -112,7 +112,8 @@ pub(super) fn pattern_on(t: &Type, span: Span) -> Diagnostic {
 }
 
 pub(super) fn bad_pattern(why: &str, span: Span) -> Diagnostic {
-    let first = why.lines().last().unwrap_or(why).trim();
+    let last = why.lines().last().unwrap_or(why).trim();
+    let first = last.strip_prefix("error: ").unwrap_or(last);
     Diagnostic::new(ErrorCode::InvalidRefinement, "invalid pattern")
         .label(span, first.to_string())
         .help("patterns are regular expressions as Rust's `regex` crate reads them")
