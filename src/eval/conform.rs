@@ -314,7 +314,14 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
         let changed = conform_ref(given, &d.base, cx)?;
         return Ok(Some(changed.unwrap_or_else(|| given.clone())));
     }
-    let changed = conform_ref(v, &d.base, cx)?;
+    let changed = conform_ref(v, &d.base, cx).map_err(|m| {
+        // A value of the wrong shape altogether: named as the type is.
+        if d.name.is_some() && m.segments.is_empty() && !m.out_of_range && !m.refinement {
+            wrong(&Type::Declared(d.clone().into()), v)
+        } else {
+            m
+        }
+    })?;
     if d.refinements.is_empty() {
         return Ok(changed);
     }

@@ -74,7 +74,23 @@ impl<'a> Checker<'a> {
         if d.default.is_some() && matches!(e.kind, ExprKind::Null) {
             return;
         }
-        self.check(e, &d.base);
+        // A literal of the type's shape is checked inside; anything else
+        // against the whole type, so that a message names it.
+        let inside = match &e.kind {
+            ExprKind::Record(_) => expr::record_target(&d.base).is_some(),
+            ExprKind::List(_) => expr::list_element(&d.base).is_some(),
+            ExprKind::If(..) | ExprKind::Str(_) => true,
+            _ => false,
+        };
+        if inside || d.name.is_none() {
+            self.check(e, &d.base);
+        } else {
+            let have = self.infer(e);
+            let want = Type::Declared(d.clone());
+            if !want.accepts(&have) {
+                self.errors.push(errors::mismatch(&want, &have, e));
+            }
+        }
         if d.refinements.is_empty() {
             return;
         }

@@ -446,13 +446,13 @@ fn non_null(t: Type) -> Type {
     }
 }
 
-enum RecordTarget {
+pub(super) enum RecordTarget {
     Record(Arc<IndexMap<String, Type>>),
     Map(Type),
 }
 
 /// The element type a list literal is checked against, if `want` has exactly one list shape.
-fn list_element(want: &Type) -> Option<Type> {
+pub(super) fn list_element(want: &Type) -> Option<Type> {
     match want {
         Type::List(t) => Some((**t).clone()),
         Type::Optional(t) => list_element(t),
@@ -468,7 +468,7 @@ fn list_element(want: &Type) -> Option<Type> {
 }
 
 /// The record or map type a record literal is checked against.
-fn record_target(want: &Type) -> Option<RecordTarget> {
+pub(super) fn record_target(want: &Type) -> Option<RecordTarget> {
     match want {
         Type::Record(fields) => Some(RecordTarget::Record(fields.clone())),
         Type::Map(t) => Some(RecordTarget::Map((**t).clone())),
