@@ -6,6 +6,7 @@ mod compose_habits;
 mod conflicts;
 mod container_files;
 mod container_options;
+mod declared_types;
 mod docker_engine;
 mod docker_options;
 mod docker_support;

@@ -271,7 +271,7 @@ impl Resolver<'_, '_> {
                         Ok(n) => Ok(Some(n)),
                         Err(what) => {
                             self.errors
-                                .push(errors::bound_unit(&what, &plain, unit, e.span));
+                                .push(errors::bound_unit(what, &plain, unit, e.span));
                             Err(())
                         }
                     }
