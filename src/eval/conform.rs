@@ -331,7 +331,7 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
         Value::Float(f) => (Subject::Number(Num::Float(*f)), Show(now).to_string()),
         Value::Duration(ms) => (Subject::Number(Num::Int(*ms)), Show(now).to_string()),
         Value::Size(b) => (Subject::Number(Num::Int(*b)), Show(now).to_string()),
-        Value::Str(s) => (Subject::Text(&s.text), Show(now).to_string()),
+        Value::Str(s) => (Subject::Text(&s.text), clipped(Show(now).to_string())),
         Value::List(xs) => (Subject::Count(xs.len()), "the list".to_string()),
         Value::Map(m) => (Subject::Count(m.len()), "the map".to_string()),
         _ => return Ok(changed),
@@ -354,5 +354,14 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
             )),
             ..Mismatch::new(format!("{shown} {why}"))
         }),
+    }
+}
+
+/// A long value shown in a message: its start.
+fn clipped(shown: String) -> String {
+    const LIMIT: usize = 60;
+    match shown.char_indices().nth(LIMIT) {
+        Some((at, _)) => format!("{}…", &shown[..at]),
+        None => shown,
     }
 }
