@@ -81,7 +81,14 @@ error_codes! {
     NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";
-    // ---- `moved` blocks (issue 12) ----
+    // ---- named types, refinements and validation ----
+    RecursiveType = "E0460", "recursive type";
+    InvalidRefinement = "E0461", "refinement that does not fit its type";
+    OutsideRefinement = "E0462", "value outside its refined type";
+    ValidationFailed = "E0463", "parameter validation failed";
+    InvalidDefault = "E0464", "field default that is not a constant";
+    TypeTooLarge = "E0465", "named type too large";
+    // ---- `moved` blocks ----
     InvalidMoved = "E0490", "invalid `moved` block";
     NotAnAddress = "E0491", "not a resource address";
     MovedFromExisting = "E0492", "`moved` from an address still in the source";

@@ -74,7 +74,7 @@ fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment
         &options.environment,
         &options.vars,
         &options.var_files,
-        program.root(),
+        &program,
         sources,
     )
     .map_err(in_order)?;

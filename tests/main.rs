@@ -9,6 +9,7 @@ mod container_files;
 mod container_options;
 mod convergence;
 mod convergence_docker;
+mod declared_types;
 mod docker_engine;
 mod docker_options;
 mod docker_support;

@@ -13,7 +13,6 @@ use crate::resolve::Module;
 use crate::source::Span;
 use crate::syntax::ast::*;
 use crate::types::Type;
-use crate::types::check::resolve_type;
 
 impl<'p> Evaluator<'p> {
     /// Reports every `--var` for a parameter the stack does not have.
@@ -41,7 +40,7 @@ impl<'p> Evaluator<'p> {
         }
         self.enter(Node::Param(inst, key), use_span)?;
         self.instances[inst].params.insert(key, Memo::Running);
-        let ty = resolve_type(&param.ty, &mut Vec::new());
+        let ty = self.declared_type(inst, &param.ty);
         let (result, deps) = self.collecting(|ev| ev.param_value(inst, param, &ty));
         self.leave();
         self.instances[inst]
@@ -91,6 +90,7 @@ impl<'p> Evaluator<'p> {
                 return Err(self.error(errors::missing_param(name, param.name.span, inst == 0)));
             }
         };
+        self.instances[inst].given.insert(name, span);
         self.conform_expr(
             value,
             ty,
@@ -155,7 +155,7 @@ impl<'p> Evaluator<'p> {
         let v = self.eval(scope, &l.value)?;
         match &l.ty {
             Some(te) => {
-                let ty = resolve_type(te, &mut Vec::new());
+                let ty = self.declared_type(scope.inst, te);
                 self.conform_expr(
                     v,
                     &ty,
@@ -229,7 +229,10 @@ impl<'p> Evaluator<'p> {
     ) -> R<Value> {
         // Conforming walks the value: charged, and its depth checked, first.
         self.walk(&v, expr.map_or(span, |e| e.span))?;
-        conform(v, ty, fill).map_err(|m: Mismatch| {
+        if ty.has_defaults() {
+            self.evaluate_defaults(ty)?;
+        }
+        conform(v, ty, fill, &self.defaults).map_err(|m: Mismatch| {
             let span = expr.map_or(span, |e| locate(e, &m.segments).span);
             self.error(errors::mismatch(m, &what(), span))
         })

@@ -3,8 +3,9 @@
 
 use super::value::{Map, Show, Value};
 use crate::diagnostic::did_you_mean;
-use crate::types::Type;
-use crate::types::article;
+use crate::source::Span;
+use crate::types::declared::{Declared, Num, Subject};
+use crate::types::{Type, article};
 
 /// Why a value does not fit, and where inside it.
 #[derive(Debug)]
@@ -17,6 +18,8 @@ pub struct Mismatch {
     pub help: Option<String>,
     /// The type was right but the value is not allowed (a port out of range).
     pub out_of_range: bool,
+    /// The value is outside its refined type.
+    pub refinement: bool,
 }
 
 impl Mismatch {
@@ -27,6 +30,7 @@ impl Mismatch {
             message,
             help: None,
             out_of_range: false,
+            refinement: false,
         }
     }
 
@@ -52,8 +56,8 @@ pub enum Segment {
 /// The value as the type wants it; errors name the path inside the value.
 /// With `fill`, optional record fields left out are added as `null` (for
 /// values the program reads back: parameters, lets, function arguments).
-pub fn conform(v: Value, t: &Type, fill: bool) -> Result<Value, Mismatch> {
-    match conform_ref(&v, t, fill) {
+pub fn conform(v: Value, t: &Type, fill: bool, defaults: &Defaults) -> Result<Value, Mismatch> {
+    match conform_ref(&v, t, &Cx { fill, defaults }) {
         Ok(Some(changed)) => Ok(changed),
         Ok(None) => Ok(v),
         Err(mut m) => {
@@ -89,23 +93,34 @@ fn key_segment(k: &str) -> String {
     }
 }
 
+/// Field defaults, evaluated, by where they are written.
+pub type Defaults = super::HashMap<Span, Value>;
+
+/// What conforming needs besides the value and the type.
+struct Cx<'d> {
+    fill: bool,
+    defaults: &'d Defaults,
+}
+
 /// Checks `v` against `t`: `Ok(None)` when the value fits as it is,
 /// `Ok(Some(x))` when it fits after conversion. Nothing is copied unless
 /// something changes.
-fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatch> {
+fn conform_ref(v: &Value, t: &Type, cx: &Cx<'_>) -> Result<Option<Value>, Mismatch> {
     match (t, v) {
         (Type::Any, _) => Ok(None),
         // A secret fits as what it holds, and stays secret; why it does not
         // fit is told without its value or its keys.
-        (t, Value::Secret(inner)) => match conform_ref(inner, t, fill) {
+        (t, Value::Secret(inner)) => match conform_ref(inner, t, cx) {
             Ok(changed) => Ok(changed.map(Value::tainted)),
             Err(m) => Err(Mismatch {
                 out_of_range: m.out_of_range,
+                refinement: m.refinement,
                 ..Mismatch::new(format!("a secret value that is not {}", article(t)))
             }),
         },
+        (Type::Declared(d), v) => declared(v, d, cx),
         (Type::Optional(_), Value::Null) => Ok(None),
-        (Type::Optional(inner), v) => conform_ref(v, inner, fill),
+        (Type::Optional(inner), v) => conform_ref(v, inner, cx),
         (Type::String, Value::Str(_)) => Ok(None),
         (Type::Secret, Value::Str(_)) => Ok(Some(v.clone().tainted())),
         (Type::Int, Value::Int(_)) => Ok(None),
@@ -139,8 +154,7 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
         (Type::List(elem), Value::List(xs)) => {
             let mut out: Option<Vec<Value>> = None;
             for (i, x) in xs.iter().enumerate() {
-                let changed =
-                    conform_ref(x, elem, fill).map_err(|m| m.within(Segment::Index(i)))?;
+                let changed = conform_ref(x, elem, cx).map_err(|m| m.within(Segment::Index(i)))?;
                 copy_on_write(&mut out, &xs[..i], changed, x);
             }
             Ok(out.map(Value::list))
@@ -149,7 +163,7 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
             let mut out: Option<Map> = None;
             for (i, (k, x)) in m.iter().enumerate() {
                 let changed =
-                    conform_ref(x, elem, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
+                    conform_ref(x, elem, cx).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
             Ok(out.map(Value::map))
@@ -168,7 +182,7 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
             }
             if let Some((k, ft)) = fields
                 .iter()
-                .find(|(k, ft)| !m.contains_key(*k) && !matches!(ft, Type::Optional(_) | Type::Any))
+                .find(|(k, ft)| !m.contains_key(*k) && !ft.may_be_omitted())
             {
                 return Err(Mismatch {
                     help: Some(format!("add `{k} = …` ({ft})")),
@@ -179,16 +193,21 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
             for (i, (k, x)) in m.iter().enumerate() {
                 let ft = fields.get(k).unwrap_or(&Type::Any);
                 let changed =
-                    conform_ref(x, ft, fill).map_err(|e| e.within(Segment::Key(k.clone())))?;
+                    conform_ref(x, ft, cx).map_err(|e| e.within(Segment::Key(k.clone())))?;
                 map_copy_on_write(&mut out, m, i, k, changed, x);
             }
-            // Optional fields left out read as `null` (`svc.note`).
-            if fill && fields.keys().any(|k| !m.contains_key(k)) {
+            // Fields left out take their default; optional ones read as `null` (`svc.note`).
+            let left_out =
+                |(k, ft): &(&String, &Type)| !m.contains_key(*k) && (cx.fill || has_default(ft));
+            if fields.iter().any(|f| left_out(&f)) {
                 let mut filled = out.unwrap_or_else(|| (**m).clone());
-                for k in fields.keys() {
-                    if !filled.contains_key(k) {
-                        filled.insert(k.clone(), Value::Null);
-                    }
+                for (k, ft) in fields.iter().filter(|f| left_out(f)) {
+                    let v = match conform_ref(&Value::Null, ft, cx) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => Value::Null,
+                        Err(e) => return Err(e.within(Segment::Key(k.clone()))),
+                    };
+                    filled.insert(k.clone(), v);
                 }
                 out = Some(filled);
             }
@@ -200,7 +219,7 @@ fn conform_ref(v: &Value, t: &Type, fill: bool) -> Result<Option<Value>, Mismatc
         (Type::Union(members), v) => {
             let mut closest: Option<Mismatch> = None;
             for m in members.iter().filter(|m| shape_matches(m, v)) {
-                match conform_ref(v, m, fill) {
+                match conform_ref(v, m, cx) {
                     Ok(x) => return Ok(x),
                     Err(e) => {
                         closest.get_or_insert(e);
@@ -262,6 +281,7 @@ fn shape_matches(t: &Type, v: &Value) -> bool {
     match (t, v) {
         (Type::Any, _) => true,
         (t, Value::Secret(inner)) => shape_matches(t, inner),
+        (Type::Declared(d), v) => shape_matches(&d.base, v),
         (Type::Optional(inner), v) => matches!(v, Value::Null) || shape_matches(inner, v),
         (Type::String | Type::Secret | Type::Enum(_), Value::Str(_)) => true,
         (Type::Int | Type::Port, Value::Int(_)) => true,
@@ -276,5 +296,72 @@ fn shape_matches(t: &Type, v: &Value) -> bool {
         (Type::Instance(_), Value::Instance(_)) => true,
         (Type::Union(ms), v) => ms.iter().any(|m| shape_matches(m, v)),
         _ => false,
+    }
+}
+
+fn has_default(t: &Type) -> bool {
+    matches!(t, Type::Declared(d) if d.default.is_some())
+}
+
+/// A value against a declared type: `null` for a field default's value,
+/// then the base type, then each refinement.
+fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Mismatch> {
+    if let (Value::Null, Some(default)) = (v, &d.default) {
+        // Evaluated before conforming; missing only after an error reported there.
+        let Some(given) = cx.defaults.get(&default.0.span) else {
+            return Ok(None);
+        };
+        let changed = conform_ref(given, &d.base, cx)?;
+        return Ok(Some(changed.unwrap_or_else(|| given.clone())));
+    }
+    let changed = conform_ref(v, &d.base, cx).map_err(|m| {
+        // A value of the wrong shape altogether: named as the type is.
+        if d.name.is_some() && m.segments.is_empty() && !m.out_of_range && !m.refinement {
+            wrong(&Type::Declared(d.clone().into()), v)
+        } else {
+            m
+        }
+    })?;
+    if d.refinements.is_empty() {
+        return Ok(changed);
+    }
+    let (now, secret) = changed.as_ref().unwrap_or(v).reveal();
+    let (subject, shown) = match now {
+        Value::Int(i) => (Subject::Number(Num::Int(*i)), Show(now).to_string()),
+        Value::Float(f) => (Subject::Number(Num::Float(*f)), Show(now).to_string()),
+        Value::Duration(ms) => (Subject::Number(Num::Int(*ms)), Show(now).to_string()),
+        Value::Size(b) => (Subject::Number(Num::Int(*b)), Show(now).to_string()),
+        Value::Str(s) => (Subject::Text(&s.text), clipped(Show(now).to_string())),
+        Value::List(xs) => (Subject::Count(xs.len()), "the list".to_string()),
+        Value::Map(m) => (Subject::Count(m.len()), "the map".to_string()),
+        _ => return Ok(changed),
+    };
+    match d.refinements.iter().find_map(|r| r.violation(subject)) {
+        None => Ok(changed),
+        // Neither the value nor what is wrong with it is told.
+        Some(_) if secret => Err(Mismatch {
+            refinement: true,
+            ..Mismatch::new(format!(
+                "a secret value that is not {}",
+                article(&Type::Declared(d.clone().into()))
+            ))
+        }),
+        Some(why) => Err(Mismatch {
+            refinement: true,
+            help: Some(format!(
+                "the type is `{}`",
+                Type::Declared(d.clone().into())
+            )),
+            ..Mismatch::new(format!("{shown} {why}"))
+        }),
+    }
+}
+
+/// A long value shown in a message: its start.
+fn clipped(shown: String) -> String {
+    const LIMIT: usize = 60;
+    match shown.char_indices().nth(LIMIT) {
+        Some((at, _)) => format!("{}…", &shown[..at]),
+        None => shown,
     }
 }

@@ -133,12 +133,25 @@ pub(super) fn var_not_literal(span: Span) -> Diagnostic {
     .help("write the value itself: a number, a string in quotes, a list or a record")
 }
 
-pub(super) fn assertion_failed(message: &str, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        ErrorCode::AssertionFailed,
-        format!("assertion failed: {message}"),
-    )
-    .label(span, "this is false")
+/// `instance`: the module instance the assertion is in, and where it is declared.
+pub(super) fn assertion_failed(
+    message: &str,
+    span: Span,
+    instance: Option<(&str, Span)>,
+) -> Diagnostic {
+    match instance {
+        None => Diagnostic::new(
+            ErrorCode::AssertionFailed,
+            format!("assertion failed: {message}"),
+        )
+        .label(span, "this is false"),
+        Some((name, declared)) => Diagnostic::new(
+            ErrorCode::AssertionFailed,
+            format!("assertion failed in {name}: {message}"),
+        )
+        .label(span, "this is false")
+        .label(declared, format!("in the instance {name}")),
+    }
 }
 
 /// A loop head or condition that needs the resources being declared.
@@ -280,7 +293,9 @@ pub(super) fn mismatch(m: Mismatch, what: &str, span: Span) -> Diagnostic {
     } else {
         format!(" at `{}`", m.path)
     };
-    let code = if m.out_of_range {
+    let code = if m.refinement {
+        ErrorCode::OutsideRefinement
+    } else if m.out_of_range {
         ErrorCode::InvalidValue
     } else {
         ErrorCode::TypeMismatch
@@ -620,4 +635,25 @@ pub(super) fn not_finite(span: Span) -> Diagnostic {
 pub(super) fn overflow(span: Span) -> Diagnostic {
     Diagnostic::new(ErrorCode::Arithmetic, "arithmetic overflow")
         .label(span, "the result does not fit in 64 bits")
+}
+
+// ---- parameter validation (issue 12) ----
+
+/// A `validate` clause that is false; `given` is where the value was given.
+pub(super) fn validation_failed(
+    param: &str,
+    instance: Option<&str>,
+    message: &str,
+    given: Option<Span>,
+    cond: Span,
+) -> Diagnostic {
+    let of = instance.map_or(String::new(), |i| format!(" of {i}"));
+    let mut d = Diagnostic::new(
+        ErrorCode::ValidationFailed,
+        format!("invalid parameter `{param}`{of}: {message}"),
+    );
+    if let Some(given) = given {
+        d = d.label(given, "the value given here");
+    }
+    d.label(cond, "this is false")
 }

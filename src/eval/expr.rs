@@ -9,7 +9,6 @@ use crate::deployment;
 use crate::deployment::Kind;
 use crate::source::Span;
 use crate::syntax::ast::*;
-use crate::types::check::resolve_type;
 use crate::types::operators::{self, Operand};
 
 impl<'p> Evaluator<'p> {
@@ -360,7 +359,7 @@ impl<'p> Evaluator<'p> {
             }
             let mut params: Vec<(&'p str, Value)> = Vec::with_capacity(values.len());
             for (((pname, pty), v), arg) in f.params.iter().zip(values).zip(args) {
-                let ty = resolve_type(pty, &mut Vec::new());
+                let ty = self.declared_type(scope.inst, pty);
                 let v = self.conform_at(v, &ty, arg.span, &|| {
                     format!("argument `{}` of `{}`", pname.node, name.node)
                 })?;
@@ -371,7 +370,7 @@ impl<'p> Evaluator<'p> {
                 .with_locals(&params, |body| self.eval(body, &f.body))?;
             return match &f.ret {
                 Some(te) => {
-                    let ty = resolve_type(te, &mut Vec::new());
+                    let ty = self.declared_type(scope.inst, te);
                     self.conform_at(result, &ty, f.body.span, &|| {
                         format!("result of `{}`", name.node)
                     })

@@ -14,6 +14,7 @@ mod bindings;
 pub mod builtins;
 mod conform;
 mod container_name;
+mod declared;
 mod dotenv;
 mod errors;
 mod expr;
@@ -42,7 +43,9 @@ use crate::diagnostic::Diagnostic;
 use crate::files::Confinement;
 use crate::resolve::{Module, Program};
 use crate::source::{SourceMap, Span};
-use crate::syntax::ast::Assert;
+use crate::syntax::ast::{Assert, Expr};
+use crate::types::Type;
+use crate::types::named::NamedTypes;
 
 /// Maps with a fixed fast hasher: deterministic, and much faster than SipHash.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
@@ -79,6 +82,9 @@ struct Instance<'p> {
     parent: Option<(usize, Rc<InstanceDeclared<'p>>)>,
     address: Rc<str>,
     params: HashMap<&'p str, Memo>,
+    /// Where each parameter's value was given: a `--var`, a var file's
+    /// line, an instance's field, or the default.
+    given: HashMap<&'p str, Span>,
     lets: HashMap<&'p str, Memo>,
     outputs: HashMap<String, Memo>,
     structure: StructState<'p>,
@@ -110,6 +116,12 @@ struct Evaluator<'p> {
     /// Steps and depth, against the limits.
     meter: limits::Meter,
     errors: Vec<Diagnostic>,
+    /// Named types, written types resolved (by where they are written),
+    /// and field defaults: written and evaluated (`declared.rs`).
+    named: NamedTypes,
+    types: HashMap<Span, Type>,
+    default_exprs: HashMap<Span, &'p Expr>,
+    defaults: conform::Defaults,
 }
 
 impl<'p> Evaluator<'p> {
@@ -135,6 +147,10 @@ impl<'p> Evaluator<'p> {
             next_frame: 1,
             meter: limits::Meter::new(limits),
             errors: Vec::new(),
+            named: NamedTypes::build(program, &mut Vec::new()),
+            types: HashMap::default(),
+            default_exprs: declared::default_exprs(program),
+            defaults: HashMap::default(),
         }
     }
 
@@ -190,6 +206,7 @@ impl<'p> Evaluator<'p> {
             parent: None,
             address: "".into(),
             params: HashMap::default(),
+            given: HashMap::default(),
             lets: HashMap::default(),
             outputs: HashMap::default(),
             structure: StructState::New,
@@ -250,6 +267,9 @@ impl<'p> Evaluator<'p> {
         for name in module.params.keys() {
             let _ = self.param(inst, name, module.params[name].name.span);
         }
+        for param in module.params.values() {
+            self.validate_param(inst, param);
+        }
         for name in module.lets.keys() {
             let _ = self.top_let(inst, name, module.lets[name].name.span);
         }
@@ -286,7 +306,13 @@ impl<'p> Evaluator<'p> {
                     Ok(v) => Show(&v).to_string(),
                     Err(_) => return,
                 };
-                self.error(errors::assertion_failed(&message, assert.cond.span));
+                let label = self.instance_label(scope.inst);
+                let instance = self.instances[scope.inst]
+                    .parent
+                    .as_ref()
+                    .map(|(_, decl)| (label.as_str(), decl.decl.name.span));
+                let d = errors::assertion_failed(&message, assert.cond.span, instance);
+                self.error(d);
             }
             _ => {
                 self.error(errors::expected_bool(&cond, assert.cond.span));

@@ -364,6 +364,7 @@ impl<'p> Evaluator<'p> {
             parent: Some((inst, declared.clone())),
             address: format!("{prefix}{}.{name}", r.kind.node).into(),
             params: HashMap::default(),
+            given: HashMap::default(),
             lets: HashMap::default(),
             outputs: HashMap::default(),
             structure: StructState::New,

@@ -10,11 +10,11 @@ use indexmap::IndexMap;
 use super::errors;
 use super::value::{Map, Value};
 use crate::diagnostic::Diagnostic;
-use crate::resolve::Module;
+use crate::resolve::{Module, Program};
 use crate::source::{SourceMap, Span};
 use crate::syntax::{self, ast::Expr};
 use crate::types::Type;
-use crate::types::check::resolve_type;
+use crate::types::named::NamedTypes;
 use crate::units::{parse_duration, parse_size};
 
 /// One value given for a root parameter.
@@ -50,9 +50,16 @@ pub fn read_vars(
     environment: &[(OsString, OsString)],
     vars: &[String],
     var_files: &[PathBuf],
-    root: &Module,
+    program: &Program,
     sources: &mut SourceMap,
 ) -> Result<Vec<VarInput>, Vec<Diagnostic>> {
+    let root = program.root();
+    let named = NamedTypes::build(program, &mut Vec::new());
+    let types = Types {
+        program,
+        root,
+        named: &named,
+    };
     let mut inputs: IndexMap<String, VarInput> = IndexMap::new();
     let mut errors = Vec::new();
     for (key, text) in environment {
@@ -67,7 +74,7 @@ pub fn read_vars(
             continue;
         };
         let source_name = format!("environment variable {ENV_PREFIX}{name}");
-        match text_var(name, text, source_name, root, sources) {
+        match text_var(name, text, source_name, &types, sources) {
             Ok(v) => {
                 inputs.insert(v.name.clone(), v);
             }
@@ -91,7 +98,7 @@ pub fn read_vars(
             continue;
         };
         let name = name.trim();
-        match text_var(name, text, format!("--var {name}"), root, sources) {
+        match text_var(name, text, format!("--var {name}"), &types, sources) {
             Ok(v) => {
                 inputs.insert(v.name.clone(), v);
             }
@@ -105,19 +112,28 @@ pub fn read_vars(
     }
 }
 
+/// The root module's parameter types.
+struct Types<'a> {
+    program: &'a Program,
+    root: &'a Module,
+    named: &'a NamedTypes,
+}
+
 /// A value given as text (`--var`, the environment), kept in a source of
 /// its own named `source_name`, read according to its parameter's type.
 fn text_var(
     name: &str,
     text: &str,
     source_name: String,
-    root: &Module,
+    types: &Types<'_>,
     sources: &mut SourceMap,
 ) -> Result<VarInput, Diagnostic> {
-    let ty = root
-        .params
-        .get(name)
-        .map(|p| resolve_type(&p.ty, &mut Vec::new()));
+    let ty = types.root.params.get(name).map(|p| {
+        types
+            .named
+            .resolve(types.program, types.root, &p.ty, &mut Vec::new())
+            .plain()
+    });
     // Values of secret (or unknown) parameters never appear in diagnostics.
     let id = if ty.as_ref().is_some_and(|t| !t.contains_secret()) {
         sources.add(source_name, None, text.to_string())
@@ -235,6 +251,7 @@ pub(super) enum Parsed<'a> {
 }
 
 pub(super) fn parse<'a>(var: &'a VarInput, ty: &Type) -> Result<Parsed<'a>, Diagnostic> {
+    let ty = &ty.plain();
     match &var.value {
         VarValue::Text(text) => parse_text(var, text, ty),
         VarValue::Expr(e) => {

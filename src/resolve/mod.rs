@@ -56,6 +56,9 @@ pub struct Module {
     pub params: IndexMap<String, ast::Param>,
     pub lets: IndexMap<String, ast::Let>,
     pub fns: IndexMap<String, ast::FnDecl>,
+    /// Named types (`type Svc = …`): a namespace of their own; importers
+    /// name them `alias.Svc`.
+    pub types: IndexMap<String, ast::TypeDecl>,
     pub imports: IndexMap<String, ImportRef>,
     pub body: Vec<ast::Item>,
     /// `moved` blocks, addresses relative to each instance of the module.
@@ -314,6 +317,7 @@ fn split(
         params: IndexMap::new(),
         lets: IndexMap::new(),
         fns: IndexMap::new(),
+        types: IndexMap::new(),
         imports,
         body: Vec::new(),
         moved: Vec::new(),
@@ -341,6 +345,14 @@ fn split(
                     errors.push(errors::stack_named_twice(name.span, first.span));
                 } else {
                     module.stack_name = Some(name);
+                }
+            }
+            ast::Item::Type(t) => {
+                if let Some(first) = module.types.get(&t.name.node) {
+                    let again = format!("type `{}` defined again here", t.name.node);
+                    errors.push(errors::defined_twice(&t.name, &again, first.name.span));
+                } else {
+                    module.types.insert(t.name.node.clone(), t);
                 }
             }
             ast::Item::Param(p) => {
@@ -388,6 +400,7 @@ fn check_block_items(item: &ast::Item, errors: &mut Vec<Diagnostic>) {
         for inner in block {
             match inner {
                 ast::Item::Stack(_)
+                | ast::Item::Type(_)
                 | ast::Item::Param(_)
                 | ast::Item::Import(_)
                 | ast::Item::Fn(_)

@@ -13,6 +13,7 @@ pub struct File {
 #[derive(Debug, Clone)]
 pub enum Item {
     Stack(Spanned<String>),
+    Type(TypeDecl),
     Param(Param),
     Let(Let),
     Import(Import),
@@ -29,6 +30,7 @@ impl Item {
     pub fn span(&self) -> Span {
         match self {
             Item::Stack(s) => s.span,
+            Item::Type(t) => t.span,
             Item::Param(p) => p.span,
             Item::Let(l) => l.span,
             Item::Import(i) => i.span,
@@ -46,6 +48,7 @@ impl Item {
     pub fn describe(&self) -> &'static str {
         match self {
             Item::Stack(_) => "a stack name",
+            Item::Type(_) => "a type",
             Item::Param(_) => "a parameter",
             Item::Let(_) => "a let binding",
             Item::Import(_) => "an import",
@@ -65,6 +68,24 @@ pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
     pub default: Option<Expr>,
+    /// `validate cond, "message"` clauses, checked once the value is known.
+    pub validations: Vec<Validation>,
+    pub span: Span,
+}
+
+/// `validate cond, "message"` after a parameter.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    pub cond: Expr,
+    pub message: Expr,
+    pub span: Span,
+}
+
+/// `type Name = T` at the top level of a file.
+#[derive(Debug, Clone)]
+pub struct TypeDecl {
+    pub name: Ident,
+    pub ty: TypeExpr,
     pub span: Span,
 }
 
@@ -187,9 +208,34 @@ pub struct TypeExpr {
 pub enum TypeExprKind {
     Name(String),
     Generic(Ident, Box<TypeExpr>),
-    Record(Vec<(Spanned<String>, TypeExpr)>),
+    Record(Vec<TypeField>),
     Enum(Vec<Spanned<String>>),
     Optional(Box<TypeExpr>),
+    /// `alias.Name`: a type declared in an imported module.
+    Qualified(Ident, Ident),
+    /// `int(1..20)`, `string(matches "…")`.
+    Refined(Box<TypeExpr>, Vec<Refinement>),
+}
+
+/// A field of a record type, with its default if it has one.
+#[derive(Debug, Clone)]
+pub struct TypeField {
+    pub name: Spanned<String>,
+    pub ty: TypeExpr,
+    pub default: Option<Expr>,
+}
+
+/// What a refined type asks of its values, as written.
+#[derive(Debug, Clone)]
+pub enum Refinement {
+    /// `low..high`, either end left out; both ends included.
+    Range {
+        low: Option<Expr>,
+        high: Option<Expr>,
+        span: Span,
+    },
+    /// `matches "pattern"`.
+    Matches(Spanned<String>),
 }
 
 #[derive(Debug, Clone)]

@@ -12,6 +12,8 @@ use crate::diagnostic::Diagnostic;
 use crate::source::{SourceId, Span, Spanned};
 use crate::units;
 
+mod types;
+
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
         .op(Op::infix(Rule::or, Assoc::Left))
@@ -135,13 +137,28 @@ impl Lower {
             Rule::param_decl => {
                 let name = self.ident(next(&mut inner)?);
                 let ty = self.type_expr(next(&mut inner)?)?;
-                let default = inner.next().map(|p| self.expr(p)).transpose()?;
+                let mut default = None;
+                let mut validations = Vec::new();
+                for p in inner {
+                    if p.as_rule() == Rule::validate {
+                        validations.push(self.validation(p)?);
+                    } else {
+                        default = Some(self.expr(p)?);
+                    }
+                }
                 Item::Param(Param {
                     name,
                     ty,
                     default,
+                    validations,
                     span,
                 })
+            }
+            Rule::type_decl => {
+                let _keyword = next(&mut inner)?;
+                let name = self.ident(next(&mut inner)?);
+                let ty = self.type_expr(next(&mut inner)?)?;
+                Item::Type(TypeDecl { name, ty, span })
             }
             Rule::let_decl => {
                 let name = self.ident(next(&mut inner)?);
@@ -278,79 +295,6 @@ impl Lower {
         };
         let value = self.expr(next(&mut inner)?)?;
         Ok(Field { key, value, span })
-    }
-
-    // ------------------------------------------------------------ types
-
-    fn type_expr(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
-        let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let union = self.type_union(next(&mut inner)?)?;
-        Ok(match inner.next() {
-            Some(_) => TypeExpr {
-                kind: TypeExprKind::Optional(Box::new(union)),
-                span,
-            },
-            None => union,
-        })
-    }
-
-    fn type_union(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
-        let span = self.span(&pair);
-        let mut members: Vec<TypeExpr> = Vec::new();
-        let mut strings = Vec::new();
-        for p in pair.into_inner() {
-            if p.as_rule() == Rule::string {
-                strings.push(self.plain_string(p)?);
-            } else {
-                members.push(self.type_primary(p)?);
-            }
-        }
-        match (members.len(), strings.is_empty()) {
-            (0, false) => Ok(TypeExpr {
-                kind: TypeExprKind::Enum(strings),
-                span,
-            }),
-            (1, true) => Ok(members.remove(0)),
-            _ => Err(errors::mixed_enum(span)),
-        }
-    }
-
-    fn type_primary(&self, pair: Pair<'_, Rule>) -> Result<TypeExpr> {
-        let span = self.span(&pair);
-        match pair.as_rule() {
-            Rule::type_expr => self.type_expr(pair),
-            Rule::type_name => Ok(TypeExpr {
-                kind: TypeExprKind::Name(pair.as_str().trim().to_string()),
-                span,
-            }),
-            Rule::type_generic => {
-                let mut inner = pair.into_inner();
-                let name = self.ident(next(&mut inner)?);
-                let arg = self.type_expr(next(&mut inner)?)?;
-                Ok(TypeExpr {
-                    kind: TypeExprKind::Generic(name, Box::new(arg)),
-                    span,
-                })
-            }
-            Rule::type_record => {
-                let mut fields = Vec::new();
-                for f in pair.into_inner() {
-                    let mut fi = f.into_inner();
-                    let key_pair = next(&mut next(&mut fi)?.into_inner())?;
-                    let key = match key_pair.as_rule() {
-                        Rule::name => self.ident(key_pair),
-                        _ => self.plain_string(key_pair)?,
-                    };
-                    fields.push((key, self.type_expr(next(&mut fi)?)?));
-                }
-                Ok(TypeExpr {
-                    kind: TypeExprKind::Record(fields),
-                    span,
-                })
-            }
-            _ => Err(self.unexpected(span)),
-        }
     }
 
     // ------------------------------------------------------------ expressions

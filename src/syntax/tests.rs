@@ -346,3 +346,84 @@ fn usual_mistakes_get_a_hint() {
         assert!(shown.contains(help), "{source}: {shown}");
     }
 }
+
+/// The items of a file that must parse.
+fn items(file: &str) -> Vec<Item> {
+    match parse_file(file, SOURCE) {
+        Ok(f) => f.items,
+        Err(ds) => panic!("does not parse: {}", ds[0].message),
+    }
+}
+
+#[test]
+fn types_are_declared_refined_and_given_defaults() {
+    use super::ast::{Refinement, TypeExprKind};
+    let parsed = items(
+        "type Svc = { image: string, port: port? = 8080, n: int(-5..20, ..30)? }\n\
+         param name: string(1..64, matches \"^[a-z]+$\") = \"x\"\n\
+         param s: lib.Svc",
+    );
+    let Some(Item::Type(t)) = parsed.first() else {
+        panic!("not a type: {:?}", parsed.first());
+    };
+    let TypeExprKind::Record(fields) = &t.ty.kind else {
+        panic!("not a record: {:?}", t.ty.kind);
+    };
+    assert!(fields[0].default.is_none());
+    assert!(matches!(
+        fields[1].default.as_ref().map(|d| &d.kind),
+        Some(ExprKind::Int(8080))
+    ));
+    let TypeExprKind::Optional(n) = &fields[2].ty.kind else {
+        panic!("`int(…)?` is optional: {:?}", fields[2].ty.kind);
+    };
+    let TypeExprKind::Refined(_, ranges) = &n.kind else {
+        panic!("not refined: {:?}", n.kind);
+    };
+    match ranges.as_slice() {
+        [
+            Refinement::Range {
+                low: Some(low),
+                high: Some(_),
+                ..
+            },
+            Refinement::Range {
+                low: None,
+                high: Some(_),
+                ..
+            },
+        ] => assert_eq!(sexpr(low), "(neg 5)"),
+        other => panic!("two ranges, not {other:?}"),
+    }
+    let Some(Item::Param(p)) = parsed.get(1) else {
+        panic!("not a param");
+    };
+    assert!(matches!(
+        &p.ty.kind,
+        TypeExprKind::Refined(_, r) if matches!(r.as_slice(), [Refinement::Range { .. }, Refinement::Matches(m)] if m.node == "^[a-z]+$")
+    ));
+    let Some(Item::Param(p)) = parsed.get(2) else {
+        panic!("not a param");
+    };
+    assert!(
+        matches!(&p.ty.kind, TypeExprKind::Qualified(a, n) if a.node == "lib" && n.node == "Svc")
+    );
+}
+
+#[test]
+fn validate_clauses_follow_their_parameter_and_the_words_stay_names() {
+    let parsed = items(
+        "let type = 1\nlet validate = 2\n\
+         param n: int = type\n  validate n > 0, \"positive\"\n  validate n < validate, \"small\"\n\
+         validate \"x\" {}",
+    );
+    let Some(Item::Param(p)) = parsed.get(2) else {
+        panic!("not a param: {:?}", parsed.get(2));
+    };
+    assert_eq!(p.validations.len(), 2);
+    assert_eq!(sexpr(&p.validations[1].cond), "(< n validate)");
+    assert!(
+        matches!(parsed.get(3), Some(Item::Resource(r)) if r.kind.node == "validate"),
+        "a module alias named `validate` still declares instances"
+    );
+}

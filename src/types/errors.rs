@@ -1,18 +1,11 @@
 //! The diagnostics of the static check.
 
 use super::article;
-use super::{Namespace, TYPE_NAMES, Type};
+use super::{Namespace, Type};
 use crate::deployment::Kind;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean, subtraction_hint};
 use crate::source::Span;
 use crate::syntax::ast::{BinaryOp, Expr, ExprKind};
-
-pub(super) fn unknown_type(name: &str, span: Span) -> Diagnostic {
-    let mut d = Diagnostic::new(ErrorCode::UnknownType, format!("unknown type `{name}`"))
-        .label(span, "not a type");
-    d.help = did_you_mean(name, TYPE_NAMES.iter().copied());
-    d
-}
 
 pub(super) fn type_takes_no_argument(name: &str, span: Span) -> Diagnostic {
     Diagnostic::new(

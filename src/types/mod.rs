@@ -3,7 +3,10 @@
 pub mod builtins;
 pub mod check;
 pub mod compose_keys;
+pub mod declared;
 mod errors;
+pub mod named;
+mod named_errors;
 pub mod operators;
 pub mod schema;
 
@@ -13,6 +16,7 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 pub use check::{ModuleTypes, check_program};
+pub use declared::Declared;
 
 use crate::deployment::Kind;
 use crate::resolve::ModuleId;
@@ -47,6 +51,9 @@ pub enum Type {
     /// A kind or module alias used as a name (`container`, `postgres`): only
     /// `.name` or `["name"]` may follow.
     Namespace(Namespace),
+    /// A type as declared: named, refined, or with a default (`declared.rs`).
+    /// Only in the types values are checked against, never in what is read.
+    Declared(Arc<Declared>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,6 +104,7 @@ impl Type {
     pub fn contains_secret(&self) -> bool {
         match self {
             Type::Secret | Type::Any => true,
+            Type::Declared(d) => d.base.contains_secret(),
             Type::List(t) | Type::Map(t) | Type::Optional(t) => t.contains_secret(),
             Type::Record(fields) => fields.values().any(Type::contains_secret),
             Type::Union(ts) => ts.iter().any(Type::contains_secret),
@@ -115,6 +123,9 @@ impl Type {
         use Type::*;
         match (self, from) {
             (Any, _) | (_, Any) => true,
+            (Declared(d), Null) if d.default.is_some() => true,
+            (Declared(d), f) => d.base.accepts(f),
+            (t, Declared(_)) => t.accepts(&from.plain()),
             (Optional(inner), Null) => {
                 let _ = inner;
                 true
@@ -139,7 +150,7 @@ impl Type {
                     .all(|(k, f)| want.get(k).is_some_and(|t| t.accepts(f)))
                     && want
                         .iter()
-                        .all(|(k, t)| have.contains_key(k) || matches!(t, Optional(_) | Any))
+                        .all(|(k, t)| have.contains_key(k) || t.may_be_omitted())
             }
             (Record(want), Map(f)) => want.values().all(|t| t.accepts(f)),
             (AnyResource, Resource(_) | Instance(_)) => true,
@@ -153,6 +164,7 @@ impl Type {
     pub fn join(a: &Type, b: &Type) -> Type {
         use Type::*;
         match (a, b) {
+            (Declared(_), _) | (_, Declared(_)) => Type::join(&a.plain(), &b.plain()),
             _ if a == b => a.clone(),
             (Any, _) | (_, Any) => Any,
             (Null, t) | (t, Null) => Type::optional(t.clone()),
@@ -209,6 +221,7 @@ impl fmt::Display for Type {
             Type::Instance(_) => f.write_str("module instance"),
             Type::Namespace(Namespace::Kind(k)) => write!(f, "the kind `{k}`"),
             Type::Namespace(Namespace::Module(_)) => f.write_str("a module"),
+            Type::Declared(d) => write!(f, "{d}"),
         }
     }
 }
@@ -263,7 +276,8 @@ pub fn article(t: &Type) -> String {
         Type::Null | Type::Namespace(_) | Type::AnyResource => s,
         Type::Record(_) => "a record".to_string(),
         Type::Enum(_) => format!("one of {s}"),
-        _ if s.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {s}"),
+        Type::Declared(d) if d.name.is_none() && d.refinements.is_empty() => article(&d.base),
+        _ if s.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) => format!("an {s}"),
         _ => format!("a {s}"),
     }
 }

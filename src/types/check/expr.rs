@@ -11,6 +11,14 @@ impl<'a> Checker<'a> {
             self.infer(e);
             return;
         }
+        if let Type::Declared(d) = want {
+            self.check_declared(e, d);
+            return;
+        }
+        if let Some(inner) = declared::literal_for_declared(e, want) {
+            self.check(e, inner);
+            return;
+        }
         match &e.kind {
             ExprKind::List(items) => {
                 if let Some(elem) = list_element(want) {
@@ -83,10 +91,7 @@ impl<'a> Checker<'a> {
         if let RecordTarget::Record(want) = target {
             let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
             for (name, t) in want.iter() {
-                if !dynamic
-                    && !seen.contains_key(name)
-                    && !matches!(t, Type::Optional(_) | Type::Any)
-                {
+                if !dynamic && !seen.contains_key(name) && !t.may_be_omitted() {
                     self.errors
                         .push(errors::missing_record_field(name, t, e.span));
                 }
@@ -441,13 +446,13 @@ fn non_null(t: Type) -> Type {
     }
 }
 
-enum RecordTarget {
+pub(super) enum RecordTarget {
     Record(Arc<IndexMap<String, Type>>),
     Map(Type),
 }
 
 /// The element type a list literal is checked against, if `want` has exactly one list shape.
-fn list_element(want: &Type) -> Option<Type> {
+pub(super) fn list_element(want: &Type) -> Option<Type> {
     match want {
         Type::List(t) => Some((**t).clone()),
         Type::Optional(t) => list_element(t),
@@ -463,7 +468,7 @@ fn list_element(want: &Type) -> Option<Type> {
 }
 
 /// The record or map type a record literal is checked against.
-fn record_target(want: &Type) -> Option<RecordTarget> {
+pub(super) fn record_target(want: &Type) -> Option<RecordTarget> {
     match want {
         Type::Record(fields) => Some(RecordTarget::Record(fields.clone())),
         Type::Map(t) => Some(RecordTarget::Map((**t).clone())),

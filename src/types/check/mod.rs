@@ -9,9 +9,10 @@ use indexmap::IndexMap;
 
 use super::builtins::{self, SignatureError};
 use super::errors;
+use super::named::NamedTypes;
 use super::operators::{self, Operand};
 use super::schema;
-use super::{Namespace, Type, named_type};
+use super::{Namespace, Type};
 use crate::deployment::Kind;
 use crate::diagnostic::Diagnostic;
 use crate::resolve::ModuleId;
@@ -19,6 +20,7 @@ use crate::resolve::{Module, Program};
 use crate::source::Span;
 use crate::syntax::ast::*;
 
+mod declared;
 mod expr;
 mod narrow;
 #[cfg(test)]
@@ -36,9 +38,10 @@ pub struct ModuleTypes {
 pub fn check_program(program: &Program) -> Vec<Diagnostic> {
     let mut done: HashMap<ModuleId, ModuleTypes> = HashMap::new();
     let mut errors = Vec::new();
+    let named = NamedTypes::build(program, &mut errors);
     for id in dependency_order(program) {
         let module = program.module(id);
-        let mut checker = Checker::new(program, module, &done);
+        let mut checker = Checker::new(program, module, &done, &named);
         checker.check_module();
         errors.extend(checker.errors);
         let types = checker.outputs;
@@ -48,7 +51,7 @@ pub fn check_program(program: &Program) -> Vec<Diagnostic> {
 }
 
 /// Modules ordered so that each comes after everything it imports.
-fn dependency_order(program: &Program) -> Vec<ModuleId> {
+pub(super) fn dependency_order(program: &Program) -> Vec<ModuleId> {
     fn visit(
         program: &Program,
         id: ModuleId,
@@ -71,49 +74,14 @@ fn dependency_order(program: &Program) -> Vec<ModuleId> {
     out
 }
 
-/// Converts a written type, reporting unknown names.
-pub fn resolve_type(te: &TypeExpr, errors: &mut Vec<Diagnostic>) -> Type {
-    match &te.kind {
-        TypeExprKind::Name(name) => match named_type(name) {
-            Some(t) => t,
-            None => {
-                errors.push(errors::unknown_type(name, te.span));
-                Type::Any
-            }
-        },
-        TypeExprKind::Generic(name, arg) => {
-            let inner = resolve_type(arg, errors);
-            match name.node.as_str() {
-                "list" => Type::list(inner),
-                "map" => Type::map(inner),
-                other => {
-                    errors.push(errors::type_takes_no_argument(other, name.span));
-                    Type::Any
-                }
-            }
-        }
-        TypeExprKind::Record(fields) => {
-            let mut map = IndexMap::new();
-            let mut first: HashMap<&str, Span> = HashMap::new();
-            for (name, t) in fields {
-                let t = resolve_type(t, errors);
-                if let Some(first) = first.insert(&name.node, name.span) {
-                    errors.push(errors::field_listed_twice(&name.node, name.span, first));
-                }
-                map.insert(name.node.clone(), t);
-            }
-            Type::Record(Arc::new(map))
-        }
-        TypeExprKind::Enum(values) => Type::Enum(values.iter().map(|v| v.node.clone()).collect()),
-        TypeExprKind::Optional(inner) => Type::optional(resolve_type(inner, errors)),
-    }
-}
-
 struct Checker<'a> {
     program: &'a Program,
     module: &'a Module,
     imported: &'a HashMap<ModuleId, ModuleTypes>,
+    named: &'a NamedTypes,
+    /// Parameters' types as read (plain), and as declared (values given are checked against these).
     params: HashMap<String, Type>,
+    param_decls: HashMap<String, Type>,
     let_types: HashMap<String, Type>,
     in_progress: HashSet<String>,
     fn_types: HashMap<String, (Vec<Type>, Option<Type>)>,
@@ -144,6 +112,7 @@ fn deeper_than(t: &Type, limit: usize) -> bool {
         Type::List(x) | Type::Map(x) | Type::Optional(x) => deeper_than(x, limit - 1),
         Type::Record(fields) => fields.values().any(|f| deeper_than(f, limit - 1)),
         Type::Union(ts) => ts.iter().any(|f| deeper_than(f, limit - 1)),
+        Type::Declared(d) => deeper_than(&d.base, limit - 1),
         _ => false,
     }
 }
@@ -153,31 +122,35 @@ impl<'a> Checker<'a> {
         program: &'a Program,
         module: &'a Module,
         imported: &'a HashMap<ModuleId, ModuleTypes>,
+        named: &'a NamedTypes,
     ) -> Self {
         let mut errors = Vec::new();
-        let params = module
+        let mut resolve = |te: &TypeExpr| named.resolve(program, module, te, &mut errors);
+        let param_decls: HashMap<String, Type> = module
             .params
             .iter()
-            .map(|(n, p)| (n.clone(), resolve_type(&p.ty, &mut errors)))
+            .map(|(n, p)| (n.clone(), resolve(&p.ty)))
             .collect();
         let fn_types = module
             .fns
             .iter()
             .map(|(n, f)| {
-                let ps = f
-                    .params
-                    .iter()
-                    .map(|(_, t)| resolve_type(t, &mut errors))
-                    .collect();
-                let ret = f.ret.as_ref().map(|t| resolve_type(t, &mut errors));
+                let ps = f.params.iter().map(|(_, t)| resolve(t)).collect();
+                let ret = f.ret.as_ref().map(&mut resolve);
                 (n.clone(), (ps, ret))
             })
+            .collect();
+        let params = param_decls
+            .iter()
+            .map(|(n, t)| (n.clone(), t.plain()))
             .collect();
         Checker {
             program,
             module,
             imported,
+            named,
             params,
+            param_decls,
             let_types: HashMap::new(),
             in_progress: HashSet::new(),
             fn_types,
@@ -194,10 +167,11 @@ impl<'a> Checker<'a> {
         let module = self.module;
         for (name, p) in &module.params {
             if let Some(default) = &p.default {
-                let t = self.params.get(name).cloned().unwrap_or(Type::Any);
+                let t = self.param_decls.get(name).cloned().unwrap_or(Type::Any);
                 self.check(default, &t);
             }
         }
+        self.check_declarations();
         for name in module.lets.keys() {
             self.let_type(name);
         }
@@ -225,9 +199,9 @@ impl<'a> Checker<'a> {
             {
                 let t = match &item.ty {
                     Some(te) => {
-                        let t = resolve_type(te, &mut self.errors);
+                        let t = self.resolve_type(te);
                         self.check(&item.value, &t);
-                        t
+                        t.plain()
                     }
                     None => self.infer(&item.value),
                 };
@@ -266,7 +240,12 @@ impl<'a> Checker<'a> {
                     self.check(&a.message, &Type::String);
                 }
                 // Top-level tables are checked by `check_module`; block lets above.
-                Item::Let(_) | Item::Param(_) | Item::Fn(_) | Item::Import(_) | Item::Stack(_) => {}
+                Item::Let(_)
+                | Item::Param(_)
+                | Item::Fn(_)
+                | Item::Import(_)
+                | Item::Stack(_)
+                | Item::Type(_) => {}
                 // Addresses, not expressions: read by `resolve/moved.rs`.
                 Item::Moved(_) => {}
             }
@@ -324,7 +303,10 @@ impl<'a> Checker<'a> {
             let param_types: IndexMap<&str, Type> = target
                 .params
                 .iter()
-                .map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors)))
+                .map(|(n, p)| {
+                    let t = self.named.resolve(self.program, target, &p.ty, &mut errors);
+                    (n.as_str(), t)
+                })
                 .collect();
             for (name, field) in &names {
                 match param_types.get(name) {
@@ -471,9 +453,9 @@ impl<'a> Checker<'a> {
         let saved = std::mem::take(&mut self.locals);
         let t = match &l.ty {
             Some(te) => {
-                let t = resolve_type(te, &mut self.errors);
+                let t = self.resolve_type(te);
                 self.check(&l.value, &t);
-                t
+                t.plain()
             }
             None => self.infer(&l.value),
         };
@@ -506,19 +488,19 @@ impl<'a> Checker<'a> {
             return Type::Any;
         };
         if !self.in_progress.insert(format!("fn {name}")) {
-            return ret.unwrap_or(Type::Any);
+            return ret.map_or(Type::Any, |r| r.plain());
         }
         let saved = std::mem::take(&mut self.locals);
         self.locals = f
             .params
             .iter()
             .zip(params)
-            .map(|((n, _), t)| (n.node.clone(), t))
+            .map(|((n, _), t)| (n.node.clone(), t.plain()))
             .collect();
         let t = match &ret {
             Some(r) => {
                 self.check(&f.body, r);
-                r.clone()
+                r.plain()
             }
             None => self.infer(&f.body),
         };
