@@ -269,3 +269,27 @@ async fn a_disabled_health_check_is_none() {
     };
     assert_eq!(c.run.health.as_ref().unwrap().test, ["NONE"]);
 }
+
+#[tokio::test]
+async fn a_container_made_again_by_hand_without_its_anonymous_volume_is_drift() {
+    let e = engine();
+    let d = deploy(
+        &stack(r#"mounts = ["/app/node_modules", { tmpfs = 8MiB, target = "/tmp" }]"#),
+        &[],
+    );
+    apply(&e, &d).await;
+    assert!(!plan_of(&e, &d).await.has_changes());
+    // `docker run` again with the labels but without `-v /app/node_modules`:
+    // the anonymous volume has no source, only its target tells it is gone.
+    e.tamper("opts-app", |a| {
+        a.values.remove("/mounts/0/target");
+        a.values.insert("/mounts/0/target".into(), "/tmp".into());
+        a.values.remove("/mounts/1/target");
+    });
+    let p = plan_of(&e, &d).await;
+    let c = change(&p, "container.app");
+    assert_eq!(c.actions, [Action::Delete, Action::Create]);
+    assert_eq!(c.reason.as_deref(), Some("changed outside stackc"));
+    assert_eq!(c.replace_paths, ["mounts[0].target", "mounts[1].target"]);
+    assert_eq!(p.drift.len(), 1);
+}

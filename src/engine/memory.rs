@@ -381,6 +381,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         if let Some(source) = &m.source {
             values.insert(format!("/mounts/{i}/source"), source.clone());
         }
+        values.insert(format!("/mounts/{i}/target"), m.target.clone());
     }
     let networks = run
         .networks

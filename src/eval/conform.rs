@@ -170,13 +170,12 @@ fn conform_ref(v: &Value, t: &Type, cx: &Cx<'_>) -> Result<Option<Value>, Mismat
         }
         (Type::Record(fields), Value::Map(m)) => {
             if let Some(k) = m.keys().find(|k| !fields.contains_key(*k)) {
+                let expected: Vec<&str> = fields.keys().map(String::as_str).collect();
                 return Err(Mismatch {
-                    help: did_you_mean(k, fields.keys().map(String::as_str)).or_else(|| {
-                        Some(format!(
-                            "expected fields: {}",
-                            fields.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ))
-                    }),
+                    help: crate::types::compose_keys::record_help(k, &expected)
+                        .map(str::to_string)
+                        .or_else(|| did_you_mean(k, expected.iter().copied()))
+                        .or_else(|| Some(format!("expected fields: {}", expected.join(", ")))),
                     ..Mismatch::new(format!("unknown field `{k}`"))
                 });
             }

@@ -258,7 +258,9 @@ pub(super) fn duplicate_resource(what: &str, span: Span, first: Span) -> Diagnos
 /// A parameter neither given nor defaulted; `root` for the stack's own.
 pub(super) fn missing_param(name: &str, span: Span, root: bool) -> Diagnostic {
     let help = if root {
-        format!("pass `--var {name}=…` or put `{name} = …` in a --var-file")
+        format!(
+            "pass `--var {name}=…`, put `{name} = …` in a --var-file, or set `STACKC_VAR_{name}`"
+        )
     } else {
         format!("set `{name} = …` in the module instance")
     };

@@ -100,7 +100,7 @@ pub(super) fn ports_changed(
 }
 
 /// The values read back from a live container (environment, command,
-/// entrypoint, health-check test, labels, mount sources — only what the
+/// entrypoint, health-check test, labels, mount sources and targets — only what the
 /// spec sets — and Compose's settings, `deployment::is_read_back`) that
 /// differ from those it was made with. Secrets are compared
 /// apart ([`secret_changes`]).
@@ -118,7 +118,7 @@ pub(super) fn values_changed(r: &Resource, o: &LiveObject) -> Vec<FieldChange> {
         ]
         .iter()
         .any(|f| p.starts_with(f))
-            || (p.starts_with("/mounts/") && p.ends_with("/source"))
+            || (p.starts_with("/mounts/") && (p.ends_with("/source") || p.ends_with("/target")))
             || crate::deployment::is_read_back(p)
     };
     let secret = |p: &str| {

@@ -202,6 +202,30 @@ fn names_one_of<'a>(address: &str, mut addresses: impl Iterator<Item = &'a str>)
     addresses.any(|a| a == address || a.starts_with(&inside))
 }
 
+/// The help for an address that names nothing: the closest spelling, or —
+/// for a bare name as `logs` and `exec` take it (`db`) — the full address
+/// of the resource of that name (`container.db`).
+fn address_suggestion<'a>(
+    address: &str,
+    addresses: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let addresses: BTreeSet<&str> = addresses.into_iter().collect();
+    let suffix = format!(".{address}");
+    let named: Vec<&str> = addresses
+        .iter()
+        .copied()
+        .filter(|a| a.ends_with(&suffix))
+        .collect();
+    match named.as_slice() {
+        [] => crate::diagnostic::did_you_mean(address, addresses),
+        [one] => Some(format!("an address names the kind: did you mean `{one}`?")),
+        several => Some(format!(
+            "an address names the kind: one of `{}`",
+            several.join("`, `")
+        )),
+    }
+}
+
 /// The plan options for `--target` and `--replace`: a replacement must
 /// name a resource of the stack; a target may also name one removed from
 /// the source (its objects are found when the engine is observed, see
@@ -222,7 +246,7 @@ pub fn selection(
             let addresses = deployment.resources.iter().map(|r| r.address.as_str());
             return Err(SessionError::NoResource {
                 address: address.clone(),
-                suggestion: crate::diagnostic::did_you_mean(address, addresses),
+                suggestion: address_suggestion(address, addresses),
             });
         }
     }
@@ -254,7 +278,7 @@ fn removed_targets(
             let known: BTreeSet<&str> = in_source().chain(on_engine()).collect();
             return Err(SessionError::NoResource {
                 address: address.clone(),
-                suggestion: crate::diagnostic::did_you_mean(address, known),
+                suggestion: address_suggestion(address, known),
             });
         }
     }

@@ -496,6 +496,12 @@ fn targets_must_name_resources() {
     let err = selection(&d, &[], &["container.dd".into()]).unwrap_err();
     assert_eq!(err.to_string(), "the stack has no resource `container.dd`");
     assert_eq!(err.help().as_deref(), Some("did you mean `container.db`?"));
+    // A bare name, as `logs` and `exec` take it, gets the full address.
+    let err = selection(&d, &[], &["db".into()]).unwrap_err();
+    assert_eq!(
+        err.help().as_deref(),
+        Some("an address names the kind: did you mean `container.db`?")
+    );
 }
 
 #[test]

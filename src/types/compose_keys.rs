@@ -67,7 +67,8 @@ pub const KEYS: &[ComposeKey] = &[
         RUNTIME,
         Some("health"),
         "Compose's `healthcheck` is `health`, its `test` is `cmd`: \
-         `health = { cmd = \"curl -f http://localhost/\", interval = 10s, retries = 3 }`",
+         `health = { cmd = \"curl -f http://localhost/\", interval = 10s, retries = 3 }`; \
+         `health = \"none\"` switches the image's check off (`disable: true`)",
     ),
     key(
         "mem_limit",
@@ -228,10 +229,47 @@ pub fn help(kind: Kind, key: &str) -> Option<&'static str> {
         .map(|k| k.help)
 }
 
+/// Compose's keys inside a health check, written in `health`'s record:
+/// told what they are here rather than the nearest spelling.
+const HEALTH_KEYS: &[(&str, &str)] = &[
+    (
+        "disable",
+        "Compose's `disable: true` is `health = \"none\"`: it switches the image's check off",
+    ),
+    (
+        "test",
+        "Compose's `test` is `cmd`: `cmd = \"curl -f http://localhost/\"` (run by a shell) \
+         or `cmd = [\"pg_isready\"]`",
+    ),
+];
+
+/// What to write instead of the Compose key `key` in a record whose fields
+/// are `expected` (only `health`'s has such keys).
+pub fn record_help(key: &str, expected: &[&str]) -> Option<&'static str> {
+    let is_health = ["cmd", "start_period"].iter().all(|f| expected.contains(f));
+    is_health
+        .then(|| HEALTH_KEYS.iter().find(|(k, _)| *k == key))
+        .flatten()
+        .map(|(_, help)| *help)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::types::schema::field_def;
+
+    #[test]
+    fn health_keys_are_told_only_in_health() {
+        let health = ["cmd", "interval", "timeout", "retries", "start_period"];
+        assert!(
+            record_help("disable", &health)
+                .unwrap()
+                .contains("\"none\"")
+        );
+        assert!(record_help("test", &health).unwrap().contains("`cmd`"));
+        assert_eq!(record_help("disable", &["host", "container"]), None);
+        assert_eq!(record_help("cmdd", &health), None);
+    }
 
     #[test]
     fn every_key_is_unknown_and_every_replacement_exists() {

@@ -239,7 +239,9 @@ pub(super) fn duplicate_key(name: &str, span: Span, first: Span) -> Diagnostic {
 pub(super) fn unknown_record_field(name: &str, expected: &[&str], span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(ErrorCode::UnknownField, format!("unknown field `{name}`"))
         .label(span, "not expected here");
-    d.help = did_you_mean(name, expected.iter().copied())
+    d.help = crate::types::compose_keys::record_help(name, expected)
+        .map(str::to_string)
+        .or_else(|| did_you_mean(name, expected.iter().copied()))
         .or_else(|| Some(format!("expected fields: {}", expected.join(", "))));
     d
 }

@@ -495,6 +495,11 @@ fn values(
         if let Some(source) = m.source.as_ref().filter(|s| !s.is_empty()) {
             values.insert(format!("/mounts/{i}/source"), source.clone());
         }
+        // The target too: an anonymous volume has no source, and one missing
+        // from a container made again by hand would otherwise go unseen.
+        if let Some(target) = &m.target {
+            values.insert(format!("/mounts/{i}/target"), target.clone());
+        }
     }
     super::options::read_back(config, host, spec, &mut values);
     values
