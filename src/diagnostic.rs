@@ -81,6 +81,9 @@ error_codes! {
     NetworkModeConflict = "E0430", "a field that cannot go with `network_mode`";
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";
+    // ---- expressions: spreads, merges and null handling (issue 12) ----
+    NeverNull = "E0470", "`??` on a value that is never null";
+    NotSpreadable = "E0471", "spread of a value that is not a record";
     NotFound = "E0501", "stack not found";
 }
 

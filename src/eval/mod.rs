@@ -22,6 +22,7 @@ mod memo;
 mod networking;
 mod normalize;
 mod resources;
+mod reuse;
 mod scope;
 mod structure;
 pub mod value;

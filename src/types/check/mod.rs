@@ -19,8 +19,11 @@ use crate::resolve::{Module, Program};
 use crate::source::Span;
 use crate::syntax::ast::*;
 
+mod declared;
 mod expr;
 mod narrow;
+mod nulls;
+mod spread;
 #[cfg(test)]
 mod tests;
 
@@ -119,6 +122,10 @@ struct Checker<'a> {
     fn_types: HashMap<String, (Vec<Type>, Option<Type>)>,
     fn_returns: HashMap<String, Type>,
     locals: Vec<(String, Type)>,
+    /// Paths into values proven present where they are used (`narrow.rs`).
+    narrowed_paths: Vec<narrow::NarrowedPath>,
+    /// The names of the resources and instances the module declares (`declared.rs`).
+    declared: Option<declared::Declared>,
     outputs: ModuleTypes,
     errors: Vec<Diagnostic>,
     /// How deeply `infer` is nested, and whether too deep was reported.
@@ -183,6 +190,8 @@ impl<'a> Checker<'a> {
             fn_types,
             fn_returns: HashMap::new(),
             locals: Vec::new(),
+            narrowed_paths: Vec::new(),
+            declared: None,
             outputs: ModuleTypes::default(),
             errors,
             depth: 0,
@@ -276,7 +285,12 @@ impl<'a> Checker<'a> {
         self.check(&r.name, &Type::String);
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut names = Vec::new();
+        let mut spreads = Vec::new();
         for field in &r.fields {
+            if field.is_spread() {
+                spreads.push(field);
+                continue;
+            }
             let Some(name) = field.key.static_name() else {
                 self.infer_key(&field.key);
                 self.errors
@@ -289,7 +303,15 @@ impl<'a> Checker<'a> {
             }
             names.push((name, field));
         }
+        let written: HashSet<String> = names.iter().map(|(n, _)| n.to_string()).collect();
+        let mut supplied = spread::Supplied::default();
         if let Some(kind) = Kind::parse(&r.kind.node) {
+            for s in &spreads {
+                let target = spread::SpreadTarget::Resource(kind);
+                let s = self.check_spread(&s.value, &target, &written);
+                supplied.names.extend(s.names);
+                supplied.open |= s.open;
+            }
             for (name, field) in &names {
                 match schema::field_def(kind, name) {
                     Some(def) => self.check(&field.value, &def.accepted),
@@ -306,7 +328,7 @@ impl<'a> Checker<'a> {
                 }
             }
             for def in schema::fields(kind).iter().filter(|d| d.required) {
-                if !seen.contains_key(def.name) {
+                if !seen.contains_key(def.name) && !supplied.covers(def.name) {
                     self.errors.push(errors::missing_resource_field(
                         kind,
                         &r.name,
@@ -324,6 +346,12 @@ impl<'a> Checker<'a> {
                 .iter()
                 .map(|(n, p)| (n.as_str(), resolve_type(&p.ty, &mut errors)))
                 .collect();
+            for s in &spreads {
+                let target = spread::SpreadTarget::Params(&r.kind.node, &param_types);
+                let s = self.check_spread(&s.value, &target, &written);
+                supplied.names.extend(s.names);
+                supplied.open |= s.open;
+            }
             for (name, field) in &names {
                 match param_types.get(name) {
                     Some(t) => self.check(&field.value, t),
@@ -340,7 +368,10 @@ impl<'a> Checker<'a> {
                 }
             }
             for (pname, p) in &target.params {
-                if p.default.is_none() && !seen.contains_key(pname.as_str()) {
+                if p.default.is_none()
+                    && !seen.contains_key(pname.as_str())
+                    && !supplied.covers(pname)
+                {
                     let t = param_types
                         .get(pname.as_str())
                         .cloned()
@@ -467,6 +498,7 @@ impl<'a> Checker<'a> {
         }
         // Top-level lets see only module scope, never the caller's locals.
         let saved = std::mem::take(&mut self.locals);
+        let saved_paths = std::mem::take(&mut self.narrowed_paths);
         let t = match &l.ty {
             Some(te) => {
                 let t = resolve_type(te, &mut self.errors);
@@ -477,6 +509,7 @@ impl<'a> Checker<'a> {
         };
         let t = self.bounded(t, l.value.span);
         self.locals = saved;
+        self.narrowed_paths = saved_paths;
         self.in_progress.remove(name);
         self.let_types.insert(name.to_string(), t.clone());
         t
@@ -507,6 +540,7 @@ impl<'a> Checker<'a> {
             return ret.unwrap_or(Type::Any);
         }
         let saved = std::mem::take(&mut self.locals);
+        let saved_paths = std::mem::take(&mut self.narrowed_paths);
         self.locals = f
             .params
             .iter()
@@ -522,6 +556,7 @@ impl<'a> Checker<'a> {
         };
         let t = self.bounded(t, f.body.span);
         self.locals = saved;
+        self.narrowed_paths = saved_paths;
         self.in_progress.remove(&format!("fn {name}"));
         self.fn_returns.insert(name.to_string(), t.clone());
         t
