@@ -101,7 +101,9 @@ impl<'a> Checker<'a> {
             }
         }
         if let RecordTarget::Record(want) = target {
-            let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
+            let dynamic = fields
+                .iter()
+                .any(|f| f.key.static_name().is_none() && !f.is_spread());
             for (name, t) in want.iter() {
                 if !dynamic
                     && !seen.contains_key(name)

@@ -26,6 +26,8 @@ mod nulls;
 mod spread;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exprs;
 
 /// What importers need to know of a checked module.
 #[derive(Debug, Default, Clone)]

@@ -126,10 +126,25 @@ impl<'a> Checker<'a> {
 
     /// Whether `name` is a top-level let without a written type (else its
     /// type is what counts), not hidden by a local or a parameter.
+    /// Its value is followed only where it is built of record literals;
+    /// otherwise errors point at the spread.
     fn spreads_top_let(&self, name: &str) -> bool {
+        let literal = |e: &Expr| {
+            matches!(
+                e.kind,
+                ExprKind::Record(_)
+                    | ExprKind::If(..)
+                    | ExprKind::Name(_)
+                    | ExprKind::Binary(BinaryOp::Add | BinaryOp::Merge, ..)
+            )
+        };
         !self.locals.iter().any(|(n, _)| n == name)
             && !self.params.contains_key(name)
-            && self.module.lets.get(name).is_some_and(|l| l.ty.is_none())
+            && self
+                .module
+                .lets
+                .get(name)
+                .is_some_and(|l| l.ty.is_none() && literal(&l.value))
             && !self.too_deep
     }
 
