@@ -84,6 +84,7 @@ error_codes! {
     // ---- expressions: spreads, merges and null handling (issue 12) ----
     NeverNull = "E0470", "`??` on a value that is never null";
     NotSpreadable = "E0471", "spread of a value that is not a record";
+    WrittenOutOnly = "E0472", "a field that must be written out";
     NotFound = "E0501", "stack not found";
 }
 

@@ -21,17 +21,15 @@ impl<'p> Evaluator<'p> {
         if kind != Kind::Container {
             return Ok(None);
         }
-        let field = r
+        let Some(field) = r
             .fields
             .iter()
-            .find(|f| f.key.static_name() == Some("container_name"));
-        let (value, span) = match field {
-            Some(field) => (self.eval(scope, &field.value)?, field.value.span),
-            None => match self.spread_value(scope, r, "container_name")? {
-                Some((value, span, source)) => (value, source.map_or(span, |e| e.span)),
-                None => return Ok(None),
-            },
+            .find(|f| f.key.static_name() == Some("container_name"))
+        else {
+            return Ok(None);
         };
+        let span = field.value.span;
+        let value = self.eval(scope, &field.value)?;
         if matches!(value, Value::Null) {
             return Ok(None);
         }

@@ -137,6 +137,14 @@ impl<'p> Evaluator<'p> {
                 self.error(unknown_spread_field(kind, &name, span));
                 continue;
             };
+            if kind == Kind::Container && name == "container_name" {
+                failed = true;
+                self.error(crate::types::check::written_out_only(
+                    &name,
+                    source.map_or(span, |e| e.span),
+                ));
+                continue;
+            }
             let at = source.map_or(span, |e| e.span);
             let what = || format!("`{name}`");
             match self.conform_expr(value, &def.accepted, at, source, &what, false) {
@@ -188,20 +196,6 @@ impl<'p> Evaluator<'p> {
             return Err(self.error(d));
         }
         Ok(spread.swap_remove(name))
-    }
-
-    /// `container_name` and other fields read with the declaration: written
-    /// out, else from a spread.
-    pub(super) fn spread_value(
-        &mut self,
-        scope: Scope<'_, 'p>,
-        decl: &'p ResourceDecl,
-        name: &str,
-    ) -> R<Option<Supplied<'p>>> {
-        if !decl.fields.iter().any(Field::is_spread) {
-            return Ok(None);
-        }
-        Ok(self.declared_spreads(scope, decl)?.swap_remove(name))
     }
 
     /// The literal `key` was written in, following a spread to a record

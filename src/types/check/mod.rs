@@ -24,6 +24,8 @@ mod expr;
 mod narrow;
 mod nulls;
 mod spread;
+
+pub use spread::written_out_only;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -310,9 +312,13 @@ impl<'a> Checker<'a> {
         if let Some(kind) = Kind::parse(&r.kind.node) {
             for s in &spreads {
                 let target = spread::SpreadTarget::Resource(kind);
-                let s = self.check_spread(&s.value, &target, &written);
-                supplied.names.extend(s.names);
-                supplied.open |= s.open;
+                let found = self.check_spread(&s.value, &target, &written);
+                if kind == Kind::Container && found.names.contains("container_name") {
+                    self.errors
+                        .push(spread::written_out_only("container_name", s.value.span));
+                }
+                supplied.names.extend(found.names);
+                supplied.open |= found.open;
             }
             for (name, field) in &names {
                 match schema::field_def(kind, name) {

@@ -84,6 +84,26 @@ impl<'a> Checker<'a> {
         target: &SpreadTarget<'_>,
         written: &HashSet<String>,
     ) -> Supplied {
+        // Following lets nests like `infer` does, and is bounded alike.
+        if self.depth >= MAX_DEPTH {
+            self.infer(e);
+            return Supplied {
+                names: HashSet::new(),
+                open: true,
+            };
+        }
+        self.depth += 1;
+        let supplied = self.spread_expr(e, target, written);
+        self.depth -= 1;
+        supplied
+    }
+
+    fn spread_expr(
+        &mut self,
+        e: &Expr,
+        target: &SpreadTarget<'_>,
+        written: &HashSet<String>,
+    ) -> Supplied {
         match &e.kind {
             ExprKind::Record(fields) => self.spread_literal(fields, target, written),
             ExprKind::Name(n) if self.spreads_top_let(n) => {
@@ -360,6 +380,20 @@ fn spread_field_mismatch(name: &str, want: &Type, have: &Type, span: Span) -> Di
         ),
     )
     .label(span, format!("sets `{name}` to {}", article(have)))
+}
+
+/// `container_name` from a spread: the Docker name is decided with the
+/// declaration, before any field is computed (the evaluator reports it too,
+/// for a spread whose keys are known only then).
+pub fn written_out_only(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorCode::WrittenOutOnly,
+        format!("`{name}` cannot come from a spread"),
+    )
+    .label(span, format!("sets `{name}`"))
+    .help(format!(
+        "write `{name} = …` in the container itself: the Docker name is decided where the container is declared, before its fields are computed"
+    ))
 }
 
 /// `...x` of a value that has no fields.
