@@ -88,6 +88,10 @@ error_codes! {
     ValidationFailed = "E0463", "parameter validation failed";
     InvalidDefault = "E0464", "field default that is not a constant";
     TypeTooLarge = "E0465", "named type too large";
+    // ---- expressions: spreads, merges and null handling ----
+    NeverNull = "E0470", "`??` on a value that is never null";
+    NotSpreadable = "E0471", "spread of a value that is not a record";
+    WrittenOutOnly = "E0472", "a field that must be written out";
     // ---- `moved` blocks ----
     InvalidMoved = "E0490", "invalid `moved` block";
     NotAnAddress = "E0491", "not a resource address";

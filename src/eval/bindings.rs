@@ -69,12 +69,17 @@ impl<'p> Evaluator<'p> {
                 .fields
                 .iter()
                 .find(|f| f.key.static_name() == Some(name));
+            let scope = Scope::new(parent, &decl.env);
             match field {
                 Some(field) => {
-                    let v = self.eval(Scope::new(parent, &decl.env), &field.value)?;
+                    let v = self.eval(scope, &field.value)?;
                     Some((v, field.value.span, Some(&field.value)))
                 }
-                None => None,
+                // Else from a spread of the instance's declaration (`reuse.rs`).
+                None => {
+                    let module = self.instances[inst].module;
+                    self.spread_param(scope, decl.decl, module, name)?
+                }
             }
         } else {
             None

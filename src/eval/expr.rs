@@ -41,6 +41,9 @@ impl<'p> Evaluator<'p> {
                 }
                 Ok(Value::list(out))
             }
+            ExprKind::Record(fields) if fields.iter().any(Field::is_spread) => {
+                self.spread_record(scope, fields)
+            }
             ExprKind::Record(fields) => {
                 let mut out = Map::with_capacity_and_hasher(fields.len(), Default::default());
                 for field in fields {
@@ -54,7 +57,7 @@ impl<'p> Evaluator<'p> {
             }
             ExprKind::ListComp(c) | ExprKind::MapComp(c) => self.comprehension(scope, c),
             ExprKind::Name(n) => self.lookup(scope, n, e.span),
-            ExprKind::Member(base, name) => {
+            ExprKind::Member(base, name) | ExprKind::OptMember(base, name) => {
                 if let ExprKind::Name(n) = &base.kind
                     && !self.is_bound(scope, n)
                 {
@@ -67,6 +70,10 @@ impl<'p> Evaluator<'p> {
                 }
                 let v = self.eval(scope, base)?;
                 let (v, secret) = v.reveal();
+                // `a?.b`: null where `a` is.
+                if matches!(e.kind, ExprKind::OptMember(..)) && matches!(v, Value::Null) {
+                    return Ok(Value::Null.tainted_if(secret));
+                }
                 let v = v.clone();
                 Ok(self.member(&v, name, base.span, secret)?.tainted_if(secret))
             }
@@ -175,9 +182,13 @@ impl<'p> Evaluator<'p> {
         Err(self.error(errors::unknown_name(name, namespace, span)))
     }
 
-    fn key(&mut self, scope: Scope<'_, 'p>, key: &'p Key) -> R<String> {
+    pub(super) fn key(&mut self, scope: Scope<'_, 'p>, key: &'p Key) -> R<String> {
         match key {
             Key::Name(n) => Ok(n.node.clone()),
+            Key::Spread(span) => Err(self.error(
+                crate::diagnostic::Diagnostic::internal("internal error: a spread is no key")
+                    .label(*span, "here"),
+            )),
             Key::Str(e) => {
                 let v = self.eval(scope, e)?;
                 self.name_text(&v, e.span, "key")
@@ -437,6 +448,9 @@ impl<'p> Evaluator<'p> {
         b: &'p Expr,
         span: Span,
     ) -> R<Value> {
+        if op == BinaryOp::Coalesce {
+            return self.coalesce(scope, a, b);
+        }
         let left = self.eval(scope, a)?;
         // `&&` and `||` short-circuit; after a secret, the answer is secret.
         if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -458,6 +472,9 @@ impl<'p> Evaluator<'p> {
             };
         }
         let right = self.eval(scope, b)?;
+        if op == BinaryOp::Merge {
+            return self.deep_merge(&left, &right, a.span, b.span);
+        }
         // Comparisons look inside lists and maps: any secret there makes the answer secret.
         let compared_secret = left.is_secret() || right.is_secret();
         // Arithmetic joins lists and maps element by element: only a secret

@@ -24,6 +24,7 @@ mod moved;
 mod networking;
 mod normalize;
 mod resources;
+mod reuse;
 mod scope;
 mod structure;
 pub mod value;

@@ -179,6 +179,10 @@ impl<'p> Evaluator<'p> {
                 Err(_) => failed = true,
             }
         }
+        // What spreads set (`reuse.rs`), where nothing written out does.
+        if self.spread_resource_fields(decl, &mut fields).is_err() {
+            failed = true;
+        }
         let refs = self
             .collectors
             .last_mut()

@@ -151,7 +151,7 @@ pub(crate) fn free_names(e: &Expr, locals: &mut Vec<String>, f: &mut impl FnMut(
             free_names(&c.value, locals, f);
             locals.truncate(locals.len() - n);
         }
-        ExprKind::Member(base, _) => free_names(base, locals, f),
+        ExprKind::Member(base, _) | ExprKind::OptMember(base, _) => free_names(base, locals, f),
         ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
             free_names(a, locals, f);
             free_names(b, locals, f);

@@ -167,6 +167,8 @@ pub struct MovedDecl {
     pub span: Span,
 }
 
+/// An entry of a record or a resource body: `key = value`, or `...value`
+/// (a spread, with `Key::Spread`).
 #[derive(Debug, Clone)]
 pub struct Field {
     pub key: Key,
@@ -174,11 +176,19 @@ pub struct Field {
     pub span: Span,
 }
 
+impl Field {
+    pub fn is_spread(&self) -> bool {
+        matches!(self.key, Key::Spread(_))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Key {
     Name(Ident),
     /// A string key; may interpolate, so it is an expression.
     Str(Expr),
+    /// `...value`: the fields of a record, each unless written out (the span of `...`).
+    Spread(Span),
 }
 
 impl Key {
@@ -186,6 +196,7 @@ impl Key {
         match self {
             Key::Name(i) => i.span,
             Key::Str(e) => e.span,
+            Key::Spread(s) => *s,
         }
     }
 
@@ -194,6 +205,7 @@ impl Key {
         match self {
             Key::Name(i) => Some(&i.node),
             Key::Str(e) => e.as_plain_string(),
+            Key::Spread(_) => None,
         }
     }
 }
@@ -261,6 +273,8 @@ pub enum ExprKind {
     MapComp(Box<Comprehension>),
     Name(String),
     Member(Box<Expr>, Ident),
+    /// `a?.b`: null where `a` is null.
+    OptMember(Box<Expr>, Ident),
     Index(Box<Expr>, Box<Expr>),
     Call(Ident, Vec<Expr>),
     Unary(UnaryOp, Box<Expr>),
@@ -319,6 +333,10 @@ pub enum BinaryOp {
     Mul,
     Div,
     Rem,
+    /// `a ?? b`: `b` where `a` is null.
+    Coalesce,
+    /// `a ++ b`: records and maps merged deeply.
+    Merge,
 }
 
 impl BinaryOp {
@@ -337,6 +355,8 @@ impl BinaryOp {
             BinaryOp::Mul => "*",
             BinaryOp::Div => "/",
             BinaryOp::Rem => "%",
+            BinaryOp::Coalesce => "??",
+            BinaryOp::Merge => "++",
         }
     }
 }

@@ -24,7 +24,10 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::le, Assoc::Left)
             | Op::infix(Rule::gt, Assoc::Left)
             | Op::infix(Rule::ge, Assoc::Left))
-        .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+        .op(Op::infix(Rule::coalesce, Assoc::Right))
+        .op(Op::infix(Rule::add, Assoc::Left)
+            | Op::infix(Rule::sub, Assoc::Left)
+            | Op::infix(Rule::merge, Assoc::Left))
         .op(Op::infix(Rule::mul, Assoc::Left)
             | Op::infix(Rule::div, Assoc::Left)
             | Op::infix(Rule::rem, Assoc::Left))
@@ -287,7 +290,17 @@ impl Lower {
 
     fn field(&self, pair: Pair<'_, Rule>) -> Result<Field> {
         let span = self.span(&pair);
+        let spread = pair.as_rule() == Rule::spread;
         let mut inner = pair.into_inner();
+        if spread {
+            let dots = Span::new(self.source, span.start as usize, span.start as usize + 3);
+            let value = self.expr(next(&mut inner)?)?;
+            return Ok(Field {
+                key: Key::Spread(dots),
+                value,
+                span,
+            });
+        }
         let key_pair = next(&mut next(&mut inner)?.into_inner())?;
         let key = match key_pair.as_rule() {
             Rule::name => Key::Name(self.ident(key_pair)),
@@ -330,6 +343,8 @@ impl Lower {
                     Rule::sub => BinaryOp::Sub,
                     Rule::mul => BinaryOp::Mul,
                     Rule::div => BinaryOp::Div,
+                    Rule::coalesce => BinaryOp::Coalesce,
+                    Rule::merge => BinaryOp::Merge,
                     _ => BinaryOp::Rem,
                 };
                 let span = lhs.span.to(rhs.span);
@@ -354,6 +369,10 @@ impl Lower {
                 Rule::member => {
                     let name = self.ident(next(&mut op.into_inner())?);
                     ExprKind::Member(Box::new(expr), name)
+                }
+                Rule::opt_member => {
+                    let name = self.ident(next(&mut op.into_inner())?);
+                    ExprKind::OptMember(Box::new(expr), name)
                 }
                 Rule::index => {
                     let index = self.expr(next(&mut op.into_inner())?)?;
@@ -687,7 +706,9 @@ fn exceeds_depth(e: &Expr, limit: usize) -> bool {
                 || c.key.as_ref().is_some_and(|k| exceeds_depth(k, l))
                 || c.filter.as_ref().is_some_and(|f| exceeds_depth(f, l))
         }
-        ExprKind::Member(a, _) | ExprKind::Unary(_, a) => exceeds_depth(a, l),
+        ExprKind::Member(a, _) | ExprKind::OptMember(a, _) | ExprKind::Unary(_, a) => {
+            exceeds_depth(a, l)
+        }
         ExprKind::Index(a, b) | ExprKind::Binary(_, a, b) => {
             exceeds_depth(a, l) || exceeds_depth(b, l)
         }

@@ -58,6 +58,18 @@ fn sexpr(e: &Expr) -> String {
         ExprKind::Unary(UnaryOp::Not, a) => format!("(! {})", sexpr(a)),
         ExprKind::Binary(op, a, b) => format!("({} {} {})", op.symbol(), sexpr(a), sexpr(b)),
         ExprKind::Member(a, name) => format!("(. {} {})", sexpr(a), name.node),
+        ExprKind::OptMember(a, name) => format!("(?. {} {})", sexpr(a), name.node),
+        ExprKind::Record(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| match f.key.static_name() {
+                    Some(k) => format!("{k}={}", sexpr(&f.value)),
+                    None if f.is_spread() => format!("...{}", sexpr(&f.value)),
+                    None => format!("?={}", sexpr(&f.value)),
+                })
+                .collect();
+            format!("{{{}}}", fields.join(" "))
+        }
         ExprKind::Index(a, i) => format!("([] {} {})", sexpr(a), sexpr(i)),
         ExprKind::Call(f, args) => {
             let args: Vec<String> = args.iter().map(sexpr).collect();
@@ -161,6 +173,41 @@ fn logic_and_comparison_precedence() {
     );
     // Comparisons share one level: they chain to the left.
     assert_eq!(sexpr(&expr("a < b == c")), "(== (< a b) c)");
+}
+
+#[test]
+fn coalescing_sits_between_comparison_and_addition_and_leans_right() {
+    assert_eq!(sexpr(&expr("a ?? b ?? c")), "(?? a (?? b c))");
+    assert_eq!(sexpr(&expr("a ?? 1 + 2")), "(?? a (+ 1 2))");
+    assert_eq!(sexpr(&expr("a ?? b == c")), "(== (?? a b) c)");
+    assert_eq!(sexpr(&expr("a ?? b || c")), "(|| (?? a b) c)");
+    assert_eq!(sexpr(&expr("a?.b?.c ?? d")), "(?? (?. (?. a b) c) d)");
+}
+
+#[test]
+fn deep_merge_binds_like_addition() {
+    assert_eq!(sexpr(&expr("a ++ b + c")), "(+ (++ a b) c)");
+    assert_eq!(sexpr(&expr("a + b ++ c")), "(++ (+ a b) c)");
+    assert_eq!(sexpr(&expr("a ++ b * c")), "(++ a (* b c))");
+}
+
+#[test]
+fn spreads_are_entries_of_records_and_resource_bodies() {
+    assert_eq!(
+        sexpr(&expr("{ ...a, x = 1, ...b.c }")),
+        "{...a x=1 ...(. b c)}"
+    );
+    let file = parse_file("container \"c\" { ...base, image = \"x\" }\n", SOURCE)
+        .unwrap_or_else(|e| panic!("does not parse: {}", e[0].message));
+    let Some(Item::Resource(r)) = file.items.first() else {
+        panic!("not a resource");
+    };
+    assert!(r.fields[0].is_spread() && !r.fields[1].is_spread());
+    // The span of `...` is the key's.
+    assert_eq!(
+        (r.fields[0].key.span().start, r.fields[0].key.span().end),
+        (16, 19)
+    );
 }
 
 #[test]

@@ -379,6 +379,9 @@ pub(super) fn operands(op: BinaryOp, ta: &Type, tb: &Type, a: Span, b: Span) -> 
     if op == BinaryOp::Add && (ta.is_stringy() || tb.is_stringy()) {
         d = d.help("build the string with interpolation: \"${a}${b}\"");
     }
+    if op == BinaryOp::Merge {
+        d = d.help("`++` merges records and maps; join lists and strings with `+`");
+    }
     d
 }
 

@@ -78,6 +78,10 @@ pub fn binary(op: BinaryOp, a: Operand, b: Operand) -> Option<Operand> {
             _ => None,
         }),
         BinaryOp::Rem => (a == Int && b == Int).then_some(Int),
+        // `??` takes any two values: the checker and the evaluator handle it apart.
+        BinaryOp::Coalesce => None,
+        // `++`: records and maps only (lists join with `+`).
+        BinaryOp::Merge => (a == Map && b == Map).then_some(Map),
     }
 }
 

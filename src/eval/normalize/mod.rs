@@ -67,14 +67,20 @@ pub struct Normalized {
 }
 
 /// A resource's evaluated fields, in source order, with the span of each value.
+/// A name is borrowed from the source, or owned when a spread record gave it.
 #[derive(Default)]
 pub struct Fields<'a> {
-    entries: Vec<(&'a str, Value, crate::source::Span)>,
+    entries: Vec<(std::borrow::Cow<'a, str>, Value, crate::source::Span)>,
 }
 
 impl<'a> Fields<'a> {
-    pub fn push(&mut self, name: &'a str, value: Value, span: crate::source::Span) {
-        self.entries.push((name, value, span));
+    pub fn push(
+        &mut self,
+        name: impl Into<std::borrow::Cow<'a, str>>,
+        value: Value,
+        span: crate::source::Span,
+    ) {
+        self.entries.push((name.into(), value, span));
     }
 
     /// A field's value; a few fields, so a scan beats hashing.

@@ -64,7 +64,7 @@ impl Normalizer<'_, '_> {
     pub(super) fn container_options(&mut self, fields: &Fields<'_>) -> ContainerOptions {
         let mut shown = Fields::default();
         for (name, value, span) in &fields.entries {
-            if !SHOWN.contains(name) {
+            if !SHOWN.contains(&name.as_ref()) {
                 continue;
             }
             if value.is_secret() {
@@ -74,7 +74,7 @@ impl Normalizer<'_, '_> {
                     "`docker inspect` shows it to anyone who can reach the engine; pass secrets in `env` or `files`",
                 );
             } else {
-                shown.push(name, value.clone(), *span);
+                shown.push(name.clone(), value.clone(), *span);
             }
         }
         let f = &shown;

@@ -40,6 +40,10 @@ impl<'a> Checker<'a> {
                 self.narrowed(c, false, |s| s.check(b, want));
                 return;
             }
+            ExprKind::Binary(BinaryOp::Coalesce, a, b) => {
+                self.coalesce(a, b, Some(want));
+                return;
+            }
             _ => {}
         }
         let have = self.infer(e);
@@ -57,7 +61,23 @@ impl<'a> Checker<'a> {
 
     fn check_record(&mut self, e: &Expr, fields: &[Field], target: &RecordTarget) {
         let mut seen: HashMap<String, Span> = HashMap::new();
+        // What spreads set (`spread.rs`): the fields written out win.
+        let mut supplied = spread::Supplied::default();
+        let written: HashSet<String> = fields
+            .iter()
+            .filter_map(|f| f.key.static_name().map(str::to_string))
+            .collect();
         for field in fields {
+            if field.is_spread() {
+                let target = match target {
+                    RecordTarget::Record(want) => spread::SpreadTarget::Record(want.clone()),
+                    RecordTarget::Map(t) => spread::SpreadTarget::Map(t.clone()),
+                };
+                let s = self.check_spread(&field.value, &target, &written);
+                supplied.names.extend(s.names);
+                supplied.open |= s.open;
+                continue;
+            }
             let Some(name) = field.key.static_name() else {
                 self.infer_key(&field.key);
                 match target {
@@ -89,9 +109,15 @@ impl<'a> Checker<'a> {
             }
         }
         if let RecordTarget::Record(want) = target {
-            let dynamic = fields.iter().any(|f| f.key.static_name().is_none());
+            let dynamic = fields
+                .iter()
+                .any(|f| f.key.static_name().is_none() && !f.is_spread());
             for (name, t) in want.iter() {
-                if !dynamic && !seen.contains_key(name) && !t.may_be_omitted() {
+                if !dynamic
+                    && !seen.contains_key(name)
+                    && !supplied.covers(name)
+                    && !t.may_be_omitted()
+                {
                     self.errors
                         .push(errors::missing_record_field(name, t, e.span));
                 }
@@ -144,6 +170,9 @@ impl<'a> Checker<'a> {
                     });
                 }
                 Type::list(t.unwrap_or(Type::Any))
+            }
+            ExprKind::Record(fields) if fields.iter().any(Field::is_spread) => {
+                self.infer_spread_record(fields)
             }
             ExprKind::Record(fields) => {
                 let mut out = IndexMap::new();
@@ -199,10 +228,19 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Name(n) => self.lookup(n, e.span),
             ExprKind::Member(base, name) => {
+                if let Some(t) = self.narrowed_path(e) {
+                    return t;
+                }
+                self.check_reference(base, name, e.span);
                 let t = self.infer(base);
                 self.member(&t, name)
             }
+            ExprKind::OptMember(base, name) => self.optional_member(e, base, name),
             ExprKind::Index(base, index) => {
+                if let Some(t) = self.narrowed_path(e) {
+                    return t;
+                }
+                self.check_indexed_reference(base, index, e.span);
                 let t = self.infer(base);
                 self.index(&t, index, e.span)
             }
@@ -243,7 +281,7 @@ impl<'a> Checker<'a> {
         self.infer(&c.value)
     }
 
-    fn member(&mut self, t: &Type, name: &Ident) -> Type {
+    pub(super) fn member(&mut self, t: &Type, name: &Ident) -> Type {
         let n = name.node.as_str();
         match t {
             Type::Any => Type::Any,
@@ -387,6 +425,9 @@ impl<'a> Checker<'a> {
             self.narrowed(a, op == BinaryOp::And, |s| s.check(b, &Bool));
             return Bool;
         }
+        if op == BinaryOp::Coalesce {
+            return self.coalesce(a, b, None);
+        }
         // An optional operand is taken as present: `if x != null then x + 1 else 0`
         // is fine, and a `null` that gets this far is an error at evaluation.
         let (ta, tb) = (non_null(self.infer(a)), non_null(self.infer(b)));
@@ -402,7 +443,10 @@ impl<'a> Checker<'a> {
             };
         }
         let shape = operators::binary(op, Operand::of_type(&ta), Operand::of_type(&tb));
-        let result = shape.map(|shape| result_type(shape, &ta, &tb));
+        let result = match op {
+            BinaryOp::Merge => shape.map(|_| spread::deep_merge_type(&ta, &tb)),
+            _ => shape.map(|shape| result_type(shape, &ta, &tb)),
+        };
         match result {
             Some(t) => t,
             None => {

@@ -23,8 +23,15 @@ use crate::syntax::ast::*;
 mod declared;
 mod expr;
 mod narrow;
+mod nulls;
+mod references;
+mod spread;
+
+pub use spread::written_out_only;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exprs;
 
 /// What importers need to know of a checked module.
 #[derive(Debug, Default, Clone)]
@@ -87,6 +94,10 @@ struct Checker<'a> {
     fn_types: HashMap<String, (Vec<Type>, Option<Type>)>,
     fn_returns: HashMap<String, Type>,
     locals: Vec<(String, Type)>,
+    /// Paths into values proven present where they are used (`narrow.rs`).
+    narrowed_paths: Vec<narrow::NarrowedPath>,
+    /// The names of the resources and instances the module declares (`references.rs`).
+    declared: Option<references::DeclaredNames>,
     outputs: ModuleTypes,
     errors: Vec<Diagnostic>,
     /// How deeply `infer` is nested, and whether too deep was reported.
@@ -156,6 +167,8 @@ impl<'a> Checker<'a> {
             fn_types,
             fn_returns: HashMap::new(),
             locals: Vec::new(),
+            narrowed_paths: Vec::new(),
+            declared: None,
             outputs: ModuleTypes::default(),
             errors,
             depth: 0,
@@ -257,7 +270,12 @@ impl<'a> Checker<'a> {
         self.check(&r.name, &Type::String);
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut names = Vec::new();
+        let mut spreads = Vec::new();
         for field in &r.fields {
+            if field.is_spread() {
+                spreads.push(field);
+                continue;
+            }
             let Some(name) = field.key.static_name() else {
                 self.infer_key(&field.key);
                 self.errors
@@ -270,7 +288,19 @@ impl<'a> Checker<'a> {
             }
             names.push((name, field));
         }
+        let written: HashSet<String> = names.iter().map(|(n, _)| n.to_string()).collect();
+        let mut supplied = spread::Supplied::default();
         if let Some(kind) = Kind::parse(&r.kind.node) {
+            for s in &spreads {
+                let target = spread::SpreadTarget::Resource(kind);
+                let found = self.check_spread(&s.value, &target, &written);
+                if kind == Kind::Container && found.names.contains("container_name") {
+                    self.errors
+                        .push(spread::written_out_only("container_name", s.value.span));
+                }
+                supplied.names.extend(found.names);
+                supplied.open |= found.open;
+            }
             for (name, field) in &names {
                 match schema::field_def(kind, name) {
                     Some(def) => self.check(&field.value, &def.accepted),
@@ -287,7 +317,7 @@ impl<'a> Checker<'a> {
                 }
             }
             for def in schema::fields(kind).iter().filter(|d| d.required) {
-                if !seen.contains_key(def.name) {
+                if !seen.contains_key(def.name) && !supplied.covers(def.name) {
                     self.errors.push(errors::missing_resource_field(
                         kind,
                         &r.name,
@@ -308,6 +338,12 @@ impl<'a> Checker<'a> {
                     (n.as_str(), t)
                 })
                 .collect();
+            for s in &spreads {
+                let target = spread::SpreadTarget::Params(&r.kind.node, &param_types);
+                let s = self.check_spread(&s.value, &target, &written);
+                supplied.names.extend(s.names);
+                supplied.open |= s.open;
+            }
             for (name, field) in &names {
                 match param_types.get(name) {
                     Some(t) => self.check(&field.value, t),
@@ -324,7 +360,10 @@ impl<'a> Checker<'a> {
                 }
             }
             for (pname, p) in &target.params {
-                if p.default.is_none() && !seen.contains_key(pname.as_str()) {
+                if p.default.is_none()
+                    && !seen.contains_key(pname.as_str())
+                    && !supplied.covers(pname)
+                {
                     let t = param_types
                         .get(pname.as_str())
                         .cloned()
@@ -451,6 +490,7 @@ impl<'a> Checker<'a> {
         }
         // Top-level lets see only module scope, never the caller's locals.
         let saved = std::mem::take(&mut self.locals);
+        let saved_paths = std::mem::take(&mut self.narrowed_paths);
         let t = match &l.ty {
             Some(te) => {
                 let t = self.resolve_type(te);
@@ -461,6 +501,7 @@ impl<'a> Checker<'a> {
         };
         let t = self.bounded(t, l.value.span);
         self.locals = saved;
+        self.narrowed_paths = saved_paths;
         self.in_progress.remove(name);
         self.let_types.insert(name.to_string(), t.clone());
         t
@@ -491,6 +532,7 @@ impl<'a> Checker<'a> {
             return ret.map_or(Type::Any, |r| r.plain());
         }
         let saved = std::mem::take(&mut self.locals);
+        let saved_paths = std::mem::take(&mut self.narrowed_paths);
         self.locals = f
             .params
             .iter()
@@ -506,6 +548,7 @@ impl<'a> Checker<'a> {
         };
         let t = self.bounded(t, f.body.span);
         self.locals = saved;
+        self.narrowed_paths = saved_paths;
         self.in_progress.remove(&format!("fn {name}"));
         self.fn_returns.insert(name.to_string(), t.clone());
         t
