@@ -6,13 +6,15 @@ pub mod compose_keys;
 mod errors;
 pub mod operators;
 pub mod schema;
+pub mod template;
 
 use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-pub use check::{ModuleTypes, check_program};
+pub use check::{ModuleTypes, check_program, check_program_with};
+pub use template::TemplateFiles;
 
 use crate::deployment::Kind;
 use crate::resolve::ModuleId;

@@ -28,8 +28,8 @@ mod image;
 mod internal;
 mod network;
 mod observe;
-mod streams;
 mod options;
+mod streams;
 mod volume;
 
 use async_trait::async_trait;

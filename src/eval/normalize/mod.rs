@@ -12,8 +12,8 @@
 mod container;
 mod files;
 mod mounts;
-mod options;
 mod networking;
+mod options;
 mod short_forms;
 
 use std::collections::BTreeMap;

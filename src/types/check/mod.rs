@@ -11,6 +11,7 @@ use super::builtins::{self, SignatureError};
 use super::errors;
 use super::operators::{self, Operand};
 use super::schema;
+use super::template::TemplateFiles;
 use super::{Namespace, Type, named_type};
 use crate::deployment::Kind;
 use crate::diagnostic::Diagnostic;
@@ -23,6 +24,7 @@ mod expr;
 mod narrow;
 #[cfg(test)]
 mod tests;
+mod text;
 
 /// What importers need to know of a checked module.
 #[derive(Debug, Default, Clone)]
@@ -34,11 +36,22 @@ pub struct ModuleTypes {
 
 /// Checks every module, imported modules first.
 pub fn check_program(program: &Program) -> Vec<Diagnostic> {
+    check(program, None)
+}
+
+/// Checks every module, reading the templates of `templatefile` calls to
+/// check their placeholders. Returns errors and warnings.
+pub fn check_program_with(program: &Program, templates: &TemplateFiles<'_>) -> Vec<Diagnostic> {
+    check(program, Some(templates))
+}
+
+fn check(program: &Program, templates: Option<&TemplateFiles<'_>>) -> Vec<Diagnostic> {
     let mut done: HashMap<ModuleId, ModuleTypes> = HashMap::new();
     let mut errors = Vec::new();
     for id in dependency_order(program) {
         let module = program.module(id);
         let mut checker = Checker::new(program, module, &done);
+        checker.templates = templates;
         checker.check_module();
         errors.extend(checker.errors);
         let types = checker.outputs;
@@ -124,6 +137,8 @@ struct Checker<'a> {
     /// How deeply `infer` is nested, and whether too deep was reported.
     depth: usize,
     too_deep: bool,
+    /// Where `templatefile` templates are read, when the caller gave a way.
+    templates: Option<&'a TemplateFiles<'a>>,
 }
 
 /// `infer` nested deeper than this (a chain of lets or functions each using
@@ -187,6 +202,7 @@ impl<'a> Checker<'a> {
             errors,
             depth: 0,
             too_deep: false,
+            templates: None,
         }
     }
 
@@ -374,6 +390,7 @@ impl<'a> Checker<'a> {
     // ------------------------------------------------------------ names
 
     fn bind(&mut self, vars: &LoopVars, key: Type, value: Type) -> usize {
+        self.warn_shadowing(vars);
         self.locals.push((vars.value.node.clone(), value));
         match &vars.key {
             Some(k) => {
