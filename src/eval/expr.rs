@@ -383,7 +383,7 @@ impl<'p> Evaluator<'p> {
         // what it would written out.
         if matches!(
             name.node.as_str(),
-            "to_string" | "format" | "contains" | "distinct"
+            "to_string" | "format" | "contains" | "distinct" | "jsonencode" | "yamlencode"
         ) {
             for v in &values {
                 self.walk(v, span)?;
@@ -400,6 +400,7 @@ impl<'p> Evaluator<'p> {
         let files = builtins::Files {
             dir: self.sources.dir_of(module.source),
             confinement: self.files,
+            max_text: self.meter.limits.max_string_size,
         };
         let result = builtins::call(&name.node, &values, files)
             .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))?;

@@ -243,9 +243,22 @@ pub(super) fn builtin_cost(name: &str, args: &[Value]) -> (u64, Option<u64>, Opt
             (n.saturating_mul(u64::from(n.max(2).ilog2())), None, None)
         }
         ("format", [f, rest @ ..]) => {
-            let size = bytes(f) + rest.iter().map(|a| bytes(a).max(32)).sum::<u64>();
+            let padding = match f.reveal().0 {
+                Value::Str(s) => super::text::format_padding(&s.text),
+                _ => 0,
+            };
+            let size = bytes(f) + rest.iter().map(|a| bytes(a).max(32)).sum::<u64>() + padding;
             (text_steps(size), Some(size), None)
         }
+        // Matching is linear in the text; compiling, in the pattern (a
+        // byte a step: compiled programs are bounded, but not free).
+        ("regex" | "matches" | "regex_replace", [s, p, rest @ ..]) => {
+            let replacement: u64 = rest.iter().map(bytes).sum();
+            let steps = 1 + 4 * text_steps(bytes(s)) + bytes(p) + text_steps(replacement);
+            (steps, None, None)
+        }
+        // Each element decoded takes at least two bytes (`0,`).
+        ("jsondecode", [s]) => (1 + bytes(s) / 2, None, None),
         _ => (1 + all, None, None),
     }
 }

@@ -15,6 +15,7 @@ pub mod builtins;
 mod conform;
 mod container_name;
 mod dotenv;
+mod encode;
 mod errors;
 mod expr;
 mod limits;
@@ -24,6 +25,7 @@ mod normalize;
 mod resources;
 mod scope;
 mod structure;
+mod text;
 pub mod value;
 mod vars;
 
