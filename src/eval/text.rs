@@ -152,7 +152,7 @@ fn too_long(limit: u64) -> CallError {
 pub fn substr(s: &str, offset: i64, length: i64) -> String {
     let count = s.chars().count() as i64;
     let start = if offset < 0 {
-        (count + offset).max(0)
+        count.saturating_add(offset).max(0)
     } else {
         offset.min(count)
     };
@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(f("[%5d]", Value::Int(42)), "[   42]");
         assert_eq!(f("[%-5d]", Value::Int(42)), "[42   ]");
         assert_eq!(f("[%05d]", Value::Int(-42)), "[-0042]");
-        assert_eq!(f("[%.2f]", Value::Float(3.14159)), "[3.14]");
+        assert_eq!(f("[%.2f]", Value::Float(1.23456)), "[1.23]");
         assert_eq!(f("[%8.3f]", Value::Int(2)), "[   2.000]");
         assert_eq!(f("[%-10s]", Value::str("api")), "[api       ]");
         assert_eq!(f("[%.2s]", Value::str("héllo")), "[hé]");
@@ -337,6 +337,8 @@ mod tests {
         assert_eq!(substr("hello", 3, 10), "lo");
         assert_eq!(substr("hello", 9, 1), "");
         assert_eq!(substr("hello", -9, 2), "he");
+        assert_eq!(substr("hello", i64::MIN, i64::MAX), "hello");
+        assert_eq!(substr("hello", i64::MAX, i64::MIN), "");
     }
 
     #[test]
