@@ -409,4 +409,17 @@ mod tests {
         assert_eq!(meter.collection(1 << 40), Err(Limit::Collection(1 << 40)));
         assert_eq!(builtin_cost("range", &[Value::Int(5)]), (5, None, Some(5)));
     }
+
+    #[test]
+    fn text_functions_pay_for_what_they_read_and_build() {
+        // A format's widths are text it builds: sized before it is.
+        let (_, size, _) = builtin_cost("format", &[Value::str("%4000d"), Value::Int(1)]);
+        assert_eq!(size, Some(6 + 32 + 4000));
+        // A pattern is compiled a byte a step; the text read 4 steps per 16 bytes.
+        let text = Value::str("a".repeat(1600));
+        let (steps, _, _) = builtin_cost("matches", &[text, Value::str("^a+$")]);
+        assert_eq!(steps, 1 + 4 * 100 + 4);
+        let (steps, _, _) = builtin_cost("jsondecode", &[Value::str("[0,0,0,0]")]);
+        assert_eq!(steps, 1 + 4);
+    }
 }

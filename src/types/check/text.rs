@@ -16,7 +16,7 @@ impl<'a> Checker<'a> {
         for var in std::iter::once(&vars.value).chain(vars.key.as_ref()) {
             let name = var.node.as_str();
             let hidden = if self.locals.iter().any(|(n, _)| n == name) {
-                "a name bound outside this loop"
+                "the outer"
             } else if self.params.contains_key(name) {
                 "the parameter"
             } else if self.module.lets.contains_key(name) {
