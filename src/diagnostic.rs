@@ -92,6 +92,14 @@ error_codes! {
     NeverNull = "E0470", "`??` on a value that is never null";
     NotSpreadable = "E0471", "spread of a value that is not a record";
     WrittenOutOnly = "E0472", "a field that must be written out";
+    // ---- text functions, templates and loop names ----
+    TemplateVarMissing = "E0480", "template placeholder without a value";
+    TemplateVarUnused = "E0481", "template value never used";
+    InvalidTemplate = "E0482", "invalid template";
+    InvalidRegex = "E0483", "invalid regular expression";
+    InvalidJson = "E0484", "invalid JSON";
+    NotEncodable = "E0485", "value cannot be encoded";
+    ShadowedName = "E0486", "loop variable hides a name (warning)";
     // ---- `moved` blocks ----
     InvalidMoved = "E0490", "invalid `moved` block";
     NotAnAddress = "E0491", "not a resource address";
@@ -115,10 +123,20 @@ pub struct Label {
     pub text: String,
 }
 
-/// One error, with its primary label first.
+/// Whether a diagnostic stops the compilation. A warning is printed and
+/// the command goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
+}
+
+/// One error or warning, with its primary label first.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub code: ErrorCode,
+    pub severity: Severity,
     pub message: String,
     pub labels: Vec<Label>,
     pub help: Option<String>,
@@ -128,6 +146,7 @@ impl Diagnostic {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,
+            severity: Severity::Error,
             message: message.into(),
             labels: Vec::new(),
             help: None,
@@ -146,6 +165,16 @@ impl Diagnostic {
             text: text.into(),
         });
         self
+    }
+
+    /// The same diagnostic as a warning.
+    pub fn warning(mut self) -> Diagnostic {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -217,19 +246,21 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) ->
     let report = Report::build(diag, sources);
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
-        out = format!("error[{}]: {}\n", diag.code, diag.message);
+        let what = if diag.is_error() { "error" } else { "warning" };
+        out = format!("{what}[{}]: {}\n", diag.code, diag.message);
     }
     out
 }
 
-/// Renders all diagnostics followed by a count line.
+/// Renders all diagnostics followed by a count line of the errors (none
+/// when there are only warnings).
 pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOptions) -> String {
     let mut out = String::new();
     for d in diags {
         out.push_str(&render(d, sources, options));
         out.push('\n');
     }
-    match diags.len() {
+    match diags.iter().filter(|d| d.is_error()).count() {
         0 => {}
         1 => out.push_str("error: could not compile: 1 error\n"),
         n => out.push_str(&format!("error: could not compile: {n} errors\n")),
@@ -242,6 +273,7 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOpti
 #[derive(Debug)]
 struct Report {
     code: ErrorCode,
+    severity: Severity,
     message: String,
     help: Option<String>,
     /// Places in sensitive sources, named but not shown.
@@ -255,6 +287,7 @@ impl Report {
     fn build(diag: &Diagnostic, sources: &SourceMap) -> Report {
         let mut report = Report {
             code: diag.code,
+            severity: diag.severity,
             message: diag.message.clone(),
             help: diag.help.clone(),
             notes: Vec::new(),
@@ -304,6 +337,7 @@ impl Report {
                 let other = ClippedSource::new(&file.text, &[span]);
                 report.related.push(Report {
                     code: diag.code,
+                    severity: diag.severity,
                     message: format!("see {}", sources.location(label.span)),
                     help: None,
                     notes: Vec::new(),
@@ -470,6 +504,13 @@ impl std::error::Error for Report {}
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

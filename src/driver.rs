@@ -34,6 +34,8 @@ pub struct Options {
 pub struct Compilation {
     pub sources: SourceMap,
     pub result: Result<Deployment, Vec<Diagnostic>>,
+    /// Warnings, in order: printed whatever the result, never a failure.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Deep inputs recurse deeply; a large stack keeps them from overflowing.
@@ -43,8 +45,13 @@ const STACK_SIZE: usize = 256 * 1024 * 1024;
 pub fn compile(options: &Options) -> Compilation {
     let run = || {
         let mut sources = SourceMap::default();
-        let result = compile_into(options, &mut sources);
-        Compilation { sources, result }
+        let mut warnings = Vec::new();
+        let result = compile_into(options, &mut sources, &mut warnings);
+        Compilation {
+            sources,
+            result,
+            warnings: in_order(warnings),
+        }
     };
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
@@ -56,17 +63,29 @@ pub fn compile(options: &Options) -> Compilation {
                 result: Err(vec![Diagnostic::internal(
                     "internal error: the compiler crashed",
                 )]),
+                warnings: Vec::new(),
             }),
             Err(_) => run(),
         }
     })
 }
 
-fn compile_into(options: &Options, sources: &mut SourceMap) -> Result<Deployment, Vec<Diagnostic>> {
+fn compile_into(
+    options: &Options,
+    sources: &mut SourceMap,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<Deployment, Vec<Diagnostic>> {
     let root = resolve::root_file(&options.path).map_err(|d| vec![d])?;
     let files = confinement(&root, &options.allow_outside).map_err(|d| vec![d])?;
     let program = resolve::load(&root, &files, sources).map_err(in_order)?;
-    let errors = types::check_program(&program);
+    let templates = types::TemplateFiles {
+        sources,
+        confinement: &files,
+    };
+    let (errors, found): (Vec<_>, Vec<_>) = types::check_program_with(&program, &templates)
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    warnings.extend(found);
     if !errors.is_empty() {
         return Err(in_order(errors));
     }

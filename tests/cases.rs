@@ -101,13 +101,26 @@ fn run_case(path: &Path) -> String {
         ..Default::default()
     };
     let compilation = compile(&options);
-    let text = match compilation.result {
-        Ok(mut deployment) => {
-            mask_checkout_hashes(&mut deployment);
-            deployment.to_json(false).unwrap()
-        }
-        Err(diagnostics) => render_all(&diagnostics, &compilation.sources, RenderOptions::PLAIN),
+    // Warnings, if any, come first, as the command line prints them.
+    let warnings = if compilation.warnings.is_empty() {
+        String::new()
+    } else {
+        render_all(
+            &compilation.warnings,
+            &compilation.sources,
+            RenderOptions::PLAIN,
+        ) + "\n"
     };
+    let text = warnings
+        + &match compilation.result {
+            Ok(mut deployment) => {
+                mask_checkout_hashes(&mut deployment);
+                deployment.to_json(false).unwrap()
+            }
+            Err(diagnostics) => {
+                render_all(&diagnostics, &compilation.sources, RenderOptions::PLAIN)
+            }
+        };
     redact(&text)
 }
 

@@ -336,3 +336,25 @@ fn a_million_resources_from_one_loop_stop_at_the_step_limit() {
         "{err}"
     );
 }
+
+#[test]
+fn hostile_patterns_and_replacements_are_bounded() {
+    // A pattern that would compile to gigabytes is refused before it is built.
+    let main = "output \"m\" = matches(\"a\", \"((a{100}){100}){100}\")\n";
+    shows(
+        &refused("regex-size", main, &[]),
+        "E0483",
+        "compiles to more than",
+    );
+    // Every empty match replaced by a long text: stops at the string limit.
+    let main = "let s = join([for i in range(4096): \"a\"], \"\")\n\
+                output \"r\" = len(regex_replace(s, \"\", join([for i in range(4096): \"b\"], \"\")))\n";
+    shows(
+        &refused("regex-replace", main, &["--max-string-size", "1MiB"]),
+        "E0414",
+        "--max-string-size",
+    );
+    // Widths are bounded, so one `format` cannot build megabytes.
+    let main = "output \"f\" = format(\"%999999999d\", 1)\n";
+    shows(&refused("format-width", main, &[]), "E0414", "at most 4096");
+}

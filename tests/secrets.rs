@@ -8,7 +8,7 @@ use stackc::engine::{Engine, labels};
 use stackc::plan::{self, SavedPlan};
 
 use crate::planner::{apply, engine, plan_of};
-use crate::support::{deploy, exits, ok, stack_dir, stderr, stdout};
+use crate::support::{deploy, deploy_with, exits, ok, stack_dir, stderr, stdout};
 
 const SECRET: &str = "zq7xv9";
 
@@ -343,4 +343,85 @@ fn a_secret_port_number_is_masked_in_what_docker_says() {
     let masked = stackc::deployment::SecretTexts::of(&d)
         .mask("Bind for 127.0.0.1:18107 failed: port is already allocated");
     assert!(!masked.contains("18107"), "{masked}");
+}
+
+/// The text functions of issue 12 rebuild `pw` as the old ones did: with
+/// `matches` as a filter, a regex's groups, `substr`, `format`'s precision,
+/// a round trip through JSON, and a template. Nothing of it may show.
+const REBUILD_WITH_TEXT_FUNCTIONS: &str = r##"
+stack "leak"
+param pw: secret
+
+let al = ["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r","s","t","u","v","w","x","y","z","0","1","2","3","4","5","6","7","8","9"]
+let p1 = join([for c in al if matches(pw, "^" + c): c], "")
+let p2 = p1 + join([for c in al if matches(pw, "^" + p1 + c): c], "")
+
+output "filtered" = p2
+output "groups" = regex(pw, "^(.)(.)")
+output "first" = substr(pw, 0, 1)
+output "precision" = format("%.2s", pw)
+output "padded" = format("%-8s|", pw)
+output "replaced" = regex_replace(pw, "[0-9]", "#")
+output "is_z" = matches(pw, "^z")
+output "json" = jsonencode({ pw = pw })
+output "yaml" = yamlencode([pw])
+output "decoded" = jsondecode(jsonencode([pw, 1]))
+output "template" = templatefile("t.tpl", { pw = pw })
+output "chosen" = if matches(pw, "^z") then "z" else "?"
+output "count" = len([for c in al if matches(pw, c): c])
+"##;
+
+#[test]
+fn text_functions_keep_a_secret_secret() {
+    let d = deploy_with(
+        REBUILD_WITH_TEXT_FUNCTIONS,
+        &[&var()],
+        &[("t.tpl", "password: ${pw}\n")],
+    );
+    for (name, out) in &d.outputs {
+        assert!(
+            out.sensitive_paths.iter().any(|p| p.is_empty()),
+            "{name} is not secret as a whole: {:?}",
+            out.sensitive_paths
+        );
+        assert_eq!(out.shown(false), "(secret)", "{name}");
+    }
+    let dir = stack_dir(
+        "secrets-text",
+        REBUILD_WITH_TEXT_FUNCTIONS,
+        &[("t.tpl", "password: ${pw}\n")],
+    );
+    let dir_s = dir.to_str().unwrap();
+    let v = var();
+    for args in [
+        vec!["compile", dir_s, "--var", &v],
+        vec!["output", "--planned", dir_s, "--var", &v],
+        vec!["check", dir_s, "--var", &v],
+    ] {
+        let o = ok(&args);
+        assert_no_characters(&args.join(" "), &stdout(&o));
+        assert_hidden(&args.join(" "), &stderr(&o));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn text_function_errors_show_no_secret() {
+    let source = "stack \"n\"\nparam pw: secret\noutput \"x\" = jsondecode(pw)\n";
+    let text = check_fails_with(source, "E0484");
+    assert!(!text.contains("zq7"), "{text}");
+    let source = "stack \"n\"\nparam pw: secret\noutput \"x\" = matches(\"a\", pw + \"(\")\n";
+    let text = check_fails_with(source, "E0483");
+    assert!(!text.contains("zq7"), "{text}");
+}
+
+/// `stackc check` of a stack with `pw` set: its failure, as printed.
+fn check_fails_with(source: &str, code: &str) -> String {
+    let dir = stack_dir("secrets-text-errors", source, &[]);
+    let v = var();
+    let o = exits(1, &["check", dir.to_str().unwrap(), "--var", &v], &[]);
+    let text = stderr(&o);
+    assert!(text.contains(code), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+    text
 }

@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
-use super::value::{Map, Show, Value, format_float};
+use super::text::{self, TemplateProblem};
+use super::value::{Map, Show, Value};
 use crate::deployment::SECRET_MASK;
+use crate::diagnostic::ErrorCode;
 use crate::files::{Confinement, FileError, TEXT_LIMIT};
 
 /// Where `file` may read: relative to the calling file, within the confinement.
@@ -14,6 +16,9 @@ pub struct Files<'a> {
     /// The calling file's directory; `None` in standard library modules.
     pub dir: Option<&'a Path>,
     pub confinement: &'a Confinement,
+    /// The longest string a call may build (`--max-string-size`), for
+    /// results that cannot be sized before they are built.
+    pub max_text: u64,
 }
 
 /// Why a call failed: a file that cannot be read, or a bad argument.
@@ -23,6 +28,10 @@ pub enum CallError {
     /// A line of a dotenv file (`dotenv`, `secret_dotenv`) that is not
     /// `KEY=VALUE`: the message, and a help when there is one beyond the syntax.
     Dotenv(String, Option<&'static str>),
+    /// A failure with a code of its own (a bad pattern, invalid JSON).
+    Coded(ErrorCode, String),
+    /// A template and its values that do not fit.
+    Template(TemplateProblem),
 }
 
 impl From<String> for CallError {
@@ -78,6 +87,29 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
         "file" => read_file(name, &plain, secret, files)?,
         "secret_file" => read_file(name, &plain, secret, files)?.tainted(),
         "dotenv" => read_dotenv(name, &plain, secret, files, false)?,
+        "templatefile" => match plain.as_slice() {
+            [path, vars] => {
+                // Only a secret path is hidden in messages; secret values make the text secret.
+                let hidden = args[0].is_secret();
+                let from = std::slice::from_ref(path);
+                let Value::Str(t) = read_file(name, from, hidden, files)? else {
+                    return Err("`templatefile` reads text".into());
+                };
+                let filled = text::fill_template(&t.text, map(vars)?);
+                Value::str(filled.map_err(|e| match e {
+                    // The keys of a secret record are secret.
+                    CallError::Template(TemplateProblem::Unused(_)) if args[1].is_tainted() => {
+                        CallError::Template(TemplateProblem::Unused(SECRET_MASK.to_string()))
+                    }
+                    e => e,
+                })?)
+            }
+            _ => return Err("`templatefile` takes a path and a record of values".into()),
+        },
+        "regex" | "matches" | "regex_replace" => regex_call(name, &plain, secret, files.max_text)?,
+        "jsonencode" => super::encode::json_encode(&plain[0])?,
+        "yamlencode" => super::encode::yaml_encode(&plain[0])?,
+        "jsondecode" => super::encode::json_decode(&text(&plain[0], "a string of JSON")?, secret)?,
         "secret_dotenv" => read_dotenv(name, &plain, secret, files, true)?,
         _ => call_plain(name, &plain, secret)?,
     };
@@ -147,6 +179,23 @@ fn read_dotenv(
             .map(|(k, v)| (k, Value::str(v).tainted_if(secret_values)))
             .collect(),
     ))
+}
+
+/// `regex`, `matches` and `regex_replace`: subject first, then the pattern.
+fn regex_call(name: &str, args: &[Value], secret: bool, limit: u64) -> Result<Value, CallError> {
+    let (s, p) = match args {
+        [s, p, ..] => (text(s, "a string")?, text(p, "a pattern string")?),
+        _ => return Err(format!("wrong arguments for `{name}`").into()),
+    };
+    let r = text::pattern(&p, secret)?;
+    Ok(match (name, args) {
+        ("matches", _) => Value::Bool(r.is_match(&s)),
+        ("regex", _) => text::first_match(&s, &r),
+        (_, [_, _, replacement]) => {
+            text::replace_all(&s, &r, &text(replacement, "a replacement string")?, limit)?
+        }
+        _ => return Err(format!("wrong arguments for `{name}`").into()),
+    })
 }
 
 fn text(v: &Value, what: &str) -> Result<String, String> {
@@ -229,7 +278,22 @@ fn call_plain(name: &str, args: &[Value], secret: bool) -> Result<Value, String>
             Value::Bool(text(s, "a string")?.starts_with(&text(p, "a string")?))
         }
         ("ends_with", [s, p]) => Value::Bool(text(s, "a string")?.ends_with(&text(p, "a string")?)),
-        ("format", [f, rest @ ..]) => Value::str(format(&text(f, "a format string")?, rest)?),
+        ("format", [f, rest @ ..]) => Value::str(text::format(&text(f, "a format string")?, rest)?),
+        ("substr", [s, offset, length]) => Value::str(text::substr(
+            &text(s, "a string")?,
+            int(offset)?,
+            int(length)?,
+        )),
+        ("seconds", [Value::Duration(ms)]) => Value::Int(ms / 1000),
+        ("bytes", [Value::Size(b)]) => Value::Int(*b),
+        ("seconds" | "bytes", [v]) => {
+            let what = if name == "seconds" {
+                "a duration"
+            } else {
+                "a size"
+            };
+            return Err(format!("expected {what}, found {}", v.describe()));
+        }
         ("merge", maps) => {
             let mut out = Map::default();
             for m in maps {
@@ -359,49 +423,4 @@ pub fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
         }
         _ => None,
     }
-}
-
-/// `%s` (any scalar), `%d` (int), `%f` (number), `%v` (any value), `%%`.
-fn format(f: &str, args: &[Value]) -> Result<String, String> {
-    let mut out = String::new();
-    let mut next = args.iter();
-    let mut chars = f.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let verb = chars.next().ok_or("format string ends with `%`")?;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        let arg = next
-            .next()
-            .ok_or_else(|| format!("not enough arguments for `%{verb}`"))?;
-        match (verb, arg) {
-            ('d', Value::Int(i)) => out.push_str(&i.to_string()),
-            ('f', Value::Int(i)) => out.push_str(&format_float(*i as f64)),
-            ('f', Value::Float(x)) => out.push_str(&format_float(*x)),
-            ('s', v) => match v.to_text() {
-                Some((t, _)) => out.push_str(&t),
-                None => return Err(format!("`%s` cannot show {}", v.describe())),
-            },
-            ('v', v) => match v.to_text() {
-                Some((t, _)) => out.push_str(&t),
-                None => out.push_str(&Show(v).to_string()),
-            },
-            ('d' | 'f', v) => {
-                return Err(format!(
-                    "`%{verb}` expects a number, found {}",
-                    v.describe()
-                ));
-            }
-            (other, _) => return Err(format!("unknown format verb `%{other}`")),
-        }
-    }
-    if next.next().is_some() {
-        return Err("more arguments than `%` verbs".into());
-    }
-    Ok(out)
 }

@@ -6,11 +6,13 @@ use std::rc::Rc;
 use super::builtins::CallError;
 use super::conform::Mismatch;
 use super::normalize::FieldError;
+use super::text::TemplateProblem;
 use super::value::{Map, Value};
 use crate::deployment::SECRET_MASK;
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean, subtraction_hint};
 use crate::source::Span;
 use crate::syntax::ast::BinaryOp;
+use crate::types::template;
 
 pub(super) fn invalid_name(what: &str, name: &str, span: Span) -> Diagnostic {
     Diagnostic::new(
@@ -578,7 +580,11 @@ pub(super) fn builtin_failed(
     args: &[Value],
     span: Span,
 ) -> Diagnostic {
+    let mut secrets = Vec::new();
+    args.iter().for_each(|a| secret_texts(a, &mut secrets));
     let (code, message, help) = match e {
+        CallError::Template(problem) => return template_failed(problem, args, span),
+        CallError::Coded(code, m) => (code, mask(&m, &secrets), None),
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
         CallError::Dotenv(m, help) => (
             ErrorCode::InvalidDotenv,
@@ -587,16 +593,27 @@ pub(super) fn builtin_failed(
                 "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments; a value may be quoted",
             )),
         ),
-        CallError::Argument(m) => {
-            let mut secrets = Vec::new();
-            args.iter().for_each(|a| secret_texts(a, &mut secrets));
-            (ErrorCode::InvalidArgument, mask(&m, &secrets), None)
-        }
+        CallError::Argument(m) => (ErrorCode::InvalidArgument, mask(&m, &secrets), None),
     };
     let mut d =
         Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call");
     d.help = help.map(str::to_string);
     d
+}
+
+/// A template and its values that do not fit, said as the checker says it.
+fn template_failed(problem: TemplateProblem, args: &[Value], span: Span) -> Diagnostic {
+    let name = match args.first() {
+        Some(Value::Str(s)) => s.text.to_string(),
+        _ => SECRET_MASK.to_string(),
+    };
+    match problem {
+        TemplateProblem::Syntax(e) => template::invalid(&name, &e, span),
+        TemplateProblem::Missing { name: var, line } => {
+            template::missing_var(&name, &var, line, span)
+        }
+        TemplateProblem::Unused(var) => template::unused_var(&name, &var, span),
+    }
 }
 
 /// `!x` or `-x` of a value the operator does not take.

@@ -393,7 +393,7 @@ impl<'p> Evaluator<'p> {
         // what it would written out.
         if matches!(
             name.node.as_str(),
-            "to_string" | "format" | "contains" | "distinct"
+            "to_string" | "format" | "contains" | "distinct" | "jsonencode" | "yamlencode"
         ) {
             for v in &values {
                 self.walk(v, span)?;
@@ -410,6 +410,7 @@ impl<'p> Evaluator<'p> {
         let files = builtins::Files {
             dir: self.sources.dir_of(module.source),
             confinement: self.files,
+            max_text: self.meter.limits.max_string_size,
         };
         let result = builtins::call(&name.node, &values, files)
             .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))?;
@@ -515,7 +516,9 @@ impl<'p> Evaluator<'p> {
     /// `+ - * / %`: arithmetic, and `+` joining strings, lists and maps.
     fn arithmetic(&mut self, op: BinaryOp, l: &Value, r: &Value, span: Span) -> R<Value> {
         use Value::*;
-        if matches!(op, BinaryOp::Div | BinaryOp::Rem) && matches!(r, Int(0)) {
+        if matches!(op, BinaryOp::Div | BinaryOp::Rem)
+            && matches!(r, Int(0) | Duration(0) | Size(0))
+        {
             return Err(self.error(errors::division_by_zero(span)));
         }
         let Some(result) = operators::binary(op, shape(l), shape(r)) else {
@@ -544,6 +547,25 @@ impl<'p> Evaluator<'p> {
                     m.insert(k.clone(), v.clone());
                 }
                 return Ok(Value::map(m));
+            }
+            (Operand::Duration | Operand::Size, _, _)
+                if matches!((l, r), (Float(_), _) | (_, Float(_))) =>
+            {
+                // Scaled by a float: rounded to a whole unit.
+                let (x, y) = (as_f64(l), as_f64(r));
+                let v = if op == BinaryOp::Mul { x * y } else { x / y };
+                if !v.is_finite() {
+                    return Err(self.error(errors::not_finite(span)));
+                }
+                let v = v.round();
+                if v.abs() >= 9.2e18 {
+                    return Err(self.error(errors::overflow(span)));
+                }
+                return Ok(if result == Operand::Size {
+                    Size(v as i64)
+                } else {
+                    Duration(v as i64)
+                });
             }
             (Operand::Float, _, _) => {
                 let (x, y) = (as_f64(l), as_f64(r));
@@ -597,7 +619,7 @@ fn shape(v: &Value) -> Operand {
 
 fn as_f64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Duration(i) | Value::Size(i) => *i as f64,
         Value::Float(f) => *f,
         _ => 0.0,
     }

@@ -243,9 +243,22 @@ pub(super) fn builtin_cost(name: &str, args: &[Value]) -> (u64, Option<u64>, Opt
             (n.saturating_mul(u64::from(n.max(2).ilog2())), None, None)
         }
         ("format", [f, rest @ ..]) => {
-            let size = bytes(f) + rest.iter().map(|a| bytes(a).max(32)).sum::<u64>();
+            let padding = match f.reveal().0 {
+                Value::Str(s) => super::text::format_padding(&s.text),
+                _ => 0,
+            };
+            let size = bytes(f) + rest.iter().map(|a| bytes(a).max(32)).sum::<u64>() + padding;
             (text_steps(size), Some(size), None)
         }
+        // Matching is linear in the text; compiling, in the pattern (a
+        // byte a step: compiled programs are bounded, but not free).
+        ("regex" | "matches" | "regex_replace", [s, p, rest @ ..]) => {
+            let replacement: u64 = rest.iter().map(bytes).sum();
+            let steps = 1 + 4 * text_steps(bytes(s)) + bytes(p) + text_steps(replacement);
+            (steps, None, None)
+        }
+        // Each element decoded takes at least two bytes (`0,`).
+        ("jsondecode", [s]) => (1 + bytes(s) / 2, None, None),
         _ => (1 + all, None, None),
     }
 }
@@ -395,5 +408,18 @@ mod tests {
         assert_eq!(meter.string(1 << 40), Err(Limit::StringSize(1 << 40)));
         assert_eq!(meter.collection(1 << 40), Err(Limit::Collection(1 << 40)));
         assert_eq!(builtin_cost("range", &[Value::Int(5)]), (5, None, Some(5)));
+    }
+
+    #[test]
+    fn text_functions_pay_for_what_they_read_and_build() {
+        // A format's widths are text it builds: sized before it is.
+        let (_, size, _) = builtin_cost("format", &[Value::str("%4000d"), Value::Int(1)]);
+        assert_eq!(size, Some(6 + 32 + 4000));
+        // A pattern is compiled a byte a step; the text read 4 steps per 16 bytes.
+        let text = Value::str("a".repeat(1600));
+        let (steps, _, _) = builtin_cost("matches", &[text, Value::str("^a+$")]);
+        assert_eq!(steps, 1 + 4 * 100 + 4);
+        let (steps, _, _) = builtin_cost("jsondecode", &[Value::str("[0,0,0,0]")]);
+        assert_eq!(steps, 1 + 4);
     }
 }

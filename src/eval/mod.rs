@@ -16,6 +16,7 @@ mod conform;
 mod container_name;
 mod declared;
 mod dotenv;
+mod encode;
 mod errors;
 mod expr;
 mod limits;
@@ -27,6 +28,7 @@ mod resources;
 mod reuse;
 mod scope;
 mod structure;
+mod text;
 pub mod value;
 mod vars;
 

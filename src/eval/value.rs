@@ -203,7 +203,8 @@ impl Value {
     }
 }
 
-/// Shows a value in a message; secrets as `(secret)`.
+/// Shows a value as `.stack` source (what `to_string` gives a list or a
+/// record, and how messages quote values); secrets as `(secret)`.
 pub struct Show<'a>(pub &'a Value);
 
 impl fmt::Display for Show<'_> {
@@ -211,7 +212,7 @@ impl fmt::Display for Show<'_> {
         match self.0 {
             Value::Null => f.write_str("null"),
             Value::Secret(_) => f.write_str(SECRET_MASK),
-            Value::Str(s) => write!(f, "{:?}", &*s.text),
+            Value::Str(s) => f.write_str(&quote(&s.text)),
             Value::List(xs) => {
                 f.write_str("[")?;
                 for (i, x) in xs.iter().enumerate() {
@@ -226,7 +227,12 @@ impl fmt::Display for Show<'_> {
                 f.write_str("{")?;
                 for (i, (k, v)) in m.iter().enumerate() {
                     f.write_str(if i > 0 { ", " } else { " " })?;
-                    write!(f, "{k} = {}", Show(v))?;
+                    if is_name(k) {
+                        f.write_str(k)?;
+                    } else {
+                        f.write_str(&quote(k))?;
+                    }
+                    write!(f, " = {}", Show(v))?;
                 }
                 f.write_str(if m.is_empty() { "}" } else { " }" })
             }
@@ -238,6 +244,37 @@ impl fmt::Display for Show<'_> {
             },
         }
     }
+}
+
+/// A string literal of `.stack` holding `text`: `"`, `\\`, newlines, tabs,
+/// carriage returns and `${` escaped; everything else as it is.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether a record key can be written bare: a letter or `_`, then letters,
+/// digits and `_` (keywords included, as keys take them).
+fn is_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 pub fn format_float(f: f64) -> String {

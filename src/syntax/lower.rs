@@ -508,6 +508,7 @@ impl Lower {
             pieces.push(match p.as_rule() {
                 Rule::interp => Piece::Interp(self.expr(next(&mut p.into_inner())?)?),
                 Rule::escape => Piece::Escaped(self.escape(&p)?),
+                Rule::dollar_brace => Piece::Raw("${".to_string()),
                 _ => Piece::Raw(p.as_str().to_string()),
             });
         }

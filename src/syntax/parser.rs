@@ -239,6 +239,8 @@ fn check_nesting(text: &str, source: SourceId) -> Result<(), Diagnostic> {
         if let Some(Open::Str { triple }) = open.last().copied() {
             match c {
                 b'\\' => i += 1,
+                // `$${` is text.
+                b'$' if text[i..].starts_with("$${") => i += 2,
                 b'$' if bytes.get(i + 1) == Some(&b'{') => {
                     open.push(Open::Interp);
                     chains.push(0);

@@ -35,6 +35,16 @@ pub const NAMES: &[&str] = &[
     "sha256",
     "lookup",
     "nonsecret",
+    "templatefile",
+    "jsonencode",
+    "yamlencode",
+    "jsondecode",
+    "regex",
+    "matches",
+    "regex_replace",
+    "substr",
+    "seconds",
+    "bytes",
 ];
 
 pub fn is_builtin(name: &str) -> bool {
@@ -47,9 +57,11 @@ fn arity(name: &str) -> (usize, Option<usize>) {
         "range" => (1, Some(2)),
         "len" | "keys" | "values" | "upper" | "lower" | "trim" | "flatten" | "distinct"
         | "sort" | "to_string" | "to_int" | "file" | "secret_file" | "dotenv" | "secret_dotenv"
-        | "sha256" | "nonsecret" => (1, Some(1)),
-        "join" | "split" | "contains" | "starts_with" | "ends_with" => (2, Some(2)),
-        "replace" | "lookup" => (3, Some(3)),
+        | "sha256" | "nonsecret" | "jsonencode" | "yamlencode" | "jsondecode" | "seconds"
+        | "bytes" => (1, Some(1)),
+        "join" | "split" | "contains" | "starts_with" | "ends_with" | "templatefile" | "regex"
+        | "matches" => (2, Some(2)),
+        "replace" | "lookup" | "regex_replace" | "substr" => (3, Some(3)),
         _ => (1, None),
     }
 }
@@ -230,6 +242,49 @@ pub fn signature(name: &str, args: &[Type]) -> Result<Type, SignatureError> {
             args.iter()
                 .skip(1)
                 .fold(args[0].clone(), |acc, t| Type::join(&acc, t))
+        }
+        "templatefile" => {
+            want(0, stringy(&args[0]), "a path string")?;
+            want(
+                1,
+                matches!(args[1], Type::Any | Type::Map(_) | Type::Record(_)),
+                "a record of values",
+            )?;
+            Type::String
+        }
+        "jsonencode" | "yamlencode" => Type::String,
+        "jsondecode" => {
+            want(0, stringy(&args[0]), "a string of JSON")?;
+            Type::Any
+        }
+        "regex" | "matches" => {
+            want(0, stringy(&args[0]), "a string")?;
+            want(1, stringy(&args[1]), "a pattern string")?;
+            if name == "matches" {
+                Type::Bool
+            } else {
+                Type::list(Type::String)
+            }
+        }
+        "regex_replace" => {
+            want(0, stringy(&args[0]), "a string")?;
+            want(1, stringy(&args[1]), "a pattern string")?;
+            want(2, stringy(&args[2]), "a replacement string")?;
+            Type::String
+        }
+        "substr" => {
+            want(0, stringy(&args[0]), "a string")?;
+            want(1, Type::Int.accepts(&args[1]), "an int")?;
+            want(2, Type::Int.accepts(&args[2]), "an int")?;
+            Type::String
+        }
+        "seconds" => {
+            want(0, Type::Duration.accepts(&args[0]), "a duration")?;
+            Type::Int
+        }
+        "bytes" => {
+            want(0, Type::Size.accepts(&args[0]), "a size")?;
+            Type::Int
         }
         "to_string" => Type::String,
         "nonsecret" => declassified(&args[0]),

@@ -9,14 +9,16 @@ pub mod named;
 mod named_errors;
 pub mod operators;
 pub mod schema;
+pub mod template;
 
 use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-pub use check::{ModuleTypes, check_program};
+pub use check::{ModuleTypes, check_program, check_program_with};
 pub use declared::Declared;
+pub use template::TemplateFiles;
 
 use crate::deployment::Kind;
 use crate::resolve::ModuleId;

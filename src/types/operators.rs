@@ -41,7 +41,7 @@ impl Operand {
 }
 
 /// The shape of `a op b`. Mixed ints and floats give a float; durations and
-/// sizes add to their own kind and scale by ints.
+/// sizes add to their own kind, scale by numbers, and divide into a ratio.
 pub fn binary(op: BinaryOp, a: Operand, b: Operand) -> Option<Operand> {
     use Operand::*;
     let number = |o: Operand| matches!(o, Int | Float);
@@ -68,13 +68,17 @@ pub fn binary(op: BinaryOp, a: Operand, b: Operand) -> Option<Operand> {
             (Duration, Duration) | (Size, Size) => Some(a),
             _ => None,
         }),
+        // Scaled by a float, a duration or size is rounded to a whole
+        // millisecond or byte.
         BinaryOp::Mul => arithmetic().or(match (a, b) {
-            (Duration | Size, Int) => Some(a),
-            (Int, Duration | Size) => Some(b),
+            (Duration | Size, Int | Float) => Some(a),
+            (Int | Float, Duration | Size) => Some(b),
             _ => None,
         }),
+        // A duration or size over another of its kind is their ratio.
         BinaryOp::Div => arithmetic().or(match (a, b) {
-            (Duration | Size, Int) => Some(a),
+            (Duration | Size, Int | Float) => Some(a),
+            (Duration, Duration) | (Size, Size) => Some(Float),
             _ => None,
         }),
         BinaryOp::Rem => (a == Int && b == Int).then_some(Int),

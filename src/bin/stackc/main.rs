@@ -215,11 +215,26 @@ fn render_options() -> RenderOptions {
 
 /// Compiles, or prints the diagnostics.
 fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
-    let Compilation { sources, result } = driver::compile(options);
+    let Compilation {
+        sources,
+        result,
+        warnings,
+    } = driver::compile(options);
+    print_warnings(&warnings, &sources);
     result.map_err(|diags| {
         eprint!("{}", render_all(&diags, &sources, render_options()));
         Failure::Silent
     })
+}
+
+/// Warnings go to stderr, and the command goes on.
+fn print_warnings(
+    warnings: &[stackc::diagnostic::Diagnostic],
+    sources: &stackc::source::SourceMap,
+) {
+    if !warnings.is_empty() {
+        eprint!("{}", render_all(warnings, sources, render_options()));
+    }
 }
 
 /// Writes to stdout. A reader that went away (`stackc plan | head`) ends
@@ -336,7 +351,12 @@ async fn deployed_output(
     }
     let (name, path) = output_args(args);
     let options = vars.options(Path::new(path));
-    let Compilation { sources, result } = driver::compile(&options);
+    let Compilation {
+        sources,
+        result,
+        warnings,
+    } = driver::compile(&options);
+    print_warnings(&warnings, &sources);
     // Only parameters missing: the deployed outputs are read all the same,
     // without comparing them with the source.
     let d = match result {

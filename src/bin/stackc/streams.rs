@@ -27,7 +27,9 @@ fn stack_name(vars: &Vars, path: &Path) -> Result<String, Failure> {
         Err(diags) => {
             // The outline keeps no sources to quote: compiling finds the
             // same errors, with them.
-            let driver::Compilation { sources, result } = driver::compile(&options);
+            let driver::Compilation {
+                sources, result, ..
+            } = driver::compile(&options);
             let diags = result.err().unwrap_or(diags);
             eprint!("{}", render_all(&diags, &sources, render_options()));
             Err(Failure::Silent)

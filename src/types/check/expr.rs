@@ -394,7 +394,12 @@ impl<'a> Checker<'a> {
         if builtins::is_builtin(n) {
             let types: Vec<Type> = args.iter().map(|a| self.infer(a)).collect();
             return match builtins::signature(n, &types) {
-                Ok(t) => t,
+                Ok(t) => {
+                    if n == "templatefile" {
+                        self.check_template(args, &types);
+                    }
+                    t
+                }
                 Err(SignatureError::Arity(expected)) => {
                     self.errors
                         .push(errors::argument_count(n, &expected, args.len(), span));

@@ -12,6 +12,7 @@ use super::errors;
 use super::named::NamedTypes;
 use super::operators::{self, Operand};
 use super::schema;
+use super::template::TemplateFiles;
 use super::{Namespace, Type};
 use crate::deployment::Kind;
 use crate::diagnostic::Diagnostic;
@@ -32,6 +33,7 @@ pub use spread::written_out_only;
 mod tests;
 #[cfg(test)]
 mod tests_exprs;
+mod text;
 
 /// What importers need to know of a checked module.
 #[derive(Debug, Default, Clone)]
@@ -43,12 +45,23 @@ pub struct ModuleTypes {
 
 /// Checks every module, imported modules first.
 pub fn check_program(program: &Program) -> Vec<Diagnostic> {
+    check(program, None)
+}
+
+/// Checks every module, reading the templates of `templatefile` calls to
+/// check their placeholders. Returns errors and warnings.
+pub fn check_program_with(program: &Program, templates: &TemplateFiles<'_>) -> Vec<Diagnostic> {
+    check(program, Some(templates))
+}
+
+fn check(program: &Program, templates: Option<&TemplateFiles<'_>>) -> Vec<Diagnostic> {
     let mut done: HashMap<ModuleId, ModuleTypes> = HashMap::new();
     let mut errors = Vec::new();
     let named = NamedTypes::build(program, &mut errors);
     for id in dependency_order(program) {
         let module = program.module(id);
         let mut checker = Checker::new(program, module, &done, &named);
+        checker.templates = templates;
         checker.check_module();
         errors.extend(checker.errors);
         let types = checker.outputs;
@@ -103,6 +116,8 @@ struct Checker<'a> {
     /// How deeply `infer` is nested, and whether too deep was reported.
     depth: usize,
     too_deep: bool,
+    /// Where `templatefile` templates are read, when the caller gave a way.
+    templates: Option<&'a TemplateFiles<'a>>,
 }
 
 /// `infer` nested deeper than this (a chain of lets or functions each using
@@ -173,6 +188,7 @@ impl<'a> Checker<'a> {
             errors,
             depth: 0,
             too_deep: false,
+            templates: None,
         }
     }
 
@@ -397,6 +413,7 @@ impl<'a> Checker<'a> {
     // ------------------------------------------------------------ names
 
     fn bind(&mut self, vars: &LoopVars, key: Type, value: Type) -> usize {
+        self.warn_shadowing(vars);
         self.locals.push((vars.value.node.clone(), value));
         match &vars.key {
             Some(k) => {

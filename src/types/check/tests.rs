@@ -12,8 +12,13 @@ use crate::source::SourceMap;
 /// One error as (code, message, help, the text under its first label).
 pub(super) type Found = (ErrorCode, String, Option<String>, String);
 
-/// Loads `text` as a one-file stack and checks it.
+/// Loads `text` as a one-file stack and checks it: its errors.
 pub(super) fn check(text: &str) -> Vec<Found> {
+    diagnostics(text, true)
+}
+
+/// The errors (or the warnings) of checking `text`.
+fn diagnostics(text: &str, errors: bool) -> Vec<Found> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let file = std::env::temp_dir().join(format!("stackc-check-{}-{n}.stack", std::process::id()));
@@ -25,6 +30,7 @@ pub(super) fn check(text: &str) -> Vec<Found> {
     let program = loaded.unwrap_or_else(|e| panic!("does not load: {}", e[0].message));
     check_program(&program)
         .into_iter()
+        .filter(|d| d.is_error() == errors)
         .map(|d| {
             let under = d
                 .primary_span()
@@ -289,4 +295,27 @@ fn fields_narrow_like_names() {
     clean(
         "param svc: { note: string? } = {}\nlet s: string = if svc.note != null then svc.note else \"\"\n",
     );
+}
+
+#[test]
+fn a_loop_variable_hiding_a_name_is_a_warning() {
+    let warnings = diagnostics(
+        "import \"std/redis\" as redis\nparam port: int = 1\nlet x = 1\n\
+         output \"a\" = [for port in [1]: [for port in [2]: port]]\n\
+         output \"b\" = [for k, x in { a = 1 }: k]\n\
+         output \"c\" = [for redis in [1]: redis]\n\
+         output \"d\" = [for image in [1]: image]\n",
+        false,
+    );
+    let messages: Vec<&str> = warnings.iter().map(|w| w.1.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "the loop variable `port` hides the parameter `port`",
+            "the loop variable `port` hides the outer `port`",
+            "the loop variable `x` hides the let `x`",
+            "the loop variable `redis` hides the imported module `redis`",
+        ]
+    );
+    assert!(warnings.iter().all(|w| w.0 == ErrorCode::ShadowedName));
 }

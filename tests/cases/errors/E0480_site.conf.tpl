@@ -1,0 +1,4 @@
+server {
+    listen ${port};
+    server_name ${server_name};
+}
