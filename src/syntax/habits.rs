@@ -6,7 +6,32 @@
 /// The help for a syntax error at byte `at` of `text`, when what is there
 /// is a Compose habit.
 pub(super) fn hint(text: &str, at: usize) -> Option<String> {
-    interpolation_default(text, at).or_else(|| unquoted(text, at))
+    interpolation_default(text, at)
+        .or_else(|| single_quoted(text, at))
+        .or_else(|| yaml_key(text, at))
+        .or_else(|| unquoted(text, at))
+}
+
+/// `'--x'`: YAML's single quotes.
+fn single_quoted(text: &str, at: usize) -> Option<String> {
+    let rest = text.get(floor(text, at)..)?.strip_prefix('\'')?;
+    let line = rest.lines().next().unwrap_or("");
+    let inside = &line[..line.find('\'')?];
+    Some(format!(
+        "text is written in double quotes: `\"{}\"`",
+        inside.replace('"', "\\\"")
+    ))
+}
+
+/// `environment:` at the start of a field: YAML's `key: value`.
+fn yaml_key(text: &str, at: usize) -> Option<String> {
+    let rest = text.get(floor(text, at)..)?;
+    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))?;
+    let (key, after) = rest.split_at(end);
+    let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let colon = after.strip_prefix(':')?;
+    (valid && colon.starts_with([' ', '\t', '\n', '\r']))
+        .then(|| format!("a field is written `{key} = value`; `{key}:` is YAML"))
 }
 
 /// Characters that end a bare word: what Compose's YAML would have quoted

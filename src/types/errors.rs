@@ -173,6 +173,17 @@ pub(super) fn unknown_name(name: &str, candidates: &[&str], span: Span) -> Diagn
     d
 }
 
+/// An unknown name where a string is expected: a YAML habit.
+pub(super) fn bare_word(name: &str, candidates: &[&str], span: Span) -> Diagnostic {
+    let mut d = unknown_name(name, candidates, span);
+    if d.help.is_none() {
+        d.help = Some(format!(
+            "text is written in double quotes, unlike YAML: `\"{name}\"`"
+        ));
+    }
+    d
+}
+
 pub(super) fn not_in_enum(text: &str, want: &Type, values: &[String], span: Span) -> Diagnostic {
     let mut d = Diagnostic::new(
         ErrorCode::TypeMismatch,

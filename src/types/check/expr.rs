@@ -19,6 +19,15 @@ impl<'a> Checker<'a> {
             self.check(e, inner);
             return;
         }
+        if let ExprKind::Name(name) = &e.kind
+            && takes_text(want)
+            && self.is_undefined(name)
+        {
+            // `restart = always`: YAML needs no quotes.
+            let names = self.names();
+            self.errors.push(errors::bare_word(name, &names, e.span));
+            return;
+        }
         match &e.kind {
             ExprKind::List(items) => {
                 if let Some(elem) = list_element(want) {
@@ -554,5 +563,15 @@ fn interpolates(t: &Type) -> bool {
         | Type::Namespace(_) => false,
         Type::Optional(inner) => interpolates(inner),
         _ => true,
+    }
+}
+
+/// Whether a string is one of the values `want` accepts.
+fn takes_text(want: &Type) -> bool {
+    match want {
+        Type::String | Type::Secret | Type::Enum(_) => true,
+        Type::Optional(t) => takes_text(t),
+        Type::Union(ts) => ts.iter().any(takes_text),
+        _ => false,
     }
 }

@@ -467,6 +467,15 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// Whether `name` means nothing here: no value, kind, import or function.
+    fn is_undefined(&mut self, name: &str) -> bool {
+        self.value_type(name).is_none()
+            && Kind::parse(name).is_none()
+            && !self.module.imports.contains_key(name)
+            && !self.module.fns.contains_key(name)
+            && !builtins::is_builtin(name)
+    }
+
     fn lookup(&mut self, name: &str, span: Span) -> Type {
         if let Some(t) = self.value_type(name) {
             return t;
@@ -481,14 +490,20 @@ impl<'a> Checker<'a> {
             self.errors.push(errors::function_as_value(name, span));
             return Type::Any;
         }
-        let mut candidates: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
-        candidates.extend(self.module.params.keys().map(String::as_str));
-        candidates.extend(self.module.lets.keys().map(String::as_str));
-        candidates.extend(self.module.imports.keys().map(String::as_str));
-        candidates.extend(Kind::ALL.iter().map(|k| k.as_str()));
+        let candidates = self.names();
         self.errors
             .push(errors::unknown_name(name, &candidates, span));
         Type::Any
+    }
+
+    /// The names an expression here may use, for "did you mean".
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
+        names.extend(self.module.params.keys().map(String::as_str));
+        names.extend(self.module.lets.keys().map(String::as_str));
+        names.extend(self.module.imports.keys().map(String::as_str));
+        names.extend(Kind::ALL.iter().map(|k| k.as_str()));
+        names
     }
 
     fn let_type(&mut self, name: &str) -> Type {
