@@ -47,6 +47,8 @@ struct Exporter<'d> {
     secrets: Map<String, J>,
     configs: Map<String, J>,
     secret_files: Vec<SecretFile>,
+    /// Each secret's content, so that one file shared by services is one secret.
+    secret_contents: Vec<(String, Vec<u8>)>,
     warnings: Vec<String>,
 }
 
@@ -68,6 +70,7 @@ pub fn export(d: &Deployment, base: &Path, secrets_dir: Option<&Path>) -> Export
         secrets: Map::new(),
         configs: Map::new(),
         secret_files: Vec::new(),
+        secret_contents: Vec::new(),
         warnings: Vec::new(),
     };
     let mut services = Map::new();
@@ -227,6 +230,11 @@ impl Exporter<'_> {
         self.names.get(&(kind, docker.to_string())).cloned()
     }
 
+    /// `<stack>-<name>`: the repository of an image resource's default tag.
+    fn docker_image_name(&self, image: &Resource) -> String {
+        format!("{}-{}", self.d.stack, logical(self.d, image).replace('.', "-"))
+    }
+
     fn path(&self, p: &str) -> String {
         let base = self.base.canonicalize().unwrap_or_else(|_| self.base.clone());
         match Path::new(p).strip_prefix(&base) {
@@ -265,7 +273,11 @@ impl Exporter<'_> {
                     }
                     m.insert("build".into(), J::Object(build));
                 }
-                if let Some(tag) = &img.tag {
+                // The tag stackc gives a build by default is its own (`<stack>-<name>:<hash>`).
+                let own = image.is_some_and(|i| {
+                    img.tag.as_ref().is_some_and(|t| t.starts_with(&format!("{}:", self.docker_image_name(i))))
+                });
+                if let Some(tag) = img.tag.as_ref().filter(|_| !own) {
                     m.insert("image".into(), json!(tag));
                 }
             }
@@ -563,7 +575,10 @@ impl Exporter<'_> {
             let base = f.target.rsplit('/').next().unwrap_or("file").to_string();
             let mut entry = Map::new();
             entry.insert("target".into(), json!(f.target));
-            entry.insert("mode".into(), json!(f.mode_bits()));
+            // Compose's default mode, for secrets and configs alike.
+            if f.mode_bits() != 0o444 {
+                entry.insert("mode".into(), json!(f.mode_bits()));
+            }
             if f.uid != 0 {
                 entry.insert("uid".into(), json!(f.uid.to_string()));
             }
@@ -582,9 +597,12 @@ impl Exporter<'_> {
                     );
                     continue;
                 };
-                let name = unique(&mut self.secrets, &base, &service, &bytes, |n| {
-                    dir.join(n).display().to_string()
-                });
+                let name = match self.secret_contents.iter().find(|(_, c)| *c == bytes) {
+                    Some((n, _)) => n.clone(),
+                    None if self.secrets.contains_key(&base) => format!("{service}-{base}"),
+                    None => base.clone(),
+                };
+                self.secret_contents.push((name.clone(), bytes.clone()));
                 let path = dir.join(&name);
                 let file = self.path(&path.display().to_string());
                 self.secrets.insert(name.clone(), json!({ "file": file }));
@@ -628,25 +646,6 @@ impl Exporter<'_> {
             m.insert("configs".into(), J::Array(configs));
         }
     }
-}
-
-/// A name for a secret: its file name, unless another content has it.
-fn unique(
-    taken: &mut Map<String, J>,
-    base: &str,
-    service: &str,
-    _bytes: &[u8],
-    file_of: impl Fn(&str) -> String,
-) -> String {
-    let same = |n: &str, taken: &Map<String, J>| {
-        taken
-            .get(n)
-            .is_none_or(|v| v.get("file").and_then(J::as_str) == Some(&file_of(n)))
-    };
-    if same(base, taken) {
-        return base.to_string();
-    }
-    format!("{service}-{base}")
 }
 
 /// A value in an env file, read back as it is written.

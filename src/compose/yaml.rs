@@ -437,12 +437,21 @@ fn inline(v: &serde_json::Value) -> String {
 
 /// A string as a YAML scalar: plain when it reads back as the same string.
 pub fn scalar(s: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_-./@:+=,~".contains(c);
+    let first = s.chars().next();
+    let second = s.chars().nth(1);
+    // Numbers (`80`, `.5`, `-1`, `1e3`) and times (`12:30`) read as other types.
+    let numeric = first.is_some_and(|c| c.is_ascii_digit())
+        || (first.is_some_and(|c| "+-.".contains(c)) && second.is_some_and(|c| c.is_ascii_digit()));
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./@".contains(c))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '_')
+        && s.chars().all(safe)
+        && !numeric
+        && first.is_some_and(|c| !"-:,~=@".contains(c))
+        && !s.ends_with(':')
+        && !s.contains(": ")
         && !matches!(
             s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n"
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | ".nan"
         );
     if plain {
         s.to_string()
