@@ -250,14 +250,35 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
     for k in ["read_only", "privileged", "init", "tty", "stdin_open"] {
         f.insert(k.into(), or(k, json!(false)));
     }
-    for k in ["cap_add", "cap_drop", "security_opt", "group_add"] {
+    for k in ["cap_add", "cap_drop", "group_add"] {
         f.insert(k.into(), sorted(or(k, json!([]))));
     }
+    // `key:value` is Docker's older spelling of `key=value`.
+    let security: Vec<J> = or("security_opt", json!([]))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            let o = text(o);
+            json!(if o.contains('=') { o } else { o.replacen(':', "=", 1) })
+        })
+        .collect();
+    f.insert("security_opt".into(), sorted(J::Array(security)));
     f.insert("restart".into(), or("restart", json!("no")));
-    f.insert("cpus".into(), get("cpus").as_f64().map_or(J::Null, |c| json!(c)));
-    for k in ["mem_limit", "shm_size"] {
-        f.insert(k.into(), bytes(&get(k)));
-    }
+    // Compose applies `deploy.resources.limits` to a container as `cpus` and `mem_limit`.
+    let limits = &s["deploy"]["resources"]["limits"];
+    let cpus = match get("cpus") {
+        J::Null => limits["cpus"].clone(),
+        c => c,
+    };
+    let cpus = cpus.as_f64().or_else(|| cpus.as_str().and_then(|c| c.parse().ok()));
+    f.insert("cpus".into(), cpus.map_or(J::Null, |c| json!(c)));
+    let memory = match get("mem_limit") {
+        J::Null => limits["memory"].clone(),
+        m => m,
+    };
+    f.insert("mem_limit".into(), bytes(&memory));
+    f.insert("shm_size".into(), bytes(&get("shm_size")));
     f.insert(
         "stop_grace_period".into(),
         json!(ms(s.get("stop_grace_period").and_then(J::as_str).unwrap_or("10s"))),
@@ -277,9 +298,23 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
         .map(|e| json!(text(e).trim_end_matches("/tcp")))
         .collect();
     f.insert("expose".into(), sorted(J::Array(expose)));
+    // The `tmpfs` key is a tmpfs mount, as a `volumes` entry of that type is.
+    let tmpfs: Vec<J> = match get("tmpfs") {
+        J::String(t) => vec![json!(t)],
+        J::Array(ts) => ts,
+        _ => Vec::new(),
+    };
+    let tmpfs = tmpfs.iter().map(|t| {
+        let t = text(t);
+        json!({ "type": "tmpfs", "target": t.split(':').next().unwrap_or_default() })
+    });
     let volumes: Vec<J> = or("volumes", json!([]))
         .as_array()
         .unwrap()
+        .iter()
+        .cloned()
+        .chain(tmpfs)
+        .collect::<Vec<J>>()
         .iter()
         // `/etc/x/` and `/etc/x` are one path to Docker.
         .map(|v| json!({ "type": v["type"], "target": v["target"],

@@ -525,7 +525,8 @@ impl Exporter<'_> {
         let mut secret: Vec<(&String, &String)> = Vec::new();
         for (k, v) in env {
             let at = format!("/env/{}", crate::deployment::pointer_segment(k));
-            if is_sensitive(r, &at) || is_sensitive(r, "/env") {
+            let whole = r.sensitive_paths.iter().any(|p| p == "/env");
+            if whole || is_sensitive(r, &at) {
                 secret.push((k, v));
             } else {
                 shown.insert(k.clone(), json!(v));

@@ -192,6 +192,16 @@ impl Importer {
                 "`env_file`: read when compiling; `secret_dotenv(…)` keeps its values secret".into(),
             );
         }
+        // Files are copied in before the start, which a read-only root refuses.
+        let has_files = fields.iter().any(|f| f.key == "files");
+        if has_files && let Some(at) = fields.iter().position(|f| f.key == "read_only") {
+            fields.remove(at);
+            self.warnings.push(format!(
+                "{}:{}:{}: `{path}.read_only`: not translated: stackc copies `secrets` and `configs` \
+                 into the container, which a read-only root filesystem refuses",
+                self.file, key.line, key.col
+            ));
+        }
         let kind = if swarm {
             for f in fields.iter().filter(|f| CONTAINER_ONLY.contains(&f.key.as_str())) {
                 let k = Key {
