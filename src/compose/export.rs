@@ -232,11 +232,18 @@ impl Exporter<'_> {
 
     /// `<stack>-<name>`: the repository of an image resource's default tag.
     fn docker_image_name(&self, image: &Resource) -> String {
-        format!("{}-{}", self.d.stack, logical(self.d, image).replace('.', "-"))
+        format!(
+            "{}-{}",
+            self.d.stack,
+            logical(self.d, image).replace('.', "-")
+        )
     }
 
     fn path(&self, p: &str) -> String {
-        let base = self.base.canonicalize().unwrap_or_else(|_| self.base.clone());
+        let base = self
+            .base
+            .canonicalize()
+            .unwrap_or_else(|_| self.base.clone());
         match Path::new(p).strip_prefix(&base) {
             Ok(rel) if rel.as_os_str().is_empty() => ".".into(),
             Ok(rel) => format!("./{}", rel.display()),
@@ -275,7 +282,9 @@ impl Exporter<'_> {
                 }
                 // The tag stackc gives a build by default is its own (`<stack>-<name>:<hash>`).
                 let own = image.is_some_and(|i| {
-                    img.tag.as_ref().is_some_and(|t| t.starts_with(&format!("{}:", self.docker_image_name(i))))
+                    img.tag
+                        .as_ref()
+                        .is_some_and(|t| t.starts_with(&format!("{}:", self.docker_image_name(i))))
                 });
                 if let Some(tag) = img.tag.as_ref().filter(|_| !own) {
                     m.insert("image".into(), json!(tag));
@@ -387,8 +396,7 @@ impl Exporter<'_> {
                     Some(n) => n,
                     None => {
                         // Not the stack's: an external volume, as Compose says it.
-                        self.volumes
-                            .insert(s.clone(), json!({ "external": true }));
+                        self.volumes.insert(s.clone(), json!({ "external": true }));
                         s.clone()
                     }
                 };
@@ -434,10 +442,7 @@ impl Exporter<'_> {
             if let Some(ip) = &a.ipv4_address {
                 m.insert("ipv4_address".into(), json!(ip));
             }
-            out.insert(
-                name,
-                if m.is_empty() { J::Null } else { J::Object(m) },
-            );
+            out.insert(name, if m.is_empty() { J::Null } else { J::Object(m) });
         }
         out
     }
@@ -546,7 +551,10 @@ impl Exporter<'_> {
                 for (k, v) in &secret {
                     text.push_str(&format!("{k}={}\n", env_value(v)));
                 }
-                m.insert("env_file".into(), json!([self.path(&file.display().to_string())]));
+                m.insert(
+                    "env_file".into(),
+                    json!([self.path(&file.display().to_string())]),
+                );
                 self.secret_files.push(SecretFile {
                     path: file,
                     content: text.into_bytes(),
@@ -651,7 +659,9 @@ impl Exporter<'_> {
 
 /// A value in an env file, read back as it is written.
 fn env_value(v: &str) -> String {
-    if v.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:@+,=".contains(c)) {
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-./:@+,=".contains(c))
+    {
         v.to_string()
     } else if !v.contains('\'') && !v.contains('\n') {
         format!("'{v}'")
@@ -673,7 +683,10 @@ fn health(h: &crate::deployment::HealthSpec) -> J {
     m.insert("test".into(), json!(h.test));
     let (interval, timeout, retries, start) = HEALTH_DEFAULTS;
     if h.interval.0 != interval {
-        m.insert("interval".into(), json!(units::format_duration(h.interval.0)));
+        m.insert(
+            "interval".into(),
+            json!(units::format_duration(h.interval.0)),
+        );
     }
     if h.timeout.0 != timeout {
         m.insert("timeout".into(), json!(units::format_duration(h.timeout.0)));

@@ -154,6 +154,9 @@ mod tests {
         assert_eq!(with_defaults(&p), "a$b 80:  1");
         assert!(pieces("${X").is_err());
         assert!(pieces("${1X}").is_err());
-        assert_eq!(pieces("cost $5").unwrap(), vec![Piece::Lit("cost $5".into())]);
+        assert_eq!(
+            pieces("cost $5").unwrap(),
+            vec![Piece::Lit("cost $5".into())]
+        );
     }
 }

@@ -5,8 +5,8 @@
 const WIDTH: usize = 100;
 
 const KEYWORDS: &[&str] = &[
-    "stack", "param", "let", "import", "fn", "output", "assert", "for", "in", "if", "then",
-    "else", "true", "false", "null", "as",
+    "stack", "param", "let", "import", "fn", "output", "assert", "for", "in", "if", "then", "else",
+    "true", "false", "null", "as",
 ];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -282,10 +282,18 @@ mod tests {
 
     #[test]
     fn long_values_break_and_fields_align() {
-        let items: Vec<Expr> = (0..8).map(|i| Expr::lit(&format!("/some/long/path/{i}:/x/{i}"))).collect();
-        let fields = vec![Field::new("image", Expr::lit("nginx")), Field::new("mounts", Expr::List(items))];
+        let items: Vec<Expr> = (0..8)
+            .map(|i| Expr::lit(&format!("/some/long/path/{i}:/x/{i}")))
+            .collect();
+        let fields = vec![
+            Field::new("image", Expr::lit("nginx")),
+            Field::new("mounts", Expr::List(items)),
+        ];
         let text = block("container", "web", &fields, &[]);
-        assert!(text.contains("  image  = \"nginx\"\n  mounts = [\n    \"/some/long/path/0:/x/0\",\n"), "{text}");
+        assert!(
+            text.contains("  image  = \"nginx\"\n  mounts = [\n    \"/some/long/path/0:/x/0\",\n"),
+            "{text}"
+        );
         assert_eq!(key("max-size"), "\"max-size\"");
         assert_eq!(reference("container", "my.app"), "container[\"my.app\"]");
         assert_eq!(ident_from("PIHOLE_PW"), "pihole_pw");

@@ -29,7 +29,10 @@ pub struct Node {
 pub enum Value {
     Null,
     /// The text as written; `plain` when unquoted (so `80` may be a number).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     /// Keys in the order written.
     Map(Vec<(Key, Node)>),
@@ -48,6 +51,8 @@ pub struct YamlError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// The key path the error is under (`services.web.ports[0]`), when known.
+    pub path: String,
 }
 
 impl Node {
@@ -130,11 +135,14 @@ impl Node {
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut events = Events::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut events, true).map_err(|e| YamlError {
-        line: e.marker().line(),
-        col: e.marker().col() + 1,
-        message: e.info().to_string(),
-    })?;
+    if let Err(e) = parser.load(&mut events, true) {
+        return Err(YamlError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info().to_string(),
+            path: open_path(&events.0),
+        });
+    }
     let mut builder = Builder {
         events: events.0,
         at: 0,
@@ -166,6 +174,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                 line: start.line(),
                 col: start.col() + 1,
                 message: "a Compose file holds one YAML document; this is a second".into(),
+                path: String::new(),
             })
         }
     }
@@ -208,7 +217,59 @@ fn error_at(span: &Span, message: impl Into<String>) -> YamlError {
         line: span.start.line(),
         col: span.start.col() + 1,
         message: message.into(),
+        path: String::new(),
     }
+}
+
+/// The key path still open after the events read before an error.
+fn open_path(events: &[(Event<'static>, Span)]) -> String {
+    enum Open {
+        Map { key: Option<String>, want_key: bool },
+        Seq(usize),
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    // A value ends: the mapping wants a key next, the sequence counts it.
+    let done = |stack: &mut Vec<Open>| match stack.last_mut() {
+        Some(Open::Map { want_key, .. }) => *want_key = true,
+        Some(Open::Seq(n)) => *n += 1,
+        None => {}
+    };
+    for (event, _) in events {
+        match event {
+            Event::MappingStart(..) => stack.push(Open::Map {
+                key: None,
+                want_key: true,
+            }),
+            Event::SequenceStart(..) => stack.push(Open::Seq(0)),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                done(&mut stack);
+            }
+            Event::Scalar(text, ..) => match stack.last_mut() {
+                Some(Open::Map { key, want_key }) if *want_key => {
+                    *key = Some(text.to_string());
+                    *want_key = false;
+                }
+                _ => done(&mut stack),
+            },
+            Event::Alias(_) => done(&mut stack),
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    for open in &stack {
+        match open {
+            Open::Map { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Open::Seq(n) => path.push_str(&format!("[{n}]")),
+            Open::Map { key: None, .. } => {}
+        }
+    }
+    path
 }
 
 impl Builder {
@@ -218,6 +279,7 @@ impl Builder {
                 line: 1,
                 col: 1,
                 message: "unexpected end of the document".into(),
+                path: String::new(),
             });
         };
         if depth > MAX_DEPTH {
@@ -241,7 +303,10 @@ impl Builder {
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
-                while !matches!(self.events.get(self.at), Some((Event::SequenceEnd, _)) | None) {
+                while !matches!(
+                    self.events.get(self.at),
+                    Some((Event::SequenceEnd, _)) | None
+                ) {
                     items.push(self.node(depth + 1)?);
                 }
                 self.at += 1;
@@ -277,7 +342,10 @@ impl Builder {
     fn mapping(&mut self, depth: usize) -> Result<Vec<(Key, Node)>, YamlError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
         let mut merged: Vec<(Key, Node)> = Vec::new();
-        while !matches!(self.events.get(self.at), Some((Event::MappingEnd, _)) | None) {
+        while !matches!(
+            self.events.get(self.at),
+            Some((Event::MappingEnd, _)) | None
+        ) {
             let key_node = self.node(depth + 1)?;
             let name = match &key_node.value {
                 Value::Scalar { text, .. } => text.clone(),
@@ -287,6 +355,7 @@ impl Builder {
                         line: key_node.line,
                         col: key_node.col,
                         message: "a key must be a string".into(),
+                        path: String::new(),
                     });
                 }
             };
@@ -308,6 +377,7 @@ impl Builder {
                         "duplicate key `{}` (first at line {})",
                         key.name, first.line
                     ),
+                    path: String::new(),
                 });
             }
             entries.push((key, value));
@@ -335,6 +405,7 @@ fn merge_into(merged: &mut Vec<(Key, Node)>, value: &Node) -> Result<(), YamlErr
                 line: source.line,
                 col: source.col,
                 message: "a merge key (`<<`) takes a mapping or a list of mappings".into(),
+                path: String::new(),
             });
         };
         for (k, v) in entries {
@@ -472,16 +543,23 @@ mod tests {
         assert_eq!(y.line, 5);
         assert_eq!(y.get("a").and_then(Node::as_i64), Some(1));
         assert_eq!(y.get("b").and_then(Node::as_i64), Some(3));
-        let b = doc.get("x").and_then(|x| x.get("b")).unwrap_or_else(|| panic!("no b"));
+        let b = doc
+            .get("x")
+            .and_then(|x| x.get("b"))
+            .unwrap_or_else(|| panic!("no b"));
         assert_eq!(b.as_i64(), None, "a quoted number is a string");
     }
 
     #[test]
     fn duplicate_keys_and_bad_yaml_are_located() {
-        let e = parse("a: 1\nb: 2\na: 3\n").err().unwrap_or_else(|| panic!("no error"));
+        let e = parse("a: 1\nb: 2\na: 3\n")
+            .err()
+            .unwrap_or_else(|| panic!("no error"));
         assert_eq!((e.line, e.col), (3, 1));
         assert!(e.message.contains("duplicate key `a`"), "{}", e.message);
-        let e = parse("a: [1, 2\nb: 3\n").err().unwrap_or_else(|| panic!("no error"));
+        let e = parse("a: [1, 2\nb: 3\n")
+            .err()
+            .unwrap_or_else(|| panic!("no error"));
         assert!(e.line >= 2, "{e:?}");
     }
 

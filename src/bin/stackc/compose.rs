@@ -88,7 +88,10 @@ pub(crate) fn export_command(args: &ExportArgs) -> Outcome_ {
     let base = if args.path.is_dir() {
         args.path.clone()
     } else {
-        args.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        args.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     };
     let base = std::fs::canonicalize(&base).unwrap_or(base);
     let secrets_dir = match &args.secrets_dir {

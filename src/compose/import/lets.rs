@@ -9,8 +9,21 @@ use crate::compose::text::{Expr, Field, Part};
 
 /// Fields whose whole value may be shared.
 const SHAREABLE: &[&str] = &[
-    "logging", "health", "ulimits", "labels", "env", "extra_hosts", "dns", "dns_search",
-    "security_opt", "cap_add", "cap_drop", "sysctls", "devices", "command", "entrypoint",
+    "logging",
+    "health",
+    "ulimits",
+    "labels",
+    "env",
+    "extra_hosts",
+    "dns",
+    "dns_search",
+    "security_opt",
+    "cap_add",
+    "cap_drop",
+    "sysctls",
+    "devices",
+    "command",
+    "entrypoint",
 ];
 
 /// Shorter values are clearer written out.
@@ -61,7 +74,9 @@ fn files(importer: &mut Importer, lets: &mut Vec<(String, Expr, String)>) {
         }
     }
     for text in order {
-        let Some((item, names)) = seen.remove(&text) else { continue };
+        let Some((item, names)) = seen.remove(&text) else {
+            continue;
+        };
         if names.len() < 2 {
             continue;
         }
@@ -95,7 +110,10 @@ fn whole_fields(importer: &mut Importer, lets: &mut Vec<(String, Expr, String)>)
     let mut seen: HashMap<(String, String), (Expr, Vec<String>)> = HashMap::new();
     let mut order = Vec::new();
     for (_, name, fields, _) in &importer.resources {
-        for f in fields.iter().filter(|f| SHAREABLE.contains(&f.key.as_str())) {
+        for f in fields
+            .iter()
+            .filter(|f| SHAREABLE.contains(&f.key.as_str()))
+        {
             let text = f.value.inline();
             if text.len() < MIN_WHOLE || matches!(f.value, Expr::Raw(_)) {
                 continue;
@@ -109,7 +127,9 @@ fn whole_fields(importer: &mut Importer, lets: &mut Vec<(String, Expr, String)>)
         }
     }
     for key in order {
-        let Some((value, names)) = seen.remove(&key) else { continue };
+        let Some((value, names)) = seen.remove(&key) else {
+            continue;
+        };
         if names.len() < 2 {
             continue;
         }
@@ -129,9 +149,13 @@ fn env_strings(importer: &mut Importer, lets: &mut Vec<(String, Expr, String)>) 
     let mut order = Vec::new();
     for (_, _, fields, _) in &importer.resources {
         for f in fields.iter().filter(|f| f.key == "env") {
-            let Expr::Record(vars) = &f.value else { continue };
+            let Expr::Record(vars) = &f.value else {
+                continue;
+            };
             for v in vars {
-                let Some(lit) = v.value.as_lit() else { continue };
+                let Some(lit) = v.value.as_lit() else {
+                    continue;
+                };
                 if lit.len() < MIN_STRING {
                     continue;
                 }
@@ -144,7 +168,9 @@ fn env_strings(importer: &mut Importer, lets: &mut Vec<(String, Expr, String)>) 
         }
     }
     for lit in order {
-        let Some((first_key, count)) = seen.remove(&lit) else { continue };
+        let Some((first_key, count)) = seen.remove(&lit) else {
+            continue;
+        };
         if count < 2 {
             continue;
         }

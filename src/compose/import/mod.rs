@@ -10,6 +10,7 @@
 mod lets;
 mod service;
 mod storage;
+mod values;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ pub fn import(path: &Path, text: &str) -> Result<Imported, Vec<ComposeError>> {
             file: file.clone(),
             line: e.line,
             col: e.col,
-            path: String::new(),
+            path: e.path,
             message: e.message,
         }]
     })?;
@@ -231,11 +232,15 @@ impl Importer {
         let ident = self.fresh(&var.name);
         let secret = secret || is_secret_name(&var.name);
         let (default, comment) = match (&var.default, &var.required) {
-            (_, Some(message)) if !message.is_empty() => {
-                (None, format!("`${{{}:?…}}`: required ({message})", var.name))
-            }
+            (_, Some(message)) if !message.is_empty() => (
+                None,
+                format!("`${{{}:?…}}`: required ({message})", var.name),
+            ),
             (_, Some(_)) => (None, format!("`${{{}:?}}`: required", var.name)),
-            (Some(d), None) => (Some(d.clone()), format!("`${{{}:-…}}`", var.name)),
+            (Some(d), None) => (
+                Some(d.clone()),
+                format!("`${{{}:-{d}}}` in compose.yaml", var.name),
+            ),
             (None, None) => (
                 Some(String::new()),
                 format!("`${{{}}}`: empty when unset, as in Compose", var.name),
@@ -332,7 +337,9 @@ impl Importer {
             self.warn(
                 key,
                 path,
-                format!("`{raw}` is read as `{value}`: stackc takes a literal here, not a parameter"),
+                format!(
+                    "`{raw}` is read as `{value}`: stackc takes a literal here, not a parameter"
+                ),
             );
             return Some(value);
         }
@@ -353,7 +360,11 @@ impl Importer {
                 x if TOP_LEVEL.contains(&x) => {}
                 other => {
                     let other = other.to_string();
-                    self.warn(k, &other, "not translated: stackc has no such top-level key");
+                    self.warn(
+                        k,
+                        &other,
+                        "not translated: stackc has no such top-level key",
+                    );
                 }
             }
         }
@@ -439,11 +450,7 @@ fn param_text(p: &Param) -> String {
     }
     let ty = if p.secret { "secret" } else { "string" };
     match &p.default {
-        Some(d) => out.push_str(&format!(
-            "param {}: {ty} = {}\n",
-            p.ident,
-            text::quote(d)
-        )),
+        Some(d) => out.push_str(&format!("param {}: {ty} = {}\n", p.ident, text::quote(d))),
         None => out.push_str(&format!("param {}: {ty}\n", p.ident)),
     }
     out
@@ -467,13 +474,23 @@ fn stack_name(name: &str) -> String {
 /// A key or variable name that says its value is a password or a token.
 pub(super) fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    let not_the_value = ["_FILE", "_PATH", "_DIR", "_URL", "_HOST", "_USER", "_POLICY"];
+    let not_the_value = [
+        "_FILE", "_PATH", "_DIR", "_URL", "_HOST", "_USER", "_POLICY",
+    ];
     if not_the_value.iter().any(|s| upper.ends_with(s)) {
         return false;
     }
     let words = [
-        "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "API_KEY", "APIKEY",
-        "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL",
+        "PASSWORD",
+        "PASSWD",
+        "PASSPHRASE",
+        "SECRET",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "CREDENTIAL",
     ];
     words.iter().any(|w| upper.contains(w))
         || upper.ends_with("_PW")

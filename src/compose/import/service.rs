@@ -1,26 +1,53 @@
 //! One Compose service as a `container` (or a Swarm `service`), key by key.
 
-use super::{Importer, is_secret_name, join, storage::compose_bytes};
+use super::{Importer, is_secret_name, join};
 use crate::compose::text::{self, Expr, Field};
 use crate::compose::yaml::{Key, Node};
-use crate::units;
 
 /// Keys that have no stackc field, and why, for the warning.
 const UNTRANSLATED: &[(&str, &str)] = &[
-    ("links", "not needed: containers reach each other by name on shared networks"),
-    ("external_links", "not needed: containers reach each other by name on shared networks"),
+    (
+        "links",
+        "not needed: containers reach each other by name on shared networks",
+    ),
+    (
+        "external_links",
+        "not needed: containers reach each other by name on shared networks",
+    ),
     ("profiles", "use a `param` and an `if` around the resources"),
     ("extends", "use a module or a function"),
-    ("scale", "use a `for` around the container, or a Swarm `service` with `replicas`"),
+    (
+        "scale",
+        "use a `for` around the container, or a Swarm `service` with `replicas`",
+    ),
     ("volumes_from", "mount a named volume in both containers"),
     ("develop", "stackc has no file watching"),
 ];
 
 /// Fields of a container that a Swarm service does not take.
 const CONTAINER_ONLY: &[&str] = &[
-    "expose", "restart", "privileged", "pull", "files", "container_name", "extra_hosts", "dns",
-    "dns_search", "init", "stop_signal", "shm_size", "ulimits", "sysctls", "devices",
-    "security_opt", "group_add", "tty", "stdin_open", "logging", "pid", "network_mode",
+    "expose",
+    "restart",
+    "privileged",
+    "pull",
+    "files",
+    "container_name",
+    "extra_hosts",
+    "dns",
+    "dns_search",
+    "init",
+    "stop_signal",
+    "shm_size",
+    "ulimits",
+    "sysctls",
+    "devices",
+    "security_opt",
+    "group_add",
+    "tty",
+    "stdin_open",
+    "logging",
+    "pid",
+    "network_mode",
 ];
 
 /// Where a field is, so that later keys add to it (`tmpfs` to `mounts`).
@@ -150,7 +177,11 @@ impl Importer {
                     Some(x @ ("always" | "missing" | "never")) => f("pull", Expr::lit(x)),
                     Some("if_not_present") => f("pull", Expr::lit("missing")),
                     _ => {
-                        self.warn(k, &p, "not translated: stackc pulls `always`, `missing` or `never`");
+                        self.warn(
+                            k,
+                            &p,
+                            "not translated: stackc pulls `always`, `missing` or `never`",
+                        );
                         None
                     }
                 },
@@ -189,7 +220,8 @@ impl Importer {
                 ))
             };
             fields[i].comments.push(
-                "`env_file`: read when compiling; `secret_dotenv(…)` keeps its values secret".into(),
+                "`env_file`: read when compiling; `secret_dotenv(…)` keeps its values secret"
+                    .into(),
             );
         }
         // Files are copied in before the start, which a read-only root refuses.
@@ -203,7 +235,10 @@ impl Importer {
             ));
         }
         let kind = if swarm {
-            for f in fields.iter().filter(|f| CONTAINER_ONLY.contains(&f.key.as_str())) {
+            for f in fields
+                .iter()
+                .filter(|f| CONTAINER_ONLY.contains(&f.key.as_str()))
+            {
                 let k = Key {
                     name: f.key.clone(),
                     line: key.line,
@@ -225,7 +260,13 @@ impl Importer {
     }
 
     /// `build` → an `image` resource; the container runs `image.<name>`.
-    fn build(&mut self, name: &str, node: &Node, image: Option<&Node>, path: &str) -> Option<Field> {
+    fn build(
+        &mut self,
+        name: &str,
+        node: &Node,
+        image: Option<&Node>,
+        path: &str,
+    ) -> Option<Field> {
         let mut fields = Vec::new();
         let mut comments = vec![format!(
             "Compose's `build` of `{name}`: built before the containers that run it"
@@ -268,8 +309,12 @@ impl Importer {
             comments.push("Compose's `image` beside `build`: the tag the build gets".into());
             fields.push(Field::new("tag", t));
         }
-        self.images.push(text::block("image", name, &fields, &comments));
-        Some(Field::new("image", Expr::raw(text::reference("image", name))))
+        self.images
+            .push(text::block("image", name, &fields, &comments));
+        Some(Field::new(
+            "image",
+            Expr::raw(text::reference("image", name)),
+        ))
     }
 
     /// `command` and `entrypoint`: a string is split as a shell would, by
@@ -330,7 +375,9 @@ impl Importer {
                 continue;
             };
             let secret = is_secret_name(&k.name);
-            let Some(value) = self.text(&v, &p, secret) else { continue };
+            let Some(value) = self.text(&v, &p, secret) else {
+                continue;
+            };
             let value = match value.as_lit() {
                 Some(lit) if secret && !lit.is_empty() && !lit.starts_with('/') => {
                     Expr::raw(self.secret_literal(&k.name, &lit))
@@ -359,7 +406,11 @@ impl Importer {
                 }
             };
             if !required && !self.dir.join(&file).exists() {
-                self.warn(key, &p, format!("`{file}` is optional and absent: left out"));
+                self.warn(
+                    key,
+                    &p,
+                    format!("`{file}` is optional and absent: left out"),
+                );
                 continue;
             }
             out.push(Expr::raw(format!("dotenv({})", text::quote(&file))));
@@ -405,7 +456,11 @@ impl Importer {
         for (k, v) in entries {
             let p = join(path, &k.name);
             if !self.services.contains(&k.name) {
-                self.error_key(&k, &p, format!("`{}` is not a service of this file", k.name));
+                self.error_key(
+                    &k,
+                    &p,
+                    format!("`{}` is not a service of this file", k.name),
+                );
                 continue;
             }
             let reference = Expr::raw(text::reference("container", &k.name));
@@ -433,288 +488,6 @@ impl Importer {
         }
         Some(Field::new("depends_on", Expr::List(items)))
     }
-
-    fn health(&mut self, node: &Node, path: &str) -> Option<Expr> {
-        if node.get("disable").and_then(Node::as_bool) == Some(true) {
-            return Some(Expr::lit("none"));
-        }
-        let mut fields = Vec::new();
-        for (k, v) in self.mapping(node, path) {
-            let p = join(path, &k.name);
-            match k.name.as_str() {
-                "test" => {
-                    let cmd = match v.items() {
-                        Some(items) => {
-                            let first = items.first().and_then(Node::text);
-                            match first {
-                                Some("NONE") => return Some(Expr::lit("none")),
-                                Some("CMD-SHELL") => self.text(items.get(1)?, &p, false)?,
-                                Some("CMD") => Expr::List(
-                                    items[1..]
-                                        .iter()
-                                        .filter_map(|x| self.text(x, &p, false))
-                                        .collect(),
-                                ),
-                                _ => {
-                                    self.error(v, &p, "a test list starts with CMD, CMD-SHELL or NONE");
-                                    return None;
-                                }
-                            }
-                        }
-                        None => self.text(v, &p, false)?,
-                    };
-                    fields.insert(0, Field::new("cmd", cmd));
-                }
-                "interval" | "timeout" | "start_period" => {
-                    if let Some(d) = self.duration(k, v, &p) {
-                        fields.push(Field::new(&k.name, Expr::raw(d)));
-                    }
-                }
-                "retries" => {
-                    if let Some(n) = self.number(k, v, &p) {
-                        fields.push(Field::new("retries", Expr::raw(n)));
-                    }
-                }
-                "disable" => {}
-                _ => self.warn(k, &p, "not translated"),
-            }
-        }
-        if !fields.iter().any(|f| f.key == "cmd") {
-            let k = Key {
-                name: "healthcheck".into(),
-                line: node.line,
-                col: node.col,
-            };
-            self.warn(&k, path, "not translated: without `test` it changes the image's check, which stackc does not");
-            return None;
-        }
-        Some(Expr::Record(fields))
-    }
-
-    fn extra_hosts(&mut self, node: &Node, path: &str) -> Option<Field> {
-        let value = match node.entries() {
-            Some(_) => self.string_map(node, path, false)?,
-            None => Expr::List(
-                self.list(node, path)
-                    .into_iter()
-                    .filter_map(|x| {
-                        let t = self.text(x, path, false)?;
-                        // `host=ip` is Compose's other spelling of `host:ip`.
-                        Some(match t.as_lit() {
-                            Some(l) if l.contains('=') => Expr::lit(&l.replacen('=', ":", 1)),
-                            _ => t,
-                        })
-                    })
-                    .collect(),
-            ),
-        };
-        Some(Field::new("extra_hosts", value))
-    }
-
-    fn ulimits(&mut self, node: &Node, path: &str) -> Option<Field> {
-        let mut fields = Vec::new();
-        for (k, v) in self.mapping(node, path) {
-            let p = join(path, &k.name);
-            let value = if v.entries().is_some() {
-                let mut sh = Vec::new();
-                for (lk, lv) in self.mapping(v, &p) {
-                    let lp = join(&p, &lk.name);
-                    if lk.name == "soft" || lk.name == "hard" {
-                        if let Some(n) = self.number(lk, lv, &lp) {
-                            sh.push(Field::new(&lk.name, Expr::raw(n)));
-                        }
-                    } else {
-                        self.warn(lk, &lp, "not translated");
-                    }
-                }
-                Expr::Record(sh)
-            } else {
-                Expr::raw(self.number(k, v, &p)?)
-            };
-            fields.push(Field::new(&k.name, value));
-        }
-        Some(Field::new("ulimits", Expr::Record(fields)))
-    }
-
-    fn device(&mut self, node: &Node, path: &str) -> Option<Expr> {
-        if node.entries().is_none() {
-            return self.text(node, path, false);
-        }
-        let mut fields = Vec::new();
-        for (k, v) in self.mapping(node, path) {
-            let p = join(path, &k.name);
-            let key = match k.name.as_str() {
-                "source" => "host",
-                "target" => "container",
-                "permissions" => "permissions",
-                _ => {
-                    self.warn(k, &p, "not translated");
-                    continue;
-                }
-            };
-            fields.push(Field::new(key, self.text(v, &p, false)?));
-        }
-        Some(Expr::Record(fields))
-    }
-
-    fn logging(&mut self, node: &Node, path: &str) -> Option<Field> {
-        let mut fields = Vec::new();
-        for (k, v) in self.mapping(node, path) {
-            let p = join(path, &k.name);
-            match k.name.as_str() {
-                "driver" => fields.insert(0, Field::new("driver", self.text(v, &p, false)?)),
-                "options" => fields.push(Field::new("options", self.string_map(v, &p, false)?)),
-                _ => self.warn(k, &p, "not translated"),
-            }
-        }
-        Some(Field::new("logging", Expr::Record(fields)))
-    }
-
-    /// `deploy`: resources as `memory` and `cpus`, its restart policy as
-    /// `restart`; for a Swarm service, `replicas`, `update` and `placement`.
-    fn deploy(&mut self, node: &Node, path: &str, swarm: bool, fields: &mut Vec<Field>, comments: &mut Vec<String>) {
-        for (k, v) in self.mapping(node, path) {
-            let p = join(path, &k.name);
-            match k.name.as_str() {
-                "resources" => {
-                    for (rk, rv) in self.mapping(v, &p) {
-                        let rp = join(&p, &rk.name);
-                        if rk.name != "limits" {
-                            self.warn(rk, &rp, "not translated: stackc sets limits only");
-                            continue;
-                        }
-                        for (lk, lv) in self.mapping(rv, &rp) {
-                            let lp = join(&rp, &lk.name);
-                            let f = match lk.name.as_str() {
-                                "memory" => self.size(lk, lv, &lp).map(|e| Field::new("memory", e)),
-                                "cpus" => self.cpus(lk, lv, &lp).map(|e| Field::new("cpus", e)),
-                                _ => {
-                                    self.warn(lk, &lp, "not translated");
-                                    None
-                                }
-                            };
-                            if let Some(f) = f {
-                                fields.retain(|x| x.key != f.key);
-                                fields.push(f.commented(format!("`{lp}`")));
-                            }
-                        }
-                    }
-                }
-                "replicas" if swarm => {
-                    if let Some(n) = self.number(k, v, &p) {
-                        fields.push(Field::new("replicas", Expr::raw(n)));
-                    }
-                }
-                "replicas" if v.as_i64() == Some(1) => {}
-                "restart_policy" if !swarm => {
-                    let condition = v.get("condition").and_then(Node::text).unwrap_or("any");
-                    let restart = match condition {
-                        "none" => "no".to_string(),
-                        "on-failure" => match v.get("max_attempts").and_then(Node::as_i64) {
-                            Some(n) => format!("on-failure:{n}"),
-                            None => "on-failure".into(),
-                        },
-                        _ => "always".into(),
-                    };
-                    if !fields.iter().any(|f| f.key == "restart") {
-                        fields.push(Field::new("restart", Expr::lit(&restart)).commented(format!("`{p}`")));
-                    }
-                }
-                "update_config" if swarm => {
-                    let mut update = Vec::new();
-                    for (uk, uv) in self.mapping(v, &p) {
-                        let up = join(&p, &uk.name);
-                        match uk.name.as_str() {
-                            "parallelism" => update.push(Field::new("parallelism", Expr::raw(self.number(uk, uv, &up).unwrap_or_default()))),
-                            "delay" => {
-                                if let Some(d) = self.duration(uk, uv, &up) {
-                                    update.push(Field::new("delay", Expr::raw(d)));
-                                }
-                            }
-                            "order" | "failure_action" => {
-                                if let Some(t) = self.text(uv, &up, false) {
-                                    update.push(Field::new(&uk.name, t));
-                                }
-                            }
-                            _ => self.warn(uk, &up, "not translated"),
-                        }
-                    }
-                    fields.push(Field::new("update", Expr::Record(update)));
-                }
-                "placement" if swarm => {
-                    let constraints: Vec<Expr> = v
-                        .get("constraints")
-                        .map(|c| self.list(c, &p).into_iter().filter_map(|x| self.text(x, &p, false)).collect())
-                        .unwrap_or_default();
-                    fields.push(Field::new("placement", Expr::Record(vec![Field::new("constraints", Expr::List(constraints))])));
-                }
-                _ => self.warn(k, &p, "not translated"),
-            }
-        }
-        let _ = comments;
-    }
-
-    /// A mapping of strings (`labels`, `args`, `options`), or a `K=V` list.
-    pub(super) fn string_map(&mut self, node: &Node, path: &str, secret: bool) -> Option<Expr> {
-        let mut fields = Vec::new();
-        if let Some(entries) = node.entries() {
-            for (k, v) in entries {
-                let value = self.text(v, &join(path, &k.name), secret)?;
-                fields.push(Field::new(&k.name, value));
-            }
-        } else {
-            for item in self.list(node, path) {
-                let t = item.text().unwrap_or_default();
-                let (k, v) = t.split_once('=').unwrap_or((t, ""));
-                let value = Node {
-                    value: crate::compose::yaml::Value::Scalar {
-                        text: v.to_string(),
-                        plain: false,
-                    },
-                    line: item.line,
-                    col: item.col,
-                };
-                fields.push(Field::new(k, self.text(&value, path, secret)?));
-            }
-        }
-        Some(Expr::Record(fields))
-    }
-
-    fn size(&mut self, key: &Key, node: &Node, path: &str) -> Option<Expr> {
-        let lit = self.literal(key, node, path)?;
-        match compose_bytes(&lit) {
-            Some(bytes) => Some(Expr::raw(units::format_size(bytes))),
-            None => {
-                self.error(node, path, format!("`{lit}` is not a size"));
-                None
-            }
-        }
-    }
-
-    fn cpus(&mut self, key: &Key, node: &Node, path: &str) -> Option<Expr> {
-        let lit = self.literal(key, node, path)?;
-        match lit.parse::<f64>() {
-            Ok(n) if n.fract() == 0.0 => Some(Expr::raw(format!("{n:.1}"))),
-            Ok(n) => Some(Expr::raw(n.to_string())),
-            Err(_) => {
-                self.error(node, path, format!("`{lit}` is not a number of CPUs"));
-                None
-            }
-        }
-    }
-
-    /// Compose's durations (`1m30s`, `500ms`, `1.5s`) in stackc's spelling.
-    pub(super) fn duration(&mut self, key: &Key, node: &Node, path: &str) -> Option<String> {
-        let lit = self.literal(key, node, path)?;
-        let ms = units::parse_duration(&lit).or_else(|| go_duration(&lit));
-        match ms {
-            Some(ms) => Some(units::format_duration(ms)),
-            None => {
-                self.error(node, path, format!("`{lit}` is not a duration"));
-                None
-            }
-        }
-    }
 }
 
 /// Adds to the field a slot holds, or makes it.
@@ -740,10 +513,19 @@ fn slot(fields: &mut Vec<Field>, at: &mut Option<usize>, key: &str, value: Expr)
 
 /// `deploy` for Swarm: it says how many or where, not only limits.
 fn is_swarm(deploy: &Node) -> bool {
-    ["placement", "update_config", "mode", "rollback_config", "endpoint_mode"]
-        .iter()
-        .any(|k| deploy.get(k).is_some())
-        || deploy.get("replicas").and_then(Node::as_i64).is_some_and(|n| n != 1)
+    [
+        "placement",
+        "update_config",
+        "mode",
+        "rollback_config",
+        "endpoint_mode",
+    ]
+    .iter()
+    .any(|k| deploy.get(k).is_some())
+        || deploy
+            .get("replicas")
+            .and_then(Node::as_i64)
+            .is_some_and(|n| n != 1)
 }
 
 /// `backend`, `backend/` → `./backend`: paths read as paths.
@@ -756,20 +538,4 @@ fn relative(path: &str) -> String {
     } else {
         format!("./{trimmed}")
     }
-}
-
-/// Go's durations with fractions (`1.5s`, `100us`): milliseconds.
-fn go_duration(text: &str) -> Option<i64> {
-    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
-    let (num, unit) = text.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let factor = match unit {
-        "us" | "µs" => 0.001,
-        "ms" => 1.0,
-        "s" => 1000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        _ => return None,
-    };
-    Some((n * factor).round() as i64)
 }

@@ -25,7 +25,11 @@ impl Importer {
                         Some(d @ ("bridge" | "overlay")) => {
                             fields.push(Field::new("driver", Expr::lit(d)));
                         }
-                        _ => self.warn(fk, &fpath, "not translated: stackc makes bridge and overlay networks"),
+                        _ => self.warn(
+                            fk,
+                            &fpath,
+                            "not translated: stackc makes bridge and overlay networks",
+                        ),
                     },
                     "internal" | "attachable" => {
                         if let Some(b) = self.boolean(fk, fv, &fpath) {
@@ -47,7 +51,8 @@ impl Importer {
                     _ => self.warn(fk, &fpath, "not translated"),
                 }
             }
-            self.networks.insert(k.name.clone(), Target::Resource(k.name.clone()));
+            self.networks
+                .insert(k.name.clone(), Target::Resource(k.name.clone()));
             self.network_blocks
                 .push(text::block("network", &k.name, &fields, &comments));
         }
@@ -57,7 +62,11 @@ impl Importer {
         for (k, v) in self.mapping(node, path) {
             let p = join(path, &k.name);
             if k.name != "config" {
-                self.warn(k, &p, "not translated: stackc takes a network's `subnet` only");
+                self.warn(
+                    k,
+                    &p,
+                    "not translated: stackc takes a network's `subnet` only",
+                );
                 continue;
             }
             let configs = self.list(v, &p);
@@ -70,7 +79,11 @@ impl Importer {
                             fields.push(Field::new("subnet", t));
                         }
                     } else {
-                        self.warn(ck, &ckp, "not translated: stackc takes one `subnet` per network");
+                        self.warn(
+                            ck,
+                            &ckp,
+                            "not translated: stackc takes one `subnet` per network",
+                        );
                     }
                 }
             }
@@ -115,7 +128,8 @@ impl Importer {
                     _ => self.warn(fk, &fpath, "not translated"),
                 }
             }
-            self.volumes.insert(k.name.clone(), Target::Resource(k.name.clone()));
+            self.volumes
+                .insert(k.name.clone(), Target::Resource(k.name.clone()));
             self.volume_blocks
                 .push(text::block("volume", &k.name, &fields, &comments));
         }
@@ -131,10 +145,18 @@ impl Importer {
             } else if let Some(c) = v.get("content") {
                 Some(Source::Content(c.clone()))
             } else if external(v).is_some() {
-                self.warn(k, &path, "an external secret or config (Swarm's) is not translated");
+                self.warn(
+                    k,
+                    &path,
+                    "an external secret or config (Swarm's) is not translated",
+                );
                 Some(Source::External)
             } else {
-                self.error_key(k, &path, "needs `file`, `environment`, `content` or `external`");
+                self.error_key(
+                    k,
+                    &path,
+                    "needs `file`, `environment`, `content` or `external`",
+                );
                 None
             };
             if let Some(source) = source {
@@ -158,7 +180,9 @@ impl Importer {
                 out.push(Expr::raw(n.to_string()));
                 continue;
             }
-            let Some(t) = self.text(item, &p, false) else { continue };
+            let Some(t) = self.text(item, &p, false) else {
+                continue;
+            };
             let Some(lit) = t.as_lit() else {
                 out.push(t);
                 continue;
@@ -206,7 +230,9 @@ impl Importer {
         if key.name == "tmpfs" {
             for (i, item) in self.list(node, path).into_iter().enumerate() {
                 let p = format!("{path}[{i}]");
-                let Some(t) = self.literal(key, item, &p) else { continue };
+                let Some(t) = self.literal(key, item, &p) else {
+                    continue;
+                };
                 let target = t.split(':').next().unwrap_or_default().to_string();
                 let size = tmpfs_size(&t);
                 out.push(tmpfs(&target, size));
@@ -221,7 +247,9 @@ impl Importer {
                 }
                 continue;
             }
-            let Some(t) = self.text(item, &p, false) else { continue };
+            let Some(t) = self.text(item, &p, false) else {
+                continue;
+            };
             let Some(lit) = t.as_lit() else {
                 out.push(t);
                 continue;
@@ -248,13 +276,21 @@ impl Importer {
             match m {
                 "ro" => read_only = true,
                 "rw" => {}
-                other => self.warn(key, path, format!("mount option `{other}` is not translated")),
+                other => self.warn(
+                    key,
+                    path,
+                    format!("mount option `{other}` is not translated"),
+                ),
             }
         }
         let bind = source.starts_with('.') || source.starts_with('/') || source.starts_with('~');
         if bind {
             let source = if source.starts_with('~') {
-                self.warn(key, path, "`~` is not expanded by stackc: write the path in full");
+                self.warn(
+                    key,
+                    path,
+                    "`~` is not expanded by stackc: write the path in full",
+                );
                 source.to_string()
             } else {
                 source.to_string()
@@ -289,7 +325,10 @@ impl Importer {
             self.error(node, path, "a mount needs its `target`");
             return None;
         };
-        let read_only = node.get("read_only").and_then(Node::as_bool).unwrap_or(false);
+        let read_only = node
+            .get("read_only")
+            .and_then(Node::as_bool)
+            .unwrap_or(false);
         for (k, v) in self.mapping(node, path) {
             let p = join(path, &k.name);
             match k.name.as_str() {
@@ -370,7 +409,11 @@ impl Importer {
                 }
             };
             let Some(source) = self.sources.get(&format!("{kind}/{name}")).cloned() else {
-                self.error(item, &p, format!("`{name}` is not declared under the top-level `{kind}`"));
+                self.error(
+                    item,
+                    &p,
+                    format!("`{name}` is not declared under the top-level `{kind}`"),
+                );
                 continue;
             };
             let default_target = if kind == "secrets" {
@@ -415,9 +458,10 @@ impl Importer {
             }
             let content = match source {
                 Source::External => continue,
-                Source::File(f) if kind == "secrets" => {
-                    Field::new("content", Expr::raw(format!("secret_file({})", text::quote(&f))))
-                }
+                Source::File(f) if kind == "secrets" => Field::new(
+                    "content",
+                    Expr::raw(format!("secret_file({})", text::quote(&f))),
+                ),
                 Source::File(f) => Field::new("source", Expr::lit(&f)),
                 Source::Env(var) => {
                     let ident = self.param_for(
@@ -477,7 +521,14 @@ impl Importer {
                     Expr::raw("network.default")
                 }
                 None => {
-                    self.error_key(&k, &p, format!("the network `{}` is not declared under the top-level `networks`", k.name));
+                    self.error_key(
+                        &k,
+                        &p,
+                        format!(
+                            "the network `{}` is not declared under the top-level `networks`",
+                            k.name
+                        ),
+                    );
                     continue;
                 }
             };
@@ -516,7 +567,11 @@ impl Importer {
         if lit.parse::<i64>().is_ok() {
             Some(lit)
         } else {
-            self.error(node, path, format!("expected a whole number, found `{lit}`"));
+            self.error(
+                node,
+                path,
+                format!("expected a whole number, found `{lit}`"),
+            );
             None
         }
     }
@@ -526,7 +581,11 @@ impl Importer {
             "true" | "True" | "TRUE" => Some(true),
             "false" | "False" | "FALSE" => Some(false),
             other => {
-                self.error(node, path, format!("expected true or false, found `{other}`"));
+                self.error(
+                    node,
+                    path,
+                    format!("expected true or false, found `{other}`"),
+                );
                 None
             }
         }
@@ -642,8 +701,14 @@ mod tests {
 
     #[test]
     fn port_ranges_expand() {
-        assert_eq!(expand_range("9229-9230:9229-9230").unwrap(), ["9229:9229", "9230:9230"]);
-        assert_eq!(expand_range("127.0.0.1:80:80/udp").unwrap(), ["127.0.0.1:80:80/udp"]);
+        assert_eq!(
+            expand_range("9229-9230:9229-9230").unwrap(),
+            ["9229:9229", "9230:9230"]
+        );
+        assert_eq!(
+            expand_range("127.0.0.1:80:80/udp").unwrap(),
+            ["127.0.0.1:80:80/udp"]
+        );
         assert_eq!(expand_range("3000").unwrap(), ["3000"]);
         assert!(expand_range("x:80").is_none());
         assert_eq!(compose_bytes("64m"), Some(64 << 20));
