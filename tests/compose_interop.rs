@@ -605,7 +605,7 @@ fn what_does_not_translate_is_a_warning_naming_the_service_and_the_key() {
 
 #[test]
 fn variables_become_parameters_and_passwords_secret_parameters() {
-    let yaml = "services:\n  db:\n    image: \"postgres:${PG_TAG:-16}\"\n    environment:\n      POSTGRES_PASSWORD: hunter2\n      POSTGRES_USER: ${DB_USER:?the database user}\n  app:\n    image: app\n    environment:\n      DB_PASSWORD: hunter2\n      API_TOKEN: ${TOKEN}\n";
+    let yaml = "services:\n  db:\n    image: \"postgres:${PG_TAG:-16}\"\n    environment:\n      POSTGRES_PASSWORD: hunter2\n      POSTGRES_USER: ${DB_USER:?the database user}\n  app:\n    image: app\n    ports: [\"${WEB_PORT:-8080}:80\"]\n    environment:\n      DB_PASSWORD: hunter2\n      API_TOKEN: ${TOKEN}\n";
     let (out, _) = import("params", yaml);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -614,6 +614,9 @@ fn variables_become_parameters_and_passwords_secret_parameters() {
         "param db_user: string\n",
         "param postgres_password: secret = \"hunter2\"",
         "param token: secret = \"\"",
+        // Interpolated in a port: a `port` parameter.
+        "param web_port: port = 8080",
+        "ports = [\"${web_port}:80\"]",
         "image = \"postgres:${pg_tag}\"",
         // One parameter for one password, so both services still agree on it.
         "DB_PASSWORD = postgres_password",
@@ -707,5 +710,36 @@ fn export_never_writes_a_secret_into_the_compose_file() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{f}");
+    }
+}
+
+#[test]
+fn no_compose_file_makes_the_import_panic() {
+    // Every prefix and a byte flipped every few bytes of each corpus file:
+    // an error or a stack, never a panic.
+    let mut inputs = Vec::new();
+    for file in yaml_files(&corpus()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for cut in (0..text.len())
+            .step_by(7)
+            .filter(|i| text.is_char_boundary(*i))
+        {
+            inputs.push(text[..cut].to_string());
+        }
+        for at in (0..text.len()).step_by(11) {
+            for b in [b':', b'-', b'[', b'{', b'&', b'*', b'"', b'$', b'\n', b' '] {
+                let mut bytes = text.clone().into_bytes();
+                bytes[at] = b;
+                if let Ok(t) = String::from_utf8(bytes) {
+                    inputs.push(t);
+                }
+            }
+        }
+    }
+    inputs.push("a: &a [*a]".into());
+    inputs.push("services:\n  x: &x\n    <<: *x\n".into());
+    inputs.push("[".repeat(10_000));
+    for input in inputs {
+        let _ = stackc::compose::import(Path::new("compose.yaml"), &input);
     }
 }

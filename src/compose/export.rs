@@ -562,11 +562,17 @@ impl Exporter<'_> {
             }
             None => {
                 let names: Vec<String> = secret.iter().map(|(k, _)| format!("`{k}`")).collect();
+                let (what, verb) = if names.len() == 1 {
+                    ("variable", "is")
+                } else {
+                    ("variables", "are")
+                };
                 self.warn(
                     r,
                     format!(
-                        "the secret variables {} are read from the environment Compose runs in (`${{NAME}}`); `--secrets-dir DIR` writes them to a file instead",
-                        names.join(", ")
+                        "the secret {what} {} {verb} read from the environment Compose runs in (`${{NAME}}`); `--secrets-dir DIR` writes {} to a file instead",
+                        names.join(", "),
+                        if names.len() == 1 { "it" } else { "them" }
                     ),
                 );
                 from_environment.extend(secret.iter().map(|(k, _)| (*k).clone()));

@@ -66,6 +66,7 @@ pub fn import(path: &Path, text: &str) -> Result<Imported, Vec<ComposeError>> {
         network_blocks: Vec::new(),
         volume_blocks: Vec::new(),
         lets_text: String::new(),
+        port_params: HashSet::new(),
         default_network: false,
     };
     let out = importer.project(&doc);
@@ -130,6 +131,9 @@ pub(super) struct Importer {
     resources: Vec<(String, String, Vec<Field>, Vec<String>)>,
     network_blocks: Vec<String>,
     volume_blocks: Vec<String>,
+    /// Parameters interpolated in a port's short form: typed `port` when
+    /// their default is one.
+    port_params: HashSet<String>,
     /// The `let`s made of repeated values, as text.
     lets_text: String,
     /// A service names the `default` network.
@@ -413,7 +417,11 @@ impl Importer {
             ));
         }
         out.push_str(&format!("stack {}\n", text::quote(&name)));
-        let params: Vec<String> = self.params.iter().map(param_text).collect();
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|p| param_text(p, self.port_params.contains(&p.ident)))
+            .collect();
         if !params.is_empty() {
             sections.push(params.concat());
         }
@@ -443,10 +451,18 @@ impl Importer {
     }
 }
 
-fn param_text(p: &Param) -> String {
+fn param_text(p: &Param, in_ports: bool) -> String {
     let mut out = String::new();
     for c in &p.comments {
         out.push_str(&format!("# {c}\n"));
+    }
+    let port = |d: &str| d.parse::<u16>().is_ok_and(|n| n > 0);
+    if in_ports && !p.secret && p.default.as_deref().is_none_or(port) {
+        match &p.default {
+            Some(d) => out.push_str(&format!("param {}: port = {d}\n", p.ident)),
+            None => out.push_str(&format!("param {}: port\n", p.ident)),
+        }
+        return out;
     }
     let ty = if p.secret { "secret" } else { "string" };
     match &p.default {

@@ -184,6 +184,14 @@ impl Importer {
                 continue;
             };
             let Some(lit) = t.as_lit() else {
+                // `"${WEB_PORT:-8080}:80"`: a parameter holding a port number.
+                if let Expr::Text(parts) = &t {
+                    for part in parts {
+                        if let crate::compose::text::Part::Ref(name) = part {
+                            self.port_params.insert(name.clone());
+                        }
+                    }
+                }
                 out.push(t);
                 continue;
             };
