@@ -687,13 +687,14 @@ fn expand_range(spec: &str) -> Option<Vec<String>> {
     if c0 == c1 && hosts.is_none_or(|(a, b)| a == b) {
         return Some(vec![spec.to_string()]);
     }
-    if c1 < c0 || c1 - c0 > 1000 {
+    let backwards = hosts.is_some_and(|(a, b)| b < a);
+    if c1 < c0 || c1 - c0 > 1000 || backwards {
         return None;
     }
     let mut out = Vec::new();
     for (i, c) in (c0..=c1).enumerate() {
         let h = match hosts {
-            Some((a, b)) if b - a == c1 - c0 => format!("{}:", a + i as u32),
+            Some((a, b)) if b - a == c1 - c0 => format!("{}:", a.saturating_add(i as u32)),
             Some((a, _)) => format!("{a}:"),
             None if host.is_some() => ":".to_string(),
             None => String::new(),
