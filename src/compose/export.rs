@@ -546,7 +546,7 @@ impl Exporter<'_> {
         let service = logical(self.d, r);
         match self.secrets_dir.clone() {
             Some(dir) => {
-                let file = dir.join(format!("{service}.env"));
+                let file = dir.join(file_name(&format!("{service}.env")));
                 let mut text = String::new();
                 for (k, v) in &secret {
                     text.push_str(&format!("{k}={}\n", env_value(v)));
@@ -587,7 +587,7 @@ impl Exporter<'_> {
         let mut secrets = Vec::new();
         let mut configs = Vec::new();
         for f in files {
-            let base = f.target.rsplit('/').next().unwrap_or("file").to_string();
+            let base = file_name(&f.target);
             let mut entry = Map::new();
             entry.insert("target".into(), json!(f.target));
             // Compose's default mode, for secrets and configs alike.
@@ -663,6 +663,29 @@ impl Exporter<'_> {
     }
 }
 
+/// A file's name from its target, safe as a name in the secrets directory
+/// (a stack is untrusted: `/run/secrets/..` must not name its parent).
+fn file_name(target: &str) -> String {
+    let base: String = target
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if base.chars().all(|c| c == '.') {
+        "file".into()
+    } else {
+        base
+    }
+}
+
 /// A value in an env file, read back as it is written.
 fn env_value(v: &str) -> String {
     if v.chars()
@@ -707,4 +730,24 @@ fn health(h: &crate::deployment::HealthSpec) -> J {
         );
     }
     J::Object(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_file_names_stay_in_their_directory() {
+        assert_eq!(file_name("/run/secrets/db-password"), "db-password");
+        assert_eq!(file_name("/run/secrets/.."), "file");
+        assert_eq!(file_name("/run/secrets/"), "file");
+        assert_eq!(file_name("/a/b c$"), "b_c_");
+    }
+
+    #[test]
+    fn env_file_values_read_back_as_written() {
+        assert_eq!(env_value("abc"), "abc");
+        assert_eq!(env_value("a b$c"), "'a b$c'");
+        assert_eq!(env_value("it's\n"), "\"it's\\n\"");
+    }
 }

@@ -134,6 +134,8 @@ fn write_private(path: &Path, content: &[u8]) -> Result<(), Failure> {
         .create(true)
         .truncate(true)
         .mode(0o600)
+        // Never through a link planted in the directory.
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(fail)?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
