@@ -13,12 +13,15 @@
 //! 6. [`plan`]: the deployment against live state: drift and changes.
 //! 7. [`apply`]: the changes as a dependency graph.
 //!
+//! [`compose`] translates Compose files to `.stack` and deployments back.
+//!
 //! [`logs`] merges and prefixes container logs for `stackc logs`.
 //!
 //! [`session`] puts these together for the commands (lock, plan, apply, record).
 
 pub mod apply;
 pub mod build_context;
+pub mod compose;
 pub mod deployment;
 pub mod diagnostic;
 pub mod digest;

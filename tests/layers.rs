@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "types",
     "eval",
     "driver",
+    "compose",
     "engine",
     "plan",
     "apply",

@@ -4,6 +4,7 @@
 mod cli;
 mod compose_examples;
 mod compose_habits;
+mod compose_interop;
 mod conflicts;
 mod container_files;
 mod container_options;

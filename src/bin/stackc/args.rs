@@ -111,6 +111,10 @@ pub(crate) enum Command {
     Logs(LogsArgs),
     /// Run a command in a running container of the stack; exits with its status
     Exec(ExecArgs),
+    /// Translate a compose.yaml into an idiomatic .stack file (docs/compose.md)
+    ImportCompose(crate::compose::ImportArgs),
+    /// Print the stack as a compose.yaml that `docker compose config` accepts
+    ExportCompose(crate::compose::ExportArgs),
     /// Break a stack's lock left by a process that was killed
     Unlock {
         #[command(flatten)]

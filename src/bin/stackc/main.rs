@@ -1,6 +1,7 @@
 //! The `stackc` command line: arguments → driver and engine → rendering → exit code.
 
 mod args;
+mod compose;
 mod streams;
 mod terminal;
 mod tty;
@@ -41,7 +42,7 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    fn new(message: impl Into<String>) -> Failure {
+    pub(crate) fn new(message: impl Into<String>) -> Failure {
         Failure::Message {
             message: message.into(),
             help: None,
@@ -180,6 +181,8 @@ fn run(command: Command) -> Outcome_ {
         } => on_engine(async move { status_command(&source, &engine, json).await }),
         Command::Logs(args) => on_engine(async move { streams::logs_command(&args).await }),
         Command::Exec(args) => on_engine(async move { streams::exec_command(&args).await }),
+        Command::ImportCompose(args) => compose::import_command(&args),
+        Command::ExportCompose(args) => compose::export_command(&args),
         Command::Unlock {
             source,
             engine,
@@ -214,7 +217,7 @@ fn render_options() -> RenderOptions {
 }
 
 /// Compiles, or prints the diagnostics.
-fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
+pub(crate) fn compiled(options: &driver::Options) -> Result<Deployment, Failure> {
     let Compilation {
         sources,
         result,
@@ -239,7 +242,7 @@ fn print_warnings(
 
 /// Writes to stdout. A reader that went away (`stackc plan | head`) ends
 /// the command quietly, as it would a shell tool, instead of a panic.
-fn print_out(text: &str) -> Result<(), Failure> {
+pub(crate) fn print_out(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
