@@ -26,4 +26,5 @@ mod planner_real_use;
 mod registry;
 mod registry_support;
 mod secrets;
+mod services;
 mod support;

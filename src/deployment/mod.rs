@@ -6,6 +6,7 @@ pub mod files;
 mod kind;
 mod options;
 mod spec;
+mod swarm;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub use options::{
     scalar_leaves,
 };
 pub use spec::*;
+pub use swarm::{
+    PlacementSpec, Reservations, ServiceMode, ServiceRestart, ServiceSpec, UpdateSpec,
+};
 
 /// Bumped whenever the JSON shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::*;
 
 mod networks;
+mod services;
 use crate::deployment::{ContainerSpec, Spec};
 
 // `stackc logs` and `stackc exec` in the fake.
@@ -59,6 +60,7 @@ struct Inner {
     behaviours: BTreeMap<String, Behaviour>,
     /// Every call made, in order ("create shop-web"), for tests that check what was done.
     calls: Vec<String>,
+    swarm: services::Swarm,
 }
 
 /// The in-memory engine.
@@ -463,6 +465,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         networks,
         files: BTreeMap::new(),
         addresses,
+        service: None,
     }
 }
 
@@ -538,12 +541,7 @@ impl Engine for MemoryEngine {
             }
             let object = match &resource.spec {
                 Spec::Container(c) => i.create_container(id.clone(), resource, labels, c)?,
-                Spec::Service(_) => {
-                    return Err(
-                        EngineError::new(ErrorKind::Other, "services need a Swarm engine")
-                            .about(what),
-                    );
-                }
+                Spec::Service(s) => i.create_service(id.clone(), resource, labels, s)?,
                 _ => Object::plain(resource.kind, id.clone(), resource.name.clone(), labels),
             };
             i.objects.push(object);
@@ -735,10 +733,12 @@ impl Engine for MemoryEngine {
                 return Ok(());
             }
             let in_use = match object.kind {
-                Kind::Network => i
-                    .objects
-                    .iter()
-                    .any(|o| o.actual.networks.contains_key(&object.name)),
+                Kind::Network => {
+                    i.objects
+                        .iter()
+                        .any(|o| o.actual.networks.contains_key(&object.name))
+                        || i.service_uses_network(&object.name)
+                }
                 Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
                 _ => false,
             };
@@ -796,6 +796,30 @@ impl Engine for MemoryEngine {
             Ok(())
         })
     }
+    // --- Swarm services (`memory/services.rs`) ---
+
+    async fn swarm_refusal(&self) -> Result<Option<String>, EngineError> {
+        Ok(self.with(|i| i.swarm_refusal()))
+    }
+
+    async fn update_service(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        object: &LiveObject,
+        force: bool,
+    ) -> Result<(), EngineError> {
+        self.with(|i| i.update_service(stack, resource, object, force))
+    }
+
+    async fn observe_service(&self, id: &str) -> Result<Option<LiveObject>, EngineError> {
+        Ok(self.with(|i| i.observe_service(id)))
+    }
+
+    async fn rollout(&self, id: &str) -> Result<swarm::Rollout, EngineError> {
+        self.with(|i| i.rollout(id))
+    }
+
     // --- `stackc logs` and `stackc exec` (`memory/playback.rs`) ---
 
     async fn logs(

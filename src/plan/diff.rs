@@ -216,6 +216,10 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
+    // Swarm updates a service in place (`services.rs`).
+    if r.kind == Kind::Service {
+        return super::services::compare(r, o);
+    }
     // Renamed by hand (`docker rename`): made again under its name. A new
     // `container_name` is a change of the source, listed with the others.
     if r.kind == Kind::Container && o.name != r.name && !new_container_name(r, o) {
@@ -660,7 +664,7 @@ fn list_of(pointer: &str) -> Option<&str> {
 }
 
 /// `/env/DB_URL` → `env.DB_URL`; `/command/2` → `command[2]`.
-fn dotted(pointer: &str) -> String {
+pub(super) fn dotted(pointer: &str) -> String {
     let mut out = String::new();
     for segment in pointer.split('/').skip(1) {
         let segment = segment.replace("~1", "/").replace("~0", "~");

@@ -10,6 +10,7 @@ mod files;
 mod networks;
 mod render;
 mod saved;
+mod services;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,7 @@ pub use diff::{PlanOptions, diff, with_dependencies};
 pub use networks::{NetworkRepairs, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
+pub use services::service_needs_update;
 
 use crate::deployment::Kind;
 

@@ -283,6 +283,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         // Read through the archive API by the caller (`files.rs`).
         files: BTreeMap::new(),
         addresses: static_addresses(&c),
+        service: None,
     };
     let id = c.id.clone().unwrap_or_default();
     Some(LiveObject {

@@ -28,8 +28,10 @@ mod image;
 mod internal;
 mod network;
 mod observe;
-mod streams;
 mod options;
+mod service;
+mod service_convert;
+mod streams;
 mod volume;
 
 use async_trait::async_trait;
@@ -139,7 +141,7 @@ impl Engine for DockerEngine {
             Spec::Network(n) => self.create_network(stack, resource, n).await,
             Spec::Volume(v) => self.create_volume(stack, resource, v).await,
             Spec::Container(c) => self.create_container(stack, resource, c, report).await,
-            Spec::Service(_) => Err(services_unsupported(&resource.name)),
+            Spec::Service(s) => self.create_service(stack, resource, s).await,
         }
     }
 
@@ -178,7 +180,7 @@ impl Engine for DockerEngine {
             Kind::Network => self.remove_network(&object.id, what).await,
             Kind::Volume => self.remove_volume(&object.name, what).await,
             Kind::Image => self.remove_image(object, what).await,
-            Kind::Service => Err(services_unsupported(&object.name)),
+            Kind::Service => self.remove_service(&object.id, what).await,
         }
     }
 
@@ -200,6 +202,31 @@ impl Engine for DockerEngine {
 
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError> {
         self.replace_record(stack, record).await
+    }
+
+    // --- Swarm services (`service.rs`) ---
+
+    async fn swarm_refusal(&self) -> Result<Option<String>, EngineError> {
+        self.refusal().await
+    }
+
+    async fn update_service(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        object: &LiveObject,
+        force: bool,
+    ) -> Result<(), EngineError> {
+        self.update_live_service(stack, resource, object, force)
+            .await
+    }
+
+    async fn observe_service(&self, id: &str) -> Result<Option<LiveObject>, EngineError> {
+        self.observe_one_service(id).await
+    }
+
+    async fn rollout(&self, id: &str) -> Result<super::swarm::Rollout, EngineError> {
+        self.service_rollout(id).await
     }
 
     // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
@@ -231,12 +258,4 @@ impl Engine for DockerEngine {
     async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
         self.exec_exit(exec).await
     }
-}
-
-fn services_unsupported(name: &str) -> EngineError {
-    EngineError::new(
-        ErrorKind::Other,
-        "Swarm services are not supported yet: stackc deploys containers to one Docker engine",
-    )
-    .about(format!("service {name}"))
 }

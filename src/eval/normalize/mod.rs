@@ -12,8 +12,9 @@
 mod container;
 mod files;
 mod mounts;
-mod options;
 mod networking;
+mod options;
+mod service;
 mod short_forms;
 
 use std::collections::BTreeMap;
@@ -349,19 +350,24 @@ impl Normalizer<'_, '_> {
     /// Labels are Docker metadata (`docker inspect`, `docker ps --filter`):
     /// no secret may be in one.
     fn labels(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
-        if get(fields, "labels").is_some_and(Value::is_secret) {
+        self.labels_of(fields, "labels")
+    }
+
+    /// Labels under a field of that name (`labels`, a service's `container_labels`).
+    fn labels_of(&mut self, fields: &Fields<'_>, name: &str) -> BTreeMap<String, String> {
+        if get(fields, name).is_some_and(Value::is_secret) {
             self.secret_in_metadata(
-                "labels",
+                name,
                 "a label cannot hold a secret",
                 "labels are shown by `docker inspect` to anyone who can reach the engine; pass secrets in `env` or `files`",
             );
             return BTreeMap::new();
         }
-        let labels = self.string_map(get(fields, "labels"), "labels");
+        let labels = self.string_map(get(fields, name), name);
         for key in labels.keys() {
             if key.starts_with("io.stackc.") {
                 self.error(
-                    "labels",
+                    name,
                     format!("label `{key}` uses the reserved prefix `io.stackc.`"),
                     Some("stackc sets these labels itself"),
                 );
