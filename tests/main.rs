@@ -28,3 +28,4 @@ mod registry_support;
 mod secrets;
 mod services;
 mod support;
+mod swarm;

@@ -82,28 +82,44 @@ pub(super) async fn converge(
     let deadline = Instant::now() + ctx.timeout;
     let mut pause = Duration::from_millis(100);
     let mut shown = String::new();
+    // Swarm reaps failed tasks and rewrites its message as a rollback goes
+    // on: what was seen on the way is kept for the report.
+    let mut seen = Rollout::default();
     loop {
         if ctx.interrupt.pressed() {
             return Ok(format!("{done}; not waited for (interrupted)"));
         }
-        let rollout = ctx.engine.rollout(id).await?;
+        let mut rollout = ctx.engine.rollout(id).await?;
         // A status unchanged since before the update is the last update's.
         let status = rollout
             .update
             .clone()
             .filter(|u| Some(u) != before.as_ref());
+        for e in std::mem::take(&mut rollout.errors) {
+            if !seen.errors.contains(&e) {
+                seen.errors.push(e);
+            }
+        }
+        rollout.errors = seen.errors.clone();
+        // The first message of a failure names the task that failed.
+        if let Some(u) = status.as_ref().filter(|u| u.message.contains("task"))
+            && seen.update.is_none()
+        {
+            seen.update = Some(u.clone());
+        }
         if let Some(u) = &status
             && u.state.failed()
         {
+            let first = seen.update.as_ref().unwrap_or(u);
             return Err(StepError::Failed(
-                failure(u, &rollout),
+                failure(u, first, &rollout),
                 Cause::Engine(ErrorKind::Other),
             ));
         }
         let settled = status
             .as_ref()
             .is_none_or(|u| u.state == UpdateState::Completed);
-        if settled && rollout.running >= rollout.desired {
+        if settled && rollout.running >= rollout.desired && rollout.stopping == 0 {
             return Ok(format!(
                 "{done}: {}/{} running",
                 rollout.running, rollout.desired
@@ -129,6 +145,9 @@ pub(super) async fn converge(
             Some(UpdateState::RollbackStarted) => {
                 "the update failed: Swarm is rolling it back".into()
             }
+            _ if rollout.running >= rollout.desired && rollout.stopping > 0 => {
+                format!("{} running, {} stopping", rollout.running, rollout.stopping)
+            }
             _ => format!("{}/{} running", rollout.running, rollout.desired),
         };
         if line != shown {
@@ -152,20 +171,21 @@ pub(super) async fn converge(
             ));
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(1));
+        // Often: Swarm reaps a failed task within a second or two.
+        pause = (pause * 2).min(Duration::from_millis(250));
     }
 }
 
 /// An update Swarm paused or rolled back, with what its tasks said.
-fn failure(u: &UpdateStatus, rollout: &Rollout) -> String {
+fn failure(u: &UpdateStatus, first: &UpdateStatus, rollout: &Rollout) -> String {
     let what = match u.state {
         UpdateState::RollbackCompleted => "the update failed and Swarm rolled it back",
         UpdateState::RollbackPaused => "the update failed and Swarm paused its rollback",
         _ => "the update failed and Swarm paused it",
     };
     let mut text = what.to_string();
-    if !u.message.is_empty() {
-        text.push_str(&format!(" ({})", u.message));
+    if !first.message.is_empty() {
+        text.push_str(&format!(" ({})", first.message));
     }
     if !rollout.errors.is_empty() {
         text.push_str(&format!("; {}", errors(rollout)));

@@ -89,6 +89,8 @@ pub struct Rollout {
     pub running: u64,
     /// Tasks of the current spec that failed or were rejected.
     pub failed: u64,
+    /// Tasks still running that Swarm is stopping (an old spec, or a replica too many).
+    pub stopping: u64,
     pub update: Option<UpdateStatus>,
     /// What Swarm said of failed tasks, newest first, without repeats.
     pub errors: Vec<String>,

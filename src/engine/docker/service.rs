@@ -220,6 +220,10 @@ impl DockerEngine {
             .iter()
             .filter(|t| wanted(t) && current(t) && state(t) == Some(TaskState::RUNNING))
             .count() as u64;
+        let stopping = tasks
+            .iter()
+            .filter(|t| !wanted(t) && state(t) == Some(TaskState::RUNNING))
+            .count() as u64;
         let failed: Vec<&bollard::models::Task> = tasks
             .iter()
             .filter(|t| {
@@ -229,7 +233,16 @@ impl DockerEngine {
                 )
             })
             .collect();
-        let mut newest = failed.clone();
+        // Any task Swarm gave an error, failed or since shut down.
+        let mut newest: Vec<&bollard::models::Task> = tasks
+            .iter()
+            .filter(|t| {
+                t.status
+                    .as_ref()
+                    .and_then(|s| s.err.as_ref())
+                    .is_some_and(|e| !e.is_empty())
+            })
+            .collect();
         newest.sort_by_key(|t| std::cmp::Reverse(t.updated_at.clone().map(|d| d.to_string())));
         let mut errors: Vec<String> = Vec::new();
         for t in newest {
@@ -256,6 +269,7 @@ impl DockerEngine {
             desired,
             running,
             failed: failed.iter().filter(|t| current(t)).count() as u64,
+            stopping,
             update,
             errors,
         })
