@@ -82,6 +82,9 @@ error_codes! {
     InvalidNetworkMode = "E0431", "invalid network mode";
     InvalidStaticAddress = "E0432", "invalid static network address";
     NotFound = "E0501", "stack not found";
+    // ---- Swarm (issue 13): E0510–E0519 ----
+    ServiceOffOverlay = "E0510", "a service on a network that is not overlay";
+    OverlayNotAttachable = "E0511", "a container on an overlay network that is not attachable";
 }
 
 impl fmt::Display for ErrorCode {

@@ -149,6 +149,7 @@ pub(crate) fn network(stack: &str, name: &str) -> Resource {
         attachable: false,
         subnet: None,
         labels: BTreeMap::from([("purpose".into(), "tests".into())]),
+        encrypted: false,
     }));
     resource(stack, Kind::Network, name, spec, &[])
 }

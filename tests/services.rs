@@ -379,3 +379,60 @@ fn destroy_removes_the_service_before_its_network() {
         assert!(e.names(Kind::Network).is_empty());
     });
 }
+
+/// The diagnostics of a stack that does not compile, as plain text.
+fn errors_of(source: &str) -> String {
+    let dir = crate::support::stack_dir("swarm-errors", source, &[]);
+    let options = stackc::driver::Options {
+        path: dir.clone(),
+        ..Default::default()
+    };
+    let compiled = stackc::driver::compile(&options);
+    let _ = std::fs::remove_dir_all(&dir);
+    match compiled.result {
+        Ok(_) => panic!("compiled:\n{source}"),
+        Err(diags) => stackc::diagnostic::render_all(
+            &diags,
+            &compiled.sources,
+            stackc::diagnostic::RenderOptions::PLAIN,
+        ),
+    }
+}
+
+#[test]
+fn swarm_settings_swarm_would_refuse_are_compile_errors() {
+    let cases = [
+        (
+            "network \"n\" { encrypted = true }",
+            "only an overlay network is encrypted",
+        ),
+        (
+            "container \"c\" {\n  image = \"busybox:1.36\"\n  ports = [{ container = 80, mode = \"host\" }]\n}",
+            "only a `service` publishes in `host` mode",
+        ),
+        (
+            "service \"s\" {\n  image = \"busybox:1.36\"\n  ports = [\"127.0.0.1:80:80\"]\n}",
+            "a port cannot name an `ip`",
+        ),
+        (
+            "service \"s\" {\n  image = \"busybox:1.36\"\n  mode = \"global\"\n  replicas = 2\n}",
+            "a global service runs one task on every node",
+        ),
+        (
+            "service \"s\" {\n  image = \"busybox:1.36\"\n  placement = { max_replicas = 0 }\n}",
+            "max_replicas must be 1 or more",
+        ),
+        (
+            "service \"s\" {\n  image = \"busybox:1.36\"\n  container_labels = { \"io.stackc.x\" = \"y\" }\n}",
+            "reserved prefix",
+        ),
+        (
+            "param t: secret = \"x\"\nservice \"s\" {\n  image = \"busybox:1.36\"\n  container_labels = { a = t }\n}",
+            "a label cannot hold a secret",
+        ),
+    ];
+    for (body, wanted) in cases {
+        let text = errors_of(&format!("stack \"swarm\"\n{body}\n"));
+        assert!(text.contains(wanted), "{body}\n→ {text}");
+    }
+}

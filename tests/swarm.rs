@@ -18,7 +18,7 @@ param replicas: int = 1
 param greeting: string = "hello"
 param cmd: string = "httpd -f -p 8080 -h /www"
 {vars}
-network "mesh" {{ driver = "overlay", attachable = true }}
+network "mesh" {{ driver = "overlay", attachable = true, encrypted = true }}
 service "api" {{
   image    = "{}"
   command  = ["sh", "-c", cmd]
@@ -78,6 +78,19 @@ fn a_service_on_a_swarm_from_create_to_destroy() {
     assert!(progress.contains("created: 1/1 running"), "{progress}");
     let (id, spec) = service(&name).expect("the service exists");
     assert_eq!(replicas(&spec), 1);
+    // The overlay network is encrypted, as `docker network create --opt encrypted`.
+    let mesh = block_on(async {
+        let docker = raw_client().await.unwrap();
+        docker
+            .inspect_network(
+                &format!("{stack}-mesh"),
+                None::<bollard::query_parameters::InspectNetworkOptions>,
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(mesh.driver.as_deref(), Some("overlay"));
+    assert!(mesh.options.unwrap_or_default().contains_key("encrypted"));
     let out = ok(&["plan", "--detailed-exitcode", dir]);
     assert!(stdout(&out).contains("No changes."), "{}", stdout(&out));
 

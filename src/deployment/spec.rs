@@ -76,6 +76,9 @@ pub struct NetworkSpec {
     pub attachable: bool,
     pub subnet: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// An overlay network whose traffic between nodes is encrypted (IPsec).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

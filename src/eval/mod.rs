@@ -24,6 +24,7 @@ mod normalize;
 mod resources;
 mod scope;
 mod structure;
+mod swarm;
 pub mod value;
 mod vars;
 
@@ -225,6 +226,7 @@ impl<'p> Evaluator<'p> {
         self.check_names(&resources);
         self.check_ports(&resources);
         self.check_static_addresses(&resources);
+        self.check_swarm_networks(&resources);
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),

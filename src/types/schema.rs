@@ -191,6 +191,8 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         field("attachable", Type::Bool),
         field("subnet", Type::String),
         field("labels", labels()),
+        // Overlay networks only (Swarm).
+        field("encrypted", Type::Bool),
     ];
     let volume = vec![
         field("driver", Type::String),

@@ -170,6 +170,10 @@ pub(super) fn network_request(
             ..Default::default()
         }),
         labels: Some(docker_labels(stack, resource)),
+        // Swarm's IPsec between nodes, as `docker network create --opt encrypted`.
+        options: n
+            .encrypted
+            .then(|| HashMap::from([("encrypted".to_string(), String::new())])),
         ..Default::default()
     }
 }

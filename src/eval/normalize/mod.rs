@@ -649,7 +649,7 @@ impl Normalizer<'_, '_> {
                 Some("like `10.20.0.0/16`"),
             );
         }
-        NetworkSpec {
+        let spec = NetworkSpec {
             driver: self
                 .opt_text(fields, "driver")
                 .unwrap_or_else(|| "bridge".into()),
@@ -657,7 +657,16 @@ impl Normalizer<'_, '_> {
             attachable: self.bool(fields, "attachable"),
             subnet,
             labels: self.labels(fields),
+            encrypted: self.bool(fields, "encrypted"),
+        };
+        if spec.encrypted && spec.driver != "overlay" {
+            self.error(
+                "encrypted",
+                "only an overlay network is encrypted: traffic on a bridge network never leaves its host",
+                Some("set `driver = \"overlay\"`, or leave `encrypted` out"),
+            );
         }
+        spec
     }
 
     fn volume(&mut self, fields: &Fields<'_>) -> VolumeSpec {
