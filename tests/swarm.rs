@@ -16,7 +16,7 @@ fn source(stack: &str, vars: &str) -> String {
         r#"stack "{stack}"
 param replicas: int = 1
 param greeting: string = "hello"
-param cmd: string = "httpd -f -p 8080 -h /www"
+param cmd: string = "echo ready; exec httpd -f -p 8080 -h /www"
 {vars}
 network "mesh" {{ driver = "overlay", attachable = true, encrypted = true }}
 service "api" {{
@@ -185,6 +185,9 @@ fn a_service_on_a_swarm_from_create_to_destroy() {
         vars[3],
     ]);
     assert_eq!(replicas(&service(&name).unwrap().1), 2);
+    // The service's log is its tasks': `api` names it as Compose would.
+    let out = ok(&["logs", dir, "api"]);
+    assert!(stdout(&out).contains("ready"), "{}", stdout(&out));
     let out = ok(&["status", dir, vars[0], vars[1], vars[2], vars[3]]);
     assert!(stdout(&out).contains("2/2 running"), "{}", stdout(&out));
 
@@ -219,7 +222,10 @@ fn a_service_on_a_swarm_from_create_to_destroy() {
         .unwrap()
         .args
         .unwrap();
-    assert_eq!(args[2], "httpd -f -p 8080 -h /www", "the old spec is back");
+    assert_eq!(
+        args[2], "echo ready; exec httpd -f -p 8080 -h /www",
+        "the old spec is back"
+    );
 
     // Destroyed: nothing of it is left.
     ok(&["destroy", "--auto-approve", dir]);

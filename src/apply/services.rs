@@ -119,7 +119,7 @@ pub(super) async fn converge(
         let settled = status
             .as_ref()
             .is_none_or(|u| u.state == UpdateState::Completed);
-        if settled && rollout.running >= rollout.desired && rollout.stopping == 0 {
+        if settled && rollout.running == rollout.desired && rollout.stopping == 0 {
             return Ok(format!(
                 "{done}: {}/{} running",
                 rollout.running, rollout.desired
@@ -145,9 +145,12 @@ pub(super) async fn converge(
             Some(UpdateState::RollbackStarted) => {
                 "the update failed: Swarm is rolling it back".into()
             }
-            _ if rollout.running >= rollout.desired && rollout.stopping > 0 => {
-                format!("{} running, {} stopping", rollout.running, rollout.stopping)
-            }
+            _ if rollout.running + rollout.stopping > rollout.desired => format!(
+                "{}/{} running, {} to stop",
+                rollout.running.min(rollout.desired),
+                rollout.desired,
+                rollout.running + rollout.stopping - rollout.desired
+            ),
             _ => format!("{}/{} running", rollout.running, rollout.desired),
         };
         if line != shown {

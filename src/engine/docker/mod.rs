@@ -237,7 +237,7 @@ impl Engine for DockerEngine {
         options: &super::streams::LogOptions,
     ) -> Result<super::streams::LogStream, EngineError> {
         match object.kind {
-            Kind::Container => self.container_logs(object, options).await,
+            Kind::Container | Kind::Service => self.container_logs(object, options).await,
             _ => Err(EngineError::new(ErrorKind::Other, "it has no logs")
                 .about(format!("{} {}", object.kind, object.name))),
         }
