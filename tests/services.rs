@@ -436,3 +436,17 @@ fn swarm_settings_swarm_would_refuse_are_compile_errors() {
         assert!(text.contains(wanted), "{body}\n→ {text}");
     }
 }
+
+#[test]
+fn a_service_name_taken_outside_the_stack_is_a_conflict_before_anything_changes() {
+    block_on(async {
+        let e = engine();
+        e.add_unlabelled(Kind::Service, "shop-api");
+        let plan = plan_of(&e, &api(&[])).await;
+        assert_eq!(plan.conflicts.len(), 1, "{:#?}", plan.conflicts);
+        let c = &plan.conflicts[0];
+        assert_eq!(c.address, "service.api");
+        assert_eq!(c.claim, "the service name shop-api");
+        assert_eq!(c.holder, "service shop-api (not made by stackc)");
+    });
+}

@@ -59,7 +59,10 @@ impl Plan {
             // A replacement keeps its name, unless `container_name` changes.
             let renamed = c.fields.iter().any(|f| f.path == "container_name");
             if (c.actions == [Action::Create] || renamed)
-                && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
+                && matches!(
+                    c.kind,
+                    Kind::Container | Kind::Network | Kind::Volume | Kind::Service
+                )
             {
                 claims
                     .names
