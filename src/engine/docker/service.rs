@@ -214,7 +214,9 @@ impl DockerEngine {
         let state = |t: &bollard::models::Task| t.status.as_ref().and_then(|s| s.state);
         let desired = match spec.mode.as_ref().and_then(|m| m.replicated.as_ref()) {
             Some(r) => r.replicas.unwrap_or(0).max(0) as u64,
-            None => tasks.iter().filter(|t| wanted(t)).count() as u64,
+            // Global: one per eligible node, as Swarm counts them (its tasks
+            // may not all be made yet).
+            None => self.desired_tasks(id).await?,
         };
         let running = tasks
             .iter()
@@ -273,6 +275,26 @@ impl DockerEngine {
             update,
             errors,
         })
+    }
+
+    /// The tasks Swarm wants of a service now (`ServiceStatus.DesiredTasks`).
+    async fn desired_tasks(&self, id: &str) -> Result<u64, EngineError> {
+        let filters = HashMap::from([("id", vec![id.to_string()])]);
+        let listed = self
+            .docker
+            .list_services(Some(
+                ListServicesOptionsBuilder::default()
+                    .filters(&filters)
+                    .status(true)
+                    .build(),
+            ))
+            .await
+            .map_err(|e| self.error(e, format!("service {id}")))?;
+        Ok(listed
+            .iter()
+            .find(|s| s.id.as_deref() == Some(id))
+            .and_then(|s| s.service_status.as_ref()?.desired_tasks)
+            .unwrap_or(0))
     }
 
     /// Docker's error for a service; a stale version (another writer came
