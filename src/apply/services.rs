@@ -139,7 +139,8 @@ pub(super) async fn converge(
             ));
         }
         let line = match status.as_ref().map(|u| u.state) {
-            Some(UpdateState::Updating) => {
+            // Until Swarm starts the rollout, an update is at its start too.
+            Some(UpdateState::Updating) | None if done == "updated" => {
                 format!("{}/{} updated", rollout.running, rollout.desired)
             }
             Some(UpdateState::RollbackStarted) => {
