@@ -108,6 +108,9 @@ error_codes! {
     MovedKindMismatch = "E0494", "`moved` between different kinds";
     AmbiguousMoves = "E0495", "ambiguous or cyclic `moved` blocks";
     NotFound = "E0501", "stack not found";
+    // ---- Swarm (issue 13): E0510–E0519 ----
+    ServiceOffOverlay = "E0510", "a service on a network that is not overlay";
+    OverlayNotAttachable = "E0511", "a container on an overlay network that is not attachable";
 }
 
 impl fmt::Display for ErrorCode {

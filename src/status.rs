@@ -24,7 +24,7 @@ pub fn rows(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Row> 
     for r in &deployment.resources {
         let object = live.objects.iter().find(|o| o.address == r.address);
         let state = match (object, &r.spec) {
-            (Some(o), _) => o.state.to_string(),
+            (Some(o), _) => state_of(o),
             (None, Spec::Image(i)) if i.reference.is_some() => {
                 let present = i
                     .reference
@@ -53,13 +53,27 @@ pub fn rows(deployment: &Deployment, plan: &Plan, live: &LiveState) -> Vec<Row> 
                 address: o.address.clone(),
                 kind: o.kind,
                 name: o.name.clone(),
-                state: o.state.to_string(),
+                state: state_of(o),
                 note: Some("not in the source".into()),
             });
         }
     }
     rows.sort_by(|a, b| a.address.cmp(&b.address));
     rows
+}
+
+/// An object's state; a service's is its tasks (`2/3 running`), and how
+/// its last update ended when it stopped short.
+fn state_of(o: &crate::engine::LiveObject) -> String {
+    let Some(service) = &o.actual.service else {
+        return o.state.to_string();
+    };
+    let (running, desired) = service.tasks;
+    let mut state = format!("{running}/{desired} running");
+    if let Some(u) = service.update.as_ref().filter(|u| u.state.failed()) {
+        state.push_str(&format!(" ({})", u.state));
+    }
+    state
 }
 
 fn note(plan: &Plan, address: &str) -> Option<String> {

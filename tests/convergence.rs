@@ -212,6 +212,7 @@ async fn a_container_made_again_by_hand_with_other_ports_is_drift_and_made_again
             protocol: "tcp".into(),
             host: Some(8081),
             ip: None,
+            mode: None,
         });
         ports.sort();
     });

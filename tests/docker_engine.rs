@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use stackc::deployment::Kind;
-use stackc::deployment::{HealthSpec, Millis, MountSpec, NetworkAttachment, PortSpec, Spec};
+use stackc::deployment::{HealthSpec, Millis, MountSpec, NetworkAttachment, PortSpec};
 use stackc::engine::docker::{DEFAULT_HOST, DockerEngine, resolve_host};
 use stackc::engine::memory::actual_of;
 use stackc::engine::{Actual, Engine, ErrorKind, Health, State, masked_spec, quiet};
 
 use crate::docker_support::{
-    StackGuard, TEST_IMAGE, block_on, build_resource, docker, raw_client, test_image, unique_stack,
+    StackGuard, block_on, build_resource, docker, raw_client, test_image, unique_stack,
 };
 use crate::support::temp_dir;
 
-use crate::engine::{MIB, container, expect_error, find, network, resource, run, run_of};
+use crate::engine::{MIB, container, expect_error, find, network, run, run_of};
 
 // ---- Docker only ----
 
@@ -171,12 +171,14 @@ fn docker_translates_every_container_field() {
                 protocol: "tcp".into(),
                 host: None,
                 ip: Some("127.0.0.1".into()),
+                mode: None,
             },
             PortSpec {
                 container: 5353,
                 protocol: "udp".into(),
                 host: None,
                 ip: None,
+                mode: None,
             },
         ];
         r.mounts = vec![
@@ -387,36 +389,6 @@ fn docker_translates_every_container_field() {
         let left = raw.inspect_container(&stray.name, None).await;
         assert!(left.is_err(), "{left:?}");
         let _ = std::fs::remove_dir_all(&shared);
-    });
-}
-
-#[test]
-fn docker_services_are_not_supported_yet() {
-    block_on(async {
-        let Some(engine) = docker().await else {
-            return;
-        };
-        let stack = unique_stack("service");
-        let _guard = StackGuard::new(&stack);
-        let spec = Spec::Service(Box::new(stackc::deployment::ServiceSpec {
-            run: run(TEST_IMAGE),
-            replicas: 2,
-            update: stackc::deployment::UpdateSpec {
-                parallelism: 1,
-                delay: Millis(0),
-                order: "stop-first".into(),
-                failure_action: "pause".into(),
-            },
-            placement: stackc::deployment::PlacementSpec {
-                constraints: Vec::new(),
-            },
-        }));
-        let service = resource(&stack, Kind::Service, "api", spec, &[]);
-        let e = expect_error(engine.create(&stack, &service, &quiet).await, "service");
-        assert!(
-            e.to_string().contains("Swarm services are not supported"),
-            "{e}"
-        );
     });
 }
 

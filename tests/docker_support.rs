@@ -174,6 +174,7 @@ pub async fn stack_images(docker: &Docker, stack: &str) -> Result<Vec<ImageSumma
 /// Removes the containers (the lock and record too), networks, volumes and
 /// images labelled with `stack`.
 async fn remove_stack(stack: &str) -> Result<(), String> {
+    remove_stack_services(stack).await?;
     let docker = raw_client().await?;
     for c in stack_containers(&docker, stack).await? {
         if let Some(id) = c.id {
@@ -309,4 +310,88 @@ CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
     let built = engine.create(TEST_IMAGE_STACK, &resource, &quiet).await;
     let _ = std::fs::remove_dir_all(&dir);
     built.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Makes the engine a single-node swarm unless it is in swarm mode already
+/// (`docker swarm init --advertise-addr 127.0.0.1`), and leaves it so: the
+/// tests of services need a manager. Once per process.
+pub fn swarm() {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    let done = DONE.get_or_init(|| {
+        std::thread::spawn(|| {
+            block_on(async {
+                let docker = raw_client().await?;
+                let info = docker.info().await.map_err(|e| e.to_string())?;
+                let state = info
+                    .swarm
+                    .and_then(|s| s.local_node_state)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
+                if state == "active" {
+                    return Ok(());
+                }
+                let request = bollard::models::SwarmInitRequest {
+                    listen_addr: Some("127.0.0.1:2377".into()),
+                    advertise_addr: Some("127.0.0.1".into()),
+                    ..Default::default()
+                };
+                match docker.init_swarm(request).await {
+                    Ok(_) => Ok(()),
+                    // Another test process got there first.
+                    Err(e) if e.to_string().contains("already part of a swarm") => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+        })
+        .join()
+        .unwrap_or_else(|_| Err("swarm init panicked".into()))
+    });
+    if let Err(e) = done {
+        panic!("cannot make the engine a swarm (docker swarm init): {e}");
+    }
+}
+
+/// Removes the services labelled with `stack` (tests that make services
+/// call this in their guard's stead before the rest is removed).
+pub async fn remove_stack_services(stack: &str) -> Result<(), String> {
+    let docker = raw_client().await?;
+    let filters = stack_filter(stack);
+    let services = match docker
+        .list_services(Some(
+            bollard::query_parameters::ListServicesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    {
+        Ok(s) => s,
+        Err(_) => return Ok(()),
+    };
+    let mut ids = Vec::new();
+    for s in services {
+        if let Some(id) = s.id {
+            let _ = docker.delete_service(&id).await;
+            ids.push(id);
+        }
+    }
+    // Their tasks' containers hold the networks until they are gone.
+    for id in ids {
+        let filters = HashMap::from([("label", vec![format!("com.docker.swarm.service.id={id}")])]);
+        for _ in 0..120 {
+            let left = docker
+                .list_containers(Some(
+                    ListContainersOptionsBuilder::default()
+                        .all(true)
+                        .filters(&filters)
+                        .build(),
+                ))
+                .await
+                .map_err(|e| e.to_string())?;
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+    Ok(())
 }

@@ -149,6 +149,7 @@ pub(crate) fn network(stack: &str, name: &str) -> Resource {
         attachable: false,
         subnet: None,
         labels: BTreeMap::from([("purpose".into(), "tests".into())]),
+        encrypted: false,
     }));
     resource(stack, Kind::Network, name, spec, &[])
 }
@@ -303,6 +304,7 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         protocol: "tcp".into(),
         host: None,
         ip: Some("127.0.0.1".into()),
+        mode: None,
     }];
     web_run.health = Some(HealthSpec {
         test: vec![
@@ -676,4 +678,153 @@ pub async fn conformance(engine: &dyn Engine, h: &dyn Harness) {
         None
     );
     assert!(engine.unlock(stack).await.expect("unlock"));
+}
+
+// ---- Swarm services: the same suite, both engines ----
+
+#[test]
+fn memory_engine_services_conform() {
+    let engine = MemoryEngine::new();
+    block_on(services_conformance(&engine, &Fake { engine: &engine }));
+}
+
+#[test]
+fn docker_engine_services_conform() {
+    block_on(async {
+        let Some(engine) = docker().await else {
+            return;
+        };
+        crate::docker_support::swarm();
+        let real = Real {
+            stack: unique_stack("svc_conformance"),
+            other: unique_stack("svc_conformance_other"),
+        };
+        let _guard = StackGuard::new(&real.stack);
+        services_conformance(&engine, &real).await;
+    });
+}
+
+/// Polls a service's rollout until every task runs its spec.
+async fn converged(
+    engine: &dyn Engine,
+    h: &dyn Harness,
+    id: &str,
+) -> stackc::engine::swarm::Rollout {
+    let start = Instant::now();
+    loop {
+        let rollout = engine.rollout(id).await.expect("rollout");
+        let settled = rollout
+            .update
+            .as_ref()
+            .is_none_or(|u| u.state == stackc::engine::swarm::UpdateState::Completed);
+        if settled && rollout.running == rollout.desired {
+            return rollout;
+        }
+        assert!(start.elapsed() < h.deadline(), "not converged: {rollout:?}");
+        h.pause().await;
+    }
+}
+
+/// What every engine does with services: made on an overlay network, read
+/// back as they were given (no drift), updated in place naming their
+/// version (a stale one is refused), removed.
+pub async fn services_conformance(engine: &dyn Engine, h: &dyn Harness) {
+    let stack = h.stack();
+    let image = h.image();
+    assert_eq!(engine.swarm_refusal().await.expect("swarm state"), None);
+    let source = |replicas: u32, greeting: &str| {
+        format!(
+            r#"
+stack "{stack}"
+network "mesh" {{ driver = "overlay", attachable = true }}
+service "api" {{
+  image    = "{image}"
+  command  = ["httpd", "-f", "-p", "8080", "-h", "/www"]
+  env      = {{ GREETING = "{greeting}" }}
+  networks = [{{ network = network.mesh, aliases = ["backend"] }}]
+  replicas = {replicas}
+  labels   = {{ team = "shop" }}
+  container_labels = {{ tier = "api" }}
+  memory   = 64MiB
+  reservations = {{ memory = 16MiB }}
+  health   = {{ cmd = "wget -q -O /dev/null http://127.0.0.1:8080/", interval = 500ms, timeout = 2s }}
+  update   = {{ parallelism = 0, order = "start-first", failure_action = "rollback", monitor = 500ms }}
+  rollback = {{ parallelism = 0, monitor = 500ms }}
+  placement = {{ constraints = ["node.role == manager"], max_replicas = 3 }}
+  restart_policy = {{ condition = "on-failure", delay = 500ms, max_attempts = 3 }}
+  stop_signal  = "SIGKILL"
+  stop_timeout = 1s
+}}
+"#
+        )
+    };
+    let first = crate::support::deploy(&source(1, "hello"), &[]);
+    let mesh = first.resource("network.mesh").expect("the network");
+    let api = first.resource("service.api").expect("the service");
+    engine
+        .create(stack, mesh, &quiet)
+        .await
+        .expect("create the overlay network");
+    let id = engine
+        .create(stack, api, &quiet)
+        .await
+        .expect("create the service");
+    converged(engine, h, &id).await;
+
+    // Found by its labels, read back as it was given: nothing to plan.
+    let live = engine.observe(stack, &[]).await.expect("observe");
+    let o = find(&live, "service.api");
+    assert_eq!(
+        (o.kind, o.id.as_str(), o.name.as_str()),
+        (Kind::Service, id.as_str(), api.name.as_str())
+    );
+    assert_eq!(o.hash, api.hash);
+    let plan = stackc::plan::diff(&first, &live, &Default::default());
+    assert!(!plan.has_changes(), "{:#?}", plan.resource_changes);
+    assert!(plan.drift.is_empty(), "{:#?}", plan.drift);
+    let version = o
+        .actual
+        .service
+        .as_ref()
+        .expect("a service's live state")
+        .version;
+
+    // Updated in place: the same service, at a newer version.
+    let second = crate::support::deploy(&source(2, "hi"), &[]);
+    let api2 = second.resource("service.api").expect("the service");
+    engine
+        .update_service(stack, api2, o, false)
+        .await
+        .expect("update");
+    converged(engine, h, &id).await;
+    let live = engine.observe(stack, &[]).await.expect("observe");
+    let updated = find(&live, "service.api");
+    assert_eq!(updated.id, id);
+    assert_eq!(updated.hash, api2.hash);
+    let service = updated.actual.service.as_ref().expect("live state");
+    assert!(service.version > version);
+    assert_eq!(service.spec["replicas"], 2);
+    assert_eq!(service.spec["env"]["GREETING"], "hi");
+    let plan = stackc::plan::diff(&second, &live, &Default::default());
+    assert!(!plan.has_changes(), "{:#?}", plan.resource_changes);
+
+    // A write naming the version read before the last one is refused.
+    let stale = engine
+        .update_service(stack, &first.resources[1], o, false)
+        .await;
+    let e = expect_error(stale, "stale version");
+    assert_eq!(e.kind, ErrorKind::Conflict, "{e}");
+
+    // Removed; then its network can go.
+    engine.remove(updated).await.expect("remove the service");
+    let live = engine.observe(stack, &[]).await.expect("observe");
+    assert!(
+        live.objects.iter().all(|o| o.kind != Kind::Service),
+        "{:#?}",
+        live.objects
+    );
+    engine
+        .remove(find(&live, "network.mesh"))
+        .await
+        .expect("remove the network");
 }

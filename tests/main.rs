@@ -32,4 +32,6 @@ mod planner_real_use;
 mod registry;
 mod registry_support;
 mod secrets;
+mod services;
 mod support;
+mod swarm;

@@ -8,6 +8,7 @@
 //! or the user interrupts, nothing new starts; running actions finish.
 
 mod progress;
+mod services;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -585,6 +586,10 @@ async fn run_step(
             if let Ok(mut m) = ids.lock() {
                 m.insert(address.clone(), id.clone());
             }
+            if r.kind == Kind::Service {
+                let done = if old.is_some() { "replaced" } else { "created" };
+                return services::converge(ctx, r, &id, None, done).await;
+            }
             if r.kind == Kind::Container {
                 engine.start(&id).await?;
                 return Ok(if old.is_some() {
@@ -610,6 +615,9 @@ async fn run_step(
             let r = deployment
                 .resource(&address)
                 .ok_or_else(|| dependency(format!("{address} is not in the deployment")))?;
+            if r.kind == Kind::Service {
+                return services::update(ctx, r, object).await;
+            }
             let Spec::Container(c) = &r.spec else {
                 return Ok("unchanged".into());
             };

@@ -7,6 +7,7 @@ mod kind;
 pub mod moved;
 mod options;
 mod spec;
+mod swarm;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,9 @@ pub use options::{
     scalar_leaves,
 };
 pub use spec::*;
+pub use swarm::{
+    PlacementSpec, Reservations, ServiceMode, ServiceRestart, ServiceSpec, UpdateSpec,
+};
 
 /// Bumped whenever the JSON shape changes incompatibly.
 pub const FORMAT_VERSION: u32 = 1;

@@ -41,7 +41,7 @@ pub enum Spec {
     Network(Box<NetworkSpec>),
     Volume(Box<VolumeSpec>),
     Container(Box<ContainerSpec>),
-    Service(Box<ServiceSpec>),
+    Service(Box<super::ServiceSpec>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +76,9 @@ pub struct NetworkSpec {
     pub attachable: bool,
     pub subnet: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// An overlay network whose traffic between nodes is encrypted (IPsec).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -191,6 +194,10 @@ pub struct PortSpec {
     pub host: Option<u16>,
     /// `None`: all interfaces.
     pub ip: Option<String>,
+    /// A service's port: `host` publishes on the node its task runs on;
+    /// `None` is Swarm's routing mesh (`ingress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -226,30 +233,6 @@ pub struct HealthSpec {
     pub timeout: Millis,
     pub retries: u32,
     pub start_period: Millis,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ServiceSpec {
-    #[serde(flatten)]
-    pub run: RunSpec,
-    pub replicas: u64,
-    pub update: UpdateSpec,
-    pub placement: PlacementSpec,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateSpec {
-    pub parallelism: u64,
-    pub delay: Millis,
-    pub order: String,
-    pub failure_action: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PlacementSpec {
-    pub constraints: Vec<String>,
 }
 
 /// A published host port: `127.0.0.1:8080/tcp`; no address is every address.

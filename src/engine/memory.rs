@@ -11,8 +11,11 @@ use async_trait::async_trait;
 
 use super::*;
 
+mod actual;
 mod networks;
+mod services;
 use crate::deployment::{ContainerSpec, Spec};
+pub use actual::actual_of;
 
 // `stackc logs` and `stackc exec` in the fake.
 mod playback;
@@ -63,6 +66,7 @@ struct Inner {
     behaviours: BTreeMap<String, Behaviour>,
     /// Every call made, in order ("create shop-web"), for tests that check what was done.
     calls: Vec<String>,
+    swarm: services::Swarm,
 }
 
 /// The in-memory engine.
@@ -350,65 +354,6 @@ impl Object {
     }
 }
 
-/// The live values of a container made from `run`, as the Docker engine reads them back.
-pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
-    let mut values = BTreeMap::new();
-    for (k, v) in &run.env {
-        values.insert(
-            format!("/env/{}", crate::deployment::pointer_segment(k)),
-            v.clone(),
-        );
-    }
-    for (i, w) in run.command.iter().flatten().enumerate() {
-        values.insert(format!("/command/{i}"), w.clone());
-    }
-    for (i, w) in run.entrypoint.iter().flatten().enumerate() {
-        values.insert(format!("/entrypoint/{i}"), w.clone());
-    }
-    for (i, w) in run.health.iter().flat_map(|h| &h.test).enumerate() {
-        values.insert(format!("/health/test/{i}"), w.clone());
-    }
-    if let Some(h) = &run.health {
-        values.insert("/health/retries".into(), h.retries.to_string());
-    }
-    for (k, v) in &run.labels {
-        values.insert(
-            format!("/labels/{}", crate::deployment::pointer_segment(k)),
-            v.clone(),
-        );
-    }
-    for (i, m) in run.mounts.iter().enumerate() {
-        if let Some(source) = &m.source {
-            values.insert(format!("/mounts/{i}/source"), source.clone());
-        }
-        values.insert(format!("/mounts/{i}/target"), m.target.clone());
-    }
-    let networks = run
-        .networks
-        .iter()
-        .map(|n| (n.network.clone(), run.aliases_read_back(n)))
-        .collect();
-    let mut ports = run.ports.clone();
-    ports.sort();
-    let addresses = run
-        .networks
-        .iter()
-        .filter_map(|n| Some((n.network.clone(), n.ipv4_address.clone()?)))
-        .collect();
-    Actual {
-        restart: Some(restart.to_string()),
-        memory: run.memory,
-        cpus: run.cpus,
-        values,
-        image: None,
-        networks,
-        ports: Some(ports),
-        network_ids: BTreeMap::new(),
-        files: BTreeMap::new(),
-        addresses,
-    }
-}
-
 #[async_trait]
 impl Engine for MemoryEngine {
     fn describe(&self) -> String {
@@ -480,12 +425,7 @@ impl Engine for MemoryEngine {
             }
             let object = match &resource.spec {
                 Spec::Container(c) => i.create_container(id.clone(), resource, labels, c)?,
-                Spec::Service(_) => {
-                    return Err(
-                        EngineError::new(ErrorKind::Other, "services need a Swarm engine")
-                            .about(what),
-                    );
-                }
+                Spec::Service(s) => i.create_service(id.clone(), resource, labels, s)?,
                 _ => Object::plain(resource.kind, id.clone(), resource.name.clone(), labels),
             };
             i.objects.push(object);
@@ -692,13 +632,15 @@ impl Engine for MemoryEngine {
                 return Ok(());
             }
             let in_use = match object.kind {
-                Kind::Network => i.objects.iter().any(|o| {
-                    o.actual.networks.contains_key(&object.name)
-                        && o.actual
-                            .network_ids
-                            .get(&object.name)
-                            .is_none_or(|id| *id == object.id)
-                }),
+                Kind::Network => {
+                    i.objects.iter().any(|o| {
+                        o.actual.networks.contains_key(&object.name)
+                            && o.actual
+                                .network_ids
+                                .get(&object.name)
+                                .is_none_or(|id| *id == object.id)
+                    }) || i.service_uses_network(&object.name)
+                }
                 Kind::Volume => i.objects.iter().any(|o| o.volumes.contains(&object.name)),
                 _ => false,
             };
@@ -765,6 +707,30 @@ impl Engine for MemoryEngine {
     ) -> Result<String, EngineError> {
         self.with(|i| i.calls.push(format!("rebuild {}", resource.name)));
         self.create(stack, resource, report).await
+    }
+
+    // --- Swarm services (`memory/services.rs`) ---
+
+    async fn swarm_refusal(&self) -> Result<Option<String>, EngineError> {
+        Ok(self.with(|i| i.swarm_refusal()))
+    }
+
+    async fn update_service(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        object: &LiveObject,
+        force: bool,
+    ) -> Result<(), EngineError> {
+        self.with(|i| i.update_service(stack, resource, object, force))
+    }
+
+    async fn observe_service(&self, id: &str) -> Result<Option<LiveObject>, EngineError> {
+        Ok(self.with(|i| i.observe_service(id)))
+    }
+
+    async fn rollout(&self, id: &str) -> Result<swarm::Rollout, EngineError> {
+        self.with(|i| i.rollout(id))
     }
 
     // --- `stackc logs` and `stackc exec` (`memory/playback.rs`) ---

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod docker;
 pub mod memory;
 pub mod streams;
+pub mod swarm;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -185,6 +186,8 @@ pub struct Actual {
     /// The id of the network each attachment is to (Docker names → ids):
     /// a network removed and made again under its name is another one.
     pub network_ids: BTreeMap<String, String>,
+    /// A Swarm service's version, spec read back and rollout (`swarm.rs`).
+    pub service: Option<Box<swarm::ServiceLive>>,
 }
 
 /// Everything the planner needs to know about the engine.
@@ -213,6 +216,10 @@ impl LiveState {
             );
             if !a.addresses.is_empty() {
                 text.push_str(&format!(" {:?}", a.addresses));
+            }
+            // A service written since (scaled, updated) is another service.
+            if let Some(service) = &a.service {
+                text.push_str(&format!(" version {}", service.version));
             }
             settings.update(text.as_bytes());
             objects.insert(
@@ -566,9 +573,31 @@ pub trait Engine: Send + Sync {
     /// Replaces the stack's record; `None` removes it.
     async fn write_record(&self, stack: &str, record: Option<&Record>) -> Result<(), EngineError>;
 
+    // --- Swarm services (`swarm.rs`) ---
+
+    /// Why services cannot be deployed here (`None` on a swarm manager).
+    async fn swarm_refusal(&self) -> Result<Option<String>, EngineError>;
+
+    /// Changes a live service to the resource's spec in place, naming the
+    /// version it was read at: a stale version is a `Conflict`. `force`
+    /// rolls its tasks out again though nothing changed (a paused update).
+    async fn update_service(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        object: &LiveObject,
+        force: bool,
+    ) -> Result<(), EngineError>;
+
+    /// Reads one service of the stack again; `None` when it is gone.
+    async fn observe_service(&self, id: &str) -> Result<Option<LiveObject>, EngineError>;
+
+    /// How far a service's tasks are in converging on its spec.
+    async fn rollout(&self, id: &str) -> Result<swarm::Rollout, EngineError>;
+
     // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
 
-    /// The log of a container (later: a service), each line with the time
+    /// The log of a container or of every task of a service, each line with the time
     /// the engine received it.
     async fn logs(
         &self,

@@ -28,6 +28,7 @@ mod resources;
 mod reuse;
 mod scope;
 mod structure;
+mod swarm;
 mod text;
 pub mod value;
 mod vars;
@@ -251,6 +252,7 @@ impl<'p> Evaluator<'p> {
         }
         self.check_ports(&resources);
         self.check_static_addresses(&resources);
+        self.check_swarm_networks(&resources);
         Some(Deployment {
             format_version: deployment::FORMAT_VERSION,
             stack: self.stack.clone(),

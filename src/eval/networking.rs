@@ -32,6 +32,7 @@ impl Evaluator<'_> {
             attachable: false,
             subnet: None,
             labels: BTreeMap::new(),
+            encrypted: false,
         }));
         let hash = Resource::compute_hash(Kind::Network, &name, &mut spec, &[], &[]);
         resources.insert(
@@ -146,7 +147,7 @@ impl Evaluator<'_> {
     }
 
     /// The span of a field's value in a resource's declaration, else of its name.
-    fn field_span(&self, address: &str, field: &str) -> Option<Span> {
+    pub(super) fn field_span(&self, address: &str, field: &str) -> Option<Span> {
         let decl = self.addresses.get(address)?;
         let value = decl
             .decl

@@ -236,6 +236,10 @@ fn compare(
         c.data_loss = r.kind == Kind::Volume;
         return (c, None);
     }
+    // Swarm updates a service in place (`services.rs`).
+    if r.kind == Kind::Service {
+        return super::services::compare(r, o);
+    }
     // Renamed by hand (`docker rename`): made again under its name. A new
     // `container_name` is a change of the source, listed with the others.
     if r.kind == Kind::Container && o.name != r.name && !new_container_name(r, o) {

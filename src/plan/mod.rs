@@ -12,6 +12,7 @@ mod moves;
 mod networks;
 mod render;
 mod saved;
+mod services;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ pub use moves::{follow_moves, follow_recorded};
 pub use networks::{Attached, NetworkRepairs, attached, network_repairs};
 pub use render::{MARKDOWN_LIMIT, human, markdown};
 pub use saved::{PlanFileError, SavedPlan, read_plan_file, write_plan_file};
+pub use services::service_needs_update;
 
 use crate::deployment::Kind;
 
@@ -79,7 +81,10 @@ impl Plan {
                 .iter()
                 .any(|f| f.path == "container_name" || f.path == "name");
             if (c.actions == [Action::Create] || renamed)
-                && matches!(c.kind, Kind::Container | Kind::Network | Kind::Volume)
+                && matches!(
+                    c.kind,
+                    Kind::Container | Kind::Network | Kind::Volume | Kind::Service
+                )
             {
                 claims
                     .names

@@ -65,6 +65,9 @@ const DURATIONS: &[&str] = &[
     "timeout",
     "start_period",
     "delay",
+    // a service's rollout, and its tasks' restarts
+    "monitor",
+    "window",
 ];
 
 /// Strings longer than this are written on lines of their own.

@@ -12,7 +12,7 @@ use crate::engine::streams::{LogLine, LogOptions};
 use crate::engine::{Engine, LiveObject};
 use crate::timestamp::Timestamp;
 
-/// Whether objects of a kind have logs (Swarm services will).
+/// Whether objects of a kind have logs (a service's are its tasks').
 fn has_logs(kind: Kind) -> bool {
     matches!(kind, Kind::Container | Kind::Service)
 }
@@ -26,6 +26,7 @@ fn names(wanted: &str, address: &str) -> bool {
             .strip_prefix(wanted)
             .is_some_and(|rest| rest.starts_with('.'))
         || address.strip_prefix("container.") == Some(wanted)
+        || address.strip_prefix("service.") == Some(wanted)
 }
 
 /// What the user can name: each address and each module instance it is in.

@@ -102,6 +102,18 @@ pub async fn plan(
     deployment: &Deployment,
     options: &PlanOptions,
 ) -> Result<(Plan, LiveState), SessionError> {
+    // Services need a swarm manager: said now, not halfway through an apply.
+    if !options.destroy
+        && let Some(service) = deployment
+            .resources
+            .iter()
+            .find(|r| r.kind == Kind::Service)
+        && let Some(why) = engine.swarm_refusal().await?
+    {
+        return Err(EngineError::new(crate::engine::ErrorKind::Other, why)
+            .about(&service.address)
+            .into());
+    }
     let mut live = engine
         .observe(&deployment.stack, &image_refs(deployment))
         .await?;

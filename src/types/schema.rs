@@ -65,6 +65,8 @@ fn ports() -> Type {
             ("container", Type::Port),
             ("ip", opt(Type::String)),
             ("protocol", opt(Type::enumeration(PROTOCOLS))),
+            // Services only (Swarm's publish mode).
+            ("mode", opt(Type::enumeration(&["ingress", "host"]))),
         ]),
     ]))
 }
@@ -189,8 +191,10 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         field("attachable", Type::Bool),
         field("subnet", Type::String),
         field("labels", labels()),
-        // Issue 12: a Docker-name pin (`eval/moved.rs`).
+        // A Docker-name pin (`eval/moved.rs`).
         field("docker_name", Type::String),
+        // Overlay networks only (Swarm).
+        field("encrypted", Type::Bool),
     ];
     let volume = vec![
         field("driver", Type::String),
@@ -220,28 +224,7 @@ static SCHEMAS: LazyLock<[Vec<FieldDef>; 5]> = LazyLock::new(|| {
         Type::union(&[Type::String, Type::Resource(Kind::Container)]),
     ));
     let mut service = runtime_fields();
-    service.extend([
-        field("replicas", Type::Int),
-        field(
-            "update",
-            Type::record(&[
-                ("parallelism", opt(Type::Int)),
-                ("delay", opt(Type::Duration)),
-                (
-                    "order",
-                    opt(Type::enumeration(&["start-first", "stop-first"])),
-                ),
-                (
-                    "failure_action",
-                    opt(Type::enumeration(&["rollback", "pause", "continue"])),
-                ),
-            ]),
-        ),
-        field(
-            "placement",
-            Type::record(&[("constraints", opt(string_list()))]),
-        ),
-    ]);
+    service.extend(service_fields());
     [image, network, volume, container, service]
 });
 
@@ -259,6 +242,61 @@ pub fn fields(kind: Kind) -> &'static [FieldDef] {
 
 pub fn field_def(kind: Kind, name: &str) -> Option<&'static FieldDef> {
     fields(kind).iter().find(|f| f.name == name)
+}
+
+// ---- Swarm services (`deployment/swarm.rs`) ----
+
+/// `update` and `rollback`: how Swarm rolls a spec out, or back.
+fn rollout() -> Type {
+    Type::record(&[
+        ("parallelism", opt(Type::Int)),
+        ("delay", opt(Type::Duration)),
+        (
+            "order",
+            opt(Type::enumeration(&["start-first", "stop-first"])),
+        ),
+        (
+            "failure_action",
+            opt(Type::enumeration(&["rollback", "pause", "continue"])),
+        ),
+        ("monitor", opt(Type::Duration)),
+    ])
+}
+
+/// What a service has besides the fields it shares with containers.
+fn service_fields() -> Vec<FieldDef> {
+    vec![
+        field("replicas", Type::Int),
+        field("mode", Type::enumeration(&["replicated", "global"])),
+        field("update", rollout()),
+        field("rollback", rollout()),
+        field(
+            "placement",
+            Type::record(&[
+                ("constraints", opt(string_list())),
+                ("preferences", opt(string_list())),
+                ("max_replicas", opt(Type::Int)),
+            ]),
+        ),
+        field(
+            "reservations",
+            Type::record(&[("memory", opt(Type::Size)), ("cpus", opt(Type::Float))]),
+        ),
+        field(
+            "restart_policy",
+            Type::record(&[
+                (
+                    "condition",
+                    opt(Type::enumeration(&["none", "on-failure", "any"])),
+                ),
+                ("delay", opt(Type::Duration)),
+                ("max_attempts", opt(Type::Int)),
+                ("window", opt(Type::Duration)),
+            ]),
+        ),
+        field("stop_signal", Type::union(&[Type::String, Type::Int])),
+        field("container_labels", labels()),
+    ]
 }
 
 // ---- Compose's container settings (containers only; `deployment/options.rs`) ----

@@ -225,7 +225,7 @@ pub(crate) struct RunArgs {
     /// Wait this long for another apply's lock (0: fail at once)
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     pub(crate) lock_timeout: Duration,
-    /// How long to wait for a dependency to become healthy or complete
+    /// How long to wait for a dependency to become healthy or complete, and for a service to converge
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub(crate) wait_timeout: Duration,
     /// Allow deleting or replacing volumes (their data is lost)

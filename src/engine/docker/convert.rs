@@ -170,6 +170,10 @@ pub(super) fn network_request(
             ..Default::default()
         }),
         labels: Some(docker_labels(stack, resource)),
+        // Swarm's IPsec between nodes, as `docker network create --opt encrypted`.
+        options: n
+            .encrypted
+            .then(|| HashMap::from([("encrypted".to_string(), String::new())])),
         ..Default::default()
     }
 }
@@ -286,6 +290,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         // Read through the archive API by the caller (`files.rs`).
         files: BTreeMap::new(),
         addresses: static_addresses(&c),
+        service: None,
     };
     let id = c.id.clone().unwrap_or_default();
     Some(LiveObject {
@@ -351,6 +356,7 @@ fn ports_of(host: &HostConfig) -> Vec<crate::deployment::PortSpec> {
                 protocol: protocol.to_string(),
                 host: given(&b.host_port).and_then(|p| p.parse().ok()),
                 ip: given(&b.host_ip),
+                mode: None,
             });
         }
     }

@@ -55,7 +55,23 @@ impl DockerEngine {
                 .map(|v| v.volumes.unwrap_or_default())
                 .map_err(|e| self.error(e, "volumes".to_string()))
         };
-        let (containers, networks, volumes) = tokio::try_join!(containers, networks, volumes)?;
+        let services = async {
+            if !wants(Kind::Service) {
+                return Ok(Vec::new());
+            }
+            match self
+                .docker
+                .list_services(None::<bollard::query_parameters::ListServicesOptions>)
+                .await
+            {
+                Ok(s) => Ok(s),
+                // Not a swarm manager: no services (the plan has said so already).
+                Err(e) if super::error::status(&e) == Some(503) => Ok(Vec::new()),
+                Err(e) => Err(self.error(e, "services".to_string())),
+            }
+        };
+        let (containers, networks, volumes, services) =
+            tokio::try_join!(containers, networks, volumes, services)?;
 
         // Every object outside the stack, by kind and name, with its labels.
         let ours = |labels: &HashMap<String, String>| container_stack(labels) == Some(stack);
@@ -79,6 +95,14 @@ impl DockerEngine {
         }
         for v in volumes {
             others.push((Kind::Volume, v.name, v.labels));
+        }
+        for s in services {
+            let spec = s.spec.unwrap_or_default();
+            others.push((
+                Kind::Service,
+                spec.name.unwrap_or_default(),
+                spec.labels.unwrap_or_default(),
+            ));
         }
         others.retain(|(_, _, labels)| !ours(labels));
 

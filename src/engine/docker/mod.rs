@@ -29,6 +29,8 @@ mod internal;
 mod network;
 mod observe;
 mod options;
+mod service;
+mod service_convert;
 mod streams;
 mod volume;
 
@@ -140,7 +142,7 @@ impl Engine for DockerEngine {
             Spec::Network(n) => self.create_network(stack, resource, n).await,
             Spec::Volume(v) => self.create_volume(stack, resource, v).await,
             Spec::Container(c) => self.create_container(stack, resource, c, report).await,
-            Spec::Service(_) => Err(services_unsupported(&resource.name)),
+            Spec::Service(s) => self.create_service(stack, resource, s).await,
         }
     }
 
@@ -179,7 +181,7 @@ impl Engine for DockerEngine {
             Kind::Network => self.remove_network(&object.id, what).await,
             Kind::Volume => self.remove_volume(&object.name, what).await,
             Kind::Image => self.remove_image(object, what).await,
-            Kind::Service => Err(services_unsupported(&object.name)),
+            Kind::Service => self.remove_service(&object.id, what).await,
         }
     }
 
@@ -219,6 +221,31 @@ impl Engine for DockerEngine {
         self.create(stack, resource, report).await
     }
 
+    // --- Swarm services (`service.rs`) ---
+
+    async fn swarm_refusal(&self) -> Result<Option<String>, EngineError> {
+        self.refusal().await
+    }
+
+    async fn update_service(
+        &self,
+        stack: &str,
+        resource: &Resource,
+        object: &LiveObject,
+        force: bool,
+    ) -> Result<(), EngineError> {
+        self.update_live_service(stack, resource, object, force)
+            .await
+    }
+
+    async fn observe_service(&self, id: &str) -> Result<Option<LiveObject>, EngineError> {
+        self.observe_one_service(id).await
+    }
+
+    async fn rollout(&self, id: &str) -> Result<super::swarm::Rollout, EngineError> {
+        self.service_rollout(id).await
+    }
+
     // --- `stackc logs` and `stackc exec` (`streams.rs`) ---
 
     async fn logs(
@@ -227,7 +254,7 @@ impl Engine for DockerEngine {
         options: &super::streams::LogOptions,
     ) -> Result<super::streams::LogStream, EngineError> {
         match object.kind {
-            Kind::Container => self.container_logs(object, options).await,
+            Kind::Container | Kind::Service => self.container_logs(object, options).await,
             _ => Err(EngineError::new(ErrorKind::Other, "it has no logs")
                 .about(format!("{} {}", object.kind, object.name))),
         }
@@ -248,12 +275,4 @@ impl Engine for DockerEngine {
     async fn exec_status(&self, exec: &str) -> Result<i64, EngineError> {
         self.exec_exit(exec).await
     }
-}
-
-fn services_unsupported(name: &str) -> EngineError {
-    EngineError::new(
-        ErrorKind::Other,
-        "Swarm services are not supported yet: stackc deploys containers to one Docker engine",
-    )
-    .about(format!("service {name}"))
 }

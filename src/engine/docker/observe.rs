@@ -30,7 +30,7 @@ impl DockerEngine {
     ) -> Result<LiveState, EngineError> {
         let filters = HashMap::from([("label", vec![format!("{LABEL_STACK}={stack}")])]);
         let of_stack = |kind: &str| format!("{kind} of stack {stack}");
-        let (containers, networks, volumes, images, present) = tokio::join!(
+        let (containers, networks, volumes, images, present, services) = tokio::join!(
             self.docker.list_containers(Some(
                 ListContainersOptionsBuilder::default()
                     .all(true)
@@ -53,12 +53,14 @@ impl DockerEngine {
                     .build()
             )),
             self.images_present(image_refs),
+            self.stack_services(stack),
         );
         let containers = containers.map_err(|e| self.error(e, of_stack("containers")))?;
         let networks = networks.map_err(|e| self.error(e, of_stack("networks")))?;
         let volumes = volumes.map_err(|e| self.error(e, of_stack("volumes")))?;
         let images = images.map_err(|e| self.error(e, of_stack("images")))?;
         let images_present = present?;
+        let services = services?;
 
         let mut objects = Vec::new();
         // (address, hash) of the stack's images: a container made from one
@@ -146,6 +148,7 @@ impl DockerEngine {
                 objects.push(o);
             }
         }
+        objects.extend(services);
         objects.sort_by(|a, b| (a.kind, &a.address, &a.name).cmp(&(b.kind, &b.address, &b.name)));
         Ok(LiveState {
             objects,

@@ -36,8 +36,15 @@ impl DockerEngine {
             query = query.since(since.secs().clamp(0, i64::from(i32::MAX)) as i32);
         }
         let host = self.host.clone();
-        let what = format!("container {}", object.name);
-        let frames = self.docker.logs(&object.id, Some(query.build()));
+        let what = format!("{} {}", object.kind, object.name);
+        // A service's log is every one of its tasks' (the service logs API).
+        let frames = match object.kind {
+            crate::deployment::Kind::Service => self
+                .docker
+                .service_logs(&object.id, Some(query.build()))
+                .boxed(),
+            _ => self.docker.logs(&object.id, Some(query.build())).boxed(),
+        };
         let lines = frames.flat_map(move |frame| {
             let lines = match frame {
                 Ok(frame) => {

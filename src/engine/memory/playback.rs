@@ -88,7 +88,8 @@ impl MemoryEngine {
         object: &LiveObject,
         options: &LogOptions,
     ) -> Result<LogStream, EngineError> {
-        let Some((Kind::Container, name, _)) = self.container_named(&object.id) else {
+        let Some((Kind::Container | Kind::Service, name, _)) = self.container_named(&object.id)
+        else {
             return Err(not_found(&object.id));
         };
         let mut lines: Vec<LogLine> =

@@ -2,14 +2,13 @@
 //! attached, checked and restarted.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::short_forms::{parse_port, valid_reference};
 use super::{Fields, Marked, Normalizer, get, items};
 use crate::deployment::SECRET_MASK;
 use crate::deployment::*;
 use crate::diagnostic::ErrorCode;
-use crate::eval::value::{Map, Value};
+use crate::eval::value::Value;
 use crate::types::schema::{PROTOCOLS, RESTART_POLICIES};
 
 impl Normalizer<'_, '_> {
@@ -53,6 +52,7 @@ impl Normalizer<'_, '_> {
                         protocol: "tcp".into(),
                         host: None,
                         ip: None,
+                        mode: None,
                     },
                     secret,
                 )),
@@ -90,6 +90,8 @@ impl Normalizer<'_, '_> {
                     let host = int(part("host"));
                     let ip = text(part("ip"));
                     let protocol = text(part("protocol"));
+                    // `ingress` is Swarm's default: only `host` is written.
+                    let mode = text(part("mode")).filter(|m| m != "ingress");
                     if let Some(ip) = &ip
                         && ip.parse::<std::net::IpAddr>().is_err()
                     {
@@ -106,6 +108,7 @@ impl Normalizer<'_, '_> {
                             protocol: protocol.unwrap_or_else(|| "tcp".into()),
                             host,
                             ip,
+                            mode,
                         },
                         marks,
                     });
@@ -307,7 +310,7 @@ impl Normalizer<'_, '_> {
     }
 
     /// A number field, marked when secret; its value as it is (never a default in its place).
-    fn number<'v>(&mut self, fields: &'v Fields<'_>, name: &str) -> Option<&'v Value> {
+    pub(super) fn number<'v>(&mut self, fields: &'v Fields<'_>, name: &str) -> Option<&'v Value> {
         let (v, secret) = get(fields, name)?.reveal();
         if secret {
             self.sensitive.push(format!("/{name}"));
@@ -331,20 +334,25 @@ impl Normalizer<'_, '_> {
         }
     }
 
+    pub(super) fn cpus_value(&mut self, field: &str, c: f64) -> f64 {
+        // Docker keeps billionths of a CPU: what it stores, and
+        // what would round to no limit at all is refused.
+        let stored = (c * 1e9).round() / 1e9;
+        if !(stored > 0.0 && stored.is_finite()) {
+            self.error(
+                field,
+                "cpus must be at least 0.000000001 (Docker counts billionths of a CPU)",
+                None,
+            );
+        }
+        stored
+    }
+
     fn cpus(&mut self, fields: &Fields<'_>) -> Option<f64> {
         match self.number(fields, "cpus")? {
             Value::Float(c) => {
-                // Docker keeps billionths of a CPU: what it stores, and
-                // what would round to no limit at all is refused.
-                let stored = (*c * 1e9).round() / 1e9;
-                if !(stored > 0.0 && stored.is_finite()) {
-                    self.error(
-                        "cpus",
-                        "cpus must be at least 0.000000001 (Docker counts billionths of a CPU)",
-                        None,
-                    );
-                }
-                Some(stored)
+                let c = *c;
+                Some(self.cpus_value("cpus", c))
             }
             _ => None,
         }
@@ -422,7 +430,7 @@ impl Normalizer<'_, '_> {
         self.sorted_texts("expose", out, whole)
     }
 
-    fn run(&mut self, fields: &Fields<'_>) -> RunSpec {
+    pub(super) fn run(&mut self, fields: &Fields<'_>) -> RunSpec {
         RunSpec {
             image: self.image_ref(fields),
             command: self.words(fields, "command"),
@@ -464,97 +472,14 @@ impl Normalizer<'_, '_> {
             network_mode: self.network_mode(fields),
         };
         spec.files = self.files(fields, &spec.run);
+        if spec.run.ports.iter().any(|p| p.mode.is_some()) {
+            self.error(
+                "ports",
+                "a port's `mode` is Swarm's: only a `service` publishes in `host` mode",
+                Some("a container's ports are always published on its host: leave `mode` out"),
+            );
+        }
         self.join_networks(fields, &mut spec);
         spec
-    }
-
-    pub(super) fn service(&mut self, fields: &Fields<'_>) -> ServiceSpec {
-        let replicas = match self.number(fields, "replicas") {
-            Some(Value::Int(r)) if *r >= 0 => *r as u64,
-            Some(Value::Int(r)) => {
-                let r = if get(fields, "replicas").is_some_and(Value::is_tainted) {
-                    SECRET_MASK.to_string()
-                } else {
-                    r.to_string()
-                };
-                self.error(
-                    "replicas",
-                    format!("replicas must be 0 or more, not {r}"),
-                    None,
-                );
-                0
-            }
-            _ => 1,
-        };
-        let (update, whole) = match get(fields, "update").map(Value::reveal) {
-            Some((Value::Map(u), whole)) => (u.clone(), whole),
-            _ => (Rc::new(Map::default()), false),
-        };
-        if whole {
-            self.sensitive.push("/update".into());
-        }
-        // Each value of `update`, marked when secret.
-        let mut part = |k: &str| -> Option<Value> {
-            let (v, secret) = update.get(k)?.reveal();
-            if secret {
-                self.sensitive.push(format!("/update/{k}"));
-            }
-            Some(v.clone())
-        };
-        let text = |v: Option<Value>, default: &str| {
-            v.and_then(|v| v.to_text())
-                .map_or(default.to_string(), |(t, _)| t.to_string())
-        };
-        let parallelism = part("parallelism");
-        let delay = part("delay");
-        let order = text(part("order"), "stop-first");
-        let failure_action = text(part("failure_action"), "pause");
-        let parallelism = match parallelism {
-            Some(Value::Int(p)) if p >= 0 => p as u64,
-            Some(Value::Int(_)) => {
-                self.error(
-                    "update",
-                    "update parallelism must be 0 (all at once) or more",
-                    None,
-                );
-                1
-            }
-            _ => 1,
-        };
-        let delay = match delay {
-            Some(Value::Duration(d)) => Millis(d),
-            _ => Millis(0),
-        };
-        let update = UpdateSpec {
-            parallelism,
-            delay: self.non_negative("update", delay),
-            order,
-            failure_action,
-        };
-        let constraints = match get(fields, "placement").map(Value::reveal) {
-            Some((Value::Map(p), whole)) => {
-                if whole {
-                    self.sensitive.push("/placement".into());
-                }
-                let (list, whole) = items(p.get("constraints"));
-                let marked = list
-                    .iter()
-                    .filter_map(|c| {
-                        let (t, secret) = c.to_text()?;
-                        Some(Marked::new(t.to_string(), secret))
-                    })
-                    .collect();
-                self.place("/placement/constraints", marked, whole)
-            }
-            _ => Vec::new(),
-        };
-        let run = self.run(fields);
-        self.no_static_address(&run);
-        ServiceSpec {
-            run,
-            replicas,
-            update,
-            placement: PlacementSpec { constraints },
-        }
     }
 }

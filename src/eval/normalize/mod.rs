@@ -14,6 +14,7 @@ mod files;
 mod mounts;
 mod networking;
 mod options;
+mod service;
 mod short_forms;
 
 use std::collections::BTreeMap;
@@ -357,19 +358,24 @@ impl Normalizer<'_, '_> {
     /// Labels are Docker metadata (`docker inspect`, `docker ps --filter`):
     /// no secret may be in one.
     fn labels(&mut self, fields: &Fields<'_>) -> BTreeMap<String, String> {
-        if get(fields, "labels").is_some_and(Value::is_secret) {
+        self.labels_of(fields, "labels")
+    }
+
+    /// Labels under a field of that name (`labels`, a service's `container_labels`).
+    fn labels_of(&mut self, fields: &Fields<'_>, name: &str) -> BTreeMap<String, String> {
+        if get(fields, name).is_some_and(Value::is_secret) {
             self.secret_in_metadata(
-                "labels",
+                name,
                 "a label cannot hold a secret",
                 "labels are shown by `docker inspect` to anyone who can reach the engine; pass secrets in `env` or `files`",
             );
             return BTreeMap::new();
         }
-        let labels = self.string_map(get(fields, "labels"), "labels");
+        let labels = self.string_map(get(fields, name), name);
         for key in labels.keys() {
             if key.starts_with("io.stackc.") {
                 self.error(
-                    "labels",
+                    name,
                     format!("label `{key}` uses the reserved prefix `io.stackc.`"),
                     Some("stackc sets these labels itself"),
                 );
@@ -654,7 +660,7 @@ impl Normalizer<'_, '_> {
                 Some("like `10.20.0.0/16`"),
             );
         }
-        NetworkSpec {
+        let spec = NetworkSpec {
             driver: self
                 .opt_text(fields, "driver")
                 .unwrap_or_else(|| "bridge".into()),
@@ -662,7 +668,16 @@ impl Normalizer<'_, '_> {
             attachable: self.bool(fields, "attachable"),
             subnet,
             labels: self.labels(fields),
+            encrypted: self.bool(fields, "encrypted"),
+        };
+        if spec.encrypted && spec.driver != "overlay" {
+            self.error(
+                "encrypted",
+                "only an overlay network is encrypted: traffic on a bridge network never leaves its host",
+                Some("set `driver = \"overlay\"`, or leave `encrypted` out"),
+            );
         }
+        spec
     }
 
     fn volume(&mut self, fields: &Fields<'_>) -> VolumeSpec {

@@ -204,7 +204,7 @@ impl Normalizer<'_, '_> {
     }
 
     /// `SIGTERM`, `term`, `SIGRTMIN+3` or `9`: `SIGTERM`, `SIGRTMIN+3`, `9`.
-    fn stop_signal(&mut self, fields: &Fields<'_>) -> Option<String> {
+    pub(super) fn stop_signal(&mut self, fields: &Fields<'_>) -> Option<String> {
         match get(fields, "stop_signal")? {
             Value::Int(n) if (1..=64).contains(n) => Some(n.to_string()),
             Value::Int(n) => {

@@ -110,6 +110,7 @@ pub fn parse_port(text: &str) -> Result<Vec<PortSpec>, String> {
             protocol: protocol.to_string(),
             host: host.as_ref().map(|h| h[i]),
             ip: ip.clone(),
+            mode: None,
         })
         .collect())
 }
@@ -218,6 +219,7 @@ mod tests {
             host: h,
             ip: ip.map(str::to_string),
             protocol: proto.into(),
+            mode: None,
         };
         assert_eq!(parse_port("80"), Ok(vec![p(80, None, None, "tcp")]));
         assert_eq!(
