@@ -231,6 +231,35 @@ async fn a_container_that_keeps_its_name_is_moved_in_place() {
     assert_eq!(plan.moved.len(), 1);
 }
 
+/// A container moved into a module is made again under its new name: a
+/// change of the source, listed with its other changes (its logical name,
+/// which others reach it by), never drift "renamed outside stackc".
+#[tokio::test]
+async fn a_moved_container_that_changes_name_shows_its_changes_not_drift() {
+    let e = engine();
+    apply(&e, &deploy_with(BEFORE, &[], &[])).await;
+    let main = format!(
+        "{AFTER}moved {{\n  from = container.db\n  to = postgres.db.container.server\n}}\n"
+    );
+    let d = after(&main);
+    let plan = plan_of(&e, &d).await;
+    let shown = plan::human(&plan, false);
+    assert!(plan.drift.is_empty(), "{shown}");
+    assert!(!shown.contains("outside stackc"), "{shown}");
+    let c = change(&plan, "postgres.db.container.server");
+    assert_eq!(c.actions, [Action::Delete, Action::Create], "{shown}");
+    let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"name"), "{shown}");
+    assert!(paths.iter().any(|p| p.starts_with("networks")), "{shown}");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(e.names(Kind::Container), ["mv-db-server"]);
+    assert_eq!(
+        plan::human(&plan_of(&e, &d).await, false).trim(),
+        "No changes."
+    );
+}
+
 #[test]
 fn docker_name_pins_volumes_and_networks() {
     let d = deploy_with(
