@@ -286,6 +286,23 @@ container "db" {
     assert!(!plain.to_json(false).unwrap().contains("moved"));
 }
 
+/// A bad `docker_name` or `container_name` is one error: the resource is
+/// still declared, so its references add no "there is no volume named".
+#[test]
+fn a_bad_docker_name_is_one_error() {
+    let main = "stack \"mv\"\nvolume \"data\" { docker_name = \"Bad Name!\" }\ncontainer \"db\" {\n  image = \"busybox:1.36\"\n  container_name = \"-x\"\n  mounts = [{ volume = volume.data, target = \"/data\" }]\n}\noutput \"v\" = volume.data.name\noutput \"c\" = container.db\n";
+    let dir = crate::support::stack_dir("mv-bad-name", main, &[]);
+    let err = crate::support::stderr(&crate::support::exits(
+        1,
+        &["check", dir.to_str().unwrap()],
+        &[],
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(err.contains("E0413"), "{err}");
+    assert!(!err.contains("E0410"), "{err}");
+    assert!(err.contains("could not compile: 2 errors"), "{err}");
+}
+
 /// When a volume was made, as Docker says: the same volume keeps it.
 fn volume_created_at(name: &str) -> Option<String> {
     use crate::docker_support::{block_on, raw_client};
