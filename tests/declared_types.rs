@@ -182,6 +182,23 @@ fn refinements_bound_lengths_durations_and_sizes() {
 }
 
 #[test]
+fn a_size_given_on_the_command_line_is_shown_as_a_size() {
+    let dir = stack_dir(
+        "refine_size_var",
+        "stack \"k\"\nparam d: size(..1GiB) = 1MiB\n",
+        &[],
+    );
+    let text = errors_of(
+        &dir,
+        Options {
+            vars: vec!["d=2GiB".into()],
+            ..Options::default()
+        },
+    );
+    assert!(text.contains("2GiB is more than 1GiB"), "{text}");
+}
+
+#[test]
 fn a_wrong_value_at_evaluation_names_the_type_and_the_instance_field() {
     let module = "type Port = int(1024..)\nparam port: Port\n";
     let dir = stack_dir(

@@ -358,3 +358,19 @@ fn hostile_patterns_and_replacements_are_bounded() {
     let main = "output \"f\" = format(\"%999999999d\", 1)\n";
     shows(&refused("format-width", main, &[]), "E0414", "at most 4096");
 }
+
+#[test]
+fn a_template_of_many_placeholders_stops_before_it_is_built() {
+    // 100,000 placeholders, each given 64KiB: 6GiB of text if it were built.
+    let template = "${a}".repeat(100_000);
+    let main = "let v = join([for i in range(65536): \"x\"], \"\")\n\
+                output \"n\" = len(templatefile(\"t.tpl\", { a = v }))\n";
+    let dir = stack_dir("template-size", main, &[("t.tpl", &template)]);
+    shows(&check(&dir, &[], 1), "E0414", "--max-string-size");
+    // Each filled template is paid for by its size: a loop of them ends.
+    let main = "let v = join([for i in range(64): \"x\"], \"\")\n\
+                output \"n\" = [for i in range(1000): len(templatefile(\"t.tpl\", { a = v }))]\n";
+    std::fs::write(dir.join("main.stack"), main).unwrap();
+    shows(&check(&dir, &[], 1), "E0418", "evaluation steps");
+    let _ = std::fs::remove_dir_all(&dir);
+}

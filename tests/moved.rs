@@ -231,6 +231,35 @@ async fn a_container_that_keeps_its_name_is_moved_in_place() {
     assert_eq!(plan.moved.len(), 1);
 }
 
+/// A container moved into a module is made again under its new name: a
+/// change of the source, listed with its other changes (its logical name,
+/// which others reach it by), never drift "renamed outside stackc".
+#[tokio::test]
+async fn a_moved_container_that_changes_name_shows_its_changes_not_drift() {
+    let e = engine();
+    apply(&e, &deploy_with(BEFORE, &[], &[])).await;
+    let main = format!(
+        "{AFTER}moved {{\n  from = container.db\n  to = postgres.db.container.server\n}}\n"
+    );
+    let d = after(&main);
+    let plan = plan_of(&e, &d).await;
+    let shown = plan::human(&plan, false);
+    assert!(plan.drift.is_empty(), "{shown}");
+    assert!(!shown.contains("outside stackc"), "{shown}");
+    let c = change(&plan, "postgres.db.container.server");
+    assert_eq!(c.actions, [Action::Delete, Action::Create], "{shown}");
+    let paths: Vec<&str> = c.fields.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths.first(), Some(&"name"), "{shown}");
+    assert!(paths.iter().any(|p| p.starts_with("networks")), "{shown}");
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert_eq!(e.names(Kind::Container), ["mv-db-server"]);
+    assert_eq!(
+        plan::human(&plan_of(&e, &d).await, false).trim(),
+        "No changes."
+    );
+}
+
 #[test]
 fn docker_name_pins_volumes_and_networks() {
     let d = deploy_with(
@@ -255,6 +284,23 @@ container "db" {
     // A stack without `moved` or `docker_name` compiles as before: no `moved` key.
     let plain = deploy_with("stack \"mv\"\nvolume \"data\" {}\n", &[], &[]);
     assert!(!plain.to_json(false).unwrap().contains("moved"));
+}
+
+/// A bad `docker_name` or `container_name` is one error: the resource is
+/// still declared, so its references add no "there is no volume named".
+#[test]
+fn a_bad_docker_name_is_one_error() {
+    let main = "stack \"mv\"\nvolume \"data\" { docker_name = \"Bad Name!\" }\ncontainer \"db\" {\n  image = \"busybox:1.36\"\n  container_name = \"-x\"\n  mounts = [{ volume = volume.data, target = \"/data\" }]\n}\noutput \"v\" = volume.data.name\noutput \"c\" = container.db\n";
+    let dir = crate::support::stack_dir("mv-bad-name", main, &[]);
+    let err = crate::support::stderr(&crate::support::exits(
+        1,
+        &["check", dir.to_str().unwrap()],
+        &[],
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(err.contains("E0413"), "{err}");
+    assert!(!err.contains("E0410"), "{err}");
+    assert!(err.contains("could not compile: 2 errors"), "{err}");
 }
 
 /// When a volume was made, as Docker says: the same volume keeps it.

@@ -425,3 +425,28 @@ fn check_fails_with(source: &str, code: &str) -> String {
     let _ = std::fs::remove_dir_all(&dir);
     text
 }
+
+/// A one-character piece of a secret is not masked out of a message's fixed
+/// text: "a label cannot (secret)old" and "is no(secret) an in(secret)eger"
+/// would spell the secret out letter by letter.
+#[test]
+fn a_short_piece_of_a_secret_is_not_masked_out_of_a_message() {
+    let label = "container \"c\" {\n  image = \"busybox:1.36\"\n  labels = { n = if starts_with(pw, \"z\") then \"l\" else \"m\" }\n}\n";
+    let err = check_fails(&format!("stack \"l\"\nparam pw: secret\n{label}"), "E0417");
+    assert!(err.contains("a label cannot hold a secret"), "{err}");
+    assert!(!err.contains("(secret)"), "{err}");
+    // A secret `t` is in "is not an integer" three times, and in the mask.
+    let source = "stack \"n\"\nparam pw: secret\noutput \"x\" = to_int(pw)\n";
+    let dir = stack_dir("secrets-short-piece", source, &[]);
+    let o = exits(1, &["check", dir.to_str().unwrap(), "--var", "pw=t"], &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = stderr(&o);
+    assert!(
+        text.contains("E0414") && text.contains("is secret"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("no(secret)") && !text.contains("(secre("),
+        "{text}"
+    );
+}

@@ -95,7 +95,7 @@ pub fn call(name: &str, args: &[Value], files: Files<'_>) -> Result<Value, CallE
                 let Value::Str(t) = read_file(name, from, hidden, files)? else {
                     return Err("`templatefile` reads text".into());
                 };
-                let filled = text::fill_template(&t.text, map(vars)?);
+                let filled = text::fill_template(&t.text, map(vars)?, files.max_text);
                 Value::str(filled.map_err(|e| match e {
                     // The keys of a secret record are secret.
                     CallError::Template(TemplateProblem::Unused(_)) if args[1].is_tainted() => {

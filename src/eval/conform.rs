@@ -329,7 +329,8 @@ fn declared(v: &Value, d: &Declared, cx: &Cx<'_>) -> Result<Option<Value>, Misma
         Value::Int(i) => (Subject::Number(Num::Int(*i)), Show(now).to_string()),
         Value::Float(f) => (Subject::Number(Num::Float(*f)), Show(now).to_string()),
         Value::Duration(ms) => (Subject::Number(Num::Int(*ms)), Show(now).to_string()),
-        Value::Size(b) => (Subject::Number(Num::Int(*b)), Show(now).to_string()),
+        // `2GiB`, as the bound is shown, not `2147483648`.
+        Value::Size(b) => (Subject::Number(Num::Int(*b)), crate::units::format_size(*b)),
         Value::Str(s) => (Subject::Text(&s.text), clipped(Show(now).to_string())),
         Value::List(xs) => (Subject::Count(xs.len()), "the list".to_string()),
         Value::Map(m) => (Subject::Count(m.len()), "the map".to_string()),

@@ -345,15 +345,27 @@ pub(super) fn self_dependency(address: &str, span: Span) -> Diagnostic {
 /// A field value Docker would not take; `field` is the value, whose
 /// secrets the message never shows.
 pub(super) fn invalid_field(e: FieldError, field: Option<&Value>, span: Span) -> Diagnostic {
+    let label = format!("in `{}`", e.field);
+    // Its texts are fixed and name no value: masking them could only tell
+    // which letters of the secret they contain.
+    if e.code == ErrorCode::SecretInMetadata {
+        let mut d = Diagnostic::new(e.code, e.message).label(span, label);
+        d.help = e.help;
+        return d;
+    }
     let mut secrets = Vec::new();
     if let Some(v) = field {
         secret_texts(v, &mut secrets);
     }
-    let mut d = Diagnostic::new(e.code, mask(&e.message, &secrets))
-        .label(span, format!("in `{}`", e.field));
-    d.help = e.help.map(|h| mask(&h, &secrets));
+    let hidden = || format!("invalid `{}`: {HIDDEN_MESSAGE}", e.field);
+    let message = mask(&e.message, &secrets).unwrap_or_else(hidden);
+    let mut d = Diagnostic::new(e.code, message).label(span, label);
+    d.help = e.help.and_then(|h| mask(&h, &secrets));
     d
 }
+
+/// Said instead of a message that would show part of a secret.
+const HIDDEN_MESSAGE: &str = "the value is secret, and the message would show part of it";
 
 /// Every secret string inside a value.
 fn secret_texts(v: &Value, out: &mut Vec<Rc<str>>) {
@@ -377,10 +389,13 @@ fn secret_texts_inside(v: &Value, out: &mut Vec<Rc<str>>) {
     }
 }
 
-/// The message with every secret, and every `quoted` part of one, shown as `(secret)`.
-fn mask(text: &str, secrets: &[Rc<str>]) -> String {
+/// The message with every `quoted` part of a secret shown as `(secret)`; `None`
+/// where a secret is in the rest of it. Replacing it there would tell the
+/// secret as much as showing it: with a secret `t`, "is no(secret) an
+/// in(secret)eger" spells it out.
+fn mask(text: &str, secrets: &[Rc<str>]) -> Option<String> {
     if secrets.is_empty() {
-        return text.to_string();
+        return Some(text.to_string());
     }
     let mut out = String::with_capacity(text.len());
     for (i, part) in text.split('`').enumerate() {
@@ -388,13 +403,15 @@ fn mask(text: &str, secrets: &[Rc<str>]) -> String {
             out.push('`');
         }
         // Odd parts are between backticks: values quoted by the message.
-        let quoted = i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part));
-        out.push_str(if quoted { SECRET_MASK } else { part });
+        if i % 2 == 1 && !part.is_empty() && secrets.iter().any(|s| s.contains(part)) {
+            out.push_str(SECRET_MASK);
+        } else if secrets.iter().any(|s| part.contains(&**s)) {
+            return None;
+        } else {
+            out.push_str(part);
+        }
     }
-    for s in secrets {
-        out = out.replace(&**s, SECRET_MASK);
-    }
-    out
+    Some(out)
 }
 
 /// Resources that depend on each other in a cycle, each labelled where declared.
@@ -582,9 +599,10 @@ pub(super) fn builtin_failed(
 ) -> Diagnostic {
     let mut secrets = Vec::new();
     args.iter().for_each(|a| secret_texts(a, &mut secrets));
+    let masked = |m: &str| mask(m, &secrets).unwrap_or_else(|| HIDDEN_MESSAGE.to_string());
     let (code, message, help) = match e {
         CallError::Template(problem) => return template_failed(problem, args, span),
-        CallError::Coded(code, m) => (code, mask(&m, &secrets), None),
+        CallError::Coded(code, m) => (code, masked(&m), None),
         CallError::File(e) => (ErrorCode::FileError, e.to_string(), e.help()),
         CallError::Dotenv(m, help) => (
             ErrorCode::InvalidDotenv,
@@ -593,7 +611,7 @@ pub(super) fn builtin_failed(
                 "a dotenv file holds `KEY=VALUE` lines, blank lines and `#` comments; a value may be quoted",
             )),
         ),
-        CallError::Argument(m) => (ErrorCode::InvalidArgument, mask(&m, &secrets), None),
+        CallError::Argument(m) => (ErrorCode::InvalidArgument, masked(&m), None),
     };
     let mut d =
         Diagnostic::new(code, format!("`{function}`: {message}")).label(span, "in this call");

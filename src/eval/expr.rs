@@ -414,8 +414,13 @@ impl<'p> Evaluator<'p> {
         };
         let result = builtins::call(&name.node, &values, files)
             .map_err(|e| self.error(errors::builtin_failed(&name.node, e, &values, span)))?;
-        // What could not be sized before (`upper`, `file`, `to_string`) is checked after.
+        // What could not be sized before (`upper`, `file`, `to_string`,
+        // `templatefile`) is checked after, and its building paid for.
         match result.reveal().0 {
+            Value::Str(s) if string.is_none() => {
+                self.string_size(s.text.len(), span)?;
+                self.charge(limits::text_steps(s.text.len() as u64), span)?;
+            }
             Value::Str(s) => self.string_size(s.text.len(), span)?,
             Value::List(xs) => self.collection_size(xs.len(), span)?,
             Value::Map(m) => self.collection_size(m.len(), span)?,

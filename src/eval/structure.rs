@@ -313,7 +313,13 @@ impl<'p> Evaluator<'p> {
                     first_span,
                 )));
             }
-            let container_name = self.container_name(scope, kind, r)?;
+            // A bad `container_name` or `docker_name` is reported, and the
+            // resource still declared (under its default name), so that
+            // references to it do not add "there is no volume named …".
+            let container_name = self.container_name(scope, kind, r);
+            let own_name = self.docker_name(scope, kind, r);
+            let failed = container_name.is_err() || own_name.is_err();
+            let container_name = container_name.unwrap_or(None);
             let default_name = format!("{name_prefix}-{name}");
             let logical_name = default_name
                 .strip_prefix(&format!("{}-", self.stack))
@@ -321,9 +327,9 @@ impl<'p> Evaluator<'p> {
                 .into();
             let address: Rc<str> = format!("{prefix}{kind}.{name}").into();
             // A volume's or network's own `docker_name`, else the name a `moved` block pins.
-            let chosen = match self.docker_name(scope, kind, r)? {
-                Some(n) => Some(n),
-                None => self.pinned_name(inst, kind, &address),
+            let chosen = match own_name {
+                Ok(Some(n)) => Some(n),
+                _ => self.pinned_name(inst, kind, &address),
             };
             let declared = Rc::new(ResourceDeclared {
                 inst,
@@ -337,7 +343,7 @@ impl<'p> Evaluator<'p> {
             self.addresses
                 .insert(declared.address.clone(), declared.clone());
             s.resources.insert((kind, name), declared);
-            return Ok(());
+            return if failed { Err(Reported) } else { Ok(()) };
         }
         let Some(import) = self.instances[inst].module.imports.get(&r.kind.node) else {
             return Err(Reported); // reported by the checker

@@ -29,8 +29,10 @@ pub enum TemplateProblem {
     Unused(String),
 }
 
-/// `templatefile`'s text with every placeholder filled from `vars`.
-pub fn fill_template(text: &str, vars: &Map) -> Result<String, CallError> {
+/// `templatefile`'s text with every placeholder filled from `vars`; stops
+/// past `limit` bytes, before allocating them (a line of a million
+/// placeholders, each given 100KB, would ask for 100GB).
+pub fn fill_template(text: &str, vars: &Map, limit: u64) -> Result<String, CallError> {
     let parts =
         template::parse(text).map_err(|e| CallError::Template(TemplateProblem::Syntax(e)))?;
     let given: Vec<&str> = vars.keys().map(String::as_str).collect();
@@ -53,7 +55,12 @@ pub fn fill_template(text: &str, vars: &Map) -> Result<String, CallError> {
             Part::Var { name, line } => {
                 let v = vars.get(name).unwrap_or(&Value::Null);
                 match v.to_text() {
-                    Some((t, _)) => out.push_str(&t),
+                    Some((t, _)) => {
+                        if (out.len() + t.len()) as u64 > limit {
+                            return Err(too_long(limit));
+                        }
+                        out.push_str(&t)
+                    }
                     None => {
                         return Err(CallError::Argument(format!(
                             "`${{{name}}}` (line {line}) is {}, which cannot be put in text; use `jsonencode`, `join` or a field",

@@ -251,6 +251,20 @@ fn compare(
             after: Json::from(r.name.as_str()),
             forces_replacement: true,
         };
+        if o.moved_from.is_some() {
+            // Made again under the name of its new address: a change of the
+            // source, not drift, shown with everything else that changes.
+            let mut fields = field_changes(o.spec.as_ref().unwrap_or(&Json::Null), &masked_spec(r));
+            fields.extend(secret_changes(r, o, &fields));
+            for f in &mut fields {
+                f.forces_replacement = !UPDATABLE.contains(&f.path.as_str());
+            }
+            fields.insert(0, renamed);
+            c.replace_paths = vec!["name".into()];
+            c.reason = None;
+            c.fields = fields;
+            return (c, None);
+        }
         c.fields = vec![renamed.clone()];
         c.replace_paths = vec!["name".into()];
         return (c, Some(drift(DriftKind::Modified, vec![renamed])));
