@@ -19,6 +19,7 @@ const LAYERS: &[&str] = &[
     "resolve",
     "types",
     "eval",
+    "lint",
     "driver",
     "engine",
     "plan",

@@ -23,6 +23,7 @@ mod files;
 mod fuzz;
 mod layers;
 mod limits;
+mod lint;
 mod logs;
 mod moved;
 mod networking;

@@ -25,8 +25,14 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Parse, resolve, type-check and evaluate; print diagnostics
-    Check(Source),
+    /// Parse, resolve, type-check and evaluate; print diagnostics and the security lint's warnings
+    Check {
+        #[command(flatten)]
+        source: Source,
+        /// Fail (exit 1) when there are warnings
+        #[arg(long)]
+        deny_warnings: bool,
+    },
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]
@@ -250,6 +256,7 @@ impl Vars {
             var_files: self.var_files.clone(),
             allow_outside: self.allow_outside.clone(),
             limits: self.limits.limits(),
+            lint: false,
         }
     }
 }

@@ -109,7 +109,10 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Outcome_ {
     match command {
-        Command::Check(source) => check(&source),
+        Command::Check {
+            source,
+            deny_warnings,
+        } => check(&source, deny_warnings),
         Command::Compile {
             source,
             show_secrets,
@@ -264,11 +267,46 @@ fn exit_now<T>(done: T) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check(source: &Source) -> Outcome_ {
-    let d = compiled(&source.vars.options(&source.path))?;
+/// Compiles with the security lint (`docs/lint.md`); `--deny-warnings`
+/// makes any warning a failure.
+fn check(source: &Source, deny_warnings: bool) -> Outcome_ {
+    let options = driver::Options {
+        lint: true,
+        ..source.vars.options(&source.path)
+    };
+    let Compilation {
+        sources,
+        result,
+        warnings,
+    } = driver::compile(&options);
+    print_warnings(&warnings, &sources);
+    let d = result.map_err(|diags| {
+        eprint!("{}", render_all(&diags, &sources, render_options()));
+        Failure::Silent
+    })?;
     let n = d.resources.len();
     let plural = if n == 1 { "" } else { "s" };
-    eprintln!("ok: stack `{}` with {n} resource{plural}", d.stack);
+    if deny_warnings && !warnings.is_empty() {
+        let w = warnings.len();
+        return Err(Failure::Message {
+            message: format!(
+                "stack `{}` has {w} warning{} (--deny-warnings)",
+                d.stack,
+                if w == 1 { "" } else { "s" }
+            ),
+            help: Some(
+                "fix them, or allow one where it is meant with a comment `# stackc: allow CODE` above it (`stackc explain CODE`)"
+                    .to_string(),
+            ),
+        });
+    }
+    let w = warnings.len();
+    let with = match w {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        w => format!(", {w} warnings"),
+    };
+    eprintln!("ok: stack `{}` with {n} resource{plural}{with}", d.stack);
     Ok(exit_now(d))
 }
 
