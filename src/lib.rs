@@ -25,6 +25,7 @@ pub mod digest;
 pub mod driver;
 pub mod engine;
 pub mod eval;
+pub mod explain;
 pub mod files;
 pub mod lint;
 pub mod logs;

@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "build_context",
     "source",
     "diagnostic",
+    "explain",
     "stdlib",
     "syntax",
     "deployment",

@@ -2,6 +2,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod cli;
+mod cli_tools;
 mod compose_examples;
 mod compose_habits;
 mod conflicts;

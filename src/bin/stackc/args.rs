@@ -33,6 +33,11 @@ pub(crate) enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Print the documentation of an error or warning code (`stackc explain E0302`)
+    Explain {
+        /// A code as printed above a diagnostic: E0302, W0003
+        code: String,
+    },
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]

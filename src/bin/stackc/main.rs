@@ -113,6 +113,13 @@ fn run(command: Command) -> Outcome_ {
             source,
             deny_warnings,
         } => check(&source, deny_warnings),
+        Command::Explain { code } => match stackc::explain::explain(&code) {
+            Ok(text) => print_out(&text).map(|()| ExitCode::SUCCESS),
+            Err(e) => Err(Failure::Message {
+                message: e.message,
+                help: Some(e.help),
+            }),
+        },
         Command::Compile {
             source,
             show_secrets,
