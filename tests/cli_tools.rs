@@ -28,3 +28,22 @@ fn explain_an_unknown_code_suggests_one() {
     );
     assert!(err.contains("did you mean `E0302`?"), "{err}");
 }
+
+#[test]
+fn completions_for_each_shell_name_the_subcommands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = stackc(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(!script.is_empty(), "{shell}");
+        for command in ["check", "plan", "apply", "explain", "completions"] {
+            assert!(
+                script.contains(command),
+                "{shell} completions lack `{command}`"
+            );
+        }
+        // Flags too.
+        assert!(script.contains("deny-warnings"), "{shell}");
+    }
+    assert_eq!(stackc(&["completions", "tcsh"]).status.code(), Some(1));
+}

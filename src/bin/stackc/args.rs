@@ -38,6 +38,8 @@ pub(crate) enum Command {
         /// A code as printed above a diagnostic: E0302, W0003
         code: String,
     },
+    /// Print a shell's completion script (`stackc completions bash > /etc/bash_completion.d/stackc`)
+    Completions { shell: clap_complete::Shell },
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]

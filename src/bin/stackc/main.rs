@@ -120,6 +120,12 @@ fn run(command: Command) -> Outcome_ {
                 help: Some(e.help),
             }),
         },
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "stackc", &mut script);
+            print_out(&String::from_utf8_lossy(&script)).map(|()| ExitCode::SUCCESS)
+        }
         Command::Compile {
             source,
             show_secrets,
