@@ -27,6 +27,7 @@ pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod files;
+pub mod graph;
 pub mod lint;
 pub mod logs;
 pub mod plan;

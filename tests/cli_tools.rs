@@ -47,3 +47,41 @@ fn completions_for_each_shell_name_the_subcommands() {
     }
     assert_eq!(stackc(&["completions", "tcsh"]).status.code(), Some(1));
 }
+
+/// `stackc graph` of tests/fixtures/graph against the golden file beside it.
+fn graph_matches(args: &[&str], golden: &str) {
+    let mut all = vec!["graph"];
+    all.extend_from_slice(args);
+    all.push("tests/fixtures/graph");
+    let out = stackc(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = crate::support::root()
+        .join("tests/fixtures/graph")
+        .join(golden);
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(stdout(&out), expected, "compare with {}", path.display());
+}
+
+#[test]
+fn graph_writes_dot_with_instances_as_clusters() {
+    graph_matches(&[], "expected.dot");
+}
+
+#[test]
+fn graph_writes_mermaid() {
+    graph_matches(&["--format", "mermaid"], "expected.mmd");
+}
+
+#[test]
+fn graph_of_a_broken_stack_prints_its_errors() {
+    let out = stackc(&["graph", "tests/cases/resolve/unknown_name.stack"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("E0201"), "{}", stderr(&out));
+    assert_eq!(
+        stackc(&["graph", "--format", "svg", "tests/fixtures/graph"])
+            .status
+            .code(),
+        Some(1)
+    );
+}

@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "types",
     "eval",
     "lint",
+    "graph",
     "driver",
     "engine",
     "plan",

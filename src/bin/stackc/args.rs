@@ -40,6 +40,13 @@ pub(crate) enum Command {
     },
     /// Print a shell's completion script (`stackc completions bash > /etc/bash_completion.d/stackc`)
     Completions { shell: clap_complete::Shell },
+    /// Print the resources and their dependencies as a graph (`stackc graph | dot -Tsvg`)
+    Graph {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]
@@ -208,6 +215,15 @@ pub(crate) struct EngineArgs {
     /// The Docker engine (`unix:///var/run/docker.sock`, `tcp://host:2375`); default: DOCKER_HOST, the docker context, the local socket
     #[arg(long, short = 'H', value_name = "HOST")]
     pub(crate) host: Option<String>,
+}
+
+/// How `stackc graph` writes the graph.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
 }
 
 #[derive(Args)]

@@ -126,6 +126,14 @@ fn run(command: Command) -> Outcome_ {
             clap_complete::generate(shell, &mut command, "stackc", &mut script);
             print_out(&String::from_utf8_lossy(&script)).map(|()| ExitCode::SUCCESS)
         }
+        Command::Graph { source, format } => {
+            let d = compiled(&source.vars.options(&source.path))?;
+            print_out(&match format {
+                args::GraphFormat::Dot => stackc::graph::dot(&d),
+                args::GraphFormat::Mermaid => stackc::graph::mermaid(&d),
+            })?;
+            Ok(exit_now(d))
+        }
         Command::Compile {
             source,
             show_secrets,
