@@ -85,3 +85,17 @@ fn graph_of_a_broken_stack_prints_its_errors() {
         Some(1)
     );
 }
+
+/// The TextMate grammar is JSON, and every `#name` it includes is defined.
+#[test]
+fn the_textmate_grammar_is_well_formed() {
+    let path = crate::support::root().join("editors/stack.tmLanguage.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let grammar: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(grammar["scopeName"], "source.stack");
+    let repository = grammar["repository"].as_object().unwrap();
+    for include in text.split("\"include\": \"#").skip(1) {
+        let name = include.split('"').next().unwrap();
+        assert!(repository.contains_key(name), "#{name} is not defined");
+    }
+}
