@@ -108,9 +108,20 @@ error_codes! {
     MovedKindMismatch = "E0494", "`moved` between different kinds";
     AmbiguousMoves = "E0495", "ambiguous or cyclic `moved` blocks";
     NotFound = "E0501", "stack not found";
-    // ---- Swarm (issue 13): E0510–E0519 ----
+    // ---- Swarm ----
     ServiceOffOverlay = "E0510", "a service on a network that is not overlay";
     OverlayNotAttachable = "E0511", "a container on an overlay network that is not attachable";
+    // ---- lint: warnings of `stackc check` (docs/lint.md, src/lint/) ----
+    Privileged = "W0001", "privileged container";
+    DockerSocket = "W0002", "Docker socket mounted";
+    FloatingTag = "W0003", "image without a fixed tag";
+    HostNamespace = "W0004", "host network or process namespace";
+    DangerousCapability = "W0005", "dangerous capability added";
+    PlainSecret = "W0006", "secret-looking variable set to plain text";
+    SecretInCommand = "W0007", "secret in a command or health check";
+    HealthyWithoutCheck = "W0008", "waited on as healthy without a health check";
+    DatabasePublished = "W0009", "database port published on every interface";
+    RunsAsRoot = "W0010", "runs as root";
 }
 
 impl fmt::Display for ErrorCode {

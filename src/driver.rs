@@ -26,6 +26,8 @@ pub struct Options {
     pub allow_outside: Vec<PathBuf>,
     /// How much work and memory evaluation may take (`--max-steps`, …).
     pub limits: eval::Limits,
+    /// Run the security lint (`stackc check`): its findings are warnings.
+    pub lint: bool,
 }
 
 /// The outcome of a compilation: the sources read, and the deployment or
@@ -97,7 +99,13 @@ fn compile_into(
         sources,
     )
     .map_err(in_order)?;
-    eval::evaluate(&program, sources, &vars, &files, options.limits).map_err(in_order)
+    let (deployment, places) =
+        eval::evaluate_with_places(&program, sources, &vars, &files, options.limits)
+            .map_err(in_order)?;
+    if options.lint {
+        warnings.extend(crate::lint::lint(&deployment, &places, sources));
+    }
+    Ok(deployment)
 }
 
 /// What a stack is, read without evaluating it (no parameters needed).

@@ -98,6 +98,8 @@ fn run_case(path: &Path) -> String {
         vars: case_vars(path),
         var_files: Vec::new(),
         allow_outside: Vec::new(),
+        // The security lint is `stackc check`'s; its cases are in lint/.
+        lint: relative.starts_with("tests/cases/lint"),
         ..Default::default()
     };
     let compilation = compile(&options);

@@ -1,5 +1,5 @@
-//! The error catalogue: every `ErrorCode` has a section in docs/errors.md, and
-//! a golden case under tests/cases/ shows it. The examples in the docs are
+//! The error catalogue: every `ErrorCode` has a section in docs/errors.md (the
+//! lint's warnings W… in docs/lint.md), and a golden case under tests/cases/ shows it. The examples in the docs are
 //! checked against the cases and their snapshots.
 
 use std::collections::BTreeSet;
@@ -61,15 +61,35 @@ fn codes_in(body: &str) -> BTreeSet<String> {
     body.lines()
         .map(|l| l.trim().trim_start_matches("Error: "))
         .filter(|l| {
-            l.len() == 5 && l.starts_with('E') && l[1..].bytes().all(|b| b.is_ascii_digit())
+            l.len() == 5
+                && (l.starts_with('E') || l.starts_with('W'))
+                && l[1..].bytes().all(|b| b.is_ascii_digit())
         })
         .map(str::to_string)
         .collect()
 }
 
+/// docs/errors.md, then docs/lint.md.
 fn docs() -> String {
-    let path = root().join("docs/errors.md");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    ["docs/errors.md", "docs/lint.md"]
+        .iter()
+        .map(|name| {
+            let path = root().join(name);
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What the docs show of a case's output: a lint case's warnings, without
+/// the deployment that follows them.
+fn shown_output<'a>(path: &str, body: &'a str) -> &'a str {
+    if path.starts_with("tests/cases/lint/") {
+        body.split("\n{\n").next().unwrap_or(body)
+    } else {
+        body
+    }
 }
 
 fn heading(code: ErrorCode) -> String {
@@ -102,7 +122,7 @@ fn every_code_has_a_section_in_the_docs() {
     let known: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| heading(*c)).collect();
     let stale: Vec<&&str> = headings
         .iter()
-        .filter(|h| h.starts_with("## E") && !known.contains(**h))
+        .filter(|h| (h.starts_with("## E") || h.starts_with("## W")) && !known.contains(**h))
         .collect();
     assert!(
         stale.is_empty(),
@@ -152,7 +172,7 @@ fn error_cases_show_the_code_they_are_named_after() {
         let Some(code) = name
             .split('_')
             .next()
-            .filter(|c| c.len() == 5 && c.starts_with('E'))
+            .filter(|c| c.len() == 5 && (c.starts_with('E') || c.starts_with('W')))
         else {
             continue;
         };
@@ -193,7 +213,7 @@ fn docs_examples_match_their_cases() {
             .unwrap_or_else(|| panic!("no snapshot of {path}"));
         assert_eq!(
             output.trim_end(),
-            snapshot.body.trim_end(),
+            shown_output(path, &snapshot.body).trim_end(),
             "docs/errors.md shows another output for {path}"
         );
         checked += 1;

@@ -181,6 +181,8 @@ fn mutated_inputs_never_crash_the_compiler() {
                 vars,
                 var_files: Vec::new(),
                 allow_outside: Vec::new(),
+                // The lint must not panic on any input either.
+                lint: true,
                 ..Default::default()
             };
             let compilation = compile(&options);

@@ -2,6 +2,7 @@
 //! The integration tests: one binary, one module per area.
 
 mod cli;
+mod cli_tools;
 mod compose_examples;
 mod compose_habits;
 mod compose_interop;
@@ -24,6 +25,7 @@ mod files;
 mod fuzz;
 mod layers;
 mod limits;
+mod lint;
 mod logs;
 mod moved;
 mod networking;

@@ -68,13 +68,46 @@ pub fn evaluate(
     files: &Confinement,
     limits: Limits,
 ) -> Result<Deployment, Vec<Diagnostic>> {
+    evaluate_with_places(program, sources, vars, files, limits).map(|(d, _)| d)
+}
+
+/// Evaluates, and says where each resource and each of its fields is
+/// written (for `stackc check`'s lint, `src/lint/`).
+pub fn evaluate_with_places(
+    program: &Program,
+    sources: &SourceMap,
+    vars: &[VarInput],
+    files: &Confinement,
+    limits: Limits,
+) -> Result<(Deployment, Places), Vec<Diagnostic>> {
     let mut ev = Evaluator::new(program, sources, vars, files, limits);
     let deployment = ev.run();
     match deployment {
-        Some(d) if ev.errors.is_empty() => Ok(d),
+        Some(d) if ev.errors.is_empty() => Ok((d, ev.places)),
         _ => Err(ev.errors),
     }
 }
+
+/// Where a resource is declared and where each of its fields' values is written.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The whole declaration, from its kind.
+    pub declaration: Span,
+    /// Its name.
+    pub name: Span,
+    /// The declarations of the module instances it is in, innermost first.
+    pub instances: Vec<Span>,
+    pub fields: Vec<(String, Span)>,
+}
+
+impl Place {
+    pub fn field(&self, name: &str) -> Option<Span> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+    }
+}
+
+/// Resources' places, by address.
+pub type Places = HashMap<String, Place>;
 
 struct Instance<'p> {
     module: &'p Module,
@@ -126,6 +159,8 @@ struct Evaluator<'p> {
     types: HashMap<Span, Type>,
     default_exprs: HashMap<Span, &'p Expr>,
     defaults: conform::Defaults,
+    /// Where each built resource and its fields are written (`Place`).
+    places: Places,
 }
 
 impl<'p> Evaluator<'p> {
@@ -155,6 +190,7 @@ impl<'p> Evaluator<'p> {
             types: HashMap::default(),
             default_exprs: declared::default_exprs(program),
             defaults: HashMap::default(),
+            places: HashMap::default(),
         }
     }
 

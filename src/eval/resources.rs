@@ -282,6 +282,15 @@ impl<'p> Evaluator<'p> {
             .and_then(|a| self.resource_by_address(a))
             .map(|r| r.hash.clone());
         let extra: Vec<&str> = image_hash.iter().map(String::as_str).collect();
+        self.places.insert(
+            decl.address.to_string(),
+            super::Place {
+                declaration: decl.decl.span,
+                name: decl.decl.name.span,
+                instances: self.instance_declarations(inst),
+                fields: fields.places(),
+            },
+        );
         let mut spec = normalized.spec;
         let hash =
             Resource::compute_hash(kind, &name, &mut spec, &normalized.sensitive_paths, &extra);
@@ -300,6 +309,16 @@ impl<'p> Evaluator<'p> {
             hash,
             sensitive_paths: normalized.sensitive_paths,
         })
+    }
+
+    /// Where the instances holding `inst` are declared, innermost first.
+    fn instance_declarations(&self, mut inst: usize) -> Vec<Span> {
+        let mut out = Vec::new();
+        while let Some((parent, declared)) = &self.instances[inst].parent {
+            out.push(declared.decl.span);
+            inst = *parent;
+        }
+        out
     }
 
     fn resource_by_address(&self, address: &str) -> Option<Rc<Resource>> {

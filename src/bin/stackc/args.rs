@@ -25,8 +25,28 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Parse, resolve, type-check and evaluate; print diagnostics
-    Check(Source),
+    /// Parse, resolve, type-check and evaluate; print diagnostics and the security lint's warnings
+    Check {
+        #[command(flatten)]
+        source: Source,
+        /// Fail (exit 1) when there are warnings
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Print the documentation of an error or warning code (`stackc explain E0302`)
+    Explain {
+        /// A code as printed above a diagnostic: E0302, W0003
+        code: String,
+    },
+    /// Print a shell's completion script (`stackc completions bash > /etc/bash_completion.d/stackc`)
+    Completions { shell: clap_complete::Shell },
+    /// Print the resources and their dependencies as a graph (`stackc graph | dot -Tsvg`)
+    Graph {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]
@@ -201,6 +221,15 @@ pub(crate) struct EngineArgs {
     pub(crate) host: Option<String>,
 }
 
+/// How `stackc graph` writes the graph.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum GraphFormat {
+    /// Graphviz DOT
+    Dot,
+    /// A Mermaid flowchart
+    Mermaid,
+}
+
 #[derive(Args)]
 pub(crate) struct Selection {
     /// Plan only this resource and what it depends on (repeatable)
@@ -254,6 +283,7 @@ impl Vars {
             var_files: self.var_files.clone(),
             allow_outside: self.allow_outside.clone(),
             limits: self.limits.limits(),
+            lint: false,
         }
     }
 }

@@ -110,7 +110,31 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Outcome_ {
     match command {
-        Command::Check(source) => check(&source),
+        Command::Check {
+            source,
+            deny_warnings,
+        } => check(&source, deny_warnings),
+        Command::Explain { code } => match stackc::explain::explain(&code) {
+            Ok(text) => print_out(&text).map(|()| ExitCode::SUCCESS),
+            Err(e) => Err(Failure::Message {
+                message: e.message,
+                help: Some(e.help),
+            }),
+        },
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "stackc", &mut script);
+            print_out(&String::from_utf8_lossy(&script)).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Graph { source, format } => {
+            let d = compiled(&source.vars.options(&source.path))?;
+            print_out(&match format {
+                args::GraphFormat::Dot => stackc::graph::dot(&d),
+                args::GraphFormat::Mermaid => stackc::graph::mermaid(&d),
+            })?;
+            Ok(exit_now(d))
+        }
         Command::Compile {
             source,
             show_secrets,
@@ -267,11 +291,46 @@ fn exit_now<T>(done: T) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn check(source: &Source) -> Outcome_ {
-    let d = compiled(&source.vars.options(&source.path))?;
+/// Compiles with the security lint (`docs/lint.md`); `--deny-warnings`
+/// makes any warning a failure.
+fn check(source: &Source, deny_warnings: bool) -> Outcome_ {
+    let options = driver::Options {
+        lint: true,
+        ..source.vars.options(&source.path)
+    };
+    let Compilation {
+        sources,
+        result,
+        warnings,
+    } = driver::compile(&options);
+    print_warnings(&warnings, &sources);
+    let d = result.map_err(|diags| {
+        eprint!("{}", render_all(&diags, &sources, render_options()));
+        Failure::Silent
+    })?;
     let n = d.resources.len();
     let plural = if n == 1 { "" } else { "s" };
-    eprintln!("ok: stack `{}` with {n} resource{plural}", d.stack);
+    if deny_warnings && !warnings.is_empty() {
+        let w = warnings.len();
+        return Err(Failure::Message {
+            message: format!(
+                "stack `{}` has {w} warning{} (--deny-warnings)",
+                d.stack,
+                if w == 1 { "" } else { "s" }
+            ),
+            help: Some(
+                "fix them, or allow one where it is meant with a comment `# stackc: allow CODE` above it (`stackc explain CODE`)"
+                    .to_string(),
+            ),
+        });
+    }
+    let w = warnings.len();
+    let with = match w {
+        0 => String::new(),
+        1 => ", 1 warning".to_string(),
+        w => format!(", {w} warnings"),
+    };
+    eprintln!("ok: stack `{}` with {n} resource{plural}{with}", d.stack);
     Ok(exit_now(d))
 }
 

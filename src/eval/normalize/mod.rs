@@ -92,6 +92,14 @@ impl<'a> Fields<'a> {
             .map(|(_, v, _)| v)
     }
 
+    /// Each field's name and span, for the lint (`eval::Place`).
+    pub fn places(&self) -> Vec<(String, crate::source::Span)> {
+        self.entries
+            .iter()
+            .map(|(n, _, s)| (n.to_string(), *s))
+            .collect()
+    }
+
     pub fn span(&self, name: &str) -> Option<crate::source::Span> {
         self.entries
             .iter()
