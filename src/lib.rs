@@ -26,6 +26,7 @@ pub mod driver;
 pub mod engine;
 pub mod eval;
 pub mod files;
+pub mod format;
 pub mod logs;
 pub mod plan;
 pub mod resolve;

@@ -27,6 +27,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Parse, resolve, type-check and evaluate; print diagnostics
     Check(Source),
+    /// Rewrite .stack files in the canonical layout (docs/formatting.md)
+    Fmt(crate::fmt::FmtArgs),
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]

@@ -1,6 +1,7 @@
 //! The `stackc` command line: arguments → driver and engine → rendering → exit code.
 
 mod args;
+mod fmt;
 mod streams;
 mod terminal;
 mod tty;
@@ -110,6 +111,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Outcome_ {
     match command {
         Command::Check(source) => check(&source),
+        Command::Fmt(args) => fmt::fmt(&args, render_options()),
         Command::Compile {
             source,
             show_secrets,
