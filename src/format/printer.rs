@@ -153,7 +153,9 @@ impl<'a> Printer<'a> {
         };
         let mut prev_end = open_end;
         let mut first = true;
-        for (elem, pad) in elems.iter().zip(pads) {
+        for (i, (elem, pad)) in elems.iter().zip(pads).enumerate() {
+            // A comment after the next element on this line is that one's.
+            let next_start = elems.get(i + 1).map_or(close, |e| e.as_span().start());
             let start = elem.as_span().start();
             self.own_line_comments(start, indent, &mut prev_end, &mut first);
             let blank = !first && self.blank_between(prev_end, start);
@@ -165,7 +167,7 @@ impl<'a> Printer<'a> {
             prev_end = self.end(elem);
             if let Some(c) = self.peek_comment().cloned()
                 && c.start >= prev_end
-                && c.start < close
+                && c.start < next_start
                 && !self.text[prev_end..c.start].contains('\n')
             {
                 self.push("  ");
