@@ -231,4 +231,17 @@ fn dash_formats_stdin_to_stdout() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "let a = [1, 2, 3]\n");
+
+    // With `--check`, stdin is named rather than printed.
+    let mut child = crate::support::command(&["fmt", "--check", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"let  a=1").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        (out.status.code(), stdout(&out)),
+        (Some(1), "<stdin>\n".to_string())
+    );
 }

@@ -69,10 +69,11 @@ pub(crate) fn fmt(args: &FmtArgs, options: RenderOptions) -> Outcome_ {
                 continue;
             }
         };
-        let Some(path) = file else {
+        let writes = !args.check && !args.diff;
+        if file.is_none() && writes {
             print!("{formatted}");
             continue;
-        };
+        }
         if formatted == text {
             continue;
         }
@@ -84,7 +85,7 @@ pub(crate) fn fmt(args: &FmtArgs, options: RenderOptions) -> Outcome_ {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
             print!("{}", diff.unified_diff().header(&name, &name));
         }
-        if !args.check && !args.diff {
+        if let Some(path) = file.filter(|_| writes) {
             std::fs::write(&path, &formatted)
                 .map_err(|e| Failure::new(format!("cannot write {name}: {e}")))?;
         }
