@@ -100,3 +100,35 @@ fn empty_file_stays_empty() {
     assert_eq!(fmt("\n\n"), "");
     assert_eq!(fmt("# only\n"), "# only\n");
 }
+
+/// Mutated inputs (characters dropped or repeated) never panic, and what
+/// formats, formats to itself.
+#[test]
+fn mutated_inputs_never_panic() {
+    let base = include_str!("../../tests/fixtures/format/constructs.in.stack");
+    let chars: Vec<char> = base.chars().collect();
+    let mut seed = 7u64;
+    let mut formatted = 0;
+    for _ in 0..200 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = (seed >> 33) as usize % chars.len();
+        let mut text: Vec<char> = chars.clone();
+        if seed & 1 == 0 {
+            text.remove(at);
+        } else {
+            text.insert(at, chars[(seed >> 40) as usize % chars.len()]);
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(out) = format_source(&text, SourceId(0)) {
+            formatted += 1;
+            assert_eq!(
+                format_source(&out, SourceId(0)).ok().as_deref(),
+                Some(out.as_str()),
+                "{text}"
+            );
+        }
+    }
+    assert!(formatted > 25, "{formatted}");
+}
