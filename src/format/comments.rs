@@ -73,3 +73,60 @@ fn string_spans(pair: &Pair<'_, Rule>, out: &mut Vec<(usize, usize)>) {
         string_spans(&inner, out);
     }
 }
+
+/// Lines up the end-of-line comments of consecutive lines at the same indent,
+/// two spaces after the longest code among them. `at` holds where each comment
+/// (with its two leading spaces) starts in `out`, in order.
+pub(crate) fn align_trailing(out: &str, at: &[usize]) -> String {
+    // Each line: its code, and its comment when it has one.
+    let mut lines: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut next = at.iter().peekable();
+    let mut start = 0;
+    for line in out.split_inclusive('\n') {
+        let end = start + line.len();
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        match next.peek() {
+            Some(&&c) if c >= start && c < end => {
+                next.next();
+                lines.push((
+                    &out[start..c],
+                    Some(out[c..start + line.len()].trim_start()),
+                ));
+            }
+            _ => lines.push((line, None)),
+        }
+        start = end;
+    }
+    let indent = |s: &str| s.len() - s.trim_start().len();
+    let mut result = String::with_capacity(out.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let mut j = i + 1;
+        if lines[i].1.is_some() {
+            while j < lines.len()
+                && lines[j].1.is_some()
+                && indent(lines[j].0) == indent(lines[i].0)
+            {
+                j += 1;
+            }
+        }
+        let width = lines[i..j]
+            .iter()
+            .map(|(code, _)| code.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (code, comment) in &lines[i..j] {
+            result.push_str(code);
+            if let Some(comment) = comment {
+                result.push_str(&" ".repeat(width - code.chars().count() + 2));
+                result.push_str(comment);
+            }
+            result.push('\n');
+        }
+        i = j;
+    }
+    if !out.ends_with('\n') {
+        result.pop();
+    }
+    result
+}

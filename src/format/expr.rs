@@ -16,6 +16,12 @@ const RECORD: Seq = Seq {
     align: true,
 };
 
+/// A record type broken over lines: no commas either, and `:` is not aligned.
+const TYPE_RECORD: Seq = Seq {
+    comma: false,
+    align: false,
+};
+
 impl Printer<'_> {
     /// Writes an expression or type at the current column.
     pub fn render(&mut self, pair: &Pair<'_, Rule>, indent: usize) {
@@ -40,7 +46,7 @@ impl Printer<'_> {
             Rule::list => self.bracketed(pair, &parts, "[", "]", indent, LIST),
             Rule::call => self.bracketed(pair, &parts, "(", ")", indent, LIST),
             Rule::record => self.bracketed(pair, &parts, "{", "}", indent, RECORD),
-            Rule::type_record => self.bracketed(pair, &parts, "{", "}", indent, LIST),
+            Rule::type_record => self.bracketed(pair, &parts, "{", "}", indent, TYPE_RECORD),
             Rule::index => {
                 self.push("[");
                 for part in &parts {

@@ -41,7 +41,7 @@ pub fn format_source(text: &str, source: SourceId) -> Result<String, FormatError
     if printer.next < comments.len() {
         return Err(unsupported(line_of(comments[printer.next].start)));
     }
-    let out = printer.out;
+    let out = comments::align_trailing(&printer.out, &printer.trailing);
     // The safety net: same tree, same comments, or the file is left alone.
     let again = syntax::parse_tree(&out, source).map_err(|_| internal())?;
     let Some(formatted) = again.clone().next() else {

@@ -18,6 +18,8 @@ pub(crate) struct Printer<'a> {
     pub out: String,
     /// A comment the layout cannot keep in its place (the file is left alone).
     pub misplaced: Option<usize>,
+    /// Where each end-of-line comment was written in `out` (aligned at the end).
+    pub trailing: Vec<usize>,
 }
 
 /// How a sequence writes its elements.
@@ -42,6 +44,7 @@ impl<'a> Printer<'a> {
             next: 0,
             out: String::new(),
             misplaced: None,
+            trailing: Vec::new(),
         }
     }
 
@@ -170,6 +173,7 @@ impl<'a> Printer<'a> {
                 && c.start < next_start
                 && !self.text[prev_end..c.start].contains('\n')
             {
+                self.trailing.push(self.out.len());
                 self.push("  ");
                 self.push(&c.text);
                 prev_end = c.end;

@@ -1,6 +1,6 @@
 //! `stackc fmt [PATH…]`: rewrite `.stack` files in their canonical layout.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -71,7 +71,7 @@ pub(crate) fn fmt(args: &FmtArgs, options: RenderOptions) -> Outcome_ {
         };
         let writes = !args.check && !args.diff;
         if file.is_none() && writes {
-            print!("{formatted}");
+            crate::print_out(&formatted)?;
             continue;
         }
         if formatted == text {
@@ -79,18 +79,17 @@ pub(crate) fn fmt(args: &FmtArgs, options: RenderOptions) -> Outcome_ {
         }
         changed = true;
         if args.check {
-            println!("{name}");
+            crate::print_out(&format!("{name}\n"))?;
         }
         if args.diff {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
-            print!("{}", diff.unified_diff().header(&name, &name));
+            crate::print_out(&diff.unified_diff().header(&name, &name).to_string())?;
         }
         if let Some(path) = file.filter(|_| writes) {
             std::fs::write(&path, &formatted)
                 .map_err(|e| Failure::new(format!("cannot write {name}: {e}")))?;
         }
     }
-    std::io::stdout().flush().map_err(|_| Failure::Silent)?;
     if failed || changed && (args.check || args.diff) {
         Ok(ExitCode::from(1))
     } else {

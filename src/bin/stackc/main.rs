@@ -241,7 +241,7 @@ fn print_warnings(
 
 /// Writes to stdout. A reader that went away (`stackc plan | head`) ends
 /// the command quietly, as it would a shell tool, instead of a panic.
-fn print_out(text: &str) -> Result<(), Failure> {
+pub(crate) fn print_out(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
