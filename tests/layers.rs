@@ -15,6 +15,7 @@ const LAYERS: &[&str] = &[
     "diagnostic",
     "stdlib",
     "syntax",
+    "format",
     "deployment",
     "resolve",
     "types",
