@@ -10,7 +10,7 @@ mod tests;
 
 pub use lower::{parse_expr, parse_file, parse_var_file};
 
-/// The raw parse tree of a whole file, for the formatter (`crate::format`),
+/// The raw parse tree of a whole file, for the formatter (src/format),
 /// which needs every token with its span; the rest of the compiler uses the AST.
 pub(crate) fn parse_tree(
     text: &str,
