@@ -30,6 +30,7 @@ pub mod engine;
 pub mod eval;
 pub mod explain;
 pub mod files;
+pub mod format;
 pub mod graph;
 pub mod lint;
 pub mod logs;

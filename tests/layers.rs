@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "explain",
     "stdlib",
     "syntax",
+    "format",
     "deployment",
     "resolve",
     "types",

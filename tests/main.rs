@@ -22,6 +22,7 @@ mod errors_catalogue;
 mod exact_output;
 mod examples;
 mod files;
+mod format;
 mod fuzz;
 mod layers;
 mod limits;

@@ -47,6 +47,8 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
     },
+    /// Rewrite .stack files in the canonical layout (docs/formatting.md)
+    Fmt(crate::fmt::FmtArgs),
     /// Print the normalized deployment as JSON
     Compile {
         #[command(flatten)]

@@ -2,6 +2,7 @@
 
 mod args;
 mod compose;
+mod fmt;
 mod streams;
 mod terminal;
 mod tty;
@@ -135,6 +136,7 @@ fn run(command: Command) -> Outcome_ {
             })?;
             Ok(exit_now(d))
         }
+        Command::Fmt(args) => fmt::fmt(&args, render_options()),
         Command::Compile {
             source,
             show_secrets,
