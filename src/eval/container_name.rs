@@ -1,5 +1,5 @@
-//! `container_name`: a container's Docker name chosen by the source instead
-//! of `<stack>-<name>`. It is evaluated with the declaration, as the
+//! `container_name` and `docker_name`: a Docker name chosen by the source
+//! instead of `<stack>-<name>`. It is evaluated with the declaration, as the
 //! resource's name is, so that references (`container.db`), names looked up
 //! in the same module instance and the name checks all see it.
 
@@ -11,21 +11,20 @@ use crate::eval::value::Value;
 use crate::syntax::ast::ResourceDecl;
 
 impl<'p> Evaluator<'p> {
-    /// The Docker name a container declaration asks for, if any.
-    pub(super) fn container_name(
+    /// The Docker name a declaration chooses, if any: a container's
+    /// `container_name`, a volume's or network's `docker_name`.
+    pub(super) fn chosen_name(
         &mut self,
         scope: Scope<'_, 'p>,
         kind: Kind,
         r: &'p ResourceDecl,
     ) -> R<Option<String>> {
-        if kind != Kind::Container {
-            return Ok(None);
-        }
-        let Some(field) = r
-            .fields
-            .iter()
-            .find(|f| f.key.static_name() == Some("container_name"))
-        else {
+        let (key, what) = match kind {
+            Kind::Container => ("container_name", "container name"),
+            Kind::Volume | Kind::Network => ("docker_name", "Docker name"),
+            _ => return Ok(None),
+        };
+        let Some(field) = r.fields.iter().find(|f| f.key.static_name() == Some(key)) else {
             return Ok(None);
         };
         let span = field.value.span;
@@ -33,12 +32,12 @@ impl<'p> Evaluator<'p> {
         if matches!(value, Value::Null) {
             return Ok(None);
         }
-        let name = self.name_text(&value, span, "container name")?;
+        let name = self.name_text(&value, span, what)?;
         if !valid_container_name(&name) {
             return Err(self.error(
                 Diagnostic::new(
                     ErrorCode::InvalidName,
-                    format!("`{name}` is not a valid container name"),
+                    format!("`{name}` is not a valid {kind} name"),
                 )
                 .label(span, "Docker refuses this name")
                 .help("letters, digits, `_`, `.` and `-`, starting with a letter or digit, at least 2 characters"),

@@ -15,55 +15,14 @@
 
 use std::collections::BTreeMap;
 
-use super::scope::Scope;
-use super::{Evaluator, R};
+use super::Evaluator;
 use crate::deployment::Kind;
 use crate::deployment::moved::{self, Addressed, Moved};
 use crate::diagnostic::{Diagnostic, ErrorCode, did_you_mean};
-use crate::eval::value::Value;
 use crate::resolve::moved::MovedItem;
 use crate::source::Span;
-use crate::syntax::ast::ResourceDecl;
 
 impl<'p> Evaluator<'p> {
-    /// The Docker name a volume or network declaration chooses
-    /// (`docker_name`), if any; evaluated with the declaration, as a
-    /// container's `container_name` is.
-    pub(super) fn docker_name(
-        &mut self,
-        scope: Scope<'_, 'p>,
-        kind: Kind,
-        r: &'p ResourceDecl,
-    ) -> R<Option<String>> {
-        if !matches!(kind, Kind::Volume | Kind::Network) {
-            return Ok(None);
-        }
-        let Some(field) = r
-            .fields
-            .iter()
-            .find(|f| f.key.static_name() == Some("docker_name"))
-        else {
-            return Ok(None);
-        };
-        let span = field.value.span;
-        let value = self.eval(scope, &field.value)?;
-        if matches!(value, Value::Null) {
-            return Ok(None);
-        }
-        let name = self.name_text(&value, span, "Docker name")?;
-        if !super::container_name::valid_container_name(&name) {
-            return Err(self.error(
-                Diagnostic::new(
-                    ErrorCode::InvalidName,
-                    format!("`{name}` is not a valid {kind} name"),
-                )
-                .label(span, "Docker refuses this name")
-                .help("letters, digits, `_`, `.` and `-`, starting with a letter or digit, at least 2 characters"),
-            ));
-        }
-        Ok(Some(name))
-    }
-
     /// The Docker name a volume or network at `address` keeps because a
     /// `moved` block leads to it: the default name of the address it
     /// started from. Blocks that can lead into instance `inst` are those of

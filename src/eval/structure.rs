@@ -316,17 +316,15 @@ impl<'p> Evaluator<'p> {
             // A bad `container_name` or `docker_name` is reported, and the
             // resource still declared (under its default name), so that
             // references to it do not add "there is no volume named …".
-            let container_name = self.container_name(scope, kind, r);
-            let own_name = self.docker_name(scope, kind, r);
-            let failed = container_name.is_err() || own_name.is_err();
-            let container_name = container_name.unwrap_or(None);
+            let own_name = self.chosen_name(scope, kind, r);
+            let failed = own_name.is_err();
             let default_name = format!("{name_prefix}-{name}");
             let logical_name = default_name
                 .strip_prefix(&format!("{}-", self.stack))
                 .unwrap_or(&default_name)
                 .into();
             let address: Rc<str> = format!("{prefix}{kind}.{name}").into();
-            // A volume's or network's own `docker_name`, else the name a `moved` block pins.
+            // The source's own name, else the name a `moved` block pins.
             let chosen = match own_name {
                 Ok(Some(n)) => Some(n),
                 _ => self.pinned_name(inst, kind, &address),
@@ -337,7 +335,7 @@ impl<'p> Evaluator<'p> {
                 decl: r,
                 env: env.clone(),
                 address,
-                docker_name: container_name.or(chosen).unwrap_or(default_name).into(),
+                docker_name: chosen.unwrap_or(default_name).into(),
                 logical_name,
             });
             self.addresses
