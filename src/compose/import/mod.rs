@@ -209,6 +209,32 @@ impl Importer {
         }
     }
 
+    /// A mapping's entries, or a list of names (`networks: [front]`,
+    /// `depends_on: [db]`) as entries without values.
+    pub(super) fn named_entries<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+    ) -> Vec<(Key, Option<&'n Node>)> {
+        if let Some(entries) = node.entries() {
+            return entries.iter().map(|(k, v)| (k.clone(), Some(v))).collect();
+        }
+        self.list(node, path)
+            .into_iter()
+            .filter_map(|n| {
+                let name = n.text()?.to_string();
+                Some((
+                    Key {
+                        name,
+                        line: n.line,
+                        col: n.col,
+                    },
+                    None,
+                ))
+            })
+            .collect()
+    }
+
     /// A name not yet used by a parameter or `let`.
     pub(super) fn fresh(&mut self, base: &str) -> String {
         let base = text::ident_from(base);

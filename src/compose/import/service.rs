@@ -436,23 +436,7 @@ impl Importer {
 
     fn depends_on(&mut self, node: &Node, path: &str) -> Option<Field> {
         let mut items = Vec::new();
-        let entries: Vec<(Key, Option<&Node>)> = match node.entries() {
-            Some(e) => e.iter().map(|(k, v)| (k.clone(), Some(v))).collect(),
-            None => self
-                .list(node, path)
-                .into_iter()
-                .filter_map(|n| {
-                    Some((
-                        Key {
-                            name: n.text()?.to_string(),
-                            line: n.line,
-                            col: n.col,
-                        },
-                        None,
-                    ))
-                })
-                .collect(),
-        };
+        let entries: Vec<(Key, Option<&Node>)> = self.named_entries(node, path);
         for (k, v) in entries {
             let p = join(path, &k.name);
             if !self.services.contains(&k.name) {

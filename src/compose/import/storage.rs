@@ -502,23 +502,7 @@ impl Importer {
     /// and static addresses.
     pub(super) fn service_networks(&mut self, node: &Node, path: &str) -> Vec<Expr> {
         let mut out = Vec::new();
-        let names: Vec<(Key, Option<&Node>)> = match node.entries() {
-            Some(entries) => entries.iter().map(|(k, v)| (k.clone(), Some(v))).collect(),
-            None => self
-                .list(node, path)
-                .into_iter()
-                .filter_map(|n| {
-                    Some((
-                        Key {
-                            name: n.text()?.to_string(),
-                            line: n.line,
-                            col: n.col,
-                        },
-                        None,
-                    ))
-                })
-                .collect(),
-        };
+        let names: Vec<(Key, Option<&Node>)> = self.named_entries(node, path);
         for (k, v) in names {
             let p = join(path, &k.name);
             let reference = match self.networks.get(&k.name) {
