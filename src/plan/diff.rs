@@ -290,6 +290,7 @@ fn compare(
                 // Values the live container was not made with (made again by hand).
                 by_hand.extend(super::live::values_changed(r, o));
             }
+            by_hand.extend(super::files::written(&fields).cloned());
             (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
         }
         _ => None,
@@ -310,6 +311,14 @@ fn compare(
         c.reason = Some(moved);
     } else if let Some((_, why)) = renamed {
         c.reason = Some(why);
+    } else if let Some(by_hand) = found.as_ref().map(|d| &d.fields)
+        && !c.replace_paths.is_empty()
+        && c.replace_paths
+            .iter()
+            .all(|p| by_hand.iter().any(|f| f.path == *p))
+    {
+        // Nothing but what was changed by hand forces the replacement.
+        c.reason = Some("changed outside stackc".into());
     } else if c.replace_paths.is_empty() {
         let (field, reason) = super::live::image_source(r, o, known.desired)
             .unwrap_or((None, "what it is built from changed".into()));
