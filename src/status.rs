@@ -76,6 +76,27 @@ fn state_of(o: &crate::engine::LiveObject) -> String {
     state
 }
 
+/// What a row says of drift when the source could not be evaluated.
+pub const NOT_JUDGED: &str = "not judged: parameters not set";
+
+/// One row per live object, when the source cannot be evaluated (its
+/// parameters are not all set): their state, and drift not judged.
+pub fn live_rows(live: &LiveState) -> Vec<Row> {
+    let mut rows: Vec<Row> = live
+        .objects
+        .iter()
+        .map(|o| Row {
+            address: o.address.clone(),
+            kind: o.kind,
+            name: o.name.clone(),
+            state: state_of(o),
+            note: Some(NOT_JUDGED.into()),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.address.cmp(&b.address));
+    rows
+}
+
 fn note(plan: &Plan, address: &str) -> Option<String> {
     if let Some(d) = plan.drift.iter().find(|d| d.address == address) {
         return Some(match d.drift {
@@ -100,6 +121,15 @@ fn note(plan: &Plan, address: &str) -> Option<String> {
 
 /// The rows as an aligned table.
 pub fn table(rows: &[Row]) -> String {
+    aligned(rows, "(the stack declares nothing)")
+}
+
+/// The rows of [`live_rows`] as an aligned table.
+pub fn live_table(rows: &[Row]) -> String {
+    aligned(rows, "(no object of the stack is on the engine)")
+}
+
+fn aligned(rows: &[Row], empty: &str) -> String {
     let header = ["ADDRESS", "KIND", "NAME", "STATE", "DRIFT"];
     let cells: Vec<[String; 5]> = rows
         .iter()
@@ -137,7 +167,8 @@ pub fn table(rows: &[Row]) -> String {
         line([&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
     if rows.is_empty() {
-        out.push_str("(the stack declares nothing)\n");
+        out.push_str(empty);
+        out.push('\n');
     }
     out
 }

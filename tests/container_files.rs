@@ -342,17 +342,58 @@ async fn a_changed_secret_file_shows_secret_changed_and_never_its_value() {
     let (_, outcome) = apply(&e, &rotated).await;
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(!plan_of(&e, &rotated).await.has_changes());
-    // A secret file changed in the container itself is found too.
-    e.tamper("files-db", |a| {
-        a.files
-            .insert("/run/secrets/db_password".into(), b"edited".to_vec());
-    });
-    let plan = plan_of(&e, &rotated).await;
+}
+
+/// `docker exec C sh -c 'echo hacked > /run/secrets/db_password'`: the file
+/// was written since the last apply copied it in, while the source's secret
+/// did not change. That is drift, in the human plan and the JSON alike, and
+/// apply repairs it; never a change of the source.
+#[tokio::test]
+async fn a_secret_file_written_inside_the_container_is_drift_and_repaired() {
+    let e = engine();
+    let d = db(&[]);
+    apply(&e, &d).await;
+    e.write_file_by_hand("files-db", "/run/secrets/db_password", b"hacked\n");
+    let plan = plan_of(&e, &d).await;
+    let path = "files[target=/run/secrets/db_password].content";
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    assert_eq!(plan.drift[0].address, "container.db");
+    assert_eq!(plan.drift[0].fields.len(), 1, "{:?}", plan.drift[0].fields);
+    let found = &plan.drift[0].fields[0];
+    assert_eq!(found.path, path);
+    assert_eq!(found.before, plan::SECRET_WRITTEN);
+    let c = change(&plan, "container.db");
+    assert_eq!(c.actions, [Action::Delete, Action::Create]);
+    assert_eq!(c.reason.as_deref(), Some("changed outside stackc"));
+    assert_eq!(c.replace_paths, [path]);
+    let text = plan::human(&plan, false);
     assert!(
-        plan::human(&plan, false).contains("(secret changed)"),
-        "{}",
-        plan::human(&plan, false)
+        text.contains("Objects have changed outside stackc")
+            && text.contains(&format!(
+                "~ {path} = (secret, written inside the container) -> (secret) # forces replacement"
+            ))
+            && !text.contains("(secret changed)"),
+        "{text}"
     );
+    let json = serde_json::to_string(&plan).unwrap();
+    for shown in [&text, &json, &plan::markdown(&plan)] {
+        assert!(
+            !shown.contains("hacked") && !shown.contains(SECRET),
+            "{shown}"
+        );
+    }
+    let (_, outcome) = apply(&e, &d).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &d).await.has_changes());
+
+    // Written inside and changed in the source too: drift all the same.
+    e.write_file_by_hand("files-db", "/run/secrets/db_password", b"hacked\n");
+    let rotated = db(&["password=hunter-two"]);
+    let plan = plan_of(&e, &rotated).await;
+    assert_eq!(plan.drift.len(), 1, "{:?}", plan.drift);
+    let (_, outcome) = apply(&e, &rotated).await;
+    assert!(outcome.succeeded(), "{outcome:?}");
+    assert!(!plan_of(&e, &rotated).await.has_changes());
 }
 
 // ---- the real engine
@@ -415,6 +456,48 @@ container "db" {{
         "password=hunter-two",
     ]);
     assert!(logs_of(&name, "listen 80;").contains("hunter-two"));
+    let again = ok(&["plan", &path, "--var", "password=hunter-two"]);
+    assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
+
+    // Written inside the container: drift, not a change of the source.
+    ok(&[
+        "exec",
+        "container.db",
+        &path,
+        "--user",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "echo hacked > /run/secrets/db_password",
+    ]);
+    let plan = run(&[
+        "plan",
+        &path,
+        "--var",
+        "password=hunter-two",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&plan)).unwrap();
+    assert_eq!(
+        json["drift"][0]["fields"][0]["path"], "files[target=/run/secrets/db_password].content",
+        "{json}"
+    );
+    let text = stdout(&run(&["plan", &path, "--var", "password=hunter-two"]));
+    assert!(
+        text.contains("Objects have changed outside stackc")
+            && text.contains("(secret, written inside the container) -> (secret)")
+            && !text.contains("hacked"),
+        "{text}"
+    );
+    ok(&[
+        "apply",
+        &path,
+        "--auto-approve",
+        "--var",
+        "password=hunter-two",
+    ]);
     let again = ok(&["plan", &path, "--var", "password=hunter-two"]);
     assert!(stdout(&again).contains("No changes."), "{}", stdout(&again));
     let _ = std::fs::remove_dir_all(&dir);

@@ -337,3 +337,105 @@ async fn a_network_made_again_by_hand_without_the_stacks_labels_is_in_the_way() 
     assert!(outcome.succeeded(), "{outcome:?}");
     assert!(!plan_of(&e, &d).await.has_changes());
 }
+
+/// Made again by hand (`docker run` with the stack's labels) with another
+/// host port, no restart policy, no alias on the stack's network and no
+/// anonymous volume: every difference is drift, not only the one that
+/// forces the replacement.
+#[tokio::test]
+async fn a_container_made_again_by_hand_lists_every_difference_as_drift() {
+    let e = engine();
+    let d = deploy(
+        "stack \"every\"\ncontainer \"web\" {\n  image   = \"busybox:1.36\"\n  ports   = [\"8080:80\"]\n  restart = \"always\"\n  mounts  = [\"/data\"]\n}\n",
+        &[],
+    );
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+    let remade = |e: &MemoryEngine, port: u16| {
+        e.tamper("every-web", |a| {
+            let ports = a.ports.as_mut().unwrap();
+            ports[0].host = Some(port);
+            a.restart = Some("no".into());
+            for aliases in a.networks.values_mut() {
+                aliases.clear();
+            }
+            a.values.retain(|k, _| !k.starts_with("/mounts/"));
+        })
+    };
+    let paths = |plan: &Plan| -> Vec<String> {
+        let mut paths: Vec<String> = plan
+            .drift
+            .iter()
+            .flat_map(|d| d.fields.iter().map(|f| f.path.clone()))
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    };
+    for port in [8081, 8080] {
+        remade(&e, port);
+        let plan = plan_of(&e, &d).await;
+        let found = paths(&plan);
+        for wanted in ["mounts[0].target", "restart", "networks"] {
+            assert!(
+                found.iter().any(|p| p.starts_with(wanted)),
+                "{wanted} missing from the drift of port {port}: {found:?}"
+            );
+        }
+        assert_eq!(
+            found.iter().any(|p| p.starts_with("ports[")),
+            port != 8080,
+            "{found:?}"
+        );
+        let c = change(&plan, "container.web");
+        assert_eq!(c.actions, [Action::Delete, Action::Create]);
+        assert_eq!(c.reason.as_deref(), Some("changed outside stackc"));
+        // The plan lists what the replacement repairs, besides what forces it.
+        assert!(
+            c.fields.iter().any(|f| f.path == "restart"),
+            "{:?}",
+            c.fields
+        );
+        let shown = stackc::plan::human(&plan, false);
+        assert!(shown.contains("restart"), "{shown}");
+        assert!(apply(&e, &d).await.1.succeeded());
+        assert!(!plan_of(&e, &d).await.has_changes());
+    }
+}
+
+/// The same, while the source changes too: the replacement the source
+/// asks for repairs the hand-made differences, and the plan lists them.
+#[tokio::test]
+async fn a_container_made_again_by_hand_while_the_source_changes_lists_every_difference() {
+    let e = engine();
+    let source = |image: &str| {
+        deploy(
+            &format!(
+                "stack \"both\"\ncontainer \"web\" {{\n  image   = \"{image}\"\n  ports   = [\"8080:80\"]\n  restart = \"always\"\n  mounts  = [\"/data\"]\n}}\n"
+            ),
+            &[],
+        )
+    };
+    let d = source("busybox:1.36");
+    assert!(apply(&e, &d).await.1.succeeded());
+    e.tamper("both-web", |a| {
+        a.ports.as_mut().unwrap()[0].host = Some(8081);
+        a.restart = Some("no".into());
+        a.values.retain(|k, _| !k.starts_with("/mounts/"));
+    });
+    let d = source("busybox:1.37");
+    let plan = plan_of(&e, &d).await;
+    let found: Vec<&str> = plan
+        .drift
+        .iter()
+        .flat_map(|d| d.fields.iter().map(|f| f.path.as_str()))
+        .collect();
+    for wanted in ["mounts[0].target", "restart", "ports[0]"] {
+        assert!(
+            found.iter().any(|p| p.starts_with(wanted)),
+            "{wanted} missing: {found:?}"
+        );
+    }
+    assert!(apply(&e, &d).await.1.succeeded());
+    assert!(!plan_of(&e, &d).await.has_changes());
+}

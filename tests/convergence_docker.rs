@@ -140,6 +140,10 @@ fn a_container_made_again_by_hand_with_other_ports_is_made_again_and_picked_port
             && plan.contains("# forces replacement"),
         "{plan}"
     );
+    // Made again off the stack's network: the drift lists that too, not
+    // only the ports that force the replacement.
+    let drift = plan.split("stackc will perform").next().unwrap();
+    assert!(drift.contains("networks[0]"), "{plan}");
     ok(&["apply", &path, "--auto-approve"]);
     assert_eq!(asked_ports(&web), made);
     assert!(stdout(&ok(&["plan", &path])).contains("No changes."));

@@ -656,3 +656,70 @@ fn builds_ignore_what_dockerignore_excludes_and_a_failed_build_changes_nothing()
     });
     assert_eq!(images, 0, "destroy removes the images the stack built");
 }
+
+/// A CI job that destroys, or looks at, a stack without its secrets:
+/// `status` lists the live objects and says drift is not judged; `destroy`
+/// removes every object labelled with the stack (volumes only with
+/// `--allow-data-loss`), as `output`, `logs` and `exec` work from the labels.
+#[test]
+fn destroy_and_status_work_without_the_parameters() {
+    let Some(guard) = docker_stack("noparams") else {
+        return;
+    };
+    let stack = guard.stack.clone();
+    let source = format!(
+        "stack \"{stack}\"\nparam password: secret\nvolume \"data\" {{}}\ncontainer \"db\" {{\n  image   = \"{}\"\n  command = [\"sleep\", \"3600\"]\n  env     = {{ PASSWORD = password }}\n  mounts  = [\"data:/data\"]\n  files   = [{{ target = \"/run/secrets/pw\", content = password }}]\n}}\n",
+        test_image()
+    );
+    let dir = stack_dir("noparams", &source, &[]);
+    let path = dir.to_string_lossy().into_owned();
+    ok(&[
+        "apply",
+        &path,
+        "--auto-approve",
+        "--var",
+        "password=hunter-one",
+    ]);
+
+    let status = ok(&["status", &path]);
+    let table = stdout(&status);
+    assert!(
+        table.contains("container.db")
+            && table.contains("running")
+            && table.contains("volume.data")
+            && table.contains("not judged: parameters not set"),
+        "{table}"
+    );
+    assert!(
+        stderr(&status).contains("drift cannot be judged"),
+        "{}",
+        stderr(&status)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(&["status", &path, "--json"]))).unwrap();
+    assert_eq!(json[0]["address"], "container.db", "{json}");
+    assert_eq!(json[0]["note"], "not judged: parameters not set", "{json}");
+
+    let destroyed = ok(&["destroy", &path, "--auto-approve"]);
+    let said = stderr(&destroyed);
+    assert!(
+        said.contains("parameters are not all set")
+            && said.contains("Keeping volume.data")
+            && !said.contains("E0405"),
+        "{said}"
+    );
+    assert!(containers(&stack).is_empty(), "{:?}", containers(&stack));
+    assert_eq!(volumes(&stack), [format!("{stack}-data")]);
+    ok(&["destroy", &path, "--auto-approve", "--allow-data-loss"]);
+    assert!(volumes(&stack).is_empty());
+    // Another error than a missing parameter still stops them.
+    std::fs::write(dir.join("main.stack"), format!("{source}\noops\n")).unwrap();
+    for args in [
+        &["destroy", &path, "--auto-approve"][..],
+        &["status", &path],
+    ] {
+        let failed = run(args);
+        assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

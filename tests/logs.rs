@@ -278,6 +278,42 @@ async fn exec_passes_output_stdin_and_exit_status_through() {
     assert_eq!(engine.exec_sizes(), [("exec-1".to_string(), (120, 40))]);
 }
 
+/// Engines before Docker 28 report 126 for any command they cannot start;
+/// `docker exec` on current ones, and stackc on every one, gives 127 for a
+/// command not found and 126 for one that cannot run.
+#[tokio::test]
+async fn a_command_not_found_exits_127_and_one_that_cannot_run_126() {
+    let (engine, live) = applied().await;
+    let a = session::container("logs", &live, "container.a").unwrap();
+    let request = |command: &str| ExecRequest {
+        command: vec![command.into()],
+        ..Default::default()
+    };
+    for (command, why, status) in [
+        ("nosuchcmd", "executable file not found in $PATH", 127),
+        ("/nowhere", "stat /nowhere: no such file or directory", 127),
+        ("/etc", "permission denied", 126),
+    ] {
+        let message = format!(
+            "OCI runtime exec failed: exec failed: unable to start container process: exec: \"{command}\": {why}: unknown\r\n"
+        );
+        engine.script_exec(
+            "logs-a",
+            ExecScript {
+                output: vec![Output {
+                    channel: Channel::Stdout,
+                    bytes: message.clone().into_bytes(),
+                }],
+                echo_stdin: false,
+                status: 126,
+            },
+        );
+        let (end, out, _) = exec_with(&engine, &a, &request(command), None).await;
+        assert_eq!(end, ExecEnd::Exited(status), "{command}");
+        assert_eq!(out, message);
+    }
+}
+
 #[tokio::test]
 async fn exec_needs_one_running_container() {
     let (engine, live) = applied().await;
@@ -458,6 +494,15 @@ fn real_exec_passes_status_and_stdin_through() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out), "piped\nlines\n");
+
+    // As `docker exec` on current engines, whatever this one reports.
+    let missing = run(&["exec", "a", path, "--", "nosuchcmd"]);
+    assert_eq!(missing.status.code(), Some(127), "{}", stderr(&missing));
+    assert!(
+        format!("{}{}", stdout(&missing), stderr(&missing)).contains("executable file not found")
+    );
+    let directory = run(&["exec", "a", path, "--", "/etc"]);
+    assert_eq!(directory.status.code(), Some(126));
 
     let env = run(&[
         "exec",

@@ -153,6 +153,14 @@ impl fmt::Display for Health {
     }
 }
 
+/// The modification time (seconds since the Unix epoch) stackc gives each
+/// secret file it copies into a container. No write inside the container
+/// gives a file this time, so a secret file with another one was written
+/// since, and one with it holds what the last apply copied: a difference
+/// from the source is then a change of the source. Nothing derived from
+/// the secret is stored anywhere (`docs/security.md`).
+pub const SECRET_FILE_MTIME: u64 = 0;
+
 /// What a container is now, for the fields that can change without
 /// stackc: the ones `docker update` changes, and the values at the spec's
 /// paths (to tell which secret changed). Values the image or the daemon
@@ -176,6 +184,10 @@ pub struct Actual {
     /// the container: a changed secret is found against it. Only files the
     /// label marks secret; none that cannot be read.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Of those, the ones written since stackc copied them in (inside the
+    /// container, or `docker cp`): their modification time is no longer
+    /// [`SECRET_FILE_MTIME`], the one stackc gives every secret file.
+    pub files_written: BTreeSet<String>,
     /// The static IPv4 address asked for on a network (its endpoint's IPAM
     /// config), by network; networks where Docker picked one are absent.
     pub addresses: BTreeMap<String, String>,

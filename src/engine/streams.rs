@@ -71,3 +71,56 @@ pub struct Exec {
     pub output: BoxStream<'static, Result<Output, EngineError>>,
     pub input: Pin<Box<dyn AsyncWrite + Send>>,
 }
+
+/// What the engine writes as a command's first output when it could not
+/// start it (`OCI runtime exec failed: … executable file not found …`).
+const START_FAILED: &str = "exec failed";
+
+/// The exit status of a command, as `docker exec` gives it on current
+/// engines: 127 when the engine could not find the command (not found in
+/// `PATH`, no such file), 126 when it could not run it (permission denied,
+/// a directory). Engines before Docker 28 report 126 for every command they
+/// could not start (moby#45795); the engine's message, the command's first
+/// output, tells the two apart, by the rules the engine itself uses now.
+/// Any other status is the command's own.
+pub fn exec_status(status: i64, first_output: &[u8]) -> i64 {
+    if status != 126 {
+        return status;
+    }
+    let message = String::from_utf8_lossy(first_output).to_lowercase();
+    if !message.contains(START_FAILED) || message.contains("permission denied") {
+        return status;
+    }
+    let not_found = [
+        "executable file not found",
+        "no such file or directory",
+        "system cannot find the file specified",
+    ];
+    if not_found.iter().any(|m| message.contains(m)) {
+        127
+    } else {
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exec_status;
+
+    #[test]
+    fn a_command_not_found_exits_127_and_one_that_cannot_run_126() {
+        let not_found = b"OCI runtime exec failed: exec failed: unable to start container process: exec: \"nosuchcmd\": executable file not found in $PATH: unknown\r\n";
+        assert_eq!(exec_status(126, not_found), 127);
+        let no_file = b"OCI runtime exec failed: exec failed: unable to start container process: exec: \"/x\": stat /x: no such file or directory: unknown\r\n";
+        assert_eq!(exec_status(126, no_file), 127);
+        let directory = b"OCI runtime exec failed: exec failed: unable to start container process: exec: \"/etc\": permission denied: unknown\r\n";
+        assert_eq!(exec_status(126, directory), 126);
+        // A command's own status, whatever it printed.
+        assert_eq!(
+            exec_status(126, b"cat: /x: No such file or directory\n"),
+            126
+        );
+        assert_eq!(exec_status(127, b""), 127);
+        assert_eq!(exec_status(3, not_found), 3);
+    }
+}

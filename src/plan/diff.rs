@@ -305,7 +305,10 @@ fn compare(
                 }
                 let (made, source) = (&made_with.run.ports, &spec.run.ports);
                 by_hand.extend(super::live::ports_changed(r, made, source, o));
+                // Values the live container was not made with (made again by hand).
+                by_hand.extend(super::live::values_changed(r, o));
             }
+            by_hand.extend(super::files::written(&fields).cloned());
             (!by_hand.is_empty()).then(|| drift(DriftKind::Modified, by_hand))
         }
         _ => None,
@@ -326,6 +329,14 @@ fn compare(
         c.reason = Some(moved);
     } else if let Some((_, why)) = renamed {
         c.reason = Some(why);
+    } else if let Some(by_hand) = found.as_ref().map(|d| &d.fields)
+        && !c.replace_paths.is_empty()
+        && c.replace_paths
+            .iter()
+            .all(|p| by_hand.iter().any(|f| f.path == *p))
+    {
+        // Nothing but what was changed by hand forces the replacement.
+        c.reason = Some("changed outside stackc".into());
     } else if c.replace_paths.is_empty() {
         let (field, reason) = super::live::image_source(r, o, known.desired)
             .unwrap_or((None, "what it is built from changed".into()));
@@ -509,17 +520,6 @@ fn unchanged_spec(
     let ports = &spec.run.ports;
     remade.extend(super::live::ports_changed(r, ports, ports, o));
     remade.extend(network_mode_changed(spec, &o.actual, known.live));
-    if !remade.is_empty() {
-        let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
-        c.reason = Some(if remade.iter().all(|f| f.path == "network_mode") {
-            "the container whose network it shares was made again".into()
-        } else {
-            "changed outside stackc".into()
-        });
-        c.replace_paths = remade.iter().map(|f| f.path.clone()).collect();
-        c.fields = remade.clone();
-        return (c, Some(drift(DriftKind::Modified, remade)));
-    }
     let mut by_hand = changed_by_hand(o, known.live, &fields);
     // Networks joined or left by hand (the source's are in the hash).
     let ours = |n: &str| known.networks.contains(n);
@@ -530,6 +530,22 @@ fn unchanged_spec(
         let networks = network_changes(&spec.run, &on, &ours);
         by_hand.extend(networks.iter().cloned());
         changes.extend(networks);
+    }
+    if !remade.is_empty() {
+        let mut c = change(r, vec![Action::Delete, Action::Create], Some(o));
+        c.reason = Some(
+            if remade.iter().all(|f| f.path == "network_mode") && by_hand.is_empty() {
+                "the container whose network it shares was made again".into()
+            } else {
+                "changed outside stackc".into()
+            },
+        );
+        c.replace_paths = remade.iter().map(|f| f.path.clone()).collect();
+        // What the replacement repairs besides what forces it: every
+        // difference is listed, in the change and as drift.
+        c.fields = remade.iter().cloned().chain(changes).collect();
+        remade.extend(by_hand);
+        return (c, Some(drift(DriftKind::Modified, remade)));
     }
     if changes.is_empty() && !stopped {
         return (change(r, vec![Action::NoOp], Some(o)), None);

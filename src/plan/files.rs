@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value as Json;
 
 use super::fields::walk;
-use super::{FieldChange, SECRET_CHANGED};
+use super::{FieldChange, SECRET_CHANGED, SECRET_WRITTEN};
 use crate::deployment::{Resource, SECRET_MASK, Spec};
 use crate::engine::LiveObject;
 
@@ -68,7 +68,9 @@ pub(super) fn walk_files(
 /// For a secret pointer inside `files` (`/files/2/content`): `Some` with
 /// the change found, if any — the content against the file read back from
 /// the live container (one that was not read back counts as unchanged).
-/// `None` for any other pointer.
+/// `None` for any other pointer. A file written since the last apply
+/// copied it in shows as [`SECRET_WRITTEN`] (drift, see [`written`]); one
+/// that was not holds what the last apply copied, so the source changed.
 pub(super) fn secret_change(
     r: &Resource,
     o: &LiveObject,
@@ -92,14 +94,25 @@ pub(super) fn secret_change(
         (Some(live), Some(desired)) => *live != desired,
         _ => false,
     };
+    let (before, after) = if o.actual.files_written.contains(&file.target) {
+        (SECRET_WRITTEN, SECRET_MASK)
+    } else {
+        (SECRET_MASK, SECRET_CHANGED)
+    };
     Some(if changed {
         vec![FieldChange {
             path: format!("{entry}.content"),
-            before: Json::from(SECRET_MASK),
-            after: Json::from(SECRET_CHANGED),
+            before: Json::from(before),
+            after: Json::from(after),
             forces_replacement: false,
         }]
     } else {
         Vec::new()
     })
+}
+
+/// Of the changes, the secret files written since the last apply copied
+/// them in: drift.
+pub(super) fn written(fields: &[FieldChange]) -> impl Iterator<Item = &FieldChange> {
+    fields.iter().filter(|f| f.before == SECRET_WRITTEN)
 }

@@ -30,6 +30,10 @@ use crate::deployment::Kind;
 /// Shown as the new value of a secret that changes (the old one shows as `(secret)`).
 pub const SECRET_CHANGED: &str = "(secret changed)";
 
+/// Shown as the live value of a secret file written inside the container
+/// since the last apply copied it in (the source's shows as `(secret)`).
+pub const SECRET_WRITTEN: &str = "(secret, written inside the container)";
+
 /// Bumped whenever the plan JSON changes incompatibly (`docs/plan-format.md`).
 pub const FORMAT_VERSION: u32 = 1;
 

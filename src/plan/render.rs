@@ -78,7 +78,13 @@ const LONG_STRING: usize = 80;
 fn scalar(key: &str, v: &Json) -> String {
     match v {
         Json::Null => "null".into(),
-        Json::String(s) if s == crate::deployment::SECRET_MASK || s == SECRET_CHANGED => s.clone(),
+        Json::String(s)
+            if s == crate::deployment::SECRET_MASK
+                || s == SECRET_CHANGED
+                || s == SECRET_WRITTEN =>
+        {
+            s.clone()
+        }
         Json::String(s)
             if DURATIONS.contains(&key) && crate::units::parse_duration(s).is_some() =>
         {

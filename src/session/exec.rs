@@ -9,7 +9,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc::Receiver;
 
 use super::SessionError;
-use crate::engine::streams::{Channel, ExecRequest};
+use crate::engine::streams::{Channel, ExecRequest, exec_status};
 use crate::engine::{Engine, LiveObject};
 
 /// The command's side of the user's terminal or pipes.
@@ -74,9 +74,16 @@ pub async fn exec(
         }
         std::future::pending::<Infallible>().await
     };
+    // The start of the output: the engine's message when it could not
+    // start the command (see `exec_status`).
+    let mut first = Vec::new();
     let read = async {
         while let Some(chunk) = output.next().await {
             let chunk = chunk?;
+            if first.len() < FIRST_OUTPUT {
+                let room = FIRST_OUTPUT - first.len();
+                first.extend_from_slice(&chunk.bytes[..chunk.bytes.len().min(room)]);
+            }
             if sink(chunk.channel, &chunk.bytes).is_err() {
                 return Ok::<bool, SessionError>(false);
             }
@@ -91,5 +98,9 @@ pub async fn exec(
     if !ended {
         return Ok(ExecEnd::OutputClosed);
     }
-    Ok(ExecEnd::Exited(engine.exec_status(&id).await?))
+    let status = engine.exec_status(&id).await?;
+    Ok(ExecEnd::Exited(exec_status(status, &first)))
 }
+
+/// How much of the output is kept to read the engine's message from.
+const FIRST_OUTPUT: usize = 1024;

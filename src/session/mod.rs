@@ -129,6 +129,31 @@ pub async fn plan(
     Ok((plan, live))
 }
 
+/// A deployment of nothing but the stack's name, for `destroy` when the
+/// source cannot be evaluated without the parameters it is not given (a CI
+/// job that destroys without the secrets). Destroy removes every object
+/// labelled with the stack, found on the engine, and needs nothing else of
+/// the source: the record's moves are still followed, and the volumes it
+/// keeps and the data-loss gate are read from the plan, that is from live
+/// state. Never for `apply`: every object would be "no longer in the source".
+pub fn stack_only(stack: &str) -> Deployment {
+    Deployment {
+        format_version: crate::deployment::FORMAT_VERSION,
+        stack: stack.to_string(),
+        resources: Vec::new(),
+        outputs: Default::default(),
+        moved: Vec::new(),
+    }
+}
+
+/// The stack's objects on the engine, at the addresses the last apply
+/// recorded (for `status` when the source cannot be evaluated).
+pub async fn observe_stack(engine: &dyn Engine, stack: &str) -> Result<LiveState, EngineError> {
+    let mut live = engine.observe(stack, &[]).await?;
+    plan::follow_recorded(&mut live);
+    Ok(live)
+}
+
 /// The volumes a plan would delete or replace: allowed only with `--allow-data-loss`.
 pub fn data_loss(plan: &Plan) -> Vec<String> {
     plan.actions()

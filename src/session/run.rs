@@ -41,6 +41,8 @@ impl Mode {
 
 /// What to apply or destroy, and how.
 pub struct Request<'a> {
+    /// For `destroy` without the parameters the source needs:
+    /// [`super::stack_only`].
     pub deployment: &'a Deployment,
     /// The stack or plan path as the user named it, for the commands
     /// messages suggest (`stackc unlock PATH`).

@@ -219,6 +219,63 @@ async fn destroy_keeps_volumes_unless_data_loss_is_allowed() {
     assert_unlocked(&e).await;
 }
 
+/// `destroy` in a CI job without the secrets: the stack's name is all it
+/// has, and it removes every object labelled with the stack (nothing
+/// else), keeping volumes unless data loss is allowed, and leaves no record.
+#[tokio::test]
+async fn destroy_without_the_parameters_removes_every_object_of_the_stack() {
+    let e = engine();
+    let d = stack("local");
+    applied(&e, &d).await;
+    e.add_unlabelled(Kind::Container, "s-not-ours");
+    let named = stack_only("s");
+    let ui = Scripted::answering(Answer::Yes);
+    let finished = run_with(&e, &request(&named, Mode::Destroy), &ui)
+        .await
+        .unwrap();
+    assert!(matches!(finished, Finished::Applied { ref outcome, .. } if outcome.succeeded()));
+    let shown = ui.shown.lock().unwrap()[0].clone();
+    assert!(
+        shown
+            .resource_changes
+            .iter()
+            .all(|c| c.reason.as_deref() == Some("destroying the stack")),
+        "{shown:?}"
+    );
+    assert_eq!(*ui.kept.lock().unwrap(), ["volume.data"]);
+    assert_eq!(e.names(Kind::Container), ["s-not-ours"]);
+    assert_eq!(e.names(Kind::Volume), ["s-data"]);
+
+    // The data-loss gate reads the plan: with the flag the volume goes too.
+    let all = Request {
+        allow_data_loss: true,
+        ..request(&named, Mode::Destroy)
+    };
+    run_with(&e, &all, &ui).await.unwrap();
+    assert!(e.names(Kind::Volume).is_empty());
+    assert!(e.names(Kind::Network).is_empty());
+    assert_eq!(e.read_record("s").await.unwrap(), None);
+    assert_unlocked(&e).await;
+}
+
+#[tokio::test]
+async fn observing_a_stack_by_name_finds_its_objects_at_their_recorded_addresses() {
+    let e = engine();
+    applied(&e, &stack("local")).await;
+    let live = observe_stack(&e, "s").await.unwrap();
+    let rows = crate::status::live_rows(&live);
+    let addresses: Vec<&str> = rows.iter().map(|r| r.address.as_str()).collect();
+    assert_eq!(
+        addresses,
+        ["container.db", "network.default", "volume.data"]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.note.as_deref() == Some(crate::status::NOT_JUDGED))
+    );
+    assert!(crate::status::live_table(&[]).contains("no object of the stack"));
+}
+
 #[tokio::test]
 async fn a_converged_stack_is_recorded_without_changes() {
     let e = engine();

@@ -415,21 +415,11 @@ async fn deployed_output(
     }
     let (name, path) = output_args(args);
     let options = vars.options(Path::new(path));
-    let Compilation {
-        sources,
-        result,
-        warnings,
-    } = driver::compile(&options);
-    print_warnings(&warnings, &sources);
     // Only parameters missing: the deployed outputs are read all the same,
     // without comparing them with the source.
-    let d = match result {
-        Ok(d) => d,
-        Err(diags) if diags.iter().all(|d| d.code == ErrorCode::MissingParam) => {
-            let outline = driver::outline(&options).map_err(|diags| {
-                eprint!("{}", render_all(&diags, &sources, render_options()));
-                Failure::Silent
-            })?;
+    let d = match evaluated_or_outline(&options)? {
+        Evaluated::Deployment(d) => d,
+        Evaluated::Outline(outline) => {
             let engine = connect(engine_args).await?;
             let outputs = session::recorded_outputs(&engine, &outline.stack).await?;
             if let Some(name) = name
@@ -443,10 +433,6 @@ async fn deployed_output(
                 "note: the source's parameters are not all set, so it was not compared with what is deployed"
             );
             return Ok(ExitCode::SUCCESS);
-        }
-        Err(diags) => {
-            eprint!("{}", render_all(&diags, &sources, render_options()));
-            return Err(Failure::Silent);
         }
     };
     let engine = connect(engine_args).await?;
@@ -486,6 +472,36 @@ async fn deployed_output(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The source evaluated, or — when only parameters are missing (E0405) —
+/// its outline, read without them: enough for the commands that work from
+/// what is on the engine (`output`, `destroy`, `status`).
+enum Evaluated {
+    Deployment(Deployment),
+    Outline(driver::Outline),
+}
+
+fn evaluated_or_outline(options: &driver::Options) -> Result<Evaluated, Failure> {
+    let Compilation {
+        sources,
+        result,
+        warnings,
+    } = driver::compile(options);
+    print_warnings(&warnings, &sources);
+    let failed = |diags: &[stackc::diagnostic::Diagnostic]| {
+        eprint!("{}", render_all(diags, &sources, render_options()));
+        Failure::Silent
+    };
+    match result {
+        Ok(d) => Ok(Evaluated::Deployment(d)),
+        Err(diags) if diags.iter().all(|d| d.code == ErrorCode::MissingParam) => {
+            driver::outline(options)
+                .map(Evaluated::Outline)
+                .map_err(|diags| failed(&diags))
+        }
+        Err(diags) => Err(failed(&diags)),
+    }
 }
 
 async fn connect(args: &EngineArgs) -> Result<DockerEngine, Failure> {
@@ -592,7 +608,18 @@ async fn apply_command(
 }
 
 async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArgs) -> Outcome_ {
-    let deployment = compiled(&source.vars.options(&source.path))?;
+    // Destroy removes every object labelled with the stack: without the
+    // parameters, the stack's name is all it needs.
+    let deployment = match evaluated_or_outline(&source.vars.options(&source.path))? {
+        Evaluated::Deployment(d) => d,
+        Evaluated::Outline(outline) => {
+            eprintln!(
+                "note: the source's parameters are not all set: destroying every object labelled with the stack `{}` on the engine",
+                outline.stack
+            );
+            session::stack_only(&outline.stack)
+        }
+    };
     let engine = connect(engine_args).await?;
     let request = run.request(
         &deployment,
@@ -606,7 +633,24 @@ async fn destroy_command(source: &Source, engine_args: &EngineArgs, run: &RunArg
 }
 
 async fn status_command(source: &Source, engine_args: &EngineArgs, as_json: bool) -> Outcome_ {
-    let deployment = compiled(&source.vars.options(&source.path))?;
+    let deployment = match evaluated_or_outline(&source.vars.options(&source.path))? {
+        Evaluated::Deployment(d) => d,
+        Evaluated::Outline(outline) => {
+            // The live objects alone: drift needs the source's values.
+            let engine = connect(engine_args).await?;
+            let live = session::observe_stack(&engine, &outline.stack).await?;
+            let rows = stackc::status::live_rows(&live);
+            if as_json {
+                print_out(&format!("{}\n", json(&rows)?))?;
+            } else {
+                print_out(&stackc::status::live_table(&rows))?;
+            }
+            eprintln!(
+                "note: the source's parameters are not all set, so drift cannot be judged: set them (--var, --var-file, STACKC_VAR_<name>) to see it"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let engine = connect(engine_args).await?;
     let (plan, live) = session::plan(&engine, &deployment, &PlanOptions::default()).await?;
     let rows = stackc::status::rows(&deployment, &plan, &live);

@@ -289,6 +289,7 @@ pub(super) fn live_container(c: ContainerInspectResponse) -> Option<LiveObject> 
         network_ids: network_ids_of(&c),
         // Read through the archive API by the caller (`files.rs`).
         files: BTreeMap::new(),
+        files_written: Default::default(),
         addresses: static_addresses(&c),
         service: None,
     };

@@ -4,7 +4,7 @@
 //! stack is observed, so that a changed secret is found without its digest
 //! ever being stored.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use bollard::query_parameters::{
@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use super::DockerEngine;
 use super::error::not_found;
 use crate::deployment::FileSpec;
-use crate::engine::{EngineError, ErrorKind};
+use crate::engine::{EngineError, ErrorKind, SECRET_FILE_MTIME};
 use crate::files::TEXT_LIMIT;
 
 impl DockerEngine {
@@ -48,13 +48,16 @@ impl DockerEngine {
 
     /// The content of each of these files in a container, as it is now;
     /// those that are gone, not regular files or too large are left out
-    /// (they cannot be compared, and count as unchanged).
+    /// (they cannot be compared, and count as unchanged). And those written
+    /// since stackc copied them in (their modification time is not
+    /// [`SECRET_FILE_MTIME`]).
     pub(super) async fn read_files(
         &self,
         id: &str,
         targets: &[String],
-    ) -> Result<BTreeMap<String, Vec<u8>>, EngineError> {
+    ) -> Result<(BTreeMap<String, Vec<u8>>, BTreeSet<String>), EngineError> {
         let mut out = BTreeMap::new();
+        let mut written = BTreeSet::new();
         for target in targets {
             let options = DownloadFromContainerOptionsBuilder::default()
                 .path(target)
@@ -77,16 +80,20 @@ impl DockerEngine {
                     break;
                 }
             }
-            if let Some(content) = complete.then(|| first_file(&tar)).flatten() {
+            if let Some((content, mtime)) = complete.then(|| first_file(&tar)).flatten() {
+                if mtime != SECRET_FILE_MTIME {
+                    written.insert(target.clone());
+                }
                 out.insert(target.clone(), content);
             }
         }
-        Ok(out)
+        Ok((out, written))
     }
 }
 
 /// An uncompressed tar of the files at their paths (relative to `/`), with
-/// their mode and owner.
+/// their mode and owner; secret ones with the modification time
+/// [`SECRET_FILE_MTIME`], which tells them apart from a file written since.
 pub(super) fn archive(files: &[FileSpec]) -> Result<Vec<u8>, String> {
     let mut builder = tar::Builder::new(Vec::new());
     let now = std::time::SystemTime::now()
@@ -101,7 +108,11 @@ pub(super) fn archive(files: &[FileSpec]) -> Result<Vec<u8>, String> {
         header.set_mode(f.mode_bits());
         header.set_uid(u64::from(f.uid));
         header.set_gid(u64::from(f.gid));
-        header.set_mtime(now);
+        header.set_mtime(if f.is_secret() {
+            SECRET_FILE_MTIME
+        } else {
+            now
+        });
         header.set_entry_type(tar::EntryType::Regular);
         let path = f.target.trim_start_matches('/');
         builder
@@ -111,20 +122,21 @@ pub(super) fn archive(files: &[FileSpec]) -> Result<Vec<u8>, String> {
     builder.into_inner().map_err(|e| e.to_string())
 }
 
-/// The content of the first regular file in a tar.
-fn first_file(tar: &[u8]) -> Option<Vec<u8>> {
+/// The content and modification time of the first regular file in a tar.
+fn first_file(tar: &[u8]) -> Option<(Vec<u8>, u64)> {
     let mut archive = tar::Archive::new(tar);
     let mut entry = archive.entries().ok()?.next()?.ok()?;
     if entry.header().entry_type() != tar::EntryType::Regular {
         return None;
     }
+    let mtime = entry.header().mtime().ok()?;
     let mut content = Vec::new();
     entry
         .by_ref()
         .take(TEXT_LIMIT + 1)
         .read_to_end(&mut content)
         .ok()?;
-    Some(content)
+    Some((content, mtime))
 }
 
 #[cfg(test)]
@@ -172,6 +184,10 @@ mod tests {
                 ("etc/bin".into(), 0o644, 0, 0, vec![0xff, 0x00]),
             ]
         );
-        assert_eq!(first_file(&tar).unwrap(), b"s3cret");
+        // The secret one with stackc's time, which no write inside gives.
+        assert_eq!(
+            first_file(&tar).unwrap(),
+            (b"s3cret".to_vec(), SECRET_FILE_MTIME)
+        );
     }
 }

@@ -170,7 +170,7 @@ impl DockerEngine {
                     .map(crate::deployment::files::secret_targets)
                     .unwrap_or_default();
                 if !secret.is_empty() {
-                    o.actual.files = self.read_files(id, &secret).await?;
+                    (o.actual.files, o.actual.files_written) = self.read_files(id, &secret).await?;
                 }
                 Ok(Some(o))
             }

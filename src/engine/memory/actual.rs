@@ -60,6 +60,7 @@ pub fn actual_of(run: &RunSpec, restart: &str) -> Actual {
         ports: Some(ports),
         network_ids: BTreeMap::new(),
         files: BTreeMap::new(),
+        files_written: Default::default(),
         addresses,
         service: None,
     }

@@ -76,6 +76,16 @@ impl MemoryEngine {
         });
     }
 
+    /// Writes a file inside a container behind stackc's back (`docker exec
+    /// C sh -c 'echo … > FILE'`): its content changes, and so does its
+    /// modification time.
+    pub fn write_file_by_hand(&self, name: &str, target: &str, content: &[u8]) {
+        self.tamper(name, |a| {
+            a.files.insert(target.to_string(), content.to_vec());
+            a.files_written.insert(target.to_string());
+        });
+    }
+
     /// `docker network rm` and `docker network create` of the same name by
     /// hand, with the network's labels or without: stopped containers keep
     /// their attachment to the removed one, as Docker's do.
