@@ -4,6 +4,7 @@
 //! changing. Drift — objects deleted, stopped or modified outside stackc —
 //! is listed first and repaired by the same changes.
 
+mod cascade;
 mod diff;
 mod fields;
 mod files;
