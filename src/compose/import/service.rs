@@ -3,6 +3,8 @@
 use super::{Importer, is_secret_name, join};
 use crate::compose::text::{self, Expr, Field};
 use crate::compose::yaml::{Key, Node};
+use crate::deployment::Kind;
+use crate::types::schema::field_def;
 
 /// Keys that have no stackc field, and why, for the warning.
 const UNTRANSLATED: &[(&str, &str)] = &[
@@ -22,32 +24,6 @@ const UNTRANSLATED: &[(&str, &str)] = &[
     ),
     ("volumes_from", "mount a named volume in both containers"),
     ("develop", "stackc has no file watching"),
-];
-
-/// Fields of a container that a Swarm service does not take.
-const CONTAINER_ONLY: &[&str] = &[
-    "expose",
-    "restart",
-    "privileged",
-    "pull",
-    "files",
-    "container_name",
-    "extra_hosts",
-    "dns",
-    "dns_search",
-    "init",
-    "stop_signal",
-    "shm_size",
-    "ulimits",
-    "sysctls",
-    "devices",
-    "security_opt",
-    "group_add",
-    "tty",
-    "stdin_open",
-    "logging",
-    "pid",
-    "network_mode",
 ];
 
 /// Where a field is, so that later keys add to it (`tmpfs` to `mounts`).
@@ -235,21 +211,15 @@ impl Importer {
             ));
         }
         let kind = if swarm {
-            for f in fields
-                .iter()
-                .filter(|f| CONTAINER_ONLY.contains(&f.key.as_str()))
-            {
-                let k = Key {
-                    name: f.key.clone(),
-                    line: key.line,
-                    col: key.col,
-                };
+            // What the service schema lacks is a container's only.
+            let container_only = |f: &Field| field_def(Kind::Service, &f.key).is_none();
+            for f in fields.iter().filter(|f| container_only(f)) {
                 self.warnings.push(format!(
                     "{}:{}:{}: `{}`: not translated: a Swarm service takes no `{}`",
-                    self.file, k.line, k.col, path, f.key
+                    self.file, key.line, key.col, path, f.key
                 ));
             }
-            fields.retain(|f| !CONTAINER_ONLY.contains(&f.key.as_str()));
+            fields.retain(|f| !container_only(f));
             comments.push("a Swarm service: its `deploy` says how to schedule it".into());
             "service"
         } else {
